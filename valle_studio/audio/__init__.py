@@ -1,0 +1,1 @@
+"""Audio file I/O, recording and playback (sounddevice/soundfile, no Qt)."""

@@ -1,0 +1,1 @@
+"""Inference engine: checkpoints, model, text, codec, sampling, generation. torch only, no Qt."""
