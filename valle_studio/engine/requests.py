@@ -1,0 +1,70 @@
+"""What callers hand the :class:`~valle_studio.engine.synthesizer.Synthesizer` and what they get back.
+
+Plain data, no torch import, so the GUI, the CLI and batch can build requests before the engine is loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from valle_studio.engine.settings import GenerationSettings
+
+#: A reference prompt: an audio file, an ``.npy`` file of int codes ``[T, 8]``, a mono float32 clip
+#: ``(samples [S], sample_rate)``, or an int code array ``[T, 8]``.
+PromptSource = Path | tuple[np.ndarray, int] | np.ndarray
+
+
+@dataclass(frozen=True)
+class SynthesisRequest:
+    """One thing to say, in one voice.
+
+    ``text`` is split into sentences per ``settings.split``; ``phonemes`` (IPA) bypasses the text
+    front end entirely (one line, no splitting). ``prompts`` are concatenated in order.
+    """
+
+    text: str = ""
+    language: str = "en"
+    prompts: tuple[PromptSource, ...] = ()
+    settings: GenerationSettings = field(default_factory=GenerationSettings)
+    phonemes: str | None = None
+
+
+@dataclass(frozen=True)
+class SentenceResult:
+    """One generated piece. ``codes``: ``[T, 8]`` int64."""
+
+    text: str
+    phonemes: str
+    codes: np.ndarray
+
+
+@dataclass(frozen=True)
+class SynthesisResult:
+    """The outcome of :meth:`Synthesizer.synthesize`.
+
+    ``audio`` is mono float32 ``[S]`` at ``sample_rate`` (None when the synthesizer has no codec:
+    code-in/code-out mode). ``codes`` is all sentences' codes concatenated, ``[T, 8]`` int64.
+    """
+
+    audio: np.ndarray | None
+    sample_rate: int
+    codes: np.ndarray
+    sentences: tuple[SentenceResult, ...]
+    seed: int
+    modality: str
+    elapsed_s: float
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the generated speech in seconds."""
+        if self.audio is not None:
+            return len(self.audio) / self.sample_rate
+        return len(self.codes) / 75.0
+
+    @property
+    def real_time_factor(self) -> float:
+        """Seconds of compute per second of speech (below 1 = faster than real time)."""
+        return self.elapsed_s / self.duration_s if self.duration_s > 0 else float("inf")
