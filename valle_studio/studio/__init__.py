@@ -1,0 +1,1 @@
+"""Application services without Qt: take history and other state the GUI shows but does not own."""

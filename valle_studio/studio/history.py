@@ -1,0 +1,262 @@
+"""Take history: every generation kept as a FLAC file plus one JSON index, surviving restarts.
+
+Layout under ``user_data_dir()/history`` (or any folder given to :class:`History`)::
+
+    index.json          {"version": 1, "takes": [take, ...]}   newest last
+    audio/<take id>.flac
+
+Both kinds of file are written to a temporary name in the same folder and then renamed over the
+target, so a crash mid-write leaves the previous state intact. A damaged index is set aside as
+``index.json.corrupt`` and the history starts empty rather than refusing to start the app.
+No Qt here: the GUI wraps this in a list model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from valle_studio.engine.requests import SynthesisResult
+from valle_studio.engine.settings import GenerationSettings
+
+log = logging.getLogger(__name__)
+
+INDEX_VERSION = 1
+INDEX_NAME = "index.json"
+AUDIO_DIR = "audio"
+
+
+class HistoryError(RuntimeError):
+    """A take could not be stored or read back; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Take:
+    """One generated clip and everything needed to reproduce it.
+
+    ``settings`` are the settings the run used with ``seed`` filled in, so reusing them repeats
+    the take. ``real_time_factor`` is None when the clip was empty (no finite RTF).
+    """
+
+    id: str
+    created: str  # ISO 8601, UTC
+    text: str
+    voice: str
+    language: str
+    model: str
+    settings: GenerationSettings
+    seed: int
+    modality: str
+    duration_s: float
+    elapsed_s: float
+    real_time_factor: float | None
+    sample_rate: int
+    audio_file: str  # relative to the history folder
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def created_local(self) -> datetime:
+        """Creation time in the local time zone."""
+        return datetime.fromisoformat(self.created).astimezone()
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["settings"] = self.settings.to_dict()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Take:
+        fields = dict(data)
+        fields["settings"] = GenerationSettings.from_dict(fields.get("settings") or {})
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in fields.items() if k in known})
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _atomic_write_flac(path: Path, audio: np.ndarray, sample_rate: int) -> None:
+    import soundfile as sf
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".flac.tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        # 24-bit FLAC: lossless for anything a 16/24-bit export could hold, half the size of float WAV.
+        sf.write(tmp, np.clip(audio, -1.0, 1.0), sample_rate, format="FLAC", subtype="PCM_24")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _new_id(now: datetime) -> str:
+    return f"{now.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
+
+class History:
+    """The takes of one user, oldest first, persisted in ``folder``.
+
+    ``max_takes`` bounds the history: adding beyond it deletes the oldest takes and their audio.
+    Not thread-safe; the GUI calls it from its own thread only.
+    """
+
+    def __init__(self, folder: Path, *, max_takes: int = 500) -> None:
+        if max_takes < 1:
+            raise ValueError(f"max_takes must be at least 1, got {max_takes}")
+        self.folder = Path(folder)
+        self.max_takes = max_takes
+        (self.folder / AUDIO_DIR).mkdir(parents=True, exist_ok=True)
+        self._takes: list[Take] = self._read_index()
+
+    @classmethod
+    def default(cls) -> History:
+        """The history in the user's data folder (``valle_studio.paths.user_data_dir()/history``)."""
+        from valle_studio.paths import user_data_dir
+
+        return cls(user_data_dir() / "history")
+
+    # -- reading -------------------------------------------------------------------------------
+    @property
+    def index_path(self) -> Path:
+        return self.folder / INDEX_NAME
+
+    def takes(self) -> list[Take]:
+        """All takes, oldest first."""
+        return list(self._takes)
+
+    def __len__(self) -> int:
+        return len(self._takes)
+
+    def __iter__(self) -> Iterator[Take]:
+        return iter(list(self._takes))
+
+    def get(self, take_id: str) -> Take:
+        for take in self._takes:
+            if take.id == take_id:
+                return take
+        raise KeyError(f"no take {take_id!r} in {self.index_path}")
+
+    def audio_path(self, take: Take) -> Path:
+        return self.folder / take.audio_file
+
+    def load_audio(self, take: Take) -> tuple[np.ndarray, int]:
+        """The take's clip: mono float32 ``[S]`` and its sample rate."""
+        import soundfile as sf
+
+        path = self.audio_path(take)
+        try:
+            audio, rate = sf.read(path, dtype="float32", always_2d=False)
+        except Exception as exc:  # soundfile raises its own LibsndfileError / RuntimeError types
+            raise HistoryError(f"cannot read the audio of take {take.id} from {path}: {exc}") from exc
+        if audio.ndim > 1:
+            audio = audio[:, 0]
+        return np.ascontiguousarray(audio, dtype=np.float32), int(rate)
+
+    # -- writing -------------------------------------------------------------------------------
+    def add(self, result: SynthesisResult, *, text: str, voice: str, language: str, model: str,
+            settings: GenerationSettings, extra: dict[str, Any] | None = None) -> Take:
+        """Store a finished generation as a new take and return it.
+
+        ``result.audio`` must be mono float32 ``[S]``; ``settings`` are those the request carried
+        (their ``seed`` may be None: the seed the run drew, ``result.seed``, is recorded instead).
+        """
+        if result.audio is None:
+            raise HistoryError("this result has no audio (the synthesizer ran without a codec)")
+        audio = np.asarray(result.audio, dtype=np.float32).reshape(-1)
+        now = datetime.now(timezone.utc)
+        take_id = _new_id(now)
+        rel = f"{AUDIO_DIR}/{take_id}.flac"
+        try:
+            _atomic_write_flac(self.folder / rel, audio, result.sample_rate)
+        except Exception as exc:
+            raise HistoryError(f"cannot write take audio to {self.folder / rel}: {exc}") from exc
+        rtf = result.real_time_factor
+        take = Take(
+            id=take_id, created=now.isoformat(timespec="seconds"), text=text, voice=voice,
+            language=language, model=model, settings=settings.replace(seed=result.seed),
+            seed=result.seed, modality=result.modality, duration_s=len(audio) / result.sample_rate,
+            elapsed_s=result.elapsed_s, real_time_factor=rtf if math.isfinite(rtf) else None,
+            sample_rate=result.sample_rate, audio_file=rel, extra=dict(extra or {}),
+        )
+        self._takes.append(take)
+        dropped = self._takes[: max(0, len(self._takes) - self.max_takes)]
+        self._takes = self._takes[len(dropped):]
+        self._write_index()
+        for old in dropped:
+            self.audio_path(old).unlink(missing_ok=True)
+        return take
+
+    def remove(self, take_id: str) -> None:
+        """Delete one take and its audio file."""
+        take = self.get(take_id)
+        self._takes = [t for t in self._takes if t.id != take_id]
+        self._write_index()
+        self.audio_path(take).unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        """Delete every take."""
+        takes, self._takes = self._takes, []
+        self._write_index()
+        for take in takes:
+            self.audio_path(take).unlink(missing_ok=True)
+
+    # -- index file ----------------------------------------------------------------------------
+    def _write_index(self) -> None:
+        data = {"version": INDEX_VERSION, "takes": [t.to_json() for t in self._takes]}
+        try:
+            _atomic_write_text(self.index_path, json.dumps(data, ensure_ascii=False, indent=1))
+        except OSError as exc:
+            raise HistoryError(f"cannot write the history index {self.index_path}: {exc}") from exc
+
+    def _read_index(self) -> list[Take]:
+        path = self.index_path
+        if not path.exists():
+            return []
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or not isinstance(data.get("takes"), list):
+                raise ValueError("expected an object with a 'takes' list")
+            if int(data.get("version", 0)) > INDEX_VERSION:
+                log.warning("%s was written by a newer version (%s); reading what is known",
+                            path, data.get("version"))
+        except (OSError, ValueError) as exc:
+            backup = path.with_name(path.name + ".corrupt")
+            log.error("history index %s is unreadable (%s); moved aside to %s", path, exc, backup)
+            os.replace(path, backup)
+            return []
+        takes: list[Take] = []
+        for i, entry in enumerate(data["takes"]):
+            try:
+                take = Take.from_json(entry)
+            except (TypeError, ValueError) as exc:
+                log.warning("%s: skipping take #%d: %s", path, i, exc)
+                continue
+            if not (self.folder / take.audio_file).is_file():
+                log.warning("%s: skipping take %s, its audio %s is missing", path, take.id, take.audio_file)
+                continue
+            takes.append(take)
+        return takes
+
+
+__all__ = ["History", "HistoryError", "Take"]
