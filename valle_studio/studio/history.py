@@ -5,8 +5,8 @@ Layout under ``user_data_dir()/history`` (or any folder given to :class:`History
     index.json          {"version": 1, "takes": [take, ...]}   newest last
     audio/<take id>.flac
 
-Both kinds of file are written to a temporary name in the same folder and then renamed over the
-target, so a crash mid-write leaves the previous state intact. A damaged index is set aside as
+Both kinds of file are written through :func:`valle_studio.audio.atomic.atomic_write`, so a crash
+mid-write leaves the previous state intact. A damaged index is set aside as
 ``index.json.corrupt`` and the history starts empty rather than refusing to start the app.
 No Qt here: the GUI wraps this in a list model.
 """
@@ -18,7 +18,6 @@ import logging
 import math
 import os
 import secrets
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from valle_studio.audio.atomic import AtomicWriteError, atomic_write, atomic_write_json
 from valle_studio.engine.requests import SynthesisResult
 from valle_studio.engine.settings import GenerationSettings
 
@@ -83,31 +83,12 @@ class Take:
         return cls(**{k: v for k, v in fields.items() if k in known})
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_write_flac(path: Path, audio: np.ndarray, sample_rate: int) -> None:
+def _write_flac(path: Path, audio: np.ndarray, sample_rate: int) -> None:
     import soundfile as sf
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".flac.tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        # 24-bit FLAC: lossless for anything a 16/24-bit export could hold, half the size of float WAV.
-        sf.write(tmp, np.clip(audio, -1.0, 1.0), sample_rate, format="FLAC", subtype="PCM_24")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # 24-bit FLAC: lossless for anything a 16/24-bit export could hold, half the size of float WAV.
+    atomic_write(path, lambda tmp: sf.write(tmp, np.clip(audio, -1.0, 1.0), sample_rate,
+                                            format="FLAC", subtype="PCM_24"))
 
 
 def _new_id(now: datetime) -> str:
@@ -188,8 +169,8 @@ class History:
         take_id = _new_id(now)
         rel = f"{AUDIO_DIR}/{take_id}.flac"
         try:
-            _atomic_write_flac(self.folder / rel, audio, result.sample_rate)
-        except Exception as exc:
+            _write_flac(self.folder / rel, audio, result.sample_rate)
+        except Exception as exc:  # AtomicWriteError, or soundfile's own error types
             raise HistoryError(f"cannot write take audio to {self.folder / rel}: {exc}") from exc
         rtf = result.real_time_factor
         take = Take(
@@ -225,8 +206,8 @@ class History:
     def _write_index(self) -> None:
         data = {"version": INDEX_VERSION, "takes": [t.to_json() for t in self._takes]}
         try:
-            _atomic_write_text(self.index_path, json.dumps(data, ensure_ascii=False, indent=1))
-        except OSError as exc:
+            atomic_write_json(self.index_path, data, indent=1)
+        except AtomicWriteError as exc:
             raise HistoryError(f"cannot write the history index {self.index_path}: {exc}") from exc
 
     def _read_index(self) -> list[Take]:

@@ -1,0 +1,152 @@
+"""User settings and window state in one INI file, through QSettings.
+
+Every option is declared once below with its default. ``setting/*`` keys are preferences the user
+chose; ``persist/*`` keys are window state (geometry, splitters) that can be thrown away. The file
+carries a ``meta/version`` so later versions can migrate it.
+
+Use :meth:`AppSettings.from_app` in the app (``user_config_dir()/valle-studio.ini``) and
+:meth:`AppSettings.from_file` in tests and portable installs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from valle_studio.engine.settings import GenerationSettings, SettingsError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+SETTINGS_VERSION = 1
+FILE_NAME = "valle-studio.ini"
+
+
+class Option(Generic[T]):
+    """One typed key of the INI file, read and written as an attribute of :class:`AppSettings`."""
+
+    def __init__(self, key: str, default: T) -> None:
+        self.key = key
+        self.default = default
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: AppSettings | None, owner: type) -> Any:
+        if obj is None:
+            return self
+        raw = obj.qsettings.value(self.key, None)
+        if raw is None:
+            return self.default
+        try:
+            return self._convert(raw)
+        except (TypeError, ValueError):
+            log.warning("%s: ignoring bad value %r for %s", obj.path, raw, self.key)
+            return self.default
+
+    def __set__(self, obj: AppSettings, value: T) -> None:
+        obj.qsettings.setValue(self.key, value)
+
+    def _convert(self, raw: Any) -> Any:
+        kind = type(self.default)
+        if kind is bool:
+            # INI stores everything as text; QSettings gives "true"/"false" back.
+            if isinstance(raw, str):
+                if raw.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(raw)
+                return raw.lower() in ("true", "1")
+            return bool(raw)
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        return str(raw)
+
+
+class BytesOption(Option[QByteArray]):
+    """Opaque window state (``saveGeometry()`` / ``saveState()``)."""
+
+    def _convert(self, raw: Any) -> QByteArray:
+        if isinstance(raw, QByteArray):
+            return raw
+        if isinstance(raw, (bytes, bytearray)):
+            return QByteArray(bytes(raw))
+        raise TypeError(type(raw))
+
+
+class AppSettings:
+    """The application's preferences and window state (see the module docstring)."""
+
+    # -- preferences ---------------------------------------------------------------------------
+    default_model = Option("setting/default_model", "")
+    device = Option("setting/device", "auto")
+    precision = Option("setting/precision", "auto")
+    language = Option("setting/language", "en")
+    split = Option("setting/split", "sentences")
+    show_phonemes = Option("setting/show_phonemes", False)
+    preset = Option("setting/preset", "default")
+    generation_json = Option("setting/generation", "")
+    export_dir = Option("setting/export_dir", "")
+    export_format = Option("setting/export_format", "wav")
+    text = Option("setting/text", "")
+    # -- window state --------------------------------------------------------------------------
+    geometry = BytesOption("persist/geometry", QByteArray())
+    window_state = BytesOption("persist/window_state", QByteArray())
+    splitter_state = BytesOption("persist/splitter_state", QByteArray())
+    advanced_open = Option("persist/advanced_open", False)
+
+    def __init__(self, qsettings: QSettings) -> None:
+        self.qsettings = qsettings
+        self._migrate()
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> AppSettings:
+        """Settings kept in ``path`` (INI), created on first write."""
+        return cls(QSettings(str(path), QSettings.Format.IniFormat))
+
+    @classmethod
+    def from_app(cls) -> AppSettings:
+        """The user's settings file in ``valle_studio.paths.user_config_dir()``."""
+        from valle_studio.paths import user_config_dir
+
+        return cls.from_file(user_config_dir() / FILE_NAME)
+
+    @property
+    def path(self) -> str:
+        return self.qsettings.fileName()
+
+    # -- structured values ---------------------------------------------------------------------
+    def generation(self) -> GenerationSettings | None:
+        """The sampler settings last used, or None when none (or an unreadable set) was saved."""
+        raw = self.generation_json
+        if not raw:
+            return None
+        try:
+            return GenerationSettings.from_dict(json.loads(raw))
+        except (ValueError, TypeError, SettingsError) as exc:
+            log.warning("%s: ignoring saved generation settings: %s", self.path, exc)
+            return None
+
+    def set_generation(self, settings: GenerationSettings) -> None:
+        self.generation_json = json.dumps(settings.to_dict())
+
+    def sync(self) -> None:
+        """Write pending changes to disk now (QSettings otherwise writes lazily)."""
+        self.qsettings.sync()
+        if self.qsettings.status() != QSettings.Status.NoError:
+            log.error("could not write settings to %s (%s)", self.path, self.qsettings.status())
+
+    def _migrate(self) -> None:
+        version = int(self.qsettings.value("meta/version", 0) or 0)
+        if version > SETTINGS_VERSION:
+            log.warning("%s was written by a newer version (%d); unknown keys are kept", self.path, version)
+        elif version < SETTINGS_VERSION:
+            # Version 0 is a fresh file: nothing to convert yet.
+            self.qsettings.setValue("meta/version", SETTINGS_VERSION)
+
+
+__all__ = ["AppSettings", "Option"]

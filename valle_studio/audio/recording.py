@@ -1,0 +1,212 @@
+"""Recording from a microphone into memory (no Qt).
+
+The input callback copies each block into preallocated storage, updates a decaying peak for the
+level meter and a sticky clip flag, and does nothing else. The owner reads :attr:`Recorder.level_dbfs`
+and calls :meth:`Recorder.poll` on a timer; ``poll`` notices a device that went away (the stream
+finished on its own or stopped delivering blocks). Whatever was recorded before that is kept:
+:meth:`Recorder.stop` always returns it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from valle_studio.audio.devices import AudioStream, AudioUnavailable, StreamFactory, default_stream_factory
+
+log = logging.getLogger(__name__)
+
+VANISHED = "The microphone stopped delivering audio (was it unplugged?); the recording so far is kept"
+_CHUNK_S = 10.0  # storage grows in blocks of this many seconds, so the callback rarely allocates
+
+
+class Recorder:
+    """Records mono float32 audio ``[S]`` at ``sample_rate`` from ``device`` (None = system default)."""
+
+    def __init__(
+        self,
+        device: int | None = None,
+        sample_rate: int = 24000,
+        stream_factory: StreamFactory | None = None,
+        *,
+        max_seconds: float = 600.0,
+        blocksize: int = 0,
+        clip_threshold: float = 0.999,
+        meter_decay_db_per_s: float = 24.0,
+        stall_timeout_s: float = 2.0,
+    ) -> None:
+        if sample_rate <= 0:
+            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+        if max_seconds <= 0:
+            raise ValueError(f"max_seconds must be positive, got {max_seconds}")
+        self.device = device
+        self.sample_rate = sample_rate
+        self._factory = stream_factory or default_stream_factory()
+        self._max_frames = int(max_seconds * sample_rate)
+        self._blocksize = blocksize
+        self._clip_threshold = clip_threshold
+        self._decay_db_per_frame = meter_decay_db_per_s / sample_rate
+        self._stall_timeout = stall_timeout_s
+        self._lock = threading.Lock()
+        self._stream: AudioStream | None = None
+        self._recording = False
+        self._chunks: list[np.ndarray] = []
+        self._fill = 0  # frames used in the last chunk
+        self._frames = 0
+        self._peak = 0.0
+        self._last_block = 0.0  # monotonic time of the last callback
+        self._clipped = False
+        self._full = False
+        self._overflows = 0
+        self.error: str | None = None  # set when the device failed mid-recording
+
+    # --- queries ---------------------------------------------------------------------------
+
+    @property
+    def is_recording(self) -> bool:
+        return self._recording
+
+    @property
+    def duration(self) -> float:
+        """Seconds recorded so far."""
+        return self._frames / self.sample_rate
+
+    @property
+    def level_dbfs(self) -> float:
+        """Recent peak level for a meter, in dBFS; falls by ``meter_decay_db_per_s`` when quiet."""
+        peak = self._peak
+        if peak <= 0.0:
+            return float("-inf")
+        if self._recording:  # decay across the time since the last block, so a stalled input drops
+            since = max(0.0, time.monotonic() - self._last_block) * self.sample_rate
+            return 20.0 * math.log10(peak) - since * self._decay_db_per_frame
+        return 20.0 * math.log10(peak)
+
+    @property
+    def clipped(self) -> bool:
+        """True once any sample reached the clip threshold during this recording."""
+        return self._clipped
+
+    @property
+    def full(self) -> bool:
+        """True when ``max_seconds`` were reached; later audio is dropped."""
+        return self._full
+
+    @property
+    def overflows(self) -> int:
+        """Blocks PortAudio flagged (input overflow: samples were lost)."""
+        return self._overflows
+
+    def unavailable_reason(self) -> str | None:
+        """None when the input device can be used, else why not."""
+        return self._factory.input_unavailable_reason(self.device)
+
+    # --- control ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the device and start recording from silence. Raises :class:`AudioUnavailable`."""
+        if self._recording:
+            return
+        with self._lock:
+            self._chunks = [np.empty(int(_CHUNK_S * self.sample_rate), dtype=np.float32)]
+            self._fill = self._frames = 0
+            self._peak = 0.0
+            self._clipped = self._full = False
+            self._overflows = 0
+            self.error = None
+        self._stream = self._factory.open_input(
+            sample_rate=self.sample_rate,
+            channels=1,
+            device=self.device,
+            blocksize=self._blocksize,
+            callback=self._callback,
+            finished_callback=self._on_finished,
+        )
+        self._last_block = time.monotonic()
+        self._recording = True
+        try:
+            self._stream.start()
+        except Exception as exc:
+            self._recording = False
+            self._close_stream()
+            raise AudioUnavailable(f"Could not start recording: {exc}") from exc
+
+    def stop(self) -> np.ndarray:
+        """Stop (if still running) and return everything recorded: ``[S]`` float32."""
+        self._recording = False
+        self._close_stream()
+        with self._lock:
+            if not self._chunks:
+                return np.zeros(0, dtype=np.float32)
+            parts = [*self._chunks[:-1], self._chunks[-1][: self._fill]]
+            return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def poll(self) -> str | None:
+        """Check on the device from the owner's thread; returns :attr:`error` (None while all is well)."""
+        if self._recording:
+            stream = self._stream
+            stalled = time.monotonic() - self._last_block > self._stall_timeout
+            if stream is None or not stream.active or stalled:
+                self._fail(VANISHED)
+        return self.error
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _callback(self, indata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
+        # Audio thread: copy the block out (PortAudio reuses indata), update the meter, nothing more.
+        if status:
+            self._overflows += 1
+        if not self._recording or frames == 0:
+            return
+        block = indata[:frames, 0]
+        peak = float(np.max(np.abs(block)))
+        if peak >= self._clip_threshold:
+            self._clipped = True
+        decayed = self._peak * 10.0 ** (-self._decay_db_per_frame * frames / 20.0)
+        self._peak = max(peak, decayed)
+        self._last_block = time.monotonic()
+        with self._lock:
+            self._store(block)
+
+    def _store(self, block: np.ndarray) -> None:
+        done = 0
+        while done < len(block):
+            if self._frames >= self._max_frames:
+                self._full = True
+                return
+            chunk = self._chunks[-1]
+            if self._fill == len(chunk):  # once per _CHUNK_S seconds
+                chunk = np.empty_like(chunk)
+                self._chunks.append(chunk)
+                self._fill = 0
+            n = min(len(block) - done, len(chunk) - self._fill, self._max_frames - self._frames)
+            chunk[self._fill : self._fill + n] = block[done : done + n]
+            self._fill += n
+            self._frames += n
+            done += n
+
+    def _on_finished(self) -> None:
+        # The stream ended; when we did not stop it ourselves the device went away.
+        if self._recording:
+            self._fail(VANISHED)
+
+    def _fail(self, message: str) -> None:
+        if self.error is None:
+            log.warning("recording: %s", message)
+            self.error = message
+        self._recording = False
+
+    def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            stream.stop()
+            stream.close()
+        except Exception as exc:  # a vanished device often refuses to stop cleanly; the audio is safe
+            log.warning("closing the input stream failed: %s", exc)

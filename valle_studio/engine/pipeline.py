@@ -1,0 +1,156 @@
+"""From tokenized lines and a prompt to code matrices: modality choice, durations, rolling context.
+
+This is the one place where :class:`GenerationSettings` turns into the arguments of the per-stage
+loops in :mod:`valle_studio.engine.generation`, following ``shared/reference/generation-semantics.md``:
+one settings dict drives every stage (AR level 0, NAR levels 1..7, NAR-len demasking).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from valle_studio.engine.progress import CancelToken, ProgressCallback
+from valle_studio.engine.sampling import SamplerConfig
+from valle_studio.engine.settings import GenerationSettings
+
+LEN_FLOOR_FRAMES = 75  # upstream never predicts less than one second ...
+LEN_PADDING = 1.05  # ... and pads the predicted length by 5 %
+
+
+@dataclass(frozen=True)
+class LineInput:
+    """One line to generate. ``ids``: ``[P]`` int64 token ids with ``<bos>``/``</eos>``."""
+
+    ids: torch.Tensor
+    language_id: int
+    raw_text: bool = False
+
+
+@dataclass
+class _ContextEntry:
+    ids: torch.Tensor  # [P] tokens of a finished line
+    codes: torch.Tensor  # [T, 8] its generated codes
+
+
+def resolve_modality(settings: GenerationSettings, can_nar_len: bool) -> str:
+    """``auto`` -> NAR-len when the model has the len head and NAR-len embedding, else AR+NAR."""
+    if settings.modality == "auto":
+        return "nar-len" if can_nar_len else "ar+nar"
+    if settings.modality == "nar-len" and not can_nar_len:
+        raise ValueError("this model cannot do NAR-len (no length head); choose the AR+NAR modality")
+    return settings.modality
+
+
+def ar_sampler(settings: GenerationSettings) -> SamplerConfig:
+    """Sampler of AR level 0 and of NAR-len demasking (temperature = ``ar_temperature``)."""
+    return _sampler(settings, settings.ar_temperature)
+
+
+def nar_sampler(settings: GenerationSettings) -> SamplerConfig:
+    """Sampler of NAR levels 1..7 (temperature = ``nar_temperature``; no length penalty)."""
+    return _sampler(settings, settings.nar_temperature, length_penalty=0.0)
+
+
+def _sampler(settings: GenerationSettings, temperature: float, length_penalty: float | None = None
+             ) -> SamplerConfig:
+    return SamplerConfig(
+        temperature=temperature,
+        min_temperature=settings.min_temperature,
+        top_k=settings.top_k,
+        top_p=settings.top_p,
+        min_p=settings.min_p,
+        top_no=settings.top_no,
+        repetition_penalty=settings.repetition_penalty,
+        repetition_penalty_decay=settings.repetition_penalty_decay,
+        length_penalty=settings.length_penalty if length_penalty is None else length_penalty,
+    )
+
+
+def effective_cfg(settings: GenerationSettings) -> float:
+    """CFG strength for the AR and NAR passes.
+
+    Strength 1 reproduces the conditional logits (``null + (cond - null) * 1``, and the rescale factor
+    is then 1), so the unconditional pass is skipped: same result as upstream up to float rounding,
+    half the compute in the web UI's default configuration.
+    """
+    return 0.0 if settings.cfg_strength == 1.0 else settings.cfg_strength
+
+
+def nar_len_frames(predicted: int | None, settings: GenerationSettings) -> int:
+    """Frames for NAR-len: a given ``duration_frames`` is used as is; a predicted length gets
+    upstream's floor and padding; both are clamped to ``[1, max_duration frames]``."""
+    cap = settings.max_duration_frames()
+    if settings.duration_frames is not None:
+        frames = settings.duration_frames
+    else:
+        assert predicted is not None
+        frames = int(max(predicted, LEN_FLOOR_FRAMES) * LEN_PADDING)
+    return max(1, min(frames, cap))
+
+
+def _with_context(line: LineInput, history: Sequence[_ContextEntry]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Rolling context (upstream §4): previous lines' tokens joined as ``prefix[:-1] + current[1:]``
+    (dropping the inner ``</eos><bos>``), and their level-0 codes as a response prefix."""
+    if not history:
+        return line.ids, None
+    ids = history[0].ids
+    for entry in history[1:]:
+        ids = torch.cat([ids[:-1], entry.ids[1:]])
+    ids = torch.cat([ids[:-1], line.ids[1:]])
+    prefix = torch.cat([entry.codes[:, 0] for entry in history])
+    return ids, prefix
+
+
+def generate_lines(model, lines: Sequence[LineInput], prompt: torch.Tensor | None,
+                   settings: GenerationSettings, *, modality: str, generator: torch.Generator,
+                   progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+                   ) -> list[torch.Tensor]:
+    """Generate every line; returns one ``[T, 8]`` int64 code matrix per line."""
+    from valle_studio.engine import generation as gen
+
+    results: list[torch.Tensor] = []
+    history: list[_ContextEntry] = []
+    for index, line in enumerate(lines):
+        detail = f"sentence {index + 1}/{len(lines)}" if len(lines) > 1 else ""
+        step_progress = _tagged(progress, detail)
+        keep = history[-settings.context_history:] if settings.context_history else []
+        ids, prefix = _with_context(line, keep)
+        common = dict(text=ids, language_id=line.language_id, prompt=prompt, raw_text=line.raw_text,
+                      generator=generator, progress=step_progress, cancel=cancel)
+        if modality == "ar+nar":
+            level0 = gen.generate_ar(model, sampler=ar_sampler(settings),
+                                     max_frames=settings.max_duration_frames(), prefix=prefix,
+                                     cfg_strength=effective_cfg(settings), cfg_rescale=settings.cfg_rescale,
+                                     **common)
+        else:
+            predicted = None
+            if settings.duration_frames is None:
+                # the length is predicted from the line itself, not from the context prefix
+                predicted = gen.predict_length(model, **{**_without(common, "generator"), "text": line.ids})
+            level0 = gen.generate_nar_len(model, length=nar_len_frames(predicted, settings),
+                                          sampler=ar_sampler(settings), steps=settings.max_steps,
+                                          cfg_strength=settings.cfg_strength, cfg_rescale=settings.cfg_rescale,
+                                          remask=settings.remask, masked_only=settings.scores_masked_only,
+                                          prefix=prefix, **common)
+        codes = gen.generate_nar(model, level0=level0, sampler=nar_sampler(settings),
+                                 cfg_strength=effective_cfg(settings), cfg_rescale=settings.cfg_rescale,
+                                 **{**common, "text": line.ids})
+        results.append(codes)
+        history.append(_ContextEntry(line.ids, codes))
+    return results
+
+
+def _tagged(progress: ProgressCallback | None, detail: str) -> ProgressCallback | None:
+    """Add "sentence i/n" to every event of one line."""
+    if progress is None or not detail:
+        return progress
+    from dataclasses import replace
+
+    return lambda event: progress(replace(event, detail=detail))
+
+
+def _without(mapping: dict, *keys: str) -> dict:
+    return {k: v for k, v in mapping.items() if k not in keys}

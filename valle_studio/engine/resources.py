@@ -1,0 +1,95 @@
+"""Find the files a synthesizer needs: the checkpoint, its tokenizers, the codec weights.
+
+Lookup order for tokenizers: the explicit path, then files beside the checkpoint, then the model store.
+Nothing here downloads: a missing file is reported with what to do about it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+PHONEME_TOKENIZER = "tokenizer.json"
+TEXT_TOKENIZER = "text_tokenizer.json"
+
+
+class MissingResourceError(FileNotFoundError):
+    """A file the engine needs is not on disk; the message names it and how to get it."""
+
+    def __str__(self) -> str:  # FileNotFoundError's default formatting would add errno noise
+        return str(self.args[0]) if self.args else "a required file is missing"
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """Paths of one model's files (``text_tokenizer`` is optional: only "no phonemize" mode needs it)."""
+
+    name: str
+    path: Path
+    tokenizer: Path
+    text_tokenizer: Path | None
+    store: object | None
+
+
+def _store(store):
+    if store is not None:
+        return store
+    from valle_studio.engine.store import ModelStore
+
+    return ModelStore()
+
+
+def resolve_model(model: str | Path, *, tokenizer: Path | None = None, store=None) -> ResolvedModel:
+    """Resolve a checkpoint path or installed model name and its tokenizer files."""
+    path = Path(model)
+    if path.suffix.lower() in {".sft", ".safetensors", ".pth", ".pt"} or path.exists():
+        if not path.exists():
+            raise MissingResourceError(f"model file not found: {path}")
+        name = path.stem if path.stem not in {"fp32", "fp16", "model"} else path.parent.name
+        store_obj = None
+    else:
+        store_obj = _store(store)
+        if not store_obj.is_installed(str(model)):
+            known = ", ".join(entry.name for entry in store_obj.available())
+            raise MissingResourceError(
+                f"model '{model}' is not installed; install it from the model manager or give a file path"
+                + (f" (known models: {known})" if known else ""))
+        path = store_obj.path_of(str(model))
+        name = str(model)
+
+    if tokenizer is not None:
+        phoneme_tok = Path(tokenizer)
+        if not phoneme_tok.is_file():
+            raise MissingResourceError(f"tokenizer file not found: {phoneme_tok}")
+        text_tok = phoneme_tok.with_name(TEXT_TOKENIZER)
+    elif (path.parent / PHONEME_TOKENIZER).is_file():
+        phoneme_tok, text_tok = path.parent / PHONEME_TOKENIZER, path.parent / TEXT_TOKENIZER
+    else:
+        store_obj = store_obj or _store(store)
+        phoneme_tok, text_tok = store_obj.tokenizer_paths()
+        if not phoneme_tok.is_file():
+            raise MissingResourceError(
+                f"the phoneme tokenizer is not installed ({phoneme_tok}); download a model from the model "
+                "manager, or pass --tokenizer PATH/TO/tokenizer.json")
+    return ResolvedModel(name=name, path=path, tokenizer=phoneme_tok,
+                         text_tokenizer=text_tok if text_tok.is_file() else None, store=store_obj)
+
+
+def resolve_codec(store, *, device: torch.device):
+    """The installed EnCodec/Vocos codec, or None when its weights are not on disk."""
+    from valle_studio.engine.codec import EncodecVocosCodec
+
+    store = _store(store)
+    paths = store.codec_paths()
+    if not all(Path(p).is_file() for p in paths.values()):
+        return None
+    return EncodecVocosCodec.from_files(**paths, device=device)
+
+
+def missing_codec_message(store) -> str:
+    store = _store(store)
+    missing = [str(p) for p in store.codec_paths().values() if not Path(p).is_file()]
+    return ("the audio codec (EnCodec + Vocos) is not installed: missing " + ", ".join(missing)
+            + ". Open the model manager and download it, or use .npy code prompts and --out-codes")

@@ -1,0 +1,187 @@
+"""The engine's facade: text + reference voice in, speech out.
+
+``Synthesizer`` wires the pieces together (model, text front end, codec, pipeline) so that the GUI,
+the CLI and batch all call one API::
+
+    synth = Synthesizer.load("ar+nar-len-llama-8")
+    result = synth.synthesize(SynthesisRequest(text="Hello.", prompts=(Path("voice.wav"),)))
+
+The codec is loaded lazily: a run with code prompts that only needs codes back never touches it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import torch
+
+from valle_studio.engine import pipeline
+from valle_studio.engine.progress import CancelToken, ProgressCallback, report
+from valle_studio.engine.prompts import combine_prompts
+from valle_studio.engine.requests import SentenceResult, SynthesisRequest, SynthesisResult
+from valle_studio.engine.resources import ResolvedModel, resolve_codec, resolve_model
+from valle_studio.engine.settings import FRAMES_PER_SECOND, GenerationSettings
+
+if TYPE_CHECKING:
+    from valle_studio.engine.codec import Codec
+
+SAMPLE_RATE = 24_000
+
+
+class SynthesisError(ValueError):
+    """The request cannot be carried out (empty text, unusable prompt, ...); the message says why."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the status bar and the take history show about the loaded model."""
+
+    name: str
+    path: Path
+    device: str
+    dtype: str
+    capabilities: tuple[str, ...]
+    can_nar_len: bool
+
+
+class Synthesizer:
+    """A loaded model plus everything needed to turn text into speech with it."""
+
+    def __init__(self, model, resolved: ResolvedModel, codec: Codec | None | Literal["auto"] = "auto") -> None:
+        from valle_studio.engine.text.frontend import TextFrontend
+
+        self.model = model
+        self._resolved = resolved
+        self.frontend = TextFrontend(resolved.tokenizer, resolved.text_tokenizer)
+        self._codec = codec
+        self._codec_lock = threading.Lock()
+        config = model.config
+        self.info = ModelInfo(
+            name=resolved.name, path=resolved.path, device=str(model.device), dtype=str(model.dtype),
+            capabilities=tuple(sorted(config.capabilities)), can_nar_len=model.can_nar_len,
+        )
+
+    # -- construction -----------------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, model: str | Path, *, device: str = "auto", dtype: str = "auto",
+             codec: Codec | None | Literal["auto"] = "auto", tokenizer: Path | None = None,
+             legacy_summing: bool | None = None, store=None) -> Synthesizer:
+        """Load a checkpoint (path, or name of an installed model) and its tokenizers.
+
+        ``tokenizer``: a ``tokenizer.json``; by default the one beside the model file, else the one the
+        model store installed. ``codec="auto"`` loads the installed EnCodec/Vocos weights on first use;
+        ``None`` runs code-in/code-out only.
+        """
+        from valle_studio.engine.model import load_model
+        from valle_studio.engine.model.devices import resolve_device, resolve_dtype
+
+        resolved = resolve_model(model, tokenizer=tokenizer, store=store)
+        torch_device = resolve_device(device)
+        torch_dtype = resolve_dtype(dtype, torch_device)
+        loaded = load_model(resolved.path, device=torch_device, dtype=torch_dtype, legacy_summing=legacy_summing)
+        return cls(loaded, resolved, codec)
+
+    @property
+    def sample_rate(self) -> int:
+        return SAMPLE_RATE
+
+    def codec(self, *, required: bool) -> Codec | None:
+        """The codec, loaded on first use; None when absent and not ``required``."""
+        with self._codec_lock:
+            if self._codec == "auto":
+                self._codec = resolve_codec(self._resolved.store, device=self.model.device)
+            if self._codec is None and required:
+                from valle_studio.engine.resources import missing_codec_message
+
+                raise SynthesisError(missing_codec_message(self._resolved.store))
+            return self._codec
+
+    # -- text ---------------------------------------------------------------------------------------------------
+    def phonemize(self, text: str, language: str = "en", split: str = "sentences") -> list[str]:
+        """The IPA each piece of ``text`` becomes: exactly what the model receives."""
+        request = SynthesisRequest(text=text, language=language, settings=GenerationSettings(split=split))
+        return self._request_lines(request)[1]
+
+
+    # -- generation ---------------------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def synthesize(self, request: SynthesisRequest, *, progress: ProgressCallback | None = None,
+                   cancel: CancelToken | None = None, decode: bool = True) -> SynthesisResult:
+        """Generate speech for ``request``. Raises :class:`~valle_studio.engine.progress.Cancelled`
+        when ``cancel`` fires (between model steps), :class:`SynthesisError` for unusable input."""
+        started = time.perf_counter()
+        settings = request.settings
+        seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
+        generator = torch.Generator(device=self.model.device).manual_seed(seed)
+
+        texts, phonemes, lines = self._request_lines(request)
+        need_codec = any(not isinstance(p, np.ndarray) and not str(p).endswith(".npy") for p in request.prompts)
+        prompt = combine_prompts(request.prompts, self.codec(required=need_codec) if need_codec else None,
+                                 settings.prompt_length_frames())
+        prompt_t = None if prompt is None else torch.as_tensor(prompt, device=self.model.device)
+        modality = pipeline.resolve_modality(settings, self.model.can_nar_len)
+        codes = pipeline.generate_lines(self.model, lines, prompt_t, settings, modality=modality,
+                                        generator=generator, progress=progress, cancel=cancel)
+        codes_np = [c.to("cpu", torch.int64).numpy() for c in codes]
+        sentences = tuple(SentenceResult(t, p, c) for t, p, c in zip(texts, phonemes, codes_np, strict=True))
+        audio = self._decode(codes_np, settings, progress, cancel) if decode else None
+        return SynthesisResult(audio=audio, sample_rate=SAMPLE_RATE, codes=np.concatenate(codes_np, axis=0),
+                               sentences=sentences, seed=seed, modality=modality,
+                               elapsed_s=time.perf_counter() - started)
+
+    def _request_lines(self, request: SynthesisRequest
+                       ) -> tuple[list[str], list[str], list[pipeline.LineInput]]:
+        """(texts, phoneme strings, model inputs), one entry per generated piece."""
+        if request.phonemes is not None:
+            if not request.phonemes.strip():
+                raise SynthesisError("there is nothing to say: the phoneme string is empty")
+            ids = self.frontend.ids_for_phonemes(request.phonemes)
+            line = pipeline.LineInput(torch.tensor(ids), self.frontend.language_id(request.language))
+            return [request.phonemes], [request.phonemes], [line]
+        settings = request.settings
+        from valle_studio.engine.text.split import split_text
+
+        texts = split_text(request.text, settings.split)
+        if not texts:
+            raise SynthesisError("there is nothing to say: the text is empty")
+        tokenized = [self.frontend.tokens_for(t, request.language, no_phonemize=settings.no_phonemize)
+                     for t in texts]
+        lines = [pipeline.LineInput(torch.tensor(t.ids), t.language_id, raw_text=settings.no_phonemize)
+                 for t in tokenized]
+        return texts, [t.phonemes for t in tokenized], lines
+
+    def _decode(self, codes: list[np.ndarray], settings: GenerationSettings,
+                progress: ProgressCallback | None, cancel: CancelToken | None) -> np.ndarray:
+        codec = self.codec(required=True)
+        assert codec is not None
+        gap = np.zeros(int(round(settings.gap * SAMPLE_RATE)), dtype=np.float32)
+        pieces: list[np.ndarray] = []
+        for index, line_codes in enumerate(codes):
+            report(progress, cancel, "decoding", index, len(codes))
+            if index and gap.size:
+                pieces.append(gap)
+            pieces.append(np.asarray(codec.decode(torch.as_tensor(line_codes)), dtype=np.float32))
+        report(progress, cancel, "decoding", len(codes), len(codes))
+        return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+
+    # -- speech to text -----------------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def transcribe(self, source, language: str = "en", *, progress: ProgressCallback | None = None,
+                   cancel: CancelToken | None = None) -> str:
+        """IPA phonemes heard in a clip (the model's own STT head). ``source``: any prompt source."""
+        from valle_studio.engine.generation import transcribe
+
+        need_codec = not isinstance(source, np.ndarray) and not str(source).endswith(".npy")
+        codes = combine_prompts([source], self.codec(required=need_codec) if need_codec else None)
+        assert codes is not None
+        max_tokens = max(8, int(len(codes) / FRAMES_PER_SECOND * 20))  # upstream: seconds x 20
+        ids = transcribe(self.model, torch.as_tensor(codes, device=self.model.device),
+                         language_id=self.frontend.language_id(language), max_tokens=max_tokens,
+                         progress=progress, cancel=cancel)
+        return self.frontend.decode_phonemes(ids)

@@ -1,0 +1,165 @@
+"""Text to IPA phonemes through espeak-ng, with upstream's phonemizer settings.
+
+Upstream feeds the model phonemes made by ``phonemizer``'s espeak backend with
+``preserve_punctuation=True, with_stress=True`` and ``.phonemize([text], strip=True)`` (default
+separator: phones joined, words separated by one space). The trained checkpoints expect exactly
+that text, so this module reproduces it, including its known oddities:
+
+* a decimal point followed by more text ends the output ("3.14 ok." keeps only "three."):
+  phonemizer then returns several chunks for the one input and upstream keeps the first;
+* Mandarin uses the ``cmn-latn-pinyin`` voice and its tone digits 1-5 become ``ˇ ˉ ˊ ˋ _``;
+* Japanese is converted to hiragana with ``pykakasi`` first.
+
+espeak-ng comes from the ``espeakng-loader`` wheel (library and data), so users need no system
+espeak. Set ``PHONEMIZER_ESPEAK_LIBRARY`` (and optionally ``PHONEMIZER_ESPEAK_DATA_PATH``) to use
+another espeak-ng instead, e.g. a system 1.51 to match upstream's recorded outputs exactly.
+Everything is set up lazily on first use; importing this module loads nothing.
+
+phonemizer and espeak-ng are not thread-safe: every call goes through one process-wide lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+from valle_studio.engine.text.languages import LANGUAGES, Language, language_id, resolve_language
+
+if TYPE_CHECKING:
+    from phonemizer.backend import EspeakBackend
+
+__all__ = [
+    "LANGUAGES",
+    "EspeakUnavailableError",
+    "Language",
+    "espeak_version",
+    "language_id",
+    "phonemize",
+    "resolve_language",
+    "to_hiragana",
+]
+
+log = logging.getLogger(__name__)
+# phonemizer reports e.g. "words count mismatch" through this logger instead of the root logger.
+_phonemizer_log = logging.getLogger(__name__ + ".phonemizer")
+
+_ZH_TONES = str.maketrans("12345", "ˇˉˊˋ_")
+
+_lock = threading.RLock()
+_configured = False
+_backends: dict[str, EspeakBackend] = {}
+_version: str | None = None
+_kakasi: Any = None
+
+
+class EspeakUnavailableError(RuntimeError):
+    """espeak-ng (or the phonemizer package) cannot be loaded."""
+
+
+def _configure_espeak() -> None:
+    """Point phonemizer at the bundled espeak-ng library and data once. Caller holds ``_lock``."""
+    global _configured
+    if _configured:
+        return
+    try:
+        from phonemizer.backend.espeak.wrapper import EspeakWrapper
+    except ImportError as exc:
+        raise EspeakUnavailableError(
+            "the 'phonemizer' package is not installed; it is needed to turn text into phonemes "
+            "(pip install phonemizer), or use the no-phonemize text mode"
+        ) from exc
+    if "PHONEMIZER_ESPEAK_LIBRARY" not in os.environ:
+        try:
+            import espeakng_loader
+        except ImportError as exc:
+            raise EspeakUnavailableError(
+                "the 'espeakng-loader' package (bundled espeak-ng) is not installed; install it or set "
+                "PHONEMIZER_ESPEAK_LIBRARY to an espeak-ng library"
+            ) from exc
+        try:
+            EspeakWrapper.set_library(espeakng_loader.get_library_path())
+            EspeakWrapper.set_data_path(espeakng_loader.get_data_path())
+        except (OSError, RuntimeError) as exc:
+            raise EspeakUnavailableError(f"the bundled espeak-ng from espeakng-loader is unusable: {exc}") from exc
+    _configured = True
+
+
+def _backend(voice: str) -> EspeakBackend:
+    """Cached espeak backend for ``voice``. Caller holds ``_lock``."""
+    backend = _backends.get(voice)
+    if backend is None:
+        _configure_espeak()
+        from phonemizer.backend import EspeakBackend
+
+        try:
+            backend = EspeakBackend(
+                voice, preserve_punctuation=True, with_stress=True, logger=_phonemizer_log
+            )
+        except RuntimeError as exc:
+            raise EspeakUnavailableError(f"cannot start espeak-ng with voice {voice!r}: {exc}") from exc
+        _backends[voice] = backend
+    return backend
+
+
+def espeak_version() -> str:
+    """Version of the espeak-ng library in use, e.g. ``"1.52.0"`` (loads it if needed)."""
+    global _version
+    with _lock:
+        if _version is None:
+            _configure_espeak()
+            from phonemizer.backend.espeak.wrapper import EspeakWrapper
+
+            try:
+                parts = EspeakWrapper().version
+            except RuntimeError as exc:
+                raise EspeakUnavailableError(f"cannot load espeak-ng: {exc}") from exc
+            _version = ".".join(str(p) for p in parts)
+        return _version
+
+
+def to_hiragana(text: str) -> str:
+    """Japanese text (kanji, katakana, kana) rewritten in hiragana by ``pykakasi``, as upstream does
+    before espeak. Characters pykakasi does not convert (Latin, punctuation) pass through."""
+    global _kakasi
+    with _lock:
+        if _kakasi is None:
+            try:
+                import pykakasi
+            except ImportError as exc:
+                raise EspeakUnavailableError(
+                    "Japanese needs the 'pykakasi' package to convert text to kana (pip install pykakasi)"
+                ) from exc
+            _kakasi = pykakasi.kakasi()
+        return "".join(item["hira"] for item in _kakasi.convert(text))
+
+
+def phonemize(text: str, language: str = "en") -> str:
+    """IPA phonemes for ``text`` in ``language`` ("en", "ja", "de", "fr", "zh", "ko"), exactly as upstream.
+
+    Returns "" for empty or whitespace-only text.
+
+    Raises:
+        ValueError: unsupported language (the message lists the supported ones) or non-str text.
+        EspeakUnavailableError: espeak-ng, phonemizer or (for Japanese) pykakasi cannot be loaded.
+    """
+    lang = resolve_language(language)
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a str, got {type(text).__name__}")
+    if lang.code == "ja":
+        text = to_hiragana(text)
+    if not text.strip():
+        return ""
+    with _lock:
+        chunks = _backend(lang.voice).phonemize([text], strip=True)
+    if not chunks:
+        return ""
+    if len(chunks) > 1:
+        # Upstream keeps only the first chunk; say so, because the rest of the text is not spoken.
+        log.warning("phonemizer split %r into %d chunks; only the first is used (as upstream does), "
+                    "the rest is dropped: %r", text, len(chunks), chunks[1:])
+    phonemes = chunks[0]
+    if lang.code == "zh":
+        phonemes = phonemes.translate(_ZH_TONES)
+    return phonemes

@@ -1,0 +1,118 @@
+"""Token ids for the model's text inputs, read from upstream's HF ``tokenizers`` JSON files.
+
+* :class:`PhonemeTokenizer` — ``tokenizer.json``: IPA phonemes to ids 0-255 (``text_emb``).
+* :class:`TextTokenizer` — ``text_tokenizer.json``: raw characters to ids 0-8574 (``raw_text_emb``),
+  used by the "no phonemize" mode.
+
+Both files are BPE models without normalizer or pre-tokenizer whose post-processor wraps every
+sequence as ``<bos>``=1 … ``</eos>``=2; symbols outside the vocabulary become ``<unk>``=0. The
+``tokenizers`` library reproduces upstream's ids bit for bit, so encoding is delegated to it.
+
+Several symbols share one id (``a``/``ä``/``ɒ`` = 16, ``w``/``ʍ`` = 37, ...). Decoding therefore has
+to pick one spelling per id: the one listed first in the file's vocabulary, so the result does not
+depend on hash order. (The files' own ByteLevel decoder is not used: it garbles ``æ``, ``ð``, ``ç``.)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = ["BOS_ID", "EOS_ID", "MASK_ID", "UNK_ID", "PhonemeTokenizer", "TextTokenizer", "TokenizerFileError"]
+
+UNK_ID = 0
+BOS_ID = 1
+EOS_ID = 2
+MASK_ID = 3
+_SPECIAL_IDS = frozenset({UNK_ID, BOS_ID, EOS_ID, MASK_ID})
+
+
+class TokenizerFileError(ValueError):
+    """A tokenizer file is missing, unreadable or not the expected kind."""
+
+
+class _JsonTokenizer:
+    """Shared loader/encoder/decoder for upstream's two tokenizer files."""
+
+    kind = "tokenizer"
+
+    def __init__(self, path: str | Path) -> None:
+        from tokenizers import Tokenizer
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise TokenizerFileError(f"{self.kind} file not found: {self.path}")
+        try:
+            text = self.path.read_text(encoding="utf-8")
+            vocab = json.loads(text)["model"]["vocab"]
+            self._tok = Tokenizer.from_str(text)
+        except Exception as exc:  # OSError, bad UTF-8/JSON, missing keys, or tokenizers' bare Exception
+            raise TokenizerFileError(f"{self.path} is not a valid {self.kind} file: {exc}") from exc
+        if not isinstance(vocab, dict) or not vocab:
+            raise TokenizerFileError(f"{self.path}: 'model.vocab' must be a non-empty object")
+        # Check the wrapping the model was trained with, so a wrong file fails here, not in the model.
+        empty = self._tok.encode("").ids
+        if empty != [BOS_ID, EOS_ID]:
+            raise TokenizerFileError(
+                f"{self.path}: expected the post-processor to wrap text as <bos>=1 … </eos>=2, "
+                f"but encoding '' gives {empty}"
+            )
+        # First spelling per id in file order (json keeps it), for a deterministic decode.
+        self._id_to_text: dict[int, str] = {}
+        for token, idx in vocab.items():
+            self._id_to_text.setdefault(int(idx), token)
+        self._vocab_size = max(self._id_to_text) + 1
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of id classes (largest id + 1): 256 for phonemes, 8575 for raw text."""
+        return self._vocab_size
+
+    def encode(self, text: str) -> list[int]:
+        """Ids of ``text`` wrapped as ``[1, …, 2]``; unknown symbols become 0. Never raises for a str.
+
+        Note: as upstream (plain ``Tokenizer.encode``), the literal strings ``<bos>``, ``</eos>``,
+        ``<unk>`` and ``<mask>`` inside ``text`` are matched as their special tokens.
+        """
+        if not isinstance(text, str):
+            raise ValueError(f"{self.kind}: text must be a str, got {type(text).__name__}")
+        return list(self._tok.encode(text).ids)
+
+    def tokens(self, text: str) -> list[str]:
+        """The token strings of :meth:`encode` (diagnostics; shared ids may show another spelling)."""
+        return list(self._tok.encode(text).tokens)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Text for ``ids`` (e.g. an stt output), dropping the special ids 0-3 (unk, bos, eos, mask).
+
+        Lossy where several symbols share an id: the spelling listed first in the file is used.
+
+        Raises:
+            ValueError: an id is outside ``0 .. vocab_size-1``.
+        """
+        out: list[str] = []
+        for raw_id in ids:
+            idx = int(raw_id)
+            if idx in _SPECIAL_IDS:
+                continue
+            text = self._id_to_text.get(idx)
+            if text is None:
+                raise ValueError(f"{self.kind}: id {idx} is not in {self.path.name} (0..{self._vocab_size - 1})")
+            out.append(text)
+        return "".join(out)
+
+
+class PhonemeTokenizer(_JsonTokenizer):
+    """IPA phoneme tokenizer from upstream's ``tokenizer.json`` (ids 0-255, ``<bos>``=1, ``</eos>``=2).
+
+    Example: ``encode("həlˈoʊ wˈɜːld.") == [1, 22, 111, 100, 4, 37, 115, 169, 11, 2]``.
+    """
+
+    kind = "phoneme tokenizer"
+
+
+class TextTokenizer(_JsonTokenizer):
+    """Raw-text tokenizer from upstream's ``text_tokenizer.json`` (the "no phonemize" mode)."""
+
+    kind = "text tokenizer"
