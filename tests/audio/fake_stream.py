@@ -11,7 +11,6 @@ call, as PortAudio does, so a recorder that keeps a reference instead of copying
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -65,6 +64,7 @@ class FakeStream:
         self.closed = False
         self.vanished = False
         self._run = threading.Event()
+        self._halt = threading.Event()  # wakes the pacing sleep at once on stop()
         self._thread: threading.Thread | None = None
         self._buffer = np.zeros((self.blocksize, channels), np.float32)
 
@@ -78,6 +78,7 @@ class FakeStream:
         if self.active:
             return
         self.starts += 1
+        self._halt.clear()
         self._run.set()
         self._thread = threading.Thread(target=self._loop, name=f"fake-{self.kind}", daemon=True)
         self._thread.start()
@@ -88,6 +89,7 @@ class FakeStream:
         if not self._run.is_set():
             return
         self._run.clear()
+        self._halt.set()
         assert self._thread is not None
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
@@ -127,7 +129,8 @@ class FakeStream:
                 self._run.clear()
                 self.finished_callback()
                 return
-            time.sleep(period)
+            if self._halt.wait(period):
+                return
 
 
 class FakeStreamFactory:
@@ -141,12 +144,14 @@ class FakeStreamFactory:
         vanish_after_frames: int | None = None,
         output_reason: str | None = None,
         input_reason: str | None = None,
+        rates: set[int] | None = None,
     ) -> None:
         self.speed = speed
         self.source = source
         self.vanish_after_frames = vanish_after_frames
         self.output_reason = output_reason
         self.input_reason = input_reason
+        self.rates = rates  # sample rates the devices accept (None = any, as with a PulseAudio device)
         self.streams: list[FakeStream] = []
         self.devices = [
             AudioDevice(index=3, name="Fake USB microphone", host_api="ALSA", channels=1,
@@ -174,6 +179,9 @@ class FakeStreamFactory:
         if reason:
             raise AudioUnavailable(reason)
         kwargs.pop("device")
+        if self.rates is not None and kwargs["sample_rate"] not in self.rates:
+            raise AudioUnavailable(f"Could not open the audio {kind} device: Invalid sample rate "
+                                   "[PaErrorCode -9997]")
         stream = FakeStream(
             kind=kind,
             speed=self.speed,

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from valle_studio.audio.devices import AudioStream, AudioUnavailable, StreamFactory, default_stream_factory
+from valle_studio.audio.io import resample
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ class Recorder:
         self.device = device
         self.sample_rate = sample_rate
         self._factory = stream_factory or default_stream_factory()
+        self._max_seconds = max_seconds
+        self._decay_db_per_s = meter_decay_db_per_s
+        self._capture_rate = sample_rate  # the device's rate; differs when it refused sample_rate
         self._max_frames = int(max_seconds * sample_rate)
         self._blocksize = blocksize
         self._clip_threshold = clip_threshold
@@ -74,7 +78,7 @@ class Recorder:
     @property
     def duration(self) -> float:
         """Seconds recorded so far."""
-        return self._frames / self.sample_rate
+        return self._frames / self._capture_rate
 
     @property
     def level_dbfs(self) -> float:
@@ -83,9 +87,14 @@ class Recorder:
         if peak <= 0.0:
             return float("-inf")
         if self._recording:  # decay across the time since the last block, so a stalled input drops
-            since = max(0.0, time.monotonic() - self._last_block) * self.sample_rate
+            since = max(0.0, time.monotonic() - self._last_block) * self._capture_rate
             return 20.0 * math.log10(peak) - since * self._decay_db_per_frame
         return 20.0 * math.log10(peak)
+
+    @property
+    def device_sample_rate(self) -> int:
+        """The rate the device records at; :meth:`stop` resamples to ``sample_rate`` when it differs."""
+        return self._capture_rate
 
     @property
     def clipped(self) -> bool:
@@ -113,20 +122,13 @@ class Recorder:
         if self._recording:
             return
         with self._lock:
-            self._chunks = [np.empty(int(_CHUNK_S * self.sample_rate), dtype=np.float32)]
+            self._chunks = []  # a failed start must not hand back the previous take
             self._fill = self._frames = 0
             self._peak = 0.0
             self._clipped = self._full = False
             self._overflows = 0
             self.error = None
-        self._stream = self._factory.open_input(
-            sample_rate=self.sample_rate,
-            channels=1,
-            device=self.device,
-            blocksize=self._blocksize,
-            callback=self._callback,
-            finished_callback=self._on_finished,
-        )
+        self._stream = self._open()
         self._last_block = time.monotonic()
         self._recording = True
         try:
@@ -137,14 +139,17 @@ class Recorder:
             raise AudioUnavailable(f"Could not start recording: {exc}") from exc
 
     def stop(self) -> np.ndarray:
-        """Stop (if still running) and return everything recorded: ``[S]`` float32."""
+        """Stop (if still running) and return everything recorded: ``[S]`` float32 at ``sample_rate``."""
         self._recording = False
         self._close_stream()
         with self._lock:
             if not self._chunks:
                 return np.zeros(0, dtype=np.float32)
             parts = [*self._chunks[:-1], self._chunks[-1][: self._fill]]
-            return np.concatenate(parts).astype(np.float32, copy=False)
+            audio = np.concatenate(parts).astype(np.float32, copy=False)
+        if self._capture_rate != self.sample_rate:
+            audio = resample(audio, self._capture_rate, self.sample_rate)
+        return audio
 
     def poll(self) -> str | None:
         """Check on the device from the owner's thread; returns :attr:`error` (None while all is well)."""
@@ -156,6 +161,44 @@ class Recorder:
         return self.error
 
     # --- internals -------------------------------------------------------------------------
+
+    def _open(self) -> AudioStream:
+        """Open at ``sample_rate``; if the device refuses, at its own default rate (resampled in stop)."""
+        attempts = [self.sample_rate]
+        native = self._native_rate()
+        if native and native != self.sample_rate:
+            attempts.append(native)
+        for i, rate in enumerate(attempts):
+            try:
+                stream = self._factory.open_input(
+                    sample_rate=rate,
+                    channels=1,
+                    device=self.device,
+                    blocksize=self._blocksize,
+                    callback=self._callback,
+                    finished_callback=self._on_finished,
+                )
+            except AudioUnavailable as exc:
+                if i + 1 == len(attempts) or self._factory.input_unavailable_reason(self.device):
+                    raise
+                log.info("input device refused %d Hz (%s); trying %d Hz", rate, exc, attempts[i + 1])
+                continue
+            self._set_capture_rate(rate)
+            return stream
+        raise AssertionError("unreachable")
+
+    def _native_rate(self) -> int | None:
+        for dev in self._factory.input_devices():
+            if dev.index == self.device or (self.device is None and dev.is_default):
+                return int(dev.default_sample_rate)
+        return None
+
+    def _set_capture_rate(self, rate: int) -> None:
+        self._capture_rate = rate
+        self._max_frames = int(self._max_seconds * rate)
+        self._decay_db_per_frame = self._decay_db_per_s / rate
+        with self._lock:
+            self._chunks = [np.empty(int(_CHUNK_S * rate), dtype=np.float32)]
 
     def _callback(self, indata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
         # Audio thread: copy the block out (PortAudio reuses indata), update the meter, nothing more.

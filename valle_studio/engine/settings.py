@@ -52,7 +52,8 @@ class GenerationSettings:
     top_no: float = 0.0
     # Divide the logits of already generated tokens by this factor (1.0 = off).
     repetition_penalty: float = 1.0
-    # How quickly the repetition penalty fades with distance (0 = no fading).
+    # Scales the penalty with distance: each earlier token divides by factor * distance**decay, so a
+    # positive decay penalises older repeats more, a negative one less (0 = same for all).
     repetition_penalty_decay: float = 0.0
     # AR only: make stopping less (positive) or more (negative) likely as the output grows.
     length_penalty: float = 0.0

@@ -29,7 +29,8 @@ class SamplerConfig:
     top_no: float = 0.0
     # Divide the logits of earlier tokens by this factor (1.0 = off).
     repetition_penalty: float = 1.0
-    # Penalty fades with distance d as factor * d**decay (0 = no fading).
+    # Divisor factor * d**decay for a token d steps back: 0 = flat, > 0 hits OLDER tokens harder (upstream's
+    # math, despite the name "decay"), < 0 softer. Upstream's UI offers -2..2.
     repetition_penalty_decay: float = 0.0
     # Stop logit divided by (len(history) + 1) ** length_penalty (0 = off; needs a stop token).
     length_penalty: float = 0.0
@@ -44,7 +45,7 @@ class SamplerConfig:
         check_number(f"{name}.min_p", self.min_p, low=0.0, high=1.0)
         check_number(f"{name}.top_no", self.top_no, low=0.0)
         check_number(f"{name}.repetition_penalty", self.repetition_penalty, low=0.0, low_inclusive=False)
-        check_number(f"{name}.repetition_penalty_decay", self.repetition_penalty_decay, low=0.0)
+        check_number(f"{name}.repetition_penalty_decay", self.repetition_penalty_decay)
         check_number(f"{name}.length_penalty", self.length_penalty)
 
     @property

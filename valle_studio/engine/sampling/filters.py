@@ -53,8 +53,7 @@ class TopK:
         if self.k >= logits.shape[-1]:
             return logits
         kth = torch.topk(logits, self.k, dim=-1).values[:, -1:]
-        logits[logits < kth] = float("-inf")
-        return logits
+        return logits.masked_fill_(logits < kth, float("-inf"))
 
 
 @dataclass(frozen=True)
@@ -79,8 +78,7 @@ class TopP:
         drop_sorted = torch.zeros_like(cumulative, dtype=torch.bool)
         drop_sorted[:, 1:] = cumulative[:, :-1] > self.p  # shifted right: keep the first one over p
         drop = torch.zeros_like(drop_sorted).scatter_(-1, order, drop_sorted)
-        logits[drop] = float("-inf")
-        return logits
+        return logits.masked_fill_(drop, float("-inf"))
 
 
 @dataclass(frozen=True)

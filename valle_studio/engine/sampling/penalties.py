@@ -19,6 +19,7 @@ class RepetitionPenalty:
 
     For a history of n tokens, the token at index i has distance ``n - i``. Every occurrence counts
     (a token seen twice is divided twice). Dividing moves a negative logit *up* toward 0, as upstream.
+    With ``decay > 0`` older tokens get the larger divisor: that is upstream's math (fixture-checked).
 
     Two modes, chosen from the shapes exactly as upstream does:
 
@@ -33,7 +34,7 @@ class RepetitionPenalty:
 
     def __post_init__(self) -> None:
         check_number("RepetitionPenalty.factor", self.factor, low=0.0, low_inclusive=False)
-        check_number("RepetitionPenalty.decay", self.decay, low=0.0)
+        check_number("RepetitionPenalty.decay", self.decay)
 
     def __call__(self, logits: Tensor, history: Tensor | None) -> Tensor:
         """logits: [rows, classes] float, edited in place; history: [n] int64 or None."""

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from valle_studio.engine.store.catalog import RemoteFile
 
 
 class StoreError(Exception):
@@ -35,8 +39,8 @@ class ChecksumError(DownloadError):
 class MissingFile:
     """One file that a model needs and that is not on disk.
 
-    ``entry`` is the catalog entry it belongs to (a model, ``tokenizers`` or a codec), ``source`` a
-    human description of where it comes from (URL), ``path`` where the store expects it.
+    ``entry`` is the catalog entry it belongs to (a model, ``tokenizers`` or a codec), ``source`` the
+    URL it comes from, ``path`` where the store expects it, ``remote`` the catalog's description.
     """
 
     entry: str
@@ -44,6 +48,7 @@ class MissingFile:
     source: str
     path: Path
     size: int | None = None
+    remote: RemoteFile | None = field(default=None, compare=False, repr=False)
 
     def describe(self) -> str:
         size = f", {human_size(self.size)}" if self.size else ""

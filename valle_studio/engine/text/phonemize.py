@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LANGUAGES",
-    "EspeakUnavailableError",
+    "PhonemizerUnavailableError",
     "Language",
     "espeak_version",
     "language_id",
@@ -54,8 +54,8 @@ _version: str | None = None
 _kakasi: Any = None
 
 
-class EspeakUnavailableError(RuntimeError):
-    """espeak-ng (or the phonemizer package) cannot be loaded."""
+class PhonemizerUnavailableError(RuntimeError):
+    """phonemizer, espeak-ng or (for Japanese) pykakasi cannot be loaded."""
 
 
 def _configure_espeak() -> None:
@@ -66,7 +66,7 @@ def _configure_espeak() -> None:
     try:
         from phonemizer.backend.espeak.wrapper import EspeakWrapper
     except ImportError as exc:
-        raise EspeakUnavailableError(
+        raise PhonemizerUnavailableError(
             "the 'phonemizer' package is not installed; it is needed to turn text into phonemes "
             "(pip install phonemizer), or use the no-phonemize text mode"
         ) from exc
@@ -74,7 +74,7 @@ def _configure_espeak() -> None:
         try:
             import espeakng_loader
         except ImportError as exc:
-            raise EspeakUnavailableError(
+            raise PhonemizerUnavailableError(
                 "the 'espeakng-loader' package (bundled espeak-ng) is not installed; install it or set "
                 "PHONEMIZER_ESPEAK_LIBRARY to an espeak-ng library"
             ) from exc
@@ -82,8 +82,13 @@ def _configure_espeak() -> None:
             EspeakWrapper.set_library(espeakng_loader.get_library_path())
             EspeakWrapper.set_data_path(espeakng_loader.get_data_path())
         except (OSError, RuntimeError) as exc:
-            raise EspeakUnavailableError(f"the bundled espeak-ng from espeakng-loader is unusable: {exc}") from exc
+            raise PhonemizerUnavailableError(f"the bundled espeak-ng from espeakng-loader is unusable: {exc}") from exc
     _configured = True
+
+
+def _library_hint() -> str:
+    library = os.environ.get("PHONEMIZER_ESPEAK_LIBRARY")
+    return f" (espeak-ng library from PHONEMIZER_ESPEAK_LIBRARY={library})" if library else ""
 
 
 def _backend(voice: str) -> EspeakBackend:
@@ -98,7 +103,9 @@ def _backend(voice: str) -> EspeakBackend:
                 voice, preserve_punctuation=True, with_stress=True, logger=_phonemizer_log
             )
         except RuntimeError as exc:
-            raise EspeakUnavailableError(f"cannot start espeak-ng with voice {voice!r}: {exc}") from exc
+            raise PhonemizerUnavailableError(
+                f"cannot start espeak-ng with voice {voice!r}: {exc}{_library_hint()}"
+            ) from exc
         _backends[voice] = backend
     return backend
 
@@ -114,7 +121,7 @@ def espeak_version() -> str:
             try:
                 parts = EspeakWrapper().version
             except RuntimeError as exc:
-                raise EspeakUnavailableError(f"cannot load espeak-ng: {exc}") from exc
+                raise PhonemizerUnavailableError(f"cannot load espeak-ng: {exc}{_library_hint()}") from exc
             _version = ".".join(str(p) for p in parts)
         return _version
 
@@ -128,7 +135,7 @@ def to_hiragana(text: str) -> str:
             try:
                 import pykakasi
             except ImportError as exc:
-                raise EspeakUnavailableError(
+                raise PhonemizerUnavailableError(
                     "Japanese needs the 'pykakasi' package to convert text to kana (pip install pykakasi)"
                 ) from exc
             _kakasi = pykakasi.kakasi()
@@ -142,7 +149,7 @@ def phonemize(text: str, language: str = "en") -> str:
 
     Raises:
         ValueError: unsupported language (the message lists the supported ones) or non-str text.
-        EspeakUnavailableError: espeak-ng, phonemizer or (for Japanese) pykakasi cannot be loaded.
+        PhonemizerUnavailableError: espeak-ng, phonemizer or (for Japanese) pykakasi cannot be loaded.
     """
     lang = resolve_language(language)
     if not isinstance(text, str):

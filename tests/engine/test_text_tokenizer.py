@@ -1,0 +1,116 @@
+"""PhonemeTokenizer / TextTokenizer: loading errors, decoding, vocabulary size, properties."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from valle_studio.engine.text import (
+    BOS_ID,
+    EOS_ID,
+    PhonemeTokenizer,
+    TextTokenizer,
+    TokenizerFileError,
+)
+
+PROPERTY_SETTINGS = settings(max_examples=150, deadline=None,
+                             suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def phonemes(parity_dir: Path) -> PhonemeTokenizer:
+    return PhonemeTokenizer(parity_dir / "tokenizer.json")
+
+
+@pytest.fixture(scope="module")
+def raw_text(parity_dir: Path) -> TextTokenizer:
+    return TextTokenizer(parity_dir / "text_tokenizer.json")
+
+
+def test_vocab_sizes(phonemes: PhonemeTokenizer, raw_text: TextTokenizer) -> None:
+    # 256 phoneme classes (text_emb rows) and 8575 raw-text classes (raw_text_emb rows), README §1.
+    assert phonemes.vocab_size == 256
+    assert raw_text.vocab_size == 8575
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(TokenizerFileError, match=r"phoneme tokenizer file not found: .*nope\.json"):
+        PhonemeTokenizer(tmp_path / "nope.json")
+    with pytest.raises(TokenizerFileError, match="text tokenizer file not found"):
+        TextTokenizer(tmp_path / "nope.json")
+
+
+@pytest.mark.parametrize("content", [b"", b"{not json", b"\xff\xfe\x00garbage", b"[]", b'{"model": {}}'])
+def test_corrupt_file(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "tokenizer.json"
+    path.write_bytes(content)
+    with pytest.raises(TokenizerFileError, match=r"tokenizer\.json is not a valid phoneme tokenizer file"):
+        PhonemeTokenizer(path)
+
+
+def test_file_without_bos_eos_wrapping_is_rejected(parity_dir: Path, tmp_path: Path) -> None:
+    data = json.loads((parity_dir / "tokenizer.json").read_text(encoding="utf-8"))
+    data["post_processor"] = None
+    path = tmp_path / "tokenizer.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(TokenizerFileError, match=r"<bos>=1 … </eos>=2"):
+        PhonemeTokenizer(path)
+
+
+def test_encode_rejects_non_strings(phonemes: PhonemeTokenizer) -> None:
+    with pytest.raises(ValueError, match="must be a str"):
+        phonemes.encode(["a"])  # type: ignore[arg-type]
+
+
+def test_decode_round_trips_phonemes(phonemes: PhonemeTokenizer) -> None:
+    ipa = "həlˈoʊ wˈɜːld, ðɪs ɪz ɐ tˈɛst."
+    assert phonemes.decode(phonemes.encode(ipa)) == ipa  # every symbol here is its id's first spelling
+
+
+def test_decode_is_deterministic_for_shared_ids(phonemes: PhonemeTokenizer, parity_dir: Path) -> None:
+    """Shared ids decode to the spelling listed first in the file, not to a hash-order pick."""
+    vocab = json.loads((parity_dir / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+    first: dict[int, str] = {}
+    for token, idx in vocab.items():
+        first.setdefault(idx, token)
+    for idx in (16, 35, 37):  # a/ä/ɒ, u/ø/…, w/ʍ
+        assert phonemes.decode([idx]) == first[idx]
+
+
+def test_decode_drops_special_ids_and_rejects_unknown_ids(phonemes: PhonemeTokenizer) -> None:
+    assert phonemes.decode([1, 0, 3, 2]) == ""
+    with pytest.raises(ValueError, match="id 256"):
+        phonemes.decode([1, 256, 2])
+
+
+def test_text_tokenizer_round_trip(raw_text: TextTokenizer) -> None:
+    text = "Hello world, this is a test."
+    assert raw_text.decode(raw_text.encode(text)) == text
+
+
+@PROPERTY_SETTINGS
+@given(text=st.text())
+def test_phoneme_encode_never_raises(phonemes: PhonemeTokenizer, text: str) -> None:
+    ids = phonemes.encode(text)
+    assert ids[0] == BOS_ID and ids[-1] == EOS_ID
+    assert all(0 <= i < phonemes.vocab_size for i in ids)
+
+
+@PROPERTY_SETTINGS
+@given(text=st.text(alphabet=st.characters(codec="utf-8"), max_size=200))
+def test_text_encode_never_raises(raw_text: TextTokenizer, text: str) -> None:
+    ids = raw_text.encode(text)
+    assert ids[0] == BOS_ID and ids[-1] == EOS_ID
+    assert all(0 <= i < raw_text.vocab_size for i in ids)
+
+
+@PROPERTY_SETTINGS
+@given(ids=st.lists(st.integers(min_value=0, max_value=255), max_size=64))
+def test_decode_accepts_every_phoneme_id(phonemes: PhonemeTokenizer, ids: list[int]) -> None:
+    decoded = phonemes.decode(ids)
+    assert decoded == "".join(phonemes.decode([i]) for i in ids)
+    assert len(decoded) >= sum(1 for i in ids if i > 3)  # every non-special id gives text

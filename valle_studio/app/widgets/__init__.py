@@ -1,0 +1,1 @@
+"""Widgets of the main window; each takes its model or service in ``__init__``."""

@@ -1,0 +1,181 @@
+"""The take history: a list (newest first) over :class:`~valle_studio.studio.history.History`.
+
+:class:`HistoryModel` wraps the non-Qt history; :class:`HistoryPanel` shows it. Clicking (or
+pressing Enter on) a take asks to audition it; "Reuse settings" asks to load its settings back.
+The panel only emits requests; the window decides what they do.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListView, QPushButton, QVBoxLayout, QWidget
+
+from valle_studio.studio.history import History, Take
+
+TakeRole = Qt.ItemDataRole.UserRole + 1
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def summary(take: Take) -> str:
+    """Second line of a list item: voice, length, RTF, seed, time."""
+    parts = [take.voice or "no reference voice", f"{take.duration_s:.1f} s"]
+    if take.real_time_factor is not None:
+        parts.append(f"RTF {take.real_time_factor:.2f}")
+    parts += [f"seed {take.seed}", take.created_local.strftime("%d %b %H:%M")]
+    return " · ".join(parts)
+
+
+def details(take: Take) -> str:
+    """Rich-text tooltip: everything recorded with the take."""
+    s = take.settings
+    rows = [
+        ("Text", take.text), ("Voice", take.voice or "none"), ("Language", take.language),
+        ("Model", take.model), ("Modality", take.modality), ("Seed", str(take.seed)),
+        ("Duration", f"{take.duration_s:.2f} s"), ("Generated in", f"{take.elapsed_s:.2f} s"),
+        ("Real-time factor", "n/a" if take.real_time_factor is None else f"{take.real_time_factor:.2f}"),
+        ("Settings", f"temperature {s.ar_temperature:g}/{s.nar_temperature:g}, steps {s.max_steps}, "
+                     f"CFG {s.cfg_strength:g}, max {s.max_duration:g} s, split {s.split}"),
+        ("Created", take.created_local.strftime("%Y-%m-%d %H:%M:%S")),
+    ]
+    body = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+class HistoryModel(QAbstractListModel):
+    """Takes of a :class:`History`, newest first. Adding and removing go through the model."""
+
+    def __init__(self, history: History, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.history = history
+        self._takes: list[Take] = list(reversed(history.takes()))
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._takes)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._takes):
+            return None
+        take = self._takes[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            text = " ".join(take.text.split())
+            short = text if len(text) <= 60 else text[:59] + "…"
+            return f"{short}\n{summary(take)}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return details(take)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{take.text}. {summary(take)}"
+        if role == TakeRole:
+            return take
+        return None
+
+    def take_at(self, row: int) -> Take:
+        return self._takes[row]
+
+    def row_of(self, take_id: str) -> int:
+        return next((i for i, t in enumerate(self._takes) if t.id == take_id), -1)
+
+    def add(self, take: Take) -> None:
+        """Show a take the history already stored (it goes to the top)."""
+        self.beginInsertRows(QModelIndex(), 0, 0)
+        self._takes.insert(0, take)
+        self.endInsertRows()
+        self._drop_pruned()
+
+    def remove(self, take_id: str) -> None:
+        """Delete a take from the history (and its audio) and from the list."""
+        row = self.row_of(take_id)
+        self.history.remove(take_id)
+        if row >= 0:
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._takes[row]
+            self.endRemoveRows()
+
+    def _drop_pruned(self) -> None:
+        # History.add may have pruned the oldest takes; they are at the bottom here.
+        keep = {t.id for t in self.history.takes()}
+        while self._takes and self._takes[-1].id not in keep:
+            last = len(self._takes) - 1
+            self.beginRemoveRows(QModelIndex(), last, last)
+            self._takes.pop()
+            self.endRemoveRows()
+
+
+class HistoryPanel(QWidget):
+    """List of takes with "Reuse settings" and "Delete"."""
+
+    audition_requested = Signal(object)  # Take
+    reuse_requested = Signal(object)  # Take
+
+    def __init__(self, model: HistoryModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.list = QListView()
+        self.list.setObjectName("historyList")
+        self.list.setModel(model)
+        self.list.setAccessibleName("Take history")
+        self.list.setAlternatingRowColors(True)
+        self.list.setUniformItemSizes(True)
+        self.list.setWordWrap(False)
+        self.list.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
+        self.empty = QLabel("Takes you generate appear here. Click one to hear it again.")
+        self.empty.setWordWrap(True)
+        self.empty.setEnabled(False)
+
+        self.reuse = QPushButton("Reuse &settings")
+        self.reuse.setToolTip("Load this take's settings and seed back into the sampler, to repeat or vary it.")
+        self.delete = QPushButton("Delete")
+        self.delete.setToolTip("Delete this take and its audio from the history.")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.reuse)
+        buttons.addWidget(self.delete)
+        buttons.addStretch(1)
+
+        title = QLabel("&History")
+        title.setBuddy(self.list)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(title)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.empty)
+        layout.addLayout(buttons)
+
+        self.list.clicked.connect(self._on_clicked)
+        self.list.activated.connect(self._on_clicked)
+        self.list.selectionModel().currentChanged.connect(self._update_buttons)
+        self.reuse.clicked.connect(self._on_reuse)
+        self.delete.clicked.connect(self._on_delete)
+        model.rowsInserted.connect(self._update_buttons)
+        model.rowsRemoved.connect(self._update_buttons)
+        self._update_buttons()
+
+    def current_take(self) -> Take | None:
+        index = self.list.currentIndex()
+        return self.model.take_at(index.row()) if index.isValid() else None
+
+    def select(self, take_id: str) -> None:
+        row = self.model.row_of(take_id)
+        if row >= 0:
+            self.list.setCurrentIndex(self.model.index(row))
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.audition_requested.emit(self.model.take_at(index.row()))
+
+    def _on_reuse(self) -> None:
+        take = self.current_take()
+        if take is not None:
+            self.reuse_requested.emit(take)
+
+    def _on_delete(self) -> None:
+        take = self.current_take()
+        if take is not None:
+            self.model.remove(take.id)
+
+    def _update_buttons(self, *_: object) -> None:
+        has = self.current_take() is not None
+        self.reuse.setEnabled(has)
+        self.delete.setEnabled(has)
+        self.empty.setVisible(self.model.rowCount() == 0)

@@ -1,0 +1,245 @@
+"""The output: waveform with a playback cursor, play/pause, seek by clicking, export.
+
+It takes the :class:`~valle_studio.app.audio_bridge.PlaybackController` in ``__init__`` and shows
+one clip at a time (the newest take, or the take being auditioned). When there is no audio device
+the play button stays disabled and says why, in its tooltip and in a line under the waveform.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+
+from valle_studio.app.audio_bridge import PlaybackController
+from valle_studio.app.widgets.progress_panel import format_seconds
+from valle_studio.app.widgets.waveform_view import WaveformView
+from valle_studio.audio.io import AudioError, save_audio
+
+log = logging.getLogger(__name__)
+
+#: Save-dialog filter -> extension; the first is the default.
+EXPORT_FILTERS: dict[str, str] = {
+    "WAV audio (*.wav)": ".wav",
+    "FLAC audio, lossless and smaller (*.flac)": ".flac",
+    "Ogg Vorbis audio, compressed (*.ogg)": ".ogg",
+}
+
+
+def suggested_name(text: str, seed: int | None) -> str:
+    """A file name from the first words of the text: ``"hello-there_seed42"``."""
+    words = re.findall(r"\w+", text.lower())[:6]
+    stem = "-".join(words)[:48] or "take"
+    return f"{stem}_seed{seed}" if seed is not None else stem
+
+
+def with_extension(path: str, chosen_filter: str) -> Path:
+    """Add the chosen format's extension when the name has none of the offered ones."""
+    result = Path(path)
+    if result.suffix.lower() not in EXPORT_FILTERS.values():
+        result = result.with_name(result.name + EXPORT_FILTERS.get(chosen_filter, ".wav"))
+    return result
+
+
+class OutputPanel(QWidget):
+    """Waveform, transport and export for the current clip."""
+
+    exported = Signal(Path)
+
+    def __init__(self, playback: PlaybackController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.playback = playback
+        self.samples: np.ndarray | None = None
+        self.sample_rate = 0
+        self.export_dir = ""
+        self.export_filter = next(iter(EXPORT_FILTERS))
+        self._name = "take"
+        self._cursor = 0.0
+
+        self.title = QLabel("No take yet")
+        self.title.setObjectName("outputTitle")
+        self.title.setWordWrap(True)
+        self.waveform = WaveformView()
+        self.waveform.setAccessibleName("Waveform of the current take")
+        self.waveform.setToolTip("Click to move the playback cursor there.")
+        self.waveform.setMinimumHeight(110)
+
+        style = self.style()
+        self.play = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play")
+        self.play.setObjectName("play")
+        self.time = QLabel("0:00.0 / 0:00.0")
+        self.time.setObjectName("playTime")
+        self.export = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton), "&Export…")
+        self.export.setObjectName("export")
+        self.export.setToolTip("Save this take as WAV, FLAC or Ogg Vorbis.")
+        self.device_note = QLabel("")
+        self.device_note.setObjectName("deviceNote")
+        self.device_note.setWordWrap(True)
+
+        row = QHBoxLayout()
+        row.addWidget(self.play)
+        row.addWidget(self.time)
+        row.addStretch(1)
+        row.addWidget(self.export)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.waveform, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.device_note)
+
+        self.play.clicked.connect(self.toggle)
+        self.export.clicked.connect(self.ask_export)
+        self.waveform.seek_requested.connect(self.seek)
+        playback.position_changed.connect(self._on_position)
+        playback.state_changed.connect(self._on_state)
+        playback.loaded.connect(self._on_loaded)
+        playback.error.connect(self._on_error)
+        self._update_enabled()
+
+    # -- clip ------------------------------------------------------------------------------
+    def set_clip(self, samples: np.ndarray, sample_rate: int, *, title: str, name: str) -> None:
+        """Show and load a clip: ``samples`` mono float32 ``[S]``. ``name`` seeds the export file name."""
+        self.samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        self.sample_rate = int(sample_rate)
+        self._name = name
+        self.title.setText(title)
+        self.waveform.set_audio(self.samples, self.sample_rate)
+        self._cursor = 0.0
+        self.waveform.set_cursor(0.0)
+        if self.playback.available:
+            self.playback.load(self.samples, self.sample_rate, owner=self)
+        self._show_time(0.0)
+        self._update_enabled()
+
+    def clear(self) -> None:
+        if self._owns_playback():
+            self.playback.stop()
+        self.samples = None
+        self.sample_rate = 0
+        self.title.setText("No take yet")
+        self.waveform.clear()
+        self._show_time(0.0)
+        self._update_enabled()
+
+    @property
+    def duration_s(self) -> float:
+        return 0.0 if self.samples is None or not self.sample_rate else len(self.samples) / self.sample_rate
+
+    # -- transport -------------------------------------------------------------------------
+    def toggle(self) -> None:
+        """Play or pause (Space)."""
+        if self.samples is None or not self.playback.available:
+            return
+        if not self._owns_playback():  # the voice panel auditioned a reference meanwhile
+            self._reclaim(self._cursor)
+            self.playback.play()
+        else:
+            self.playback.toggle()
+
+    def play_from_start(self) -> None:
+        """Play the clip from its beginning (after a take is auditioned from the history)."""
+        if self.samples is None or not self.playback.available:
+            return
+        if not self._owns_playback():
+            self._reclaim(0.0)
+        self.playback.seek(0.0)
+        self.playback.play()
+
+    def seek(self, seconds: float) -> None:
+        """Move the cursor (and playback, if this clip is loaded) to ``seconds``."""
+        seconds = max(0.0, min(seconds, self.duration_s))
+        self._on_position(seconds, force=True)
+        if self.samples is not None and self.playback.available:
+            if not self._owns_playback():
+                self._reclaim(seconds)
+            self.playback.seek(seconds)
+
+    # -- export ----------------------------------------------------------------------------
+    def export_to(self, path: str | Path) -> Path:
+        """Write the clip to ``path``; the extension picks WAV, FLAC or Ogg. Raises AudioError/ValueError."""
+        if self.samples is None:
+            raise ValueError("There is no take to export yet.")
+        target = save_audio(path, self.samples, self.sample_rate,
+                            subtype="PCM_16" if Path(path).suffix.lower() == ".wav" else None)
+        self.export_dir = str(target.parent)
+        log.info("exported %s", target)
+        self.exported.emit(target)
+        return target
+
+    def ask_export(self) -> Path | None:
+        """Ask where to save (a save dialog) and export there; errors are shown, not raised."""
+        if self.samples is None:
+            return None
+        start = str(Path(self.export_dir or Path.home()) / self._name)
+        path, chosen = QFileDialog.getSaveFileName(self, "Export take", start, ";;".join(EXPORT_FILTERS),
+                                                   self.export_filter)
+        if not path:
+            return None
+        self.export_filter = chosen or self.export_filter
+        try:
+            return self.export_to(with_extension(path, chosen))
+        except (AudioError, OSError, ValueError) as exc:
+            QMessageBox.warning(self, "Export failed", str(exc))
+            return None
+
+    # -- internals -------------------------------------------------------------------------
+    def _update_enabled(self) -> None:
+        has_clip = self.samples is not None
+        self.export.setEnabled(has_clip)
+        if not self.playback.available:
+            reason = self.playback.unavailable_reason or "Playback is not available."
+            self.play.setEnabled(False)
+            self.play.setToolTip(f"Playback is off: {reason}. You can still export the take and play "
+                                 "the file elsewhere.")
+            self.device_note.setText(f"⚠ Playback is off: {reason}.")
+            self.device_note.setVisible(True)
+            return
+        self.device_note.setVisible(False)
+        self.play.setEnabled(has_clip)
+        self.play.setToolTip("Play or pause the take (Space)." if has_clip else
+                             "Nothing to play yet: generate a take or pick one from the history.")
+
+    def _owns_playback(self) -> bool:
+        return self.playback.available and self.playback.owner is self
+
+    def _reclaim(self, seconds: float) -> None:
+        assert self.samples is not None
+        self.playback.load(self.samples, self.sample_rate, owner=self)
+        self.playback.seek(seconds)
+
+    def _on_position(self, seconds: float, force: bool = False) -> None:
+        if not (force or self._owns_playback()):
+            return
+        self._cursor = seconds
+        self.waveform.set_cursor(seconds)
+        self._show_time(seconds)
+
+    def _on_state(self, state: str) -> None:
+        playing = state == "playing" and self._owns_playback()
+        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play.setIcon(self.style().standardIcon(icon))
+        self.play.setText("Pause" if playing else "Play")
+
+    def _on_loaded(self) -> None:
+        self._on_state(self.playback.state)  # another owner took over: show "Play" again
+
+    def _on_error(self, message: str) -> None:
+        self.device_note.setText(f"⚠ {message}")
+        self.device_note.setVisible(True)
+
+    def _show_time(self, seconds: float) -> None:
+        self.time.setText(f"{format_seconds(seconds)} / {format_seconds(self.duration_s)}")

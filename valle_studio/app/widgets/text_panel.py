@@ -1,0 +1,171 @@
+"""What to say: the text, its language, how it is cut into pieces, and the phonemes the model gets.
+
+The panel holds no engine logic. When the phoneme view is open it asks for phonemes with
+``phonemes_requested`` (debounced while typing); the window forwards that to the engine thread and
+hands the answer back through :meth:`TextPanel.set_phonemes`.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from valle_studio.engine.settings import SPLIT_MODES
+from valle_studio.engine.text.languages import LANGUAGES
+
+SPLIT_LABELS = {"sentences": "Sentences", "lines": "Lines", "none": "Whole text"}
+SPLIT_TIPS = {
+    "sentences": "Generate each sentence separately, then join them. Best for long texts.",
+    "lines": "Generate each line of the text separately (one line = one piece).",
+    "none": "Generate the whole text in one go. Long texts may trail off or be cut at the maximum duration.",
+}
+PHONEME_DELAY_MS = 400  # wait for a pause in typing before phonemizing again
+
+
+class TextPanel(QWidget):
+    """Multi-line editor with language, split mode and an optional IPA view."""
+
+    changed = Signal()
+    phonemes_requested = Signal(str, str, str)  # text, language code, split mode
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.editor = QPlainTextEdit()
+        self.editor.setObjectName("textEditor")
+        self.editor.setPlaceholderText("Type what the voice should say…")
+        self.editor.setAccessibleName("Text to speak")
+        self.editor.setTabChangesFocus(True)  # Tab moves on, so the panel is keyboard-usable
+
+        self.language = QComboBox()
+        self.language.setAccessibleName("Language")
+        for code, lang in LANGUAGES.items():
+            self.language.addItem(lang.name, code)
+            tip = f"{lang.name}: phonemized with the espeak-ng voice '{lang.voice}'"
+            if lang.note:
+                tip += f"; {lang.note}"
+            self.language.setItemData(self.language.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.language.setToolTip("The language of the text. It decides how words are turned into sounds.")
+
+        self.split = QComboBox()
+        self.split.setAccessibleName("Split text by")
+        for mode in SPLIT_MODES:
+            self.split.addItem(SPLIT_LABELS.get(mode, mode), mode)
+            self.split.setItemData(self.split.count() - 1, SPLIT_TIPS.get(mode, ""),
+                                   Qt.ItemDataRole.ToolTipRole)
+        self.split.setToolTip("How the text is cut into pieces that are generated one after another.")
+
+        self.show_phonemes = QCheckBox("Show &phonemes")
+        self.show_phonemes.setToolTip("Show the IPA phonemes the model will actually receive, piece by piece.")
+
+        self.phoneme_view = QPlainTextEdit()
+        self.phoneme_view.setObjectName("phonemeView")
+        self.phoneme_view.setReadOnly(True)
+        self.phoneme_view.setAccessibleName("Phonemes the model receives")
+        self.phoneme_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.phoneme_view.setVisible(False)
+        self.phoneme_view.setMaximumHeight(120)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("textCount")
+
+        language_label = QLabel("&Language")
+        language_label.setBuddy(self.language)
+        split_label = QLabel("&Split by")
+        split_label.setBuddy(self.split)
+        row = QHBoxLayout()
+        row.addWidget(language_label)
+        row.addWidget(self.language, 1)
+        row.addWidget(split_label)
+        row.addWidget(self.split, 1)
+        row.addWidget(self.show_phonemes)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.editor, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.phoneme_view)
+        layout.addWidget(self.count_label)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PHONEME_DELAY_MS)
+        self._timer.timeout.connect(self.request_phonemes)
+
+        self.editor.textChanged.connect(self._on_changed)
+        self.language.currentIndexChanged.connect(self._on_changed)
+        self.split.currentIndexChanged.connect(self._on_changed)
+        self.show_phonemes.toggled.connect(self._on_toggle_phonemes)
+        self._update_count()
+
+    # -- values --------------------------------------------------------------------------------
+    def text(self) -> str:
+        return self.editor.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        self.editor.setPlainText(text)
+
+    def language_code(self) -> str:
+        return str(self.language.currentData())
+
+    def set_language_code(self, code: str) -> None:
+        index = self.language.findData(code)
+        if index >= 0:
+            self.language.setCurrentIndex(index)
+
+    def split_mode(self) -> str:
+        return str(self.split.currentData())
+
+    def set_split_mode(self, mode: str) -> None:
+        index = self.split.findData(mode)
+        if index >= 0:
+            self.split.setCurrentIndex(index)
+
+    def phonemes_shown(self) -> bool:
+        return self.show_phonemes.isChecked()
+
+    # -- phonemes ------------------------------------------------------------------------------
+    def request_phonemes(self) -> None:
+        """Ask for the phonemes of the current text now (when the view is open)."""
+        self._timer.stop()
+        if not self.phonemes_shown():
+            return
+        if not self.text().strip():
+            self.set_phonemes([])
+            return
+        self.phoneme_view.setPlaceholderText("Phonemizing…")
+        self.phonemes_requested.emit(self.text(), self.language_code(), self.split_mode())
+
+    def set_phonemes(self, pieces: list[str] | str) -> None:
+        """Show the engine's answer: IPA per piece, or a sentence saying why there is none."""
+        if isinstance(pieces, str):
+            self.phoneme_view.setPlainText("")
+            self.phoneme_view.setPlaceholderText(pieces)
+            return
+        self.phoneme_view.setPlaceholderText("Nothing to say yet.")
+        lines = [f"{i}. {p}" for i, p in enumerate(pieces, 1)] if len(pieces) > 1 else list(pieces)
+        self.phoneme_view.setPlainText("\n".join(lines))
+
+    # -- internals -----------------------------------------------------------------------------
+    def _on_changed(self) -> None:
+        self._update_count()
+        self.changed.emit()
+        if self.phonemes_shown():
+            self._timer.start()
+
+    def _on_toggle_phonemes(self, shown: bool) -> None:
+        self.phoneme_view.setVisible(shown)
+        if shown:
+            self.request_phonemes()
+
+    def _update_count(self) -> None:
+        text = self.text()
+        words = len(text.split())
+        self.count_label.setText(f"{len(text)} characters · {words} words")

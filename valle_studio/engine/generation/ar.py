@@ -1,0 +1,97 @@
+"""AR level 0: one level-0 code per step until the stop token (1024) or the frame cap.
+
+Upstream (``forward_ar``) recomputes the whole sequence each step; here the sequence is prefilled
+once into a KV cache and each step adds one position, which gives the same logits (causal attention,
+fixed per-segment positions). Classifier-free guidance (``cfg_strength > 0``) runs the null input
+(text ``[1, 2]``, no prompt, same response) beside the conditional one and combines the last
+``len(response) + 1`` rows of both -- the rescale's std spans all of them, as upstream's does.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from valle_studio.engine.generation._common import codes_tensor, make_conditioning
+from valle_studio.engine.generation.causal import CausalRunner
+from valle_studio.engine.model import ModelInput, VallEModel
+from valle_studio.engine.model.config import STOP_TOKEN
+from valle_studio.engine.progress import CancelToken, ProgressCallback, report
+from valle_studio.engine.sampling import SamplerConfig, cfg_combine, sample
+
+STAGE = "generating"
+
+
+@torch.inference_mode()
+def generate_ar(
+    model: VallEModel,
+    *,
+    text: Tensor,
+    language_id: int = 0,
+    prompt: Tensor | None = None,
+    sampler: SamplerConfig,
+    max_frames: int,
+    prefix: Tensor | None = None,
+    cfg_strength: float = 0.0,
+    cfg_rescale: float = 0.7,
+    raw_text: bool = False,
+    prompt_task: str | None = None,
+    batch_cfg: bool = True,
+    use_cache: bool = True,
+    generator: torch.Generator | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Tensor:
+    """Generate level-0 codes ``[t]`` int64 (t <= ``max_frames``, the stop token excluded).
+
+    ``text``: ``[N]`` token ids; ``prompt``: ``[P, 8]`` reference codes or None. ``prefix``: ``[p]``
+    level-0 codes of earlier sentences (rolling context): they start the response and are cut from the
+    result. ``sampler`` drives every step (``temperature`` 0 = greedy); the stop token is the length
+    penalty's target and the response so far is the repetition history. ``batch_cfg``: run the cond
+    and null inputs as one padded batch (one cache) instead of two. ``use_cache=False`` recomputes the
+    whole sequence each step, as upstream does.
+    """
+    if max_frames < 1:
+        raise ValueError(f"max_frames must be at least 1, got {max_frames}")
+    cond = make_conditioning(model, text, language_id, prompt, raw_text, prompt_task)
+    start = codes_tensor(model, prefix, "prefix")[:, 0] if prefix is not None and len(prefix) else None
+    resp0 = start if start is not None else torch.zeros(0, dtype=torch.long, device=model.device)
+    inputs = [ModelInput.ar(cond.text, cond.language_id, cond.prompt, resp0, **cond.input_kwargs())]
+    use_cfg = cfg_strength > 0.0
+    if use_cfg:
+        null = cond.null()
+        inputs.append(ModelInput.ar(null.text, null.language_id, None, resp0, **null.input_kwargs()))
+
+    runner = CausalRunner(model, inputs, "ar", extra=max_frames, use_cache=use_cache, batch=batch_cfg)
+    rows = resp0.shape[0] + 1 if use_cfg else 1
+    first = runner.start(rows)  # [B, rows, 1025]
+    classes = first.shape[-1]
+    # CFG combines every response row so far, so keep them: [B, rows + max_frames, 1025]
+    seen = torch.empty(len(inputs), rows + max_frames, classes, device=first.device) if use_cfg else None
+    if seen is not None:
+        seen[:, :rows] = first
+    last = first[:, -1]
+    tokens: list[int] = resp0.tolist()
+    try:
+        for step in range(max_frames):
+            report(progress, cancel, STAGE, step, max_frames)
+            if seen is not None:
+                n = len(tokens) + 1
+                logits = cfg_combine(seen[0, :n], seen[1, :n], cfg_strength, cfg_rescale)[-1:]
+            else:
+                logits = last[:1].clone()
+            history = torch.tensor(tokens, dtype=torch.long, device=logits.device)
+            out = sample(logits, sampler, history=history, stop_token=STOP_TOKEN, generator=generator)
+            token = int(out.ids[0])
+            if token == STOP_TOKEN:
+                break
+            tokens.append(token)
+            if step + 1 == max_frames:
+                break
+            last = runner.push(token)
+            if seen is not None:
+                seen[:, len(tokens)] = last
+    finally:
+        runner.close()
+    report(progress, cancel, STAGE, max_frames, max_frames)
+    return torch.tensor(tokens[resp0.shape[0] :], dtype=torch.long, device=model.device)

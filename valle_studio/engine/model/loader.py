@@ -1,0 +1,69 @@
+"""``load_model``: checkpoint file -> ready-to-run :class:`VallEModel` on the chosen device and dtype.
+
+The model is built on the meta device (no random init, no memory) and each stored tensor is read,
+cast and moved one at a time, then assigned -- so peak memory is the model plus one tensor.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from valle_studio.engine.model.checkpoint import CheckpointError, open_checkpoint
+from valle_studio.engine.model.config import HEAD_LEN, ConfigError, flags_from_metadata
+from valle_studio.engine.model.devices import resolve_device, resolve_dtype
+from valle_studio.engine.model.layout import config_from_shapes
+from valle_studio.engine.model.vall_e import VallEModel
+
+log = logging.getLogger(__name__)
+
+
+def load_model(
+    path: str | Path,
+    *,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype | str = torch.float32,
+    legacy_summing: bool | None = None,
+) -> VallEModel:
+    """Load an ecker VALL-E v1 checkpoint (``.sft`` safetensors or ``.pth`` with a ``module`` key).
+
+    ``device``: "cpu", "cuda", "cuda:N", "mps" or "auto". ``dtype``: float32 (the only choice on the
+    CPU), float16 or bfloat16 (GPUs), or "auto". ``legacy_summing``: None decides from the stored
+    config (see :func:`~valle_studio.engine.model.config.auto_legacy_summing`); True/False forces it.
+
+    Raises :class:`CheckpointError` (a readable sentence) for every problem with the file, and
+    :class:`~valle_studio.engine.model.devices.DeviceError` for an unusable device or dtype.
+    """
+    dev = resolve_device(device)
+    dt = resolve_dtype(dtype, dev)
+    with open_checkpoint(path) as ckpt:
+        name = ckpt.path.name
+        try:
+            flags = flags_from_metadata(ckpt.config, has_len_head=f"classifiers.proj.{HEAD_LEN}.weight" in ckpt.shapes)
+        except ConfigError as exc:
+            raise CheckpointError(f"{name}: {exc}") from None
+        config, expected, ignored = config_from_shapes(name, ckpt.shapes, flags, legacy_summing=legacy_summing)
+        with torch.device("meta"):
+            model = VallEModel(config)
+        state: dict[str, torch.Tensor] = {}
+        for key in expected:
+            stored = ckpt.tensor(key)
+            if not stored.is_floating_point():
+                raise CheckpointError(f"{name}: tensor {key} holds {stored.dtype} values, expected floating point")
+            weight = stored.to(device=dev).to(dt)
+            del stored
+            if not bool(torch.isfinite(weight).all()):
+                raise CheckpointError(f"{name}: tensor {key} contains NaN or infinite values; the file is corrupt")
+            state[key] = weight
+    model.load_state_dict(state, strict=True, assign=True)
+    del state
+    model.requires_grad_(False)
+    model.eval()
+    model.ignored_tensors = ignored
+    if ignored:
+        log.debug("%s: ignoring %d unused tensors: %s", name, len(ignored), ", ".join(ignored[:8]))
+    if config.inferred:
+        log.warning("%s has no stored config; guessed its behaviour flags from the tensors", name)
+    return model

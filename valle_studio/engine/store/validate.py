@@ -1,0 +1,125 @@
+"""Cheap checks that a local file is a VALL-E checkpoint before it is imported into the store.
+
+``.sft``/``.safetensors``: only the header is read (8-byte little-endian length, then JSON): every
+tensor entry must be well formed and lie inside the file, the data must end exactly where the header
+says (a truncated download fails here), the v1 key ``proms_emb.embeddings.0.weight`` must exist, and
+the ``config`` metadata must be a JSON object (upstream's exporter writes it).
+
+``.pth``/``.pt``: ``torch.load(weights_only=True)``, which refuses any pickle that would import or
+call code; such a file is rejected without ever running it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from valle_studio.engine.store.errors import InvalidModelFileError
+
+V1_KEY = "proms_emb.embeddings.0.weight"
+SFT_SUFFIXES = (".sft", ".safetensors")
+PTH_SUFFIXES = (".pth", ".pt")
+_MAX_HEADER = 100 * 1024 * 1024  # real headers are a few hundred kB
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """What the checks learned: the file format, its ``config`` dict (None when a .pth has none),
+    and how many tensors it holds."""
+
+    format: Literal["sft", "pth"]
+    tensors: int
+    config: dict[str, Any] | None = field(default=None)
+
+
+def inspect_checkpoint(path: Path) -> CheckpointInfo:
+    """Validate ``path`` by its suffix; raises :class:`InvalidModelFileError` saying what is wrong."""
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise InvalidModelFileError(f"cannot import '{path}': no such file")
+    if suffix in SFT_SUFFIXES:
+        return _inspect_sft(path)
+    if suffix in PTH_SUFFIXES:
+        return _inspect_pth(path)
+    raise InvalidModelFileError(f"cannot import '{path.name}': expected a .sft/.safetensors or .pth/.pt "
+                                f"checkpoint, not '{suffix or 'no extension'}'")
+
+
+def read_safetensors_header(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """``(tensor entries, metadata)`` of a safetensors file, validated against the file's size."""
+    name = path.name
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+        if len(head) < 8:
+            raise InvalidModelFileError(f"'{name}' is not a safetensors file: only {len(head)} bytes long")
+        length = int.from_bytes(head, "little")
+        if length < 2 or length > _MAX_HEADER or 8 + length > size:
+            raise InvalidModelFileError(f"'{name}' is not a safetensors file: its header length ({length}) "
+                                        f"does not fit a {size}-byte file")
+        raw = handle.read(length)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidModelFileError(f"'{name}' is not a safetensors file: its header is not JSON ({exc})") from exc
+    if not isinstance(header, dict):
+        raise InvalidModelFileError(f"'{name}' is not a safetensors file: its header is not a JSON object")
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise InvalidModelFileError(f"'{name}': the safetensors metadata must map names to strings")
+    data_len = size - 8 - length
+    end_max = 0
+    for key, entry in header.items():
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if (not isinstance(entry, dict) or not isinstance(entry.get("dtype"), str)
+                or not isinstance(entry.get("shape"), list) or not isinstance(offsets, list)
+                or len(offsets) != 2 or not all(isinstance(o, int) for o in offsets)):
+            raise InvalidModelFileError(f"'{name}': the header entry of tensor '{key}' is malformed")
+        begin, end = offsets
+        if not 0 <= begin <= end <= data_len:
+            raise InvalidModelFileError(f"'{name}': tensor '{key}' lies past the end of the file "
+                                        "(the file is truncated or damaged)")
+        end_max = max(end_max, end)
+    if end_max != data_len:
+        raise InvalidModelFileError(f"'{name}': the header describes {end_max} bytes of tensor data but the "
+                                    f"file holds {data_len} (the file is truncated or damaged)")
+    return header, metadata
+
+
+def _inspect_sft(path: Path) -> CheckpointInfo:
+    tensors, metadata = read_safetensors_header(path)
+    if V1_KEY not in tensors:
+        raise InvalidModelFileError(f"'{path.name}' has no tensor '{V1_KEY}': it is not a VALL-E v1 "
+                                    "checkpoint of ecker/vall-e")
+    if "config" not in metadata:
+        raise InvalidModelFileError(f"'{path.name}' has no 'config' metadata, so its model settings are "
+                                    "unknown; export it again with upstream's exporter")
+    try:
+        config = json.loads(metadata["config"])
+    except ValueError as exc:
+        raise InvalidModelFileError(f"'{path.name}': the 'config' metadata is not JSON ({exc})") from exc
+    if not isinstance(config, dict):
+        raise InvalidModelFileError(f"'{path.name}': the 'config' metadata is not a JSON object")
+    return CheckpointInfo("sft", len(tensors), config)
+
+
+def _inspect_pth(path: Path) -> CheckpointInfo:
+    import torch
+
+    try:
+        # weights_only=True: the unpickler refuses every global outside plain tensors and containers,
+        # so a file that would run code fails here without running it.
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InvalidModelFileError(f"refused '{path.name}': it cannot be loaded as plain weights "
+                                    f"(torch.load with weights_only=True failed: {reason}). Files that need "
+                                    "code to load are never opened.") from exc
+    state = obj.get("module", obj) if isinstance(obj, dict) else None
+    if not isinstance(state, dict) or V1_KEY not in state:
+        raise InvalidModelFileError(f"'{path.name}' has no tensor '{V1_KEY}': it is not a VALL-E v1 "
+                                    "checkpoint of ecker/vall-e")
+    config = obj.get("config")
+    return CheckpointInfo("pth", len(state), config if isinstance(config, dict) else None)

@@ -1,0 +1,42 @@
+"""Text front end: languages, espeak phonemes, tokenizers and offline sentence splitting.
+
+Importing this package is cheap: espeak-ng, phonemizer, pykakasi and tokenizers load on first use.
+"""
+
+from __future__ import annotations
+
+from valle_studio.engine.text.frontend import TextFrontend, TokenizedLine
+from valle_studio.engine.text.languages import LANGUAGES, Language, language_id, resolve_language
+from valle_studio.engine.text.phonemize import PhonemizerUnavailableError, espeak_version, phonemize
+from valle_studio.engine.text.split import SPLIT_MODES, SplitMode, split_text
+from valle_studio.engine.text.tokenizer import (
+    BOS_ID,
+    EOS_ID,
+    MASK_ID,
+    UNK_ID,
+    PhonemeTokenizer,
+    TextTokenizer,
+    TokenizerFileError,
+)
+
+__all__ = [
+    "BOS_ID",
+    "EOS_ID",
+    "LANGUAGES",
+    "MASK_ID",
+    "SPLIT_MODES",
+    "UNK_ID",
+    "PhonemizerUnavailableError",
+    "Language",
+    "PhonemeTokenizer",
+    "SplitMode",
+    "TextFrontend",
+    "TextTokenizer",
+    "TokenizedLine",
+    "TokenizerFileError",
+    "espeak_version",
+    "language_id",
+    "phonemize",
+    "resolve_language",
+    "split_text",
+]

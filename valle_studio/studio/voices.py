@@ -1,0 +1,261 @@
+"""The voice library: named voices, each made of one or more prepared reference clips.
+
+Layout under ``user_data_dir()/voices`` (or any folder given to :class:`VoiceLibrary`)::
+
+    <voice id>/voice.json       {"version": 1, "name": "Alice", "created": ..., "clips": [clip, ...]}
+    <voice id>/clip-<id>.flac   mono, 24-bit, at the clip's own sample rate
+
+Folders are named by a random id, not by the voice name, so any name a person types is safe on every
+file system and renaming only rewrites the manifest. Every file goes through the atomic writer, and
+the manifest is written last: a crash while saving leaves a folder without a manifest, which the
+library ignores. A deleted voice's folder is first renamed to a hidden name, so it vanishes at once
+even if removing the files is slow or fails half-way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import shutil
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from valle_studio.audio.atomic import atomic_write_json
+from valle_studio.audio.io import load_audio, save_audio
+from valle_studio.paths import user_data_dir
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "voice.json"
+VERSION = 1
+MAX_NAME_LENGTH = 60
+CLIP_SUFFIX = ".flac"
+
+
+class VoiceError(ValueError):
+    """A voice operation was refused; the message says why in words for the user."""
+
+
+class VoiceNotFound(VoiceError, LookupError):
+    """No voice of that name."""
+
+
+class VoiceExists(VoiceError):
+    """Another voice already has that name."""
+
+
+@dataclass(frozen=True)
+class VoiceClip:
+    """One stored reference clip."""
+
+    path: Path
+    sample_rate: int
+    duration_s: float
+
+    def load(self) -> tuple[np.ndarray, int]:
+        """``(samples [S] float32, sample_rate)``. Raises :class:`valle_studio.audio.io.AudioError`."""
+        clip = load_audio(self.path)
+        return clip.samples, clip.sample_rate
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A named voice: its folder and its clips, in the order they were added."""
+
+    name: str
+    folder: Path
+    created: str  # ISO 8601, UTC
+    clips: tuple[VoiceClip, ...]
+
+    @property
+    def duration_s(self) -> float:
+        """Total length of all clips."""
+        return sum(c.duration_s for c in self.clips)
+
+    def prompts(self) -> tuple[tuple[np.ndarray, int], ...]:
+        """Every clip as ``(samples [S] float32, sample_rate)``, ready to prompt the engine."""
+        return tuple(c.load() for c in self.clips)
+
+
+def validate_name(name: str) -> str:
+    """The name with surrounding spaces removed; raises :class:`VoiceError` when it cannot be used."""
+    if not isinstance(name, str):
+        raise VoiceError(f"A voice name must be text, not {type(name).__name__}.")
+    cleaned = name.strip()
+    if not cleaned:
+        raise VoiceError("A voice needs a name.")
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise VoiceError(f"The voice name is too long ({len(cleaned)} characters; at most {MAX_NAME_LENGTH}).")
+    if "/" in cleaned or "\\" in cleaned:
+        raise VoiceError(f"The voice name '{cleaned}' contains / or \\; please leave those out.")
+    if any(unicodedata.category(ch).startswith("C") for ch in cleaned):
+        raise VoiceError("The voice name contains control characters (tabs, line breaks, ...).")
+    if cleaned in {".", ".."}:
+        raise VoiceError(f"'{cleaned}' cannot be used as a voice name.")
+    return cleaned
+
+
+def _check_clip(samples: np.ndarray, sample_rate: int, what: str) -> np.ndarray:
+    array = np.asarray(samples)
+    if array.ndim != 1 or array.size == 0:
+        raise VoiceError(f"{what} must be non-empty mono audio [S], got shape {array.shape}.")
+    if int(sample_rate) <= 0:
+        raise VoiceError(f"{what} has an invalid sample rate ({sample_rate}).")
+    if not np.all(np.isfinite(array)):
+        raise VoiceError(f"{what} contains invalid samples (NaN or infinity).")
+    return array.astype(np.float32, copy=False)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class VoiceLibrary:
+    """Named voices persisted under ``root`` (default: ``user_data_dir()/voices``)."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else user_data_dir() / "voices"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def list(self) -> list[Voice]:
+        """Every readable voice, sorted by name (case-insensitive). Damaged ones are logged and skipped."""
+        voices: dict[str, Voice] = {}
+        for folder in sorted(self.root.iterdir()):
+            if folder.name.startswith(".") or not (folder / MANIFEST).is_file():
+                continue
+            try:
+                voice = self._read(folder)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.warning("skipping voice folder %s: %s", folder, exc)
+                continue
+            key = voice.name.casefold()
+            # Two manifests with one name can only come from a crash mid-replace: the newer one won.
+            if key not in voices or voice.created > voices[key].created:
+                voices[key] = voice
+        return sorted(voices.values(), key=lambda v: v.name.casefold())
+
+    def names(self) -> list[str]:
+        return [v.name for v in self.list()]
+
+    def get(self, name: str) -> Voice:
+        """The voice called ``name`` (case-insensitive). Raises :class:`VoiceNotFound`."""
+        key = name.strip().casefold()
+        for voice in self.list():
+            if voice.name.casefold() == key:
+                return voice
+        raise VoiceNotFound(f"There is no voice called '{name}'.")
+
+    def exists(self, name: str) -> bool:
+        try:
+            self.get(name)
+        except VoiceNotFound:
+            return False
+        return True
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def save(self, name: str, clips: Sequence[tuple[np.ndarray, int]], *, replace: bool = False) -> Voice:
+        """Store a new voice from ``clips`` (each ``(samples [S] float, sample_rate)``).
+
+        Raises :class:`VoiceExists` when the name is taken, unless ``replace`` is set, in which case
+        the old voice is removed only after the new one is complete.
+        """
+        name = validate_name(name)
+        if not clips:
+            raise VoiceError(f"The voice '{name}' needs at least one clip.")
+        checked = [(_check_clip(s, sr, f"Clip {i + 1}"), int(sr)) for i, (s, sr) in enumerate(clips)]
+        old = self._find(name)
+        if old is not None and not replace:
+            raise VoiceExists(f"A voice called '{old.name}' already exists; choose another name.")
+        folder = self.root / secrets.token_hex(6)
+        folder.mkdir()
+        entries = [self._write_clip(folder, samples, sr) for samples, sr in checked]
+        voice = self._write_manifest(folder, name, _now(), entries)
+        if old is not None:
+            self._remove_folder(old.folder)
+        return voice
+
+    def add_clip(self, name: str, samples: np.ndarray, sample_rate: int) -> Voice:
+        """Append one clip to an existing voice."""
+        voice = self.get(name)
+        entry = self._write_clip(voice.folder, _check_clip(samples, sample_rate, "The clip"), int(sample_rate))
+        return self._write_manifest(voice.folder, voice.name, voice.created, [*self._entries(voice), entry])
+
+    def remove_clip(self, name: str, index: int) -> Voice:
+        """Drop clip ``index`` (0-based). A voice keeps at least one clip: delete the voice instead."""
+        voice = self.get(name)
+        if not 0 <= index < len(voice.clips):
+            raise VoiceError(f"The voice '{voice.name}' has no clip {index + 1}.")
+        if len(voice.clips) == 1:
+            raise VoiceError(f"'{voice.name}' has only this clip; delete the voice instead.")
+        entries = self._entries(voice)
+        del entries[index]
+        updated = self._write_manifest(voice.folder, voice.name, voice.created, entries)
+        voice.clips[index].path.unlink(missing_ok=True)
+        return updated
+
+    def rename(self, old: str, new: str) -> Voice:
+        """Give a voice a new name (changing only the letter case is allowed)."""
+        voice = self.get(old)
+        new = validate_name(new)
+        other = self._find(new)
+        if other is not None and other.folder != voice.folder:
+            raise VoiceExists(f"A voice called '{other.name}' already exists; choose another name.")
+        return self._write_manifest(voice.folder, new, voice.created, self._entries(voice))
+
+    def delete(self, name: str) -> None:
+        """Remove a voice and its clips."""
+        self._remove_folder(self.get(name).folder)
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _find(self, name: str) -> Voice | None:
+        try:
+            return self.get(name)
+        except VoiceNotFound:
+            return None
+
+    def _read(self, folder: Path) -> Voice:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("version") != VERSION:
+            raise ValueError(f"unsupported manifest version {data.get('version') if isinstance(data, dict) else '?'}")
+        clips = []
+        for entry in data["clips"]:
+            file = str(entry["file"])
+            if Path(file).name != file or file.startswith("."):  # a manifest must not point outside
+                raise ValueError(f"bad clip file name {file!r}")
+            clips.append(VoiceClip(folder / file, int(entry["sample_rate"]), float(entry["duration_s"])))
+        if not clips:
+            raise ValueError("no clips")
+        return Voice(name=validate_name(data["name"]), folder=folder, created=str(data["created"]),
+                     clips=tuple(clips))
+
+    @staticmethod
+    def _entries(voice: Voice) -> list[dict[str, Any]]:
+        return [{"file": c.path.name, "sample_rate": c.sample_rate, "duration_s": c.duration_s}
+                for c in voice.clips]
+
+    @staticmethod
+    def _write_clip(folder: Path, samples: np.ndarray, sample_rate: int) -> dict[str, Any]:
+        file = f"clip-{secrets.token_hex(4)}{CLIP_SUFFIX}"
+        save_audio(folder / file, samples, sample_rate, subtype="PCM_24")
+        return {"file": file, "sample_rate": sample_rate, "duration_s": round(len(samples) / sample_rate, 4)}
+
+    def _write_manifest(self, folder: Path, name: str, created: str, entries: list[dict[str, Any]]) -> Voice:
+        atomic_write_json(folder / MANIFEST, {"version": VERSION, "name": name, "created": created,
+                                              "clips": entries})
+        return self._read(folder)
+
+    def _remove_folder(self, folder: Path) -> None:
+        trash = folder.with_name(f".deleted-{folder.name}")
+        folder.rename(trash)  # atomic: the voice is gone from list() from here on
+        shutil.rmtree(trash, ignore_errors=True)
