@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from tests.audio.fake_stream import FakeStreamFactory
-from valle_studio.audio.devices import NO_INPUT, AudioUnavailable, SoundDeviceStreamFactory, list_input_devices
+from valle_studio.audio.devices import (
+    NO_INPUT,
+    AudioUnavailable,
+    SoundDeviceStreamFactory,
+    list_input_devices,
+)
 from valle_studio.audio.recording import VANISHED, Recorder
 
 SR = 16000

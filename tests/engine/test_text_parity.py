@@ -42,7 +42,8 @@ class EspeakChange:
 # Observed by phonemizing every fixture text with espeakng-loader 0.2.4 (espeak-ng 1.52.0) and comparing
 # with the fixtures (1.51). Checked: the 1.51 *data* under the 1.52 library restores the English cases.
 KNOWN_ESPEAK_CHANGES = (
-    EspeakChange("1.52", "en", "en-us 'oːɹ' became 'ɔːɹ' (four, door, shore)", lambda s: s.replace("ɔːɹ", "oːɹ")),
+    EspeakChange("1.52", "en", "en-us 'oːɹ' became 'ɔːɹ' (four, door, shore)",
+                 lambda s: s.replace("ɔːɹ", "oːɹ")),
     EspeakChange("1.52", "zh", "cmn-latn-pinyin reads 你好 as one word (nˈiˉ χˈɑuˉ → niˉχˈɑuˉ)",
                  lambda s: s.replace(" ", "").replace("ˈ", "").replace("ˌ", "")),
 )
@@ -110,7 +111,8 @@ def test_phonemes_match_upstream(
     for change in KNOWN_ESPEAK_CHANGES:
         if (change.version == _major_minor(running) and change.language == case["language"]
                 and change.normalise(got) == change.normalise(expected)):
-            pytest.skip(f"espeak-ng {running} here vs {fixture_version} in the fixtures: {change.what}; {detail}")
+            pytest.skip(f"espeak-ng {running} here vs {fixture_version} in the fixtures: "
+                        f"{change.what}; {detail}")
     pytest.fail(f"phonemes differ (espeak-ng {running} here, {fixture_version} in the fixtures) "
                 f"and the difference is not a known version change: {detail}")
 
@@ -124,7 +126,8 @@ def test_fixture_voices_are_our_language_mapping(parity_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("index", _params("text_tokenizer_cases"))
-def test_text_tokenizer_ids_match_upstream(parity_dir: Path, text_tokenizer: TextTokenizer, index: int) -> None:
+def test_text_tokenizer_ids_match_upstream(parity_dir: Path, text_tokenizer: TextTokenizer,
+                                           index: int) -> None:
     case = _cases(parity_dir)["text_tokenizer_cases"][index]
     assert text_tokenizer.encode(case["text"]) == case["ids"]
 

@@ -12,7 +12,8 @@ SENTENCE_CASES: list[tuple[str, list[str]]] = [
     ("Hello world. This is a test.", ["Hello world.", "This is a test."]),
     ("One sentence only", ["One sentence only"]),
     # abbreviations and titles
-    ("Dr. Smith lives at 221B Baker Street. He is nice.", ["Dr. Smith lives at 221B Baker Street.", "He is nice."]),
+    ("Dr. Smith lives at 221B Baker St. He is nice.", ["Dr. Smith lives at 221B Baker St. He is nice."]),
+    ("Dr. Smith lives at 221B Baker Street. Nice.", ["Dr. Smith lives at 221B Baker Street.", "Nice."]),
     ("Mr. and Mrs. Smith arrived. They sat.", ["Mr. and Mrs. Smith arrived.", "They sat."]),
     ("Ask Prof. Jones or St. Peter. Both know.", ["Ask Prof. Jones or St. Peter.", "Both know."]),
     ("Fruit, e.g. Apples, is good. I.e. Healthy.", ["Fruit, e.g. Apples, is good.", "I.e. Healthy."]),
@@ -46,6 +47,9 @@ SENTENCE_CASES: list[tuple[str, list[str]]] = [
     ("He left. 'Bye,' she said.", ["He left.", "'Bye,' she said."]),
     ("(See chapter 3.) Next part.", ["(See chapter 3.)", "Next part."]),
     ("Il a dit « Non. » Puis rien.", ["Il a dit « Non. »", "Puis rien."]),
+    ("Er sagte: »Komm.« Dann ging er.", ["Er sagte: »Komm.«", "Dann ging er."]),
+    ("Sie rief: „Hallo.“ Er ging.", ["Sie rief: „Hallo.“", "Er ging."]),
+    ("Er sagte. »Nein« war die Antwort.", ["Er sagte.", "»Nein« war die Antwort."]),
     # whitespace and paragraphs
     ("  Padded.   Spaces.  ", ["Padded.", "Spaces."]),
     ("First line\nsecond line. Next.", ["First line\nsecond line.", "Next."]),
@@ -57,6 +61,7 @@ SENTENCE_CASES: list[tuple[str, list[str]]] = [
     ("你好!世界?", ["你好!", "世界?"]),
     ("「行こう。」と彼は言った。それから帰った。", ["「行こう。」と彼は言った。", "それから帰った。"]),
     ("東京は大きい。「本当？」はい。", ["東京は大きい。", "「本当？」", "はい。"]),
+    ("「本当？」って聞いた。", ["「本当？」って聞いた。"]),
     ("今日は、晴れです。", ["今日は、晴れです。"]),
     ("안녕하세요. 반갑습니다!", ["안녕하세요.", "반갑습니다!"]),
     ("नमस्ते। आप कैसे हैं?", ["नमस्ते।", "आप कैसे हैं?"]),

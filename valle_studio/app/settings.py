@@ -82,7 +82,6 @@ class AppSettings:
     """The application's preferences and window state (see the module docstring)."""
 
     # -- preferences ---------------------------------------------------------------------------
-    default_model = Option("setting/default_model", "")
     device = Option("setting/device", "auto")
     precision = Option("setting/precision", "auto")
     language = Option("setting/language", "en")

@@ -105,7 +105,7 @@ def _open(path: Path) -> sf.SoundFile:
             raise AudioError(path, "not_audio", f"'{path}' is not an audio file this app can read "
                                                 "(WAV, FLAC, OGG, MP3, AIFF, ...).") from exc
         raise AudioError(path, "corrupt", f"'{path}' looks like audio but is damaged or truncated "
-                                          f"and cannot be decoded ({exc}).") from exc
+                                          f"and cannot be decoded (libsndfile: {exc}).") from exc
     if shortfall is not None:
         handle.close()
         promised, present = shortfall
@@ -130,8 +130,9 @@ def _read_mono(handle: sf.SoundFile, path: Path, max_samples: int) -> np.ndarray
                                                    f"{handle.samplerate} Hz; trim it first.")
             blocks.append(block[:, 0].copy() if block.shape[1] == 1 else block.mean(axis=1, dtype=np.float32))
     except (sf.SoundFileError, RuntimeError) as exc:
-        raise AudioError(path, "corrupt", f"'{path}' is damaged or truncated: decoding stopped after "
-                                          f"{total} samples ({exc}).") from exc
+        where = f" after {total} samples" if total else ""
+        raise AudioError(path, "corrupt", f"'{path}' is damaged or truncated: decoding failed{where} "
+                                          f"(libsndfile: {exc}).") from exc
     return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
 
 

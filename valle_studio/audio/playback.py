@@ -210,7 +210,8 @@ class Player:
     def stop(self) -> None:
         """Stop, close the stream and rewind to the start."""
         with self._control:
-            with self._lock:  # leave PLAYING first, so the stream's finished callback is not taken as a failure
+            # Leave PLAYING first, so the stream's finished callback is not taken for a lost device.
+            with self._lock:
                 previous, self._state, self._pos = self._state, PlayerState.STOPPED, 0
             self._close_stream()
             if previous is not PlayerState.STOPPED:
@@ -221,7 +222,7 @@ class Player:
         with self._control:
             self.poll()
             with self._lock:
-                self._pos = int(round(min(max(seconds, 0.0), self.duration) * self._sr)) if self._sr else 0
+                self._pos = round(min(max(seconds, 0.0), self.duration) * self._sr) if self._sr else 0
 
     def poll(self) -> PlayerState:
         """Finish a playback that ran out (close its stream). Call from the owning thread, e.g. a timer."""

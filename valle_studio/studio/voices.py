@@ -92,7 +92,8 @@ def validate_name(name: str) -> str:
     if not cleaned:
         raise VoiceError("A voice needs a name.")
     if len(cleaned) > MAX_NAME_LENGTH:
-        raise VoiceError(f"The voice name is too long ({len(cleaned)} characters; at most {MAX_NAME_LENGTH}).")
+        raise VoiceError(f"The voice name is too long ({len(cleaned)} characters; "
+                         f"at most {MAX_NAME_LENGTH}).")
     if "/" in cleaned or "\\" in cleaned:
         raise VoiceError(f"The voice name '{cleaned}' contains / or \\; please leave those out.")
     if any(unicodedata.category(ch).startswith("C") for ch in cleaned):
@@ -187,7 +188,8 @@ class VoiceLibrary:
     def add_clip(self, name: str, samples: np.ndarray, sample_rate: int) -> Voice:
         """Append one clip to an existing voice."""
         voice = self.get(name)
-        entry = self._write_clip(voice.folder, _check_clip(samples, sample_rate, "The clip"), int(sample_rate))
+        checked = _check_clip(samples, sample_rate, "The clip")
+        entry = self._write_clip(voice.folder, checked, int(sample_rate))
         return self._write_manifest(voice.folder, voice.name, voice.created, [*self._entries(voice), entry])
 
     def remove_clip(self, name: str, index: int) -> Voice:
@@ -227,7 +229,8 @@ class VoiceLibrary:
     def _read(self, folder: Path) -> Voice:
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         if not isinstance(data, dict) or data.get("version") != VERSION:
-            raise ValueError(f"unsupported manifest version {data.get('version') if isinstance(data, dict) else '?'}")
+            version = data.get("version") if isinstance(data, dict) else None
+            raise ValueError(f"unsupported manifest version {version!r}")
         clips = []
         for entry in data["clips"]:
             file = str(entry["file"])

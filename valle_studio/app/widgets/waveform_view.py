@@ -232,8 +232,8 @@ class WaveformView(QWidget):
         top = mid - np.clip(maxs, -1, 1) * half
         bottom = mid - np.clip(mins, -1, 1) * half
         bottom = np.maximum(bottom, top + 1)  # keep silence visible as a hairline
-        points = [QPointF(x, y) for x, y in zip(xs, top)]
-        points += [QPointF(x, y) for x, y in zip(xs[::-1], bottom[::-1])]
+        points = [QPointF(x, y) for x, y in zip(xs, top, strict=True)]
+        points += [QPointF(x, y) for x, y in zip(xs[::-1], bottom[::-1], strict=True)]
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setPen(colors["wave"])
         painter.setBrush(colors["wave"])
@@ -246,7 +246,7 @@ class WaveformView(QWidget):
         painter.setPen(colors["text"])
         painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
         metrics = painter.fontMetrics()
-        for i in range(int(math.floor(self.duration / step + 1e-9)) + 1):
+        for i in range(math.floor(self.duration / step + 1e-9) + 1):
             t = i * step
             x = self.x_for_time(t)
             painter.drawLine(QPointF(x, y), QPointF(x, y + 4))
@@ -286,10 +286,10 @@ class WaveformView(QWidget):
         if event.key() == Qt.Key.Key_Escape and self._selection is not None:
             self.clear_selection()
             return
-        if event.key() == Qt.Key.Key_A and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            if self._selection_enabled and self.duration:
-                self.set_selection(0.0, self.duration)
-                return
+        select_all = event.key() == Qt.Key.Key_A and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        if select_all and self._selection_enabled and self.duration:
+            self.set_selection(0.0, self.duration)
+            return
         super().keyPressEvent(event)
 
     def _update_tooltip(self) -> None:

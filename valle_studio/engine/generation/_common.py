@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -34,7 +35,7 @@ class Conditioning:
         text = torch.tensor(NULL_TEXT, dtype=torch.long, device=self.text.device)
         return replace(self, text=text, prompt=None, prompt_task=None)
 
-    def input_kwargs(self) -> dict[str, object]:
+    def input_kwargs(self) -> dict[str, Any]:
         return {"text_is_raw": self.raw_text, "prom_task": self.prompt_task}
 
 
@@ -81,7 +82,7 @@ def make_conditioning(
 
 
 def codes_tensor(model: VallEModel, codes: Tensor, name: str, *, levels: int | None = None) -> Tensor:
-    """Check ``codes`` (``[T]`` or ``[T, K]`` in 0..1023) and move them to the model's device as ``[T, K]``."""
+    """Check ``codes`` (``[T]`` or ``[T, K]``, values 0..1023); return them as ``[T, K]`` on the model's device."""
     c = torch.as_tensor(codes).to(model.device).long()
     if c.dim() == 1:
         c = c[:, None]
@@ -109,7 +110,9 @@ def batch_full_passes(model: VallEModel, cond: ModelInput, null: ModelInput, bat
     return 2 * null_len >= cond_len
 
 
-def run_pair(model: VallEModel, cond: ModelInput, null: ModelInput | None, rows: int, batch: bool) -> tuple[Tensor, Tensor | None]:
+def run_pair(
+    model: VallEModel, cond: ModelInput, null: ModelInput | None, rows: int, batch: bool
+) -> tuple[Tensor, Tensor | None]:
     """Logits of the last ``rows`` rows of ``cond`` (and ``null``): ``[rows, C]`` each."""
     if null is None:
         return model([cond], last=rows)[0], None

@@ -9,7 +9,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from valle_studio.engine.generation._common import batch_full_passes, codes_tensor, make_conditioning, run_pair
+from valle_studio.engine.generation._common import (
+    batch_full_passes,
+    codes_tensor,
+    make_conditioning,
+    run_pair,
+)
 from valle_studio.engine.model import ModelInput, VallEModel
 from valle_studio.engine.model.config import LEVELS
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report

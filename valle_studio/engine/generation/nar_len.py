@@ -24,7 +24,12 @@ from dataclasses import replace
 import torch
 from torch import Tensor
 
-from valle_studio.engine.generation._common import batch_full_passes, codes_tensor, make_conditioning, run_pair
+from valle_studio.engine.generation._common import (
+    batch_full_passes,
+    codes_tensor,
+    make_conditioning,
+    run_pair,
+)
 from valle_studio.engine.model import ModelInput, VallEModel
 from valle_studio.engine.model.config import MASK_TOKEN
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
@@ -73,7 +78,9 @@ def generate_nar_len(
     earlier sentences (rolling context). ``batch_cfg``: None decides by device and lengths.
     """
     if not model.config.has_nar_len:
-        raise ValueError("this model has no NAR-len embedding/head (resps_emb.embeddings.8, classifiers.proj.8)")
+        raise ValueError(
+            "this model has no NAR-len embedding/head (resps_emb.embeddings.8, classifiers.proj.8)"
+        )
     if length < 1:
         raise ValueError(f"length must be at least 1 frame, got {length}")
     if steps < 1:
@@ -109,6 +116,8 @@ def generate_nar_len(
 
         resp = torch.where(is_masked, picked.ids.to(dev), resp)
         new_scores = greedy.scores.to(dev, torch.float32)
-        scores = torch.where(is_masked, new_scores, torch.ones_like(new_scores)) if masked_only else new_scores
+        scores = (
+            torch.where(is_masked, new_scores, torch.ones_like(new_scores)) if masked_only else new_scores
+        )
     report(progress, cancel, STAGE, steps, steps)
     return resp

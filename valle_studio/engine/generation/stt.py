@@ -47,14 +47,18 @@ def transcribe(
     if not 0 <= int(language_id) < model.config.langs:
         raise ValueError(f"language id {language_id} is out of range (the model knows {model.config.langs})")
     start = torch.tensor([BOS_TOKEN], dtype=torch.long, device=model.device)
-    runner = CausalRunner(model, [ModelInput.stt(c, int(language_id), start)], "stt", extra=max_tokens, use_cache=use_cache)
+    runner = CausalRunner(
+        model, [ModelInput.stt(c, int(language_id), start)], "stt", extra=max_tokens, use_cache=use_cache
+    )
     tokens: list[int] = []
     try:
         logits = runner.start(1)[:, -1]
         for step in range(max_tokens):
             report(progress, cancel, STAGE, step, max_tokens)
             history = torch.tensor([BOS_TOKEN, *tokens], dtype=torch.long, device=logits.device)
-            out = sample(logits[:1].clone(), sampler, history=history, stop_token=EOS_TOKEN, generator=generator)
+            out = sample(
+                logits[:1].clone(), sampler, history=history, stop_token=EOS_TOKEN, generator=generator
+            )
             token = int(out.ids[0])
             if token == EOS_TOKEN:
                 break
@@ -65,4 +69,4 @@ def transcribe(
     finally:
         runner.close()
     report(progress, cancel, STAGE, max_tokens, max_tokens)
-    return torch.tensor(tokens, dtype=torch.long)
+    return torch.tensor(tokens, dtype=torch.long, device=model.device)

@@ -32,7 +32,17 @@ BOS_TOKEN = 1
 EOS_TOKEN = 2
 #: Languages and tasks (rows of ``langs_emb`` / ``tasks_emb``).
 LANGUAGES: dict[str, int] = {"en": 0, "ja": 1, "de": 2, "fr": 3, "zh": 4, "ko": 5}
-TASKS: dict[str, int] = {"tts": 0, "tts-c": 1, "ns": 2, "sr": 3, "tse": 4, "soe": 5, "mask": 6, "eoe": 7, "stt": 8}
+TASKS: dict[str, int] = {
+    "tts": 0,
+    "tts-c": 1,
+    "ns": 2,
+    "sr": 3,
+    "tse": 4,
+    "soe": 5,
+    "mask": 6,
+    "eoe": 7,
+    "stt": 8,
+}
 
 #: Versions this implementation knows the layout of. >= 7 is the v2 (NeMo) architecture.
 SUPPORTED_VERSIONS = (5, 6)
@@ -193,11 +203,13 @@ def check_supported(flags: Flags) -> None:
         )
     if flags.version not in SUPPORTED_VERSIONS:
         raise ConfigError(
-            f"config.version is {flags.version}; only versions {SUPPORTED_VERSIONS[0]}-{SUPPORTED_VERSIONS[-1]}"
-            " (the published v1 VALL-E layout) are supported"
+            f"config.version is {flags.version}; only versions "
+            f"{SUPPORTED_VERSIONS[0]}-{SUPPORTED_VERSIONS[-1]} (the published v1 VALL-E layout) are supported"
         )
     if not flags.split_classifiers:
-        raise ConfigError("config.experimental.split_classifiers is false; only per-level heads are supported")
+        raise ConfigError(
+            "config.experimental.split_classifiers is false; only per-level heads are supported"
+        )
     if not flags.audio_embedding_sums:
         raise ConfigError(
             "config.experimental.audio_embedding_sums is false; only summed audio embeddings are supported"

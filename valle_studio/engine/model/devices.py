@@ -45,11 +45,15 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
             )
         dev = torch.device(key)
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise DeviceError(f"{key} does not exist: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+            raise DeviceError(
+                f"{key} does not exist: this machine has {torch.cuda.device_count()} CUDA GPU(s)"
+            )
         return dev
     if key == "mps":
         if not mps_available():
-            raise DeviceError("Apple MPS was requested but is not available (needs Apple silicon and macOS 12.3+)")
+            raise DeviceError(
+                "Apple MPS was requested but is not available (needs Apple silicon and macOS 12.3+)"
+            )
         return torch.device("mps")
     raise DeviceError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps")
 

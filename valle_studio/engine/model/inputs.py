@@ -62,28 +62,102 @@ class ModelInput:
     prom_task: int | None = None  # tasks_emb id (ns 2, sr 3) prepended inside the prompt segment
 
     # -- constructors ---------------------------------------------------------------------------
+    # ``text_is_raw``: ``text`` holds raw-text ids (``raw_text_emb``). ``prom_task``: a tasks_emb id
+    # (ns 2, sr 3) put at the start of the prompt segment.
     @classmethod
-    def ar(cls, text: Tensor, lang: int, prom: Tensor | None, resp: Tensor, **kw: object) -> ModelInput:
+    def ar(
+        cls,
+        text: Tensor,
+        lang: int,
+        prom: Tensor | None,
+        resp: Tensor,
+        *,
+        text_is_raw: bool = False,
+        prom_task: int | None = None,
+    ) -> ModelInput:
         """AR level 0: ``resp`` ``[t]`` level-0 codes generated so far (may be empty)."""
-        return cls("ar", _ids(text, "text", 1), lang, _prom(prom), _ids(resp, "resp", 1), **kw)  # type: ignore[arg-type]
+        return cls(
+            "ar",
+            _ids(text, "text", 1),
+            lang,
+            _prom(prom),
+            _ids(resp, "resp", 1),
+            text_is_raw=text_is_raw,
+            prom_task=prom_task,
+        )
 
     @classmethod
-    def nar(cls, text: Tensor, lang: int, prom: Tensor | None, codes: Tensor, level: int, **kw: object) -> ModelInput:
+    def nar(
+        cls,
+        text: Tensor,
+        lang: int,
+        prom: Tensor | None,
+        codes: Tensor,
+        level: int,
+        *,
+        text_is_raw: bool = False,
+        prom_task: int | None = None,
+    ) -> ModelInput:
         """NAR level ``level`` (1..7): ``codes`` ``[T, >=level]``; levels ``0..level-1`` are the input."""
         codes = _ids(codes, "codes", 2)
         if not 1 <= level < LEVELS or codes.shape[1] < level:
-            raise ValueError(f"NAR level must be 1..7 with codes [T, >=level]; got level {level}, {tuple(codes.shape)}")
-        return cls("nar", _ids(text, "text", 1), lang, _prom(prom), codes[:, :level], level=level, **kw)  # type: ignore[arg-type]
+            raise ValueError(
+                f"NAR level must be 1..7 with codes [T, >=level]; got {level}, {tuple(codes.shape)}"
+            )
+        return cls(
+            "nar",
+            _ids(text, "text", 1),
+            lang,
+            _prom(prom),
+            codes[:, :level],
+            level=level,
+            text_is_raw=text_is_raw,
+            prom_task=prom_task,
+        )
 
     @classmethod
-    def nar_len(cls, text: Tensor, lang: int, prom: Tensor | None, resp: Tensor, **kw: object) -> ModelInput:
+    def nar_len(
+        cls,
+        text: Tensor,
+        lang: int,
+        prom: Tensor | None,
+        resp: Tensor,
+        *,
+        text_is_raw: bool = False,
+        prom_task: int | None = None,
+    ) -> ModelInput:
         """NAR-len level 0 demasking: ``resp`` ``[T]`` with 1024 at masked positions."""
-        return cls("nar_len", _ids(text, "text", 1), lang, _prom(prom), _ids(resp, "resp", 1), **kw)  # type: ignore[arg-type]
+        return cls(
+            "nar_len",
+            _ids(text, "text", 1),
+            lang,
+            _prom(prom),
+            _ids(resp, "resp", 1),
+            text_is_raw=text_is_raw,
+            prom_task=prom_task,
+        )
 
     @classmethod
-    def length(cls, text: Tensor, lang: int, prom: Tensor | None, digits: Tensor, **kw: object) -> ModelInput:
+    def length(
+        cls,
+        text: Tensor,
+        lang: int,
+        prom: Tensor | None,
+        digits: Tensor,
+        *,
+        text_is_raw: bool = False,
+        prom_task: int | None = None,
+    ) -> ModelInput:
         """Duration prediction: ``digits`` ``[k]`` predicted so far (starts with ``[0]``)."""
-        return cls("len", _ids(text, "text", 1), lang, _prom(prom), len_tokens=_ids(digits, "digits", 1), **kw)  # type: ignore[arg-type]
+        return cls(
+            "len",
+            _ids(text, "text", 1),
+            lang,
+            _prom(prom),
+            len_tokens=_ids(digits, "digits", 1),
+            text_is_raw=text_is_raw,
+            prom_task=prom_task,
+        )
 
     @classmethod
     def stt(cls, codes: Tensor, lang: int, text: Tensor) -> ModelInput:
@@ -97,7 +171,9 @@ class ModelInput:
     @property
     def head(self) -> int:
         """Index of the classifier (``classifiers.proj.N``) this pass uses."""
-        return {"ar": HEAD_AR, "nar_len": HEAD_NAR_LEN, "len": HEAD_LEN, "stt": HEAD_STT}.get(self.kind, self.level)
+        return {"ar": HEAD_AR, "nar_len": HEAD_NAR_LEN, "len": HEAD_LEN, "stt": HEAD_STT}.get(
+            self.kind, self.level
+        )
 
     @property
     def output_length(self) -> int:
@@ -160,7 +236,9 @@ def assemble(model: VallEModel, inp: ModelInput) -> Assembled:
     target = inp.level if inp.kind == "nar" else 0
     if inp.text_is_raw:
         if model.raw_text_emb is None:
-            raise ValueError("this model has no raw-text embedding (raw_text_emb); phonemize the text instead")
+            raise ValueError(
+                "this model has no raw-text embedding (raw_text_emb); phonemize the text instead"
+            )
         text_e = model.raw_text_emb(ids(inp.text))
     else:
         text_e = model.text_emb(ids(inp.text))

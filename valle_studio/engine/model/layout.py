@@ -90,11 +90,15 @@ def config_from_shapes(
 
     dim = shapes["text_emb.weight"][1] if len(shapes["text_emb.weight"]) == 2 else 0
     if dim <= 0:
-        raise CheckpointError(f"{file_name}: text_emb.weight must be a 2-D table, has shape {shapes['text_emb.weight']}")
+        raise CheckpointError(
+            f"{file_name}: text_emb.weight must be a 2-D table, has shape {shapes['text_emb.weight']}"
+        )
     layers = layer_ids[-1] + 1
     if layer_ids != list(range(layers)):
         gaps = sorted(set(range(layers)) - set(layer_ids))
-        raise CheckpointError(f"{file_name}: decoder layers {gaps} are missing (found up to layer {layers - 1})")
+        raise CheckpointError(
+            f"{file_name}: decoder layers {gaps} are missing (found up to layer {layers - 1})"
+        )
     heads = flags.heads if flags.heads else (dim // 64 if dim % 64 == 0 else 0)
     if heads <= 0 or dim % heads or (dim // heads) % 2:
         raise CheckpointError(
@@ -104,7 +108,9 @@ def config_from_shapes(
     head_dim = dim // heads
     k_rows = shapes.get("model.layers.0.self_attn.k_proj.weight", (0,))[0]
     if k_rows <= 0 or k_rows % head_dim or heads % (k_rows // head_dim):
-        raise CheckpointError(f"{file_name}: k_proj has {k_rows} rows, not a multiple of head size {head_dim}")
+        raise CheckpointError(
+            f"{file_name}: k_proj has {k_rows} rows, not a multiple of head size {head_dim}"
+        )
     kv_heads = k_rows // head_dim
     ffn = shapes.get("model.layers.0.mlp.gate_proj.weight", (0,))[0]
 
@@ -112,7 +118,9 @@ def config_from_shapes(
         return shapes[key][0] if key in shapes and len(shapes[key]) == 2 else 0
 
     has_len_head = f"classifiers.proj.{HEAD_LEN}.weight" in shapes and "len_emb.weight" in shapes
-    has_nar_len = f"classifiers.proj.{HEAD_NAR_LEN}.weight" in shapes and "resps_emb.embeddings.8.weight" in shapes
+    has_nar_len = (
+        f"classifiers.proj.{HEAD_NAR_LEN}.weight" in shapes and "resps_emb.embeddings.8.weight" in shapes
+    )
     has_stt = f"classifiers.proj.{HEAD_STT}.weight" in shapes
 
     expected: dict[str, tuple[int, ...]] = {

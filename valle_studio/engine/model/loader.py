@@ -41,21 +41,29 @@ def load_model(
     with open_checkpoint(path) as ckpt:
         name = ckpt.path.name
         try:
-            flags = flags_from_metadata(ckpt.config, has_len_head=f"classifiers.proj.{HEAD_LEN}.weight" in ckpt.shapes)
+            flags = flags_from_metadata(
+                ckpt.config, has_len_head=f"classifiers.proj.{HEAD_LEN}.weight" in ckpt.shapes
+            )
         except ConfigError as exc:
             raise CheckpointError(f"{name}: {exc}") from None
-        config, expected, ignored = config_from_shapes(name, ckpt.shapes, flags, legacy_summing=legacy_summing)
+        config, expected, ignored = config_from_shapes(
+            name, ckpt.shapes, flags, legacy_summing=legacy_summing
+        )
         with torch.device("meta"):
             model = VallEModel(config)
         state: dict[str, torch.Tensor] = {}
         for key in expected:
             stored = ckpt.tensor(key)
             if not stored.is_floating_point():
-                raise CheckpointError(f"{name}: tensor {key} holds {stored.dtype} values, expected floating point")
+                raise CheckpointError(
+                    f"{name}: tensor {key} holds {stored.dtype} values, expected floating point"
+                )
             weight = stored.to(device=dev).to(dt)
             del stored
             if not bool(torch.isfinite(weight).all()):
-                raise CheckpointError(f"{name}: tensor {key} contains NaN or infinite values; the file is corrupt")
+                raise CheckpointError(
+                    f"{name}: tensor {key} contains NaN or infinite values; the file is corrupt"
+                )
             state[key] = weight
     model.load_state_dict(state, strict=True, assign=True)
     del state

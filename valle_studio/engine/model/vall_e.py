@@ -19,7 +19,14 @@ import torch
 from torch import Tensor, nn
 
 from valle_studio.engine.model.backbone import Backbone
-from valle_studio.engine.model.config import AUDIO_TOKENS, HEAD_LEN, HEAD_NAR_LEN, HEAD_STT, LEVELS, ModelConfig
+from valle_studio.engine.model.config import (
+    AUDIO_TOKENS,
+    HEAD_LEN,
+    HEAD_NAR_LEN,
+    HEAD_STT,
+    LEVELS,
+    ModelConfig,
+)
 from valle_studio.engine.model.inputs import Assembled, ModelInput, assemble
 from valle_studio.engine.model.kv_cache import KVCache
 
@@ -109,13 +116,20 @@ class VallEModel(nn.Module):
     def dtype(self) -> torch.dtype:
         return self.sep.dtype
 
+    @property
+    def can_nar_len(self) -> bool:
+        """Has the len head and the NAR-len table/head: the NAR-len modality is available."""
+        return self.config.supports_len
+
     def embed(self, inp: ModelInput) -> Assembled:
         """Embed one input as upstream lays it out (``embeds`` ``[S, dim]``, ``positions`` ``[S]``)."""
         return assemble(self, inp)
 
     def _check_head(self, head: int) -> None:
         if not self.classifiers.has(head):
-            what = {HEAD_LEN: "duration (len)", HEAD_NAR_LEN: "NAR-len", HEAD_STT: "speech-to-text"}.get(head, "")
+            what = {HEAD_LEN: "duration (len)", HEAD_NAR_LEN: "NAR-len", HEAD_STT: "speech-to-text"}.get(
+                head, ""
+            )
             raise ValueError(f"this model has no {what or 'such'} head (classifiers.proj.{head})")
 
     def _pad(self, items: Sequence[Assembled]) -> tuple[Tensor, Tensor, Tensor | None, list[int]]:
@@ -131,7 +145,10 @@ class VallEModel(nn.Module):
             pos[b, : lengths[b]] = a.positions
         if len(set(lengths)) == 1:
             return x, pos, None, lengths
-        valid = torch.arange(longest, device=self.device)[None, :] < torch.tensor(lengths, device=self.device)[:, None]
+        valid = (
+            torch.arange(longest, device=self.device)[None, :]
+            < torch.tensor(lengths, device=self.device)[:, None]
+        )
         mask = valid[:, None, None, :]
         if items[0].causal:
             mask = mask & torch.ones(longest, longest, dtype=torch.bool, device=self.device).tril()
@@ -188,7 +205,9 @@ class VallEModel(nn.Module):
         )
 
     def prefill(self, inputs: Sequence[ModelInput], cache: KVCache, last: int = 1) -> Tensor:
-        """Run causal ``inputs`` into an empty ``cache``; logits of the last ``last`` rows ``[B, last, C]``."""
+        """Run causal ``inputs`` into an empty ``cache``; logits of the last ``last`` rows: ``[B, last, C]``.
+
+        The cache must be new (one row per input)."""
         if cache.batch != len(inputs) or cache.longest != 0:
             raise ValueError("prefill needs an empty cache with one row per input")
         head = inputs[0].head

@@ -29,12 +29,18 @@ VOCOS = "vocos-encodec-24khz"
 # Every v1 checkpoint (EnCodec-coded, `proms_emb.embeddings.N`) needs these to run.
 RUNTIME_DEPENDENCIES: tuple[str, ...] = (TOKENIZERS, ENCODEC, VOCOS)
 
+TOKENIZER_FILE = "tokenizer.json"
+TEXT_TOKENIZER_FILE = "text_tokenizer.json"
+VOCOS_CONFIG_FILE = "config.yaml"
+VOCOS_WEIGHTS_FILE = "pytorch_model.bin"
+
 # The one name a checkpoint gets inside its model folder, whatever its published name ("fp32.sft").
 MODEL_FILE_NAMES: tuple[str, ...] = ("model.sft", "model.pth")
 
 UPSTREAM_REPO = "e-c-k-e-r/vall-e"
 UPSTREAM_COMMIT = "73833ee56d163998d295b25f88bd295d27ed8768"
 WEIGHTS_REPO = "ecker/vall-e"
+VOCOS_REPO = "charactr/vocos-encodec-24khz"
 
 ECKER_TERMS = ("Terms set by the author on the Hugging Face model card (huggingface.co/ecker/vall-e); "
                "read them before use.")
@@ -50,9 +56,9 @@ class RemoteFile:
 
     ``origin`` picks the base URL from :class:`~valle_studio.engine.store.endpoints.Endpoints`:
     ``huggingface`` (``repo`` is the HF repo, ``revision`` a branch or commit), ``github`` (raw file of
-    ``repo`` at commit ``revision``) or ``encodec`` (a file in Meta's EnCodec folder; no repo or revision). ``local_name`` is
-    the file's name in the store. ``size``/``sha256`` are checked when known; ``sha256_prefix`` is the
-    short hash some publishers put in the file name (EnCodec).
+    ``repo`` at commit ``revision``) or ``encodec`` (a file in Meta's EnCodec folder; no repo or
+    revision). ``local_name`` is the file's name in the store. ``size``/``sha256`` are checked when
+    known; ``sha256_prefix`` is the short hash some publishers put in the file name (EnCodec).
     """
 
     origin: Origin
@@ -68,7 +74,7 @@ class RemoteFile:
         if "/" in self.local_name or "\\" in self.local_name or self.local_name in ("", ".", ".."):
             raise ValueError(f"RemoteFile.local_name must be a bare file name, got {self.local_name!r}")
         for field, value in (("sha256", self.sha256), ("sha256_prefix", self.sha256_prefix)):
-            if value is not None and (value != value.lower() or any(c not in "0123456789abcdef" for c in value)):
+            if value is not None and any(c not in "0123456789abcdef" for c in value):
                 raise ValueError(f"RemoteFile.{field} must be lower-case hex, got {value!r}")
         if self.sha256 is not None and len(self.sha256) != 64:
             raise ValueError(f"RemoteFile.sha256 must have 64 hex digits, got {len(self.sha256)}")
@@ -131,11 +137,11 @@ _ENTRIES: tuple[CatalogEntry, ...] = (
         "pinned to commit 73833ee.",
         TOKENIZER_TERMS,
         (
-            RemoteFile("github", UPSTREAM_REPO, UPSTREAM_COMMIT, "data/tokenizer.json", "tokenizer.json",
+            RemoteFile("github", UPSTREAM_REPO, UPSTREAM_COMMIT, "data/tokenizer.json", TOKENIZER_FILE,
                        size=9_865,
                        sha256="6fe259457bcd02fc62fb7a429daf496599394f153a4f26b292aef6e16dba923a"),
             RemoteFile("github", UPSTREAM_REPO, UPSTREAM_COMMIT, "data/text_tokenizer.json",
-                       "text_tokenizer.json", size=163_484,
+                       TEXT_TOKENIZER_FILE, size=163_484,
                        sha256="31511da1ba11d5a11ddc9b8fa8f71878f3492a2c8fedad10f5d5c4e320a46447"),
         ),
     ),
@@ -151,9 +157,8 @@ _ENTRIES: tuple[CatalogEntry, ...] = (
         "charactr's Vocos vocoder for EnCodec codes: turns generated codes into 24 kHz audio.",
         VOCOS_TERMS,
         (
-            RemoteFile("huggingface", "charactr/vocos-encodec-24khz", "main", "config.yaml", "config.yaml"),
-            RemoteFile("huggingface", "charactr/vocos-encodec-24khz", "main", "pytorch_model.bin",
-                       "pytorch_model.bin"),
+            RemoteFile("huggingface", VOCOS_REPO, "main", "config.yaml", VOCOS_CONFIG_FILE),
+            RemoteFile("huggingface", VOCOS_REPO, "main", "pytorch_model.bin", VOCOS_WEIGHTS_FILE),
         ),
         requires=(ENCODEC,),  # Vocos' EnCodec feature extractor loads the EnCodec weights
     ),

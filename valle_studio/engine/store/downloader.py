@@ -96,14 +96,15 @@ def download_file(file: RemoteFile, dest: Path, *, partial_dir: Path, endpoints:
         etag = target.etag
         published = integrity.etag_sha256(etag)
         if file.sha256 and published and published != file.sha256:
-            raise ChecksumError(f"{file.local_name} at {source} changed on the server (sha256 {published}, the "
-                                f"catalog expects {file.sha256}); update VALL-E Studio or import the file by hand")
+            raise ChecksumError(f"{file.local_name} at {source} changed on the server (sha256 {published}, "
+                                f"the catalog expects {file.sha256}); update VALL-E Studio or import the "
+                                "file by hand")
         _prepare_hub_partial(part, etag, source)
 
     expected = target.size if target is not None and target.size is not None else file.size
     with open(part, "r+b" if part.exists() else "w+b") as handle:
-        sink = ProgressFile(handle, total=expected,
-                            on_bytes=lambda done, total: report(progress, cancel, stage, done, total or 0, detail))
+        sink = ProgressFile(handle, total=expected, on_bytes=lambda done, total: report(
+            progress, cancel, stage, done, total or 0, detail))
         if expected is not None and sink.done > expected:
             sink.truncate(0)  # longer than the published file: it cannot be a prefix of it
         report(progress, cancel, stage, sink.done, expected or 0, detail)
@@ -118,8 +119,8 @@ def download_file(file: RemoteFile, dest: Path, *, partial_dir: Path, endpoints:
 
     verify_stage = f"verifying {file.local_name}"
     try:
-        integrity.verify(part, file, etag=etag, size=announced, source=source,
-                         on_progress=lambda done, total: report(progress, cancel, verify_stage, done, total, detail))
+        integrity.verify(part, file, etag=etag, size=announced, source=source, on_progress=lambda done, total:
+                         report(progress, cancel, verify_stage, done, total, detail))
     except ChecksumError:
         _discard(part)
         raise

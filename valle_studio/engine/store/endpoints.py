@@ -48,7 +48,7 @@ class Endpoints:
         return cls(huggingface=os.environ.get("HF_ENDPOINT") or HF_DEFAULT, offline=offline)
 
     def url_for(self, file: RemoteFile) -> str:
-        """The URL ``file`` is fetched from (for the Hub: the ``resolve`` URL, as ``hf_hub_url`` builds it)."""
+        """The URL ``file`` comes from (for the Hub: the ``resolve`` URL, as ``hf_hub_url`` builds it)."""
         if file.origin == "huggingface":
             return (f"{self.huggingface}/{file.repo}/resolve/{quote(file.revision, safe='')}/"
                     f"{quote(file.path)}")

@@ -62,7 +62,8 @@ class MissingModelError(StoreError):
     the catalog nor installed.
     """
 
-    def __init__(self, message: str, missing: Sequence[MissingFile] = (), unknown: Sequence[str] = ()) -> None:
+    def __init__(self, message: str, missing: Sequence[MissingFile] = (),
+                 unknown: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.missing = tuple(missing)
         self.unknown = tuple(unknown)

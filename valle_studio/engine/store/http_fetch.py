@@ -33,7 +33,7 @@ def _open(url: str, resume: int, timeout: float) -> http.client.HTTPResponse:
         headers["Range"] = f"bytes={resume}-"
     request = urllib.request.Request(url, headers=headers)
     try:
-        return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - http(s) URLs from Endpoints
+        return urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError:
         raise
     except urllib.error.URLError as exc:

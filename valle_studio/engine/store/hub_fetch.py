@@ -127,10 +127,11 @@ def _translate(exc: BaseException, file: RemoteFile, url: str, endpoints: Endpoi
     if isinstance(exc, _connect_errors()):
         return OfflineError(f"cannot reach {endpoints.huggingface} to download {what} ({exc}). Check the "
                             "network connection or proxy, or set HF_ENDPOINT to a reachable mirror")
-    not_found = (hf_utils.RepositoryNotFoundError, hf_utils.RevisionNotFoundError, hf_utils.EntryNotFoundError)
+    not_found = (hf_utils.RepositoryNotFoundError, hf_utils.RevisionNotFoundError,
+                 hf_utils.EntryNotFoundError)
     if isinstance(exc, not_found):
-        return DownloadError(f"{what} was not found on {endpoints.huggingface}; the catalog may be out of date "
-                             "(the file was moved or deleted upstream)")
+        return DownloadError(f"{what} was not found on {endpoints.huggingface}; the catalog may be out of "
+                             "date (the file was moved or deleted upstream)")
     kept = f"; {_KEPT}" if done else ""
     if isinstance(exc, hf_utils.HfHubHTTPError):
         response = getattr(exc, "response", None)

@@ -81,8 +81,8 @@ def verify(path: Path, file: RemoteFile, *, etag: str | None = None, size: int |
     actual_size = path.stat().st_size
     want_size = file.size if file.size is not None else size
     if want_size is not None and actual_size != want_size:
-        raise ChecksumError(f"{file.local_name}{where} has {actual_size} bytes but {want_size} were expected; "
-                            "the download was damaged or the file changed on the server")
+        raise ChecksumError(f"{file.local_name}{where} has {actual_size} bytes but {want_size} were "
+                            "expected; the download was damaged or the file changed on the server")
     expected = expected_digest(file, etag)
     if expected is None:
         return None

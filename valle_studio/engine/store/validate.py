@@ -63,7 +63,8 @@ def read_safetensors_header(path: Path) -> tuple[dict[str, Any], dict[str, str]]
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidModelFileError(f"'{name}' is not a safetensors file: its header is not JSON ({exc})") from exc
+        raise InvalidModelFileError(f"'{name}' is not a safetensors file: its header is not JSON "
+                                    f"({exc})") from exc
     if not isinstance(header, dict):
         raise InvalidModelFileError(f"'{name}' is not a safetensors file: its header is not a JSON object")
     metadata = header.pop("__metadata__", None) or {}

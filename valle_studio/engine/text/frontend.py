@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +70,15 @@ class TextFrontend:
     def supports_raw_text(self) -> bool:
         """Whether the no-phonemize mode is available (a text tokenizer was given)."""
         return self.text_tokenizer is not None
+
+    @staticmethod
+    def language_id(language: str) -> int:
+        """Model language id for ``language`` (raises ``ValueError`` naming the supported ones)."""
+        return resolve_language(language).id
+
+    def decode_phonemes(self, ids: Iterable[int]) -> str:
+        """IPA text for phoneme ids (e.g. an stt output); special ids 0-3 are dropped."""
+        return self.tokenizer.decode(ids)
 
     def ids_for_phonemes(self, ipa: str) -> list[int]:
         """Phoneme ids ``[N]`` of an IPA string, wrapped as ``[1, …, 2]``."""

@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LANGUAGES",
-    "PhonemizerUnavailableError",
     "Language",
+    "PhonemizerUnavailableError",
     "espeak_version",
     "language_id",
     "phonemize",
@@ -82,7 +82,9 @@ def _configure_espeak() -> None:
             EspeakWrapper.set_library(espeakng_loader.get_library_path())
             EspeakWrapper.set_data_path(espeakng_loader.get_data_path())
         except (OSError, RuntimeError) as exc:
-            raise PhonemizerUnavailableError(f"the bundled espeak-ng from espeakng-loader is unusable: {exc}") from exc
+            raise PhonemizerUnavailableError(
+                f"the bundled espeak-ng from espeakng-loader is unusable: {exc}"
+            ) from exc
     _configured = True
 
 

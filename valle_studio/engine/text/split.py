@@ -54,20 +54,21 @@ _RUN = re.compile(
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 
 # Titles before names: never a sentence end (matched when written capitalised: "Dr.", "DR.").
-_TITLES = frozenset(
-    "mr mrs ms mx dr prof rev fr hon gen col capt lt sgt cmdr adm gov sen rep pres st mt ft messrs "
-    "mme mlle hr hrn sra".split()
-)
+_TITLES = frozenset({
+    "mr", "mrs", "ms", "mx", "dr", "prof", "rev", "fr", "hon", "gen", "col", "capt", "lt", "sgt", "cmdr",
+    "adm", "gov", "sen", "rep", "pres", "st", "mt", "ft", "messrs", "mme", "mlle", "hr", "hrn", "sra",
+})
 # Abbreviations that (almost) never end a sentence, any case. Dotted ones are matched whole.
-_CONTINUING = frozenset(
-    "e.g i.e cf vs viz approx ca al incl esp resp nr bzw vgl ggf evtl inkl bspw usf z.b d.h u.a o.ä "
-    "u.ä s.o s.u z.t".split()
-)
+_CONTINUING = frozenset({
+    "e.g", "i.e", "cf", "vs", "viz", "approx", "ca", "al", "incl", "esp", "resp", "nr", "bzw", "vgl",
+    "ggf", "evtl", "inkl", "bspw", "z.b", "d.h", "u.a", "o.ä", "u.ä", "s.o", "s.u", "z.t",
+})
 # Abbreviations that continue when a number follows: "No. 5", "Fig. 3", "Jan. 5".
-_BEFORE_NUMBER = frozenset(
-    "no nos p pp vol fig figs ch chap sec sect eq eqs op ref tel art abb jan feb mar apr jun jul aug "
-    "sep sept oct nov dec".split()
-)
+_BEFORE_NUMBER = frozenset({
+    "no", "nos", "p", "pp", "vol", "fig", "figs", "ch", "chap", "sec", "sect", "eq", "eqs", "op", "ref",
+    "tel", "art", "abb", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
+    "dec",
+})
 
 
 def _is_cjk(ch: str) -> bool:

@@ -98,7 +98,9 @@ class _JsonTokenizer:
                 continue
             text = self._id_to_text.get(idx)
             if text is None:
-                raise ValueError(f"{self.kind}: id {idx} is not in {self.path.name} (0..{self._vocab_size - 1})")
+                raise ValueError(
+                    f"{self.kind}: id {idx} is not in {self.path.name} (0..{self._vocab_size - 1})"
+                )
             out.append(text)
         return "".join(out)
 

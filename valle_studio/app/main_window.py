@@ -1,0 +1,442 @@
+"""The main window: voice on the left, text and sampler in the middle, output and history on the right.
+
+It wires widgets to services and holds no engine logic: generation runs on the engine thread of
+:class:`~valle_studio.app.workers.EngineController`, results arrive as queued signals, each finished
+run becomes a take in the history. With no model installed the window says so in a banner and
+leads to the model manager instead of failing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from valle_studio.app.model_manager import ModelManagerDialog, installed_names
+from valle_studio.app.services import AppServices
+from valle_studio.app.widgets.banner import Banner
+from valle_studio.app.widgets.history_panel import HistoryModel, HistoryPanel
+from valle_studio.app.widgets.output_panel import OutputPanel, suggested_name
+from valle_studio.app.widgets.progress_panel import ProgressPanel
+from valle_studio.app.widgets.sampler_panel import SamplerPanel
+from valle_studio.app.widgets.text_panel import TextPanel
+from valle_studio.app.widgets.voice_panel import VoicePanel
+from valle_studio.app.workers import EngineController, LoadSpec
+from valle_studio.engine.progress import Progress
+from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
+from valle_studio.studio.history import HistoryError, Take
+
+log = logging.getLogger(__name__)
+
+NO_MODEL_TEXT = ("<b>No voice model is installed yet.</b> VALL-E Studio needs one to speak. Open the "
+                 "model manager to download one (about 450 MB) or to import a model file you already have.")
+
+
+class MainWindow(QMainWindow):
+    """See the module docstring. ``services`` are injected; the window owns the engine thread."""
+
+    take_added = Signal(object)  # Take
+
+    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.settings = services.settings
+        self.setWindowTitle("VALL-E Studio")
+        self.setObjectName("mainWindow")
+
+        self.engine = EngineController(services.loader, self)
+        self.history_model = HistoryModel(services.history, self)
+        self.voice_panel = VoicePanel(services.voices, services.playback, services.recording)
+        self.text_panel = TextPanel()
+        self.sampler_panel = SamplerPanel()
+        self.output_panel = OutputPanel(services.playback)
+        self.history_panel = HistoryPanel(self.history_model)
+        self.progress_panel = ProgressPanel()
+        self.banner = Banner(NO_MODEL_TEXT, "Open &model manager…")
+        self.banner.setObjectName("noModelBanner")
+        self._request: SynthesisRequest | None = None
+        self._dialog: ModelManagerDialog | None = None
+        self._closed = False
+
+        self._build_actions()
+        self._build_layout()
+        self._build_status_bar()
+        self._connect()
+        self._restore()
+        self._update_actions()
+
+    # -- construction --------------------------------------------------------------------------
+    def _build_actions(self) -> None:
+        self.generate_action = QAction("&Generate", self)
+        self.generate_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.stop_action = QAction("&Stop", self)
+        self.stop_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.stop_action.setToolTip("Stop the generation (Esc)")
+        self.play_action = QAction("&Play/Pause", self)
+        self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
+        self.export_action = QAction("&Export take…", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.models_action = QAction("&Model manager…", self)
+        self.models_action.setShortcut(QKeySequence("Ctrl+M"))
+        self.models_action.setToolTip("Download, import and choose voice models; device and precision")
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.log_action = QAction("Open &log folder", self)
+        for action in (self.generate_action, self.stop_action, self.play_action, self.export_action,
+                       self.models_action, self.quit_action):
+            self.addAction(action)  # shortcuts work wherever the focus is in the window
+
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        run_menu = self.menuBar().addMenu("&Run")
+        run_menu.addActions([self.generate_action, self.stop_action, self.play_action])
+        models_menu = self.menuBar().addMenu("&Models")
+        models_menu.addAction(self.models_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.log_action)
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        style = self.style()
+        self.generate_action.setIcon(style.standardIcon(style.StandardPixmap.SP_MediaPlay))
+        self.stop_action.setIcon(style.standardIcon(style.StandardPixmap.SP_MediaStop))
+        toolbar.addAction(self.generate_action)
+        toolbar.addAction(self.stop_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.models_action)
+
+    def _build_layout(self) -> None:
+        sampler_scroll = QScrollArea()
+        sampler_scroll.setWidgetResizable(True)
+        sampler_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        sampler_scroll.setWidget(self.sampler_panel)
+        sampler_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        centre = QWidget()
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(0, 0, 0, 0)
+        text_title = QLabel("&Text")
+        text_title.setBuddy(self.text_panel.editor)
+        centre_layout.addWidget(text_title)
+        centre_layout.addWidget(self.text_panel, 2)
+        sampler_title = QLabel("Sampler")
+        centre_layout.addWidget(sampler_title)
+        centre_layout.addWidget(sampler_scroll, 3)
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.setChildrenCollapsible(False)
+        right.addWidget(self.output_panel)
+        right.addWidget(self.history_panel)
+        right.setSizes([220, 400])
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.voice_panel)
+        self.splitter.addWidget(centre)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(2, 3)
+
+        root = QWidget()
+        layout = QVBoxLayout(root)
+        layout.setContentsMargins(6, 6, 6, 0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.progress_panel)
+        self.setCentralWidget(root)
+        self.resize(1280, 780)
+
+    def _build_status_bar(self) -> None:
+        self.model_label = QLabel("Model: none")
+        self.model_label.setObjectName("statusModel")
+        self.device_label = QLabel("Device: –")
+        self.device_label.setObjectName("statusDevice")
+        self.precision_label = QLabel("Precision: –")
+        self.precision_label.setObjectName("statusPrecision")
+        for label in (self.model_label, self.device_label, self.precision_label):
+            self.statusBar().addPermanentWidget(label)
+
+    def _connect(self) -> None:
+        self.generate_action.triggered.connect(self.generate)
+        self.stop_action.triggered.connect(self.stop)
+        self.play_action.triggered.connect(self.output_panel.toggle)
+        self.export_action.triggered.connect(self.output_panel.ask_export)
+        self.models_action.triggered.connect(self.open_model_manager)
+        self.quit_action.triggered.connect(self.close)
+        self.log_action.triggered.connect(self._open_log_folder)
+        self.banner.action.clicked.connect(self.open_model_manager)
+        self.progress_panel.stop_requested.connect(self.stop)
+
+        self.text_panel.changed.connect(self._update_actions)
+        self.text_panel.phonemes_requested.connect(self.engine.phonemize)
+        self.engine.phonemes_ready.connect(self.text_panel.set_phonemes)
+        self.history_panel.audition_requested.connect(self.audition)
+        self.history_panel.reuse_requested.connect(self.reuse_settings)
+        self.output_panel.exported.connect(self._on_exported)
+
+        self.engine.model_loading.connect(self._on_model_loading)
+        self.engine.model_loaded.connect(self._on_model_loaded)
+        self.engine.model_load_failed.connect(self._on_model_load_failed)
+        self.engine.job_progress.connect(self._on_progress)
+        self.engine.job_finished.connect(self._on_finished)
+        self.engine.job_failed.connect(self._on_failed)
+        self.engine.job_cancelled.connect(self._on_cancelled)
+        self.engine.busy_changed.connect(self._update_actions)
+
+    # -- state ---------------------------------------------------------------------------------
+    def _restore(self) -> None:
+        s = self.settings
+        if not s.geometry.isEmpty():
+            self.restoreGeometry(s.geometry)
+        if not s.window_state.isEmpty():
+            self.restoreState(s.window_state)
+        if not s.splitter_state.isEmpty():
+            self.splitter.restoreState(s.splitter_state)
+        saved = s.generation()
+        if saved is not None:
+            self.sampler_panel.set_settings(saved)
+        self.sampler_panel.set_advanced_visible(s.advanced_open)
+        self.text_panel.set_text(s.text)
+        self.text_panel.set_language_code(s.language)
+        self.text_panel.set_split_mode(s.split)
+        self.output_panel.export_dir = s.export_dir
+
+    def save_state(self) -> None:
+        """Write preferences and window state to the settings file."""
+        s = self.settings
+        s.geometry = self.saveGeometry()
+        s.window_state = self.saveState()
+        s.splitter_state = self.splitter.saveState()
+        s.set_generation(self.sampler_panel.settings())
+        s.preset = self.sampler_panel.preset_name()
+        s.advanced_open = self.sampler_panel.advanced_visible()
+        s.text = self.text_panel.text()
+        s.language = self.text_panel.language_code()
+        s.split = self.text_panel.split_mode()
+        s.export_dir = self.output_panel.export_dir
+        s.sync()
+
+    def start(self) -> None:
+        """Start the engine thread and load the chosen model, or show the way to install one."""
+        self.engine.start()
+        self.load_default_model()
+
+    def load_default_model(self) -> None:
+        names = installed_names(self.services.store)
+        chosen = self.services.store.default_model
+        if chosen not in names:
+            chosen = names[0] if names else ""
+        self.banner.setVisible(not names)
+        if chosen:
+            self.engine.load(LoadSpec(chosen, self.settings.device, self.settings.precision))
+        self._update_actions()
+
+    @property
+    def model_ready(self) -> bool:
+        return self.engine.is_loaded and not self.engine.is_loading
+
+    def _update_actions(self, *_: object) -> None:
+        busy = self.engine.is_busy
+        has_text = bool(self.text_panel.text().strip())
+        ready = self.model_ready
+        self.generate_action.setEnabled(ready and has_text and not busy)
+        if not ready:
+            why = ("The model is still loading." if self.engine.is_loading else
+                   "No voice model is loaded: open the model manager (Ctrl+M).")
+        elif busy:
+            why = "A generation is running: stop it first (Esc)."
+        elif not has_text:
+            why = "Type some text first."
+        else:
+            why = "Generate speech from the text in the chosen voice (Ctrl+Enter)."
+        self.generate_action.setToolTip(why)
+        self.generate_action.setStatusTip(why)
+        self.stop_action.setEnabled(busy)
+        has_clip = self.output_panel.samples is not None
+        self.play_action.setEnabled(has_clip and self.services.playback.available)
+        self.export_action.setEnabled(has_clip)
+
+    # -- generation ----------------------------------------------------------------------------
+    def build_request(self) -> SynthesisRequest:
+        settings = self.sampler_panel.settings().replace(split=self.text_panel.split_mode())
+        return SynthesisRequest(text=self.text_panel.text(), language=self.text_panel.language_code(),
+                                prompts=tuple(self.voice_panel.prompts()), settings=settings)
+
+    def generate(self) -> int | None:
+        """Start a generation on the engine thread (Ctrl+Enter); returns its job id."""
+        if not self.model_ready:
+            if not self.engine.is_loading:
+                self.banner.setVisible(True)
+                self.open_model_manager()
+            return None
+        if not self.text_panel.text().strip():
+            self.statusBar().showMessage("Type some text first.", 4000)
+            return None
+        self._request = self.build_request()
+        self.progress_panel.start("starting")
+        job = self.engine.generate(self._request)
+        self._update_actions()
+        return job
+
+    def stop(self) -> None:
+        """Cancel the running generation (Esc)."""
+        if self.engine.is_busy:
+            self.engine.cancel()
+
+    def _on_progress(self, _job: int, progress: Progress) -> None:
+        self.progress_panel.update_progress(progress)
+
+    def _on_finished(self, _job: int, result: SynthesisResult) -> None:
+        self.progress_panel.finish(result)
+        request, self._request = self._request, None
+        if request is None or result.audio is None:
+            return
+        model = getattr(self.engine.info, "name", "") or (self.engine.spec.model if self.engine.spec else "")
+        try:
+            take = self.services.history.add(result, text=request.text, voice=self.voice_panel.voice_name(),
+                                              language=request.language, model=model,
+                                              settings=request.settings)
+        except HistoryError as exc:
+            log.error("%s", exc)
+            QMessageBox.warning(self, "Could not keep the take", str(exc))
+            self.output_panel.set_clip(result.audio, result.sample_rate, title=request.text,
+                                       name=suggested_name(request.text, result.seed))
+            return
+        self.history_model.add(take)
+        self.history_panel.select(take.id)
+        self._show_take(take, result.audio, result.sample_rate)
+        self.statusBar().showMessage(
+            f"Take ready: {result.duration_s:.1f} s of speech in {result.elapsed_s:.1f} s "
+            f"(RTF {result.real_time_factor:.2f})", 8000)
+        self.take_added.emit(take)
+
+    def _on_failed(self, _job: int, message: str) -> None:
+        self._request = None
+        self.progress_panel.failed(message)
+        QMessageBox.warning(self, "Generation failed", message)
+
+    def _on_cancelled(self, _job: int) -> None:
+        self._request = None
+        self.progress_panel.cancelled()
+        self.statusBar().showMessage("Generation stopped.", 4000)
+
+    # -- takes ---------------------------------------------------------------------------------
+    def _show_take(self, take: Take, audio: Any, sample_rate: int) -> None:
+        title = " ".join(take.text.split())
+        title = title if len(title) <= 120 else title[:119] + "…"
+        self.output_panel.set_clip(audio, sample_rate, title=title, name=suggested_name(take.text, take.seed))
+        self._update_actions()
+
+    def audition(self, take: Take) -> None:
+        """Show a take of the history in the output and play it."""
+        try:
+            audio, rate = self.services.history.load_audio(take)
+        except HistoryError as exc:
+            QMessageBox.warning(self, "Cannot play this take", str(exc))
+            return
+        self._show_take(take, audio, rate)
+        self.output_panel.play_from_start()
+
+    def reuse_settings(self, take: Take) -> None:
+        """Load a take's settings (and its seed) back into the sampler and the split mode."""
+        self.sampler_panel.set_settings(take.settings)
+        self.text_panel.set_split_mode(take.settings.split)
+        self.text_panel.set_language_code(take.language)
+        self.statusBar().showMessage(f"Settings of the take with seed {take.seed} loaded.", 5000)
+
+    def _on_exported(self, path: Any) -> None:
+        self.statusBar().showMessage(f"Exported {path}", 6000)
+
+    # -- models --------------------------------------------------------------------------------
+    def open_model_manager(self) -> ModelManagerDialog:
+        """Show the model manager (non-modal); choosing a model there reloads it here."""
+        if self._dialog is None:
+            self._dialog = ModelManagerDialog(self.services.store, self.settings, self.engine, self)
+            self._dialog.choice_changed.connect(self._on_model_choice)
+            self._dialog.models_changed.connect(self._on_models_changed)
+        self._dialog.show()
+        self._dialog.raise_()
+        self._dialog.activateWindow()
+        return self._dialog
+
+    def _on_model_choice(self) -> None:
+        self.load_default_model()
+
+    def _on_models_changed(self) -> None:
+        if not self.engine.is_loaded and not self.engine.is_loading:
+            self.load_default_model()
+        else:
+            self.banner.setVisible(not installed_names(self.services.store))
+
+    def _on_model_loading(self, spec: LoadSpec) -> None:
+        self.model_label.setText(f"Model: {spec.model} (loading…)")
+        self.progress_panel.show_message(f"Loading {spec.model}…")
+        self._update_actions()
+
+    def _on_model_loaded(self, spec: LoadSpec, info: Any) -> None:
+        self.banner.setVisible(False)
+        self.model_label.setText(f"Model: {getattr(info, 'name', spec.model)}")
+        self.model_label.setToolTip(str(getattr(info, "path", "")))
+        self.device_label.setText(f"Device: {getattr(info, 'device', spec.device)}")
+        self.precision_label.setText(f"Precision: {_short_dtype(getattr(info, 'dtype', spec.precision))}")
+        self.progress_panel.show_message("Ready")
+        self.text_panel.request_phonemes()
+        self._update_actions()
+
+    def _on_model_load_failed(self, spec: LoadSpec, message: str) -> None:
+        self.model_label.setText(f"Model: {spec.model} (not loaded)")
+        self.progress_panel.show_message("Model not loaded")
+        self._update_actions()
+        QMessageBox.warning(self, "Could not load the model",
+                            f"{spec.model} could not be loaded:\n\n{message}\n\n"
+                            "Open the model manager (Ctrl+M) to download it again or to pick another one.")
+
+    def _open_log_folder(self) -> None:
+        from PySide6.QtCore import QUrl
+
+        from valle_studio.paths import user_log_dir
+
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(user_log_dir())))
+
+    # -- shutdown ------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Save state, stop the engine thread and any download, release the audio device."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._dialog is not None:
+            self._dialog.shutdown()
+        self.save_state()
+        self.engine.shutdown()
+        self.voice_panel_shutdown()
+        self.services.playback.shutdown()
+
+    def voice_panel_shutdown(self) -> None:
+        closer = getattr(self.voice_panel, "shutdown", None)
+        if callable(closer):
+            closer()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self.shutdown()
+        event.accept()
+
+
+def _short_dtype(dtype: str) -> str:
+    return str(dtype).removeprefix("torch.")

@@ -1,0 +1,438 @@
+"""The model manager: installed and downloadable models, download/import/remove, default model,
+device and precision, and each model's licence terms.
+
+It takes the model store in ``__init__`` (the real :class:`~valle_studio.engine.store.ModelStore` or
+a test double with the same methods) and, optionally, a ``downloader``: any object with the store's
+``download(name, *, progress, cancel)`` signature (the store itself by default). Downloads and
+imports run as :class:`~valle_studio.app.tasks.BackgroundTask` s, so the dialog stays responsive and
+Cancel works mid-file.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTextBrowser,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from valle_studio.app.settings import AppSettings
+from valle_studio.app.tasks import BackgroundTask
+from valle_studio.engine.progress import Progress
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = {
+    "auto": "Automatic (float32 on the CPU, half precision on a GPU)",
+    "float32": "float32 (full precision)",
+    "float16": "float16 (GPU only: half the memory)",
+    "bfloat16": "bfloat16 (GPU only: half the memory, more robust range)",
+}
+DEVICE_NAMES = {"auto": "Automatic (the fastest found)", "cpu": "CPU", "mps": "Apple GPU (MPS)"}
+NameRole = Qt.ItemDataRole.UserRole + 1
+
+
+def installed_names(store: Any) -> list[str]:
+    """Models whose checkpoint is on disk; [] when the store cannot be read."""
+    try:
+        return list(store.installed())
+    except Exception:  # a broken models folder must not stop the window from opening
+        log.exception("could not list installed models")
+        return []
+
+
+def device_label(device: str) -> str:
+    if device.startswith("cuda"):
+        return f"NVIDIA GPU (CUDA{device[4:]})"
+    return DEVICE_NAMES.get(device, device)
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """What the list shows about one model."""
+
+    name: str
+    title: str
+    description: str
+    size: str
+    installed: bool
+    missing: int  # files still to fetch (the model's own and the shared runtime files it needs)
+    in_catalog: bool
+
+    @property
+    def status(self) -> str:
+        if self.installed and not self.missing:
+            return "Installed"
+        if self.installed:
+            return f"Installed, {self.missing} more file(s) to download"
+        return "Available to download"
+
+
+def model_rows(store: Any) -> list[ModelRow]:
+    """Catalog models and imported ones, in the store's order."""
+    installed = installed_names(store)
+    names = list(store.available()) + [n for n in installed if n not in store.available()]
+    rows = []
+    for name in names:
+        entry = None
+        try:
+            entry = store.entry(name)
+        except Exception:  # an imported model has no catalog entry
+            entry = None
+        try:
+            missing = len(store.missing_files(name))
+        except Exception:
+            missing = 0
+        rows.append(ModelRow(
+            name=name, title=getattr(entry, "display_name", name),
+            description=getattr(entry, "description", "A model file you imported."),
+            size=getattr(entry, "size_text", "") if entry is not None else "",
+            installed=name in installed, missing=missing, in_catalog=entry is not None,
+        ))
+    return rows
+
+
+class ModelManagerDialog(QDialog):
+    """See the module docstring. ``engine`` (optional) supplies the devices found on this machine."""
+
+    models_changed = Signal()  # installed models changed (download, import, removal)
+    choice_changed = Signal()  # default model, device or precision changed: reload
+
+    def __init__(self, store: Any, settings: AppSettings, engine: Any = None, parent: QWidget | None = None,
+                 *, downloader: Any = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Model manager")
+        self.setObjectName("modelManager")
+        self.store = store
+        self.settings = settings
+        self.downloader = downloader if downloader is not None else store
+        self.task: BackgroundTask | None = None
+        self._task_name = ""
+        self._available_devices: list[str] = ["cpu"]
+
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("modelList")
+        self.tree.setHeaderLabels(["Model", "Status", "Size", "Default"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setAccessibleName("Models")
+        self.tree.setColumnWidth(0, 260)
+        self.tree.setColumnWidth(1, 230)
+        self.details = QTextBrowser()
+        self.details.setObjectName("modelDetails")
+        self.details.setOpenExternalLinks(True)
+        self.details.setAccessibleName("Model description and licence terms")
+
+        self.download = QPushButton("&Download")
+        self.download.setToolTip("Download the selected model and every file it needs (resumes if interrupted).")
+        self.cancel = QPushButton("&Cancel download")
+        self.cancel.setEnabled(False)
+        self.import_button = QPushButton("&Import file…")
+        self.import_button.setToolTip("Add a VALL-E model file (.sft or .pth) you already have.")
+        self.remove = QPushButton("&Remove")
+        self.remove.setToolTip("Delete the selected model's files from this computer.")
+        self.make_default = QPushButton("Use as de&fault")
+        self.make_default.setToolTip("Load this model when VALL-E Studio starts.")
+        buttons = QHBoxLayout()
+        for button in (self.download, self.cancel, self.import_button, self.remove, self.make_default):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setAccessibleName("Download progress")
+        self.progress_label = QLabel("")
+        self.progress_label.setObjectName("downloadStatus")
+        self.progress_label.setWordWrap(True)
+        self.progress.setVisible(False)
+
+        self.device = QComboBox()
+        self.device.setAccessibleName("Device")
+        self.device.setToolTip("Where the model runs. A GPU is many times faster than the CPU.")
+        self.precision = QComboBox()
+        self.precision.setAccessibleName("Precision")
+        self.precision.setToolTip("Number format of the weights. Half precision needs a GPU; "
+                                  "on the CPU only float32 is offered (half precision is ~200x slower there).")
+        for key, label in PRECISIONS.items():
+            self.precision.addItem(label, key)
+        form = QFormLayout()
+        device_label_widget = QLabel("De&vice")
+        device_label_widget.setBuddy(self.device)
+        precision_label_widget = QLabel("&Precision")
+        precision_label_widget.setBuddy(self.precision)
+        form.addRow(device_label_widget, self.device)
+        form.addRow(precision_label_widget, self.precision)
+
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.close)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tree, 3)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.progress_label)
+        layout.addWidget(QLabel("About the selected model and its licence terms:"))
+        layout.addWidget(self.details, 2)
+        layout.addLayout(form)
+        layout.addWidget(close)
+        self.resize(760, 620)
+
+        self.tree.currentItemChanged.connect(self._on_selection)
+        self.download.clicked.connect(self.start_download)
+        self.cancel.clicked.connect(self.cancel_task)
+        self.import_button.clicked.connect(self.ask_import)
+        self.remove.clicked.connect(self.remove_selected)
+        self.make_default.clicked.connect(self.set_default_selected)
+        self.set_devices(list(getattr(engine, "devices", ["cpu"])))
+        if engine is not None and hasattr(engine, "devices_changed"):
+            engine.devices_changed.connect(self.set_devices)
+        self.device.currentIndexChanged.connect(self._on_device)
+        self.precision.currentIndexChanged.connect(self._on_precision)
+        self.refresh()
+
+    # -- list ----------------------------------------------------------------------------------
+    def refresh(self, select: str | None = None) -> None:
+        """Re-read the store and rebuild the list, keeping (or moving) the selection."""
+        keep = select or self.selected_name()
+        self.rows = {row.name: row for row in model_rows(self.store)}
+        default = self._default()
+        self.tree.clear()
+        for row in self.rows.values():
+            item = QTreeWidgetItem([row.title, row.status, row.size, "★" if row.name == default else ""])
+            item.setData(0, NameRole, row.name)
+            item.setToolTip(0, row.name)
+            item.setToolTip(3, "Loaded when VALL-E Studio starts" if row.name == default else "")
+            self.tree.addTopLevelItem(item)
+            if row.name == keep or (keep is None and row.name == default):
+                self.tree.setCurrentItem(item)
+        if self.tree.currentItem() is None and self.tree.topLevelItemCount():
+            self.tree.setCurrentItem(self.tree.topLevelItem(0))
+        self._update_buttons()
+
+    def selected_name(self) -> str | None:
+        item = self.tree.currentItem()
+        return None if item is None else str(item.data(0, NameRole))
+
+    def select(self, name: str) -> None:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.data(0, NameRole) == name:
+                self.tree.setCurrentItem(item)
+                return
+
+    def _default(self) -> str:
+        try:
+            return str(self.store.default_model)
+        except Exception:
+            return ""
+
+    def _on_selection(self, *_: object) -> None:
+        name = self.selected_name()
+        self.details.setHtml(self._details_html(name) if name else "")
+        self._update_buttons()
+
+    def _details_html(self, name: str) -> str:
+        row = self.rows.get(name)
+        if row is None:
+            return ""
+        parts = [f"<h3>{html.escape(row.title)}</h3>", f"<p>{html.escape(row.description)}</p>"]
+        parts.append(f"<p><b>Status:</b> {html.escape(row.status)}"
+                     + (f" · <b>Size:</b> {html.escape(row.size)}" if row.size else "") + "</p>")
+        try:
+            terms = list(self.store.licences(name))
+        except Exception as exc:
+            terms = [("Licence", f"unknown ({exc})")]
+        parts.append("<p><b>Licence terms</b> (this model and the files it needs):</p><ul>")
+        parts += [f"<li><b>{html.escape(title)}:</b> {html.escape(text)}</li>" for title, text in terms]
+        parts.append("</ul>")
+        return "".join(parts)
+
+    def _update_buttons(self) -> None:
+        name = self.selected_name()
+        row = self.rows.get(name) if name else None
+        busy = self.task is not None
+        self.download.setEnabled(bool(row and row.in_catalog and (row.missing or not row.installed)) and not busy)
+        if row is not None and row.installed and not row.missing:
+            self.download.setToolTip("Everything this model needs is already installed.")
+        else:
+            self.download.setToolTip("Download the selected model and every file it needs "
+                                     "(resumes if interrupted).")
+        self.cancel.setEnabled(busy)
+        self.import_button.setEnabled(not busy)
+        self.remove.setEnabled(bool(row and row.installed) and not busy)
+        self.make_default.setEnabled(bool(row and row.installed) and name != self._default())
+
+    # -- download / import ---------------------------------------------------------------------
+    def start_download(self, name: str | None = None) -> BackgroundTask | None:
+        """Download ``name`` (default: the selection) in the background."""
+        name = name or self.selected_name()
+        if not name or self.task is not None:
+            return None
+        downloader = self.downloader
+        return self._run(name, f"Downloading {self.rows[name].title if name in self.rows else name}…",
+                         lambda progress, cancel: downloader.download(name, progress=progress, cancel=cancel))
+
+    def import_path(self, path: str | Path, name: str | None = None) -> BackgroundTask | None:
+        """Import a local model file in the background (the copy of a large file takes a while)."""
+        if self.task is not None:
+            return None
+        store, source = self.store, Path(path)
+        return self._run(name or source.stem, f"Importing {source.name}…",
+                         lambda progress, cancel: store.import_file(source, name, progress=progress, cancel=cancel))
+
+    def ask_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import a VALL-E model", str(Path.home()),
+                                              "VALL-E models (*.sft *.pth);;All files (*)")
+        if path:
+            self.import_path(path)
+
+    def cancel_task(self) -> None:
+        if self.task is not None:
+            self.progress_label.setText("Cancelling…")
+            self.task.cancel()
+
+    def _run(self, name: str, text: str, fn: Any) -> BackgroundTask:
+        self._task_name = name
+        self.task = BackgroundTask(fn, self)
+        self.task.progress.connect(self._on_progress)
+        self.task.finished.connect(self._on_task_finished)
+        self.task.failed.connect(self._on_task_failed)
+        self.task.cancelled.connect(self._on_task_cancelled)
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)
+        self.progress_label.setText(text)
+        self.task.start()
+        self._update_buttons()
+        return self.task
+
+    def _on_progress(self, progress: Progress) -> None:
+        if progress.total > 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * min(1.0, progress.done / progress.total)))
+            amount = f"{progress.done / 1e6:.1f} of {progress.total / 1e6:.1f} MB"
+        else:
+            self.progress.setRange(0, 0)
+            amount = f"{progress.done / 1e6:.1f} MB"
+        detail = f" ({progress.detail})" if progress.detail else ""
+        self.progress_label.setText(f"{progress.stage}: {amount}{detail}")
+
+    def _end_task(self, message: str) -> None:
+        if self.task is not None:
+            self.task.deleteLater()
+        self.task = None
+        self.progress.setVisible(False)
+        self.progress_label.setText(message)
+
+    def _on_task_finished(self, result: Any) -> None:
+        name = result if isinstance(result, str) else self._task_name
+        self._end_task(f"{name} is ready.")
+        if not installed_names(self.store)[1:]:  # the first model becomes the default by itself
+            self._set_default(name, announce=False)
+        self.refresh(select=name)
+        self.models_changed.emit()
+
+    def _on_task_failed(self, message: str) -> None:
+        self._end_task(f"Failed: {message}")
+        self.refresh()
+        QMessageBox.warning(self, "Model manager", message)
+
+    def _on_task_cancelled(self) -> None:
+        self._end_task("Cancelled. A download resumes where it stopped next time.")
+        self.refresh()
+
+    # -- remove / default ----------------------------------------------------------------------
+    def remove_selected(self, *, confirm: bool = True) -> None:
+        name = self.selected_name()
+        if not name:
+            return
+        if confirm and QMessageBox.question(
+                self, "Remove model", f"Delete {name} from this computer? You can download it again later."
+        ) != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            self.store.remove(name)
+        except Exception as exc:
+            QMessageBox.warning(self, "Model manager", f"Could not remove {name}: {exc}")
+        self.refresh()
+        self.models_changed.emit()
+
+    def set_default_selected(self) -> None:
+        name = self.selected_name()
+        if name:
+            self._set_default(name)
+
+    def _set_default(self, name: str, announce: bool = True) -> None:
+        try:
+            self.store.default_model = name
+        except Exception as exc:
+            QMessageBox.warning(self, "Model manager", str(exc))
+            return
+        self.refresh(select=name)
+        if announce:
+            self.choice_changed.emit()
+
+    # -- device / precision --------------------------------------------------------------------
+    def set_devices(self, devices: list[str]) -> None:
+        """Offer "auto" plus the devices found (the engine thread probes them after start)."""
+        wanted = self.settings.device
+        blocked = self.device.blockSignals(True)
+        self.device.clear()
+        for key in ["auto", *devices]:
+            self.device.addItem(device_label(key), key)
+        if self.device.findData(wanted) < 0:  # chosen earlier on other hardware
+            self.device.addItem(f"{device_label(wanted)} (not found here)", wanted)
+        self.device.setCurrentIndex(self.device.findData(wanted))
+        self.device.blockSignals(blocked)
+        self._available_devices = list(devices)
+        self._update_precisions()
+
+    def _update_precisions(self) -> None:
+        device = str(self.device.currentData())
+        on_cpu = device == "cpu" or (device == "auto" and self._available_devices[:1] == ["cpu"])
+        model = self.precision.model()
+        for i in range(self.precision.count()):
+            half = self.precision.itemData(i) in ("float16", "bfloat16")
+            item = model.item(i)  # type: ignore[attr-defined]
+            item.setEnabled(not (half and on_cpu))
+            item.setToolTip("Half precision needs a GPU." if half and on_cpu else "")
+        wanted = self.settings.precision
+        if on_cpu and wanted in ("float16", "bfloat16"):
+            wanted = "auto"
+        blocked = self.precision.blockSignals(True)
+        self.precision.setCurrentIndex(max(0, self.precision.findData(wanted)))
+        self.precision.blockSignals(blocked)
+
+    def _on_device(self) -> None:
+        self.settings.device = str(self.device.currentData())
+        self._update_precisions()
+        self.settings.precision = str(self.precision.currentData())
+        self.choice_changed.emit()
+
+    def _on_precision(self) -> None:
+        self.settings.precision = str(self.precision.currentData())
+        self.choice_changed.emit()
+
+    # -- lifetime ------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Cancel a running download or import and wait for its thread."""
+        if self.task is not None:
+            self.task.wait()
+            self.task = None

@@ -1,0 +1,77 @@
+"""Everything the main window works with, built in one place so tests can swap any part.
+
+:func:`default_services` builds the real ones (user folders, the model store, sound devices);
+tests build :class:`AppServices` themselves with a temporary history, a fake store and a loader
+for a tiny model. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from valle_studio.app.audio_bridge import PlaybackController, RecordingController
+from valle_studio.app.settings import AppSettings
+from valle_studio.app.workers import Loader, LoadSpec
+from valle_studio.studio.history import History
+from valle_studio.studio.voices import VoiceLibrary
+
+log = logging.getLogger(__name__)
+
+
+class ModelStoreLike(Protocol):
+    """The part of :class:`valle_studio.engine.store.ModelStore` the app uses."""
+
+    def available(self) -> Any: ...
+
+    def installed(self) -> Any: ...
+
+    def download(self, name: str, *, progress: Any = None, cancel: Any = None) -> Any: ...
+
+    def import_file(self, path: Path, name: str | None = None) -> Any: ...
+
+    def remove(self, name: str) -> Any: ...
+
+    default_model: str
+
+
+@dataclass
+class AppServices:
+    """The services one main window uses (see the module docstring)."""
+
+    settings: AppSettings
+    history: History
+    store: Any  # ModelStoreLike
+    loader: Loader  # runs on the engine thread
+    playback: PlaybackController
+    recording: RecordingController
+    voices: VoiceLibrary
+
+
+def store_loader(store: Any) -> Loader:
+    """A loader that loads installed models of ``store`` with the engine's own resolver."""
+
+    def load(spec: LoadSpec) -> Any:
+        from valle_studio.engine.synthesizer import Synthesizer  # imports torch: engine thread only
+
+        return Synthesizer.load(spec.model, device=spec.device, dtype=spec.precision, store=store)
+
+    return load
+
+
+def default_services() -> AppServices:
+    """The real services: INI settings, the user's history and model store, the sound devices."""
+    from valle_studio.engine.store import ModelStore
+
+    store = ModelStore()
+    return AppServices(
+        settings=AppSettings.from_app(),
+        history=History.default(),
+        store=store,
+        loader=store_loader(store),
+        playback=PlaybackController(),
+        recording=RecordingController(),
+        voices=VoiceLibrary(),
+    )

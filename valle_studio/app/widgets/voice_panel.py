@@ -1,0 +1,632 @@
+"""Whose voice: import or record a reference clip, prepare it, and keep it as a named voice.
+
+The panel works on one *draft* clip at a time (imported, dropped or recorded). The user selects the
+part to keep on the waveform, cleans it up (silence trimmed, loudness normalised) and saves it as a
+new voice or adds it to an existing one, so several clips can make one voice. The voice picker at
+the top chooses what :meth:`VoicePanel.prompts` returns: a saved voice's clips, or the draft.
+
+Files are decoded on a worker thread (long files take a while); the result comes back as a queued
+signal and a stale one (the user picked another file meanwhile) is dropped. Playback and recording
+go through the window's shared controllers; with no device their buttons are disabled and the
+tooltip says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from valle_studio.app.audio_bridge import PlaybackController, RecordingController
+from valle_studio.app.widgets.waveform_view import WaveformView
+from valle_studio.audio.io import AudioClip, AudioError, load_audio
+from valle_studio.audio.processing import normalize_loudness, select, trim_silence
+from valle_studio.engine.requests import PromptSource
+from valle_studio.studio.voices import Voice, VoiceError, VoiceLibrary, validate_name
+
+log = logging.getLogger(__name__)
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+MIN_PROMPT_S, MAX_PROMPT_S = 3.0, 12.0  # VALL-E copies a voice best from a few seconds of clean speech
+METER_FLOOR_DB = -60.0
+UNSAVED = "Current clip (not saved)"
+
+
+@dataclass(frozen=True)
+class Clip:
+    """Mono audio ``samples: [S] float32`` at ``sample_rate``; ``label`` says where it came from."""
+
+    samples: np.ndarray
+    sample_rate: int
+    label: str
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+class _FileLoader(QObject):
+    """Decodes audio files on a short-lived thread; results arrive as queued signals."""
+
+    loaded = Signal(int, object)  # ticket, AudioClip
+    failed = Signal(int, str)  # ticket, message
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._ticket = 0
+
+    def load(self, path: Path) -> int:
+        self._ticket += 1
+        ticket = self._ticket
+        threading.Thread(target=self._run, args=(ticket, path), name="voice-file-loader", daemon=True).start()
+        return ticket
+
+    def _run(self, ticket: int, path: Path) -> None:
+        try:
+            clip = load_audio(path)
+        except AudioError as exc:
+            self.failed.emit(ticket, str(exc))
+        except Exception as exc:  # anything else is a bug, but the user still gets an answer
+            log.exception("loading %s failed", path)
+            self.failed.emit(ticket, f"Could not open '{path}': {exc}")
+        else:
+            self.loaded.emit(ticket, clip)
+
+
+def describe_length(seconds: float) -> str:
+    """"" when the clip length suits a prompt, else advice."""
+    if seconds < MIN_PROMPT_S:
+        return (f"Shorter than {MIN_PROMPT_S:.0f} s: the voice may not come through. "
+                "Use a longer clip, or add more clips to the voice.")
+    if seconds > MAX_PROMPT_S:
+        return (f"Longer than {MAX_PROMPT_S:.0f} s: select the best {MIN_PROMPT_S:.0f}-{MAX_PROMPT_S:.0f} s "
+                "and press \u201cKeep selection\u201d.")
+    return ""
+
+
+class VoicePanel(QWidget):
+    """Reference clip workbench and voice library picker."""
+
+    changed = Signal()  # what prompts() or voice_name() returns has changed
+
+    def __init__(self, library: VoiceLibrary, playback: PlaybackController, recording: RecordingController,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.playback = playback
+        self.recording = recording
+        self._draft: Clip | None = None
+        self._original: Clip | None = None  # the draft as imported/recorded, for "Undo edits"
+        self._voice: Voice | None = None
+        self._voice_audio: list[Clip] = []
+        self._shown: Clip | None = None
+        self._start_at = 0.0  # where Play starts when the player holds someone else's audio
+        self._pending = 0  # ticket of the file being decoded
+        self._notes = ""  # advice about the draft's source file
+        self._names: set[str] = set()  # casefolded voice names, for the Save button's label
+        self._loader = _FileLoader(self)
+        self._loader.loaded.connect(self._on_file_loaded)
+        self._loader.failed.connect(self._on_file_failed)
+        self.setAcceptDrops(True)
+        self._build()
+        self._connect()
+        self.refresh_voices()
+        self.refresh_devices()
+        self._update()
+
+    # --- building --------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.voice_combo = QComboBox()
+        self.voice_combo.setAccessibleName("Voice")
+        self.voice_combo.setToolTip("The voice to speak with: a saved voice, or the clip prepared below")
+        self.rename_button = QPushButton("Rename…")
+        self.delete_button = QPushButton("Delete")
+        self.clip_list = QListWidget()
+        self.clip_list.setAccessibleName("Clips of this voice")
+        self.clip_list.setMaximumHeight(72)
+        self.remove_clip_button = QPushButton("Remove clip")
+
+        library_box = QGroupBox("Voice")
+        top = QHBoxLayout()
+        top.addWidget(self.voice_combo, 1)
+        top.addWidget(self.rename_button)
+        top.addWidget(self.delete_button)
+        clips_row = QHBoxLayout()
+        clips_row.addWidget(self.clip_list, 1)
+        clips_row.addWidget(self.remove_clip_button, 0, Qt.AlignmentFlag.AlignTop)
+        library_layout = QVBoxLayout(library_box)
+        library_layout.addLayout(top)
+        library_layout.addLayout(clips_row)
+
+        self.import_button = QPushButton("Import…")
+        self.import_button.setToolTip("Open a WAV, FLAC, OGG or MP3 file (or drop one on this panel)")
+        self.device_combo = QComboBox()
+        self.device_combo.setAccessibleName("Microphone")
+        self.record_button = QPushButton("Record")
+        self.record_button.setCheckable(True)
+        self.meter = QProgressBar()
+        self.meter.setRange(0, int(-METER_FLOOR_DB * 10))
+        self.meter.setTextVisible(False)
+        self.meter.setMaximumHeight(10)
+        self.meter.setAccessibleName("Input level")
+        policy = self.meter.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # showing it while recording must not shift the layout
+        self.meter.setSizePolicy(policy)
+        self.clip_label = QLabel("Clipping! Move away from the microphone or lower its gain.")
+        self.clip_label.setStyleSheet("color: #d62828; font-weight: bold")
+        self.clip_label.setVisible(False)
+
+        self.waveform = WaveformView()
+        self.waveform.set_selection_enabled(True)
+        self.waveform.set_placeholder_text("Import or record a clip of 3-12 s of clear speech")
+        self.play_button = QPushButton("Play")
+        self.keep_button = QPushButton("Keep selection")
+        self.keep_button.setToolTip("Cut the clip down to the selected part")
+        self.cleanup_button = QPushButton("Clean up")
+        self.cleanup_button.setToolTip("Trim silence at both ends and bring the loudness to a standard level")
+        self.undo_button = QPushButton("Undo edits")
+        self.duration_label = QLabel("")
+        self.warning_label = QLabel("")
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setStyleSheet("color: #b26a00")
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("Voice name")
+        self.name_edit.setAccessibleName("Voice name")
+        self.save_button = QPushButton("Save as voice")
+        self.voice_hint = QLabel("To add another clip to this voice, import or record it, then press \u201cAdd to …\u201d.")
+        self.voice_hint.setWordWrap(True)
+        self.voice_hint.setEnabled(False)  # drawn greyed: a hint, not a control
+
+        clip_box = QGroupBox("Reference clip")
+        source_row = QHBoxLayout()
+        source_row.addWidget(self.import_button)
+        source_row.addSpacing(12)
+        source_row.addWidget(QLabel("Mic"))
+        source_row.addWidget(self.device_combo, 1)
+        source_row.addWidget(self.record_button)
+        edit_row = QHBoxLayout()
+        for button in (self.play_button, self.keep_button, self.cleanup_button, self.undo_button):
+            edit_row.addWidget(button)
+        edit_row.addStretch(1)
+        edit_row.addWidget(self.duration_label)
+        self.save_row = QWidget()
+        save_row = QHBoxLayout(self.save_row)
+        save_row.setContentsMargins(0, 0, 0, 0)
+        save_row.addWidget(self.name_edit, 1)
+        save_row.addWidget(self.save_button)
+        clip_layout = QVBoxLayout(clip_box)
+        clip_layout.addLayout(source_row)
+        clip_layout.addWidget(self.meter)
+        clip_layout.addWidget(self.clip_label)
+        clip_layout.addWidget(self.waveform, 1)
+        clip_layout.addLayout(edit_row)
+        clip_layout.addWidget(self.warning_label)
+        clip_layout.addWidget(self.save_row)
+        clip_layout.addWidget(self.voice_hint)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(library_box)
+        layout.addWidget(clip_box, 1)
+
+    def _connect(self) -> None:
+        self.voice_combo.currentIndexChanged.connect(self._on_voice_picked)
+        self.clip_list.currentRowChanged.connect(self._on_clip_picked)
+        self.rename_button.clicked.connect(self._rename_voice)
+        self.delete_button.clicked.connect(self._delete_voice)
+        self.remove_clip_button.clicked.connect(self._remove_clip)
+        self.import_button.clicked.connect(self._choose_file)
+        self.device_combo.currentIndexChanged.connect(
+            lambda _i: self.recording.set_device(self.device_combo.currentData()))
+        self.record_button.clicked.connect(self._toggle_recording)
+        self.play_button.clicked.connect(self._toggle_playback)
+        self.keep_button.clicked.connect(self.keep_selection)
+        self.cleanup_button.clicked.connect(self.clean_up)
+        self.undo_button.clicked.connect(self._undo_edits)
+        self.save_button.clicked.connect(self.save_voice)
+        self.name_edit.textChanged.connect(lambda _t: self._update())
+        self.waveform.seek_requested.connect(self._seek)
+        self.waveform.selection_changed.connect(lambda _a, _b: self._update())
+        self.waveform.selection_cleared.connect(self._update)
+        self.playback.position_changed.connect(self._on_position)
+        self.playback.state_changed.connect(lambda _s: self._update())
+        self.playback.loaded.connect(self._update)
+        self.recording.level_changed.connect(self._on_level)
+        self.recording.clip_warning.connect(self.clip_label.setVisible)
+        self.recording.recording_changed.connect(lambda _r: self._update())
+        self.recording.finished.connect(self._on_recorded)
+        self.recording.error.connect(lambda msg: self._warn("Recording problem", msg))
+
+    # --- public ----------------------------------------------------------------------------
+
+    def prompts(self) -> tuple[PromptSource, ...]:
+        """``(samples [S] float32, sample_rate)`` per clip of the chosen voice, or of the draft."""
+        if self._voice is not None:
+            return tuple((c.samples, c.sample_rate) for c in self._voice_audio)
+        if self._draft is not None:
+            return ((self._draft.samples, self._draft.sample_rate),)
+        return ()
+
+    def voice_name(self) -> str:
+        """The chosen voice's name; for an unsaved clip, its source marked "(unsaved)"; "" for none."""
+        if self._voice is not None:
+            return self._voice.name
+        if self._draft is not None:
+            return f"{self._draft.label} (unsaved)"
+        return ""
+
+    def draft(self) -> Clip | None:
+        return self._draft
+
+    @property
+    def busy(self) -> bool:
+        """True while a file is being decoded."""
+        return self._pending != 0
+
+    def import_file(self, path: str | Path) -> None:
+        """Decode ``path`` in the background; it becomes the draft (or a message box explains why not)."""
+        self._pending = self._loader.load(Path(path))
+        self.duration_label.setText("Loading…")
+        self._update()
+
+    def set_draft(self, samples: np.ndarray, sample_rate: int, label: str, *, notes: str = "") -> None:
+        """Make ``samples: [S]`` the clip being prepared and choose it as the voice.
+
+        ``notes`` is advice about the source (clipping, low sample rate) shown under the waveform.
+        """
+        self._original = self._draft = Clip(np.asarray(samples, np.float32), int(sample_rate), label)
+        self._notes = notes
+        if not self.name_edit.text().strip() and label != "Recording":
+            self.name_edit.setText(label)
+        self.voice_combo.setCurrentIndex(0)  # the draft is what the user now works on
+        self._show(self._draft)
+        self.changed.emit()
+
+    def refresh_voices(self, select_name: str | None = None) -> None:
+        """Re-read the library; keeps the current choice unless ``select_name`` is given."""
+        current = select_name if select_name is not None else (self._voice.name if self._voice else None)
+        self.voice_combo.blockSignals(True)
+        self.voice_combo.clear()
+        self.voice_combo.addItem(UNSAVED, None)
+        voices = self.library.list()
+        self._names = {v.name.casefold() for v in voices}
+        for voice in voices:
+            count = len(voice.clips)
+            self.voice_combo.addItem(f"{voice.name}  ({count} clip{'s' * (count != 1)}, "
+                                     f"{voice.duration_s:.1f} s)", voice.name)
+        index = self.voice_combo.findData(current) if current else 0
+        self.voice_combo.setCurrentIndex(max(index, 0))
+        self.voice_combo.blockSignals(False)
+        self._on_voice_picked(self.voice_combo.currentIndex())
+
+    def select_voice(self, name: str) -> bool:
+        """Choose a saved voice by name; False when there is none of that name."""
+        index = self.voice_combo.findData(name, flags=Qt.MatchFlag.MatchFixedString)
+        if index < 0:
+            return False
+        self.voice_combo.setCurrentIndex(index)
+        return True
+
+    def refresh_devices(self) -> None:
+        """List the input devices again (after one was plugged in)."""
+        self.device_combo.blockSignals(True)
+        self.device_combo.clear()
+        devices = self.recording.input_devices()
+        if devices:
+            self.device_combo.addItem("System default", None)
+            for dev in devices:
+                self.device_combo.addItem(dev.label, dev.index)
+        else:
+            self.device_combo.addItem("No microphone found", None)
+        self.device_combo.blockSignals(False)
+        self.recording.set_device(self.device_combo.currentData())
+        self._update()
+
+    # --- editing ---------------------------------------------------------------------------
+
+    def keep_selection(self) -> None:
+        """Cut the draft down to the selected region."""
+        sel = self.waveform.selection()
+        if self._draft is None or sel is None:
+            return
+        samples = select(self._draft.samples, self._draft.sample_rate, *sel)
+        self._replace_draft(samples)
+
+    def clean_up(self) -> None:
+        """Trim silence at both ends, then normalise the loudness, in one step."""
+        if self._draft is None:
+            return
+        trimmed = trim_silence(self._draft.samples, self._draft.sample_rate)
+        if trimmed.size == 0:
+            self._warn("Nothing to keep", "The clip is silent: there is no speech to keep.")
+            return
+        self._replace_draft(normalize_loudness(trimmed, self._draft.sample_rate))
+
+    def save_voice(self) -> None:
+        """Save the draft as a new voice, or add it to the voice whose name is typed."""
+        if self._draft is None:
+            return
+        name = self.name_edit.text()
+        try:
+            if self.library.exists(name):
+                voice = self.library.add_clip(name, self._draft.samples, self._draft.sample_rate)
+            else:
+                voice = self.library.save(name, [(self._draft.samples, self._draft.sample_rate)])
+        except (VoiceError, AudioError, OSError) as exc:
+            self._warn("Could not save the voice", str(exc))
+            return
+        self.refresh_voices(select_name=voice.name)
+
+    # --- slots -----------------------------------------------------------------------------
+
+    def _replace_draft(self, samples: np.ndarray) -> None:
+        assert self._draft is not None
+        self._draft = Clip(samples.astype(np.float32, copy=False), self._draft.sample_rate, self._draft.label)
+        self._show(self._draft)
+        self.changed.emit()
+
+    def _undo_edits(self) -> None:
+        if self._original is not None and self._original is not self._draft:
+            self._draft = self._original
+            self._show(self._draft)
+            self.changed.emit()
+
+    def _show(self, clip: Clip | None) -> None:
+        if self.playback.owner is self:
+            self.playback.stop()
+        self._shown = clip
+        self._start_at = 0.0
+        if clip is None or not len(clip.samples):
+            self.waveform.clear()
+        else:
+            self.waveform.set_audio(clip.samples, clip.sample_rate)
+        self._update()
+
+    def _on_voice_picked(self, index: int) -> None:
+        name = self.voice_combo.itemData(index)
+        previous = self._voice
+        self._voice, self._voice_audio = None, []
+        if name is not None:
+            try:
+                voice = self.library.get(name)
+                audio = [Clip(s, sr, f"{voice.name} {i + 1}") for i, (s, sr) in enumerate(voice.prompts())]
+            except (VoiceError, AudioError) as exc:
+                self._warn("Could not open the voice", str(exc))
+                self.voice_combo.setCurrentIndex(0)
+                return
+            self._voice, self._voice_audio = voice, audio
+            self.name_edit.setText(voice.name)  # so a new clip is offered to this voice
+        self.clip_list.blockSignals(True)
+        self.clip_list.clear()
+        for i, clip in enumerate(self._voice_audio):
+            self.clip_list.addItem(f"Clip {i + 1} \u2014 {clip.duration:.1f} s")
+        self.clip_list.blockSignals(False)
+        if self._voice_audio:
+            self.clip_list.setCurrentRow(0)
+            self._show(self._voice_audio[0])
+        else:
+            self._show(self._draft)
+        if previous is not self._voice:
+            self.changed.emit()
+
+    def _on_clip_picked(self, row: int) -> None:
+        if 0 <= row < len(self._voice_audio):
+            self._show(self._voice_audio[row])
+
+    def _rename_voice(self) -> None:
+        if self._voice is None:
+            return
+        new, ok = QInputDialog.getText(self, "Rename voice", "New name:", QLineEdit.EchoMode.Normal,
+                                       self._voice.name)
+        if not ok or new.strip() == self._voice.name:
+            return
+        try:
+            voice = self.library.rename(self._voice.name, new)
+        except VoiceError as exc:
+            self._warn("Could not rename the voice", str(exc))
+            return
+        self.refresh_voices(select_name=voice.name)
+        self.changed.emit()
+
+    def _delete_voice(self) -> None:
+        if self._voice is None:
+            return
+        answer = QMessageBox.question(self, "Delete voice",
+                                      f"Delete the voice \u201c{self._voice.name}\u201d and its "
+                                      f"{len(self._voice.clips)} clip(s)? This cannot be undone.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            self.library.delete(self._voice.name)
+        except (VoiceError, OSError) as exc:
+            self._warn("Could not delete the voice", str(exc))
+            return
+        self.refresh_voices(select_name="")
+
+    def _remove_clip(self) -> None:
+        row = self.clip_list.currentRow()
+        if self._voice is None or row < 0:
+            return
+        try:
+            voice = self.library.remove_clip(self._voice.name, row)
+        except (VoiceError, OSError) as exc:
+            self._warn("Could not remove the clip", str(exc))
+            return
+        self._voice = None  # force a reload of the clips
+        self.refresh_voices(select_name=voice.name)
+        self.changed.emit()
+
+    def _choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import reference clip", "",
+                                              "Audio (*.wav *.flac *.ogg *.mp3);;All files (*)")
+        if path:
+            self.import_file(path)
+
+    def _on_file_loaded(self, ticket: int, clip: AudioClip) -> None:
+        if ticket != self._pending:
+            return  # the user picked another file meanwhile
+        self._pending = 0
+        self.set_draft(clip.samples, clip.sample_rate, clip.source.stem, notes=" ".join(clip.notes))
+
+    def _on_file_failed(self, ticket: int, message: str) -> None:
+        if ticket != self._pending:
+            return
+        self._pending = 0
+        self._update()
+        self._warn("Could not open the audio file", message)
+
+    def _toggle_recording(self) -> None:
+        if self.recording.is_recording:
+            self.recording.stop()
+        elif not self.recording.start():
+            self.record_button.setChecked(False)
+        self._update()
+
+    def _on_recorded(self, samples: np.ndarray, sample_rate: int) -> None:
+        if len(samples):
+            self.set_draft(samples, sample_rate, "Recording")
+
+    def _on_level(self, dbfs: float) -> None:
+        value = 0.0 if not np.isfinite(dbfs) else min(max(dbfs - METER_FLOOR_DB, 0.0), -METER_FLOOR_DB)
+        self.meter.setValue(int(value * 10))
+
+    def _toggle_playback(self) -> None:
+        clip = self._shown
+        if clip is None:
+            return
+        if self.playback.owner is self:
+            self.playback.toggle()
+        else:
+            self.playback.load(clip.samples, clip.sample_rate, owner=self)
+            self.playback.play(self._start_at)
+
+    def _seek(self, seconds: float) -> None:
+        if self.playback.owner is self:
+            self.playback.seek(seconds)
+        else:
+            self._start_at = seconds
+        self.waveform.set_cursor(seconds)
+
+    def _on_position(self, seconds: float) -> None:
+        if self.playback.owner is self:
+            self.waveform.set_cursor(seconds if self.playback.state != "stopped" else None)
+
+    def _warn(self, title: str, message: str) -> None:
+        QMessageBox.warning(self, title, message)
+
+    # --- drag and drop ---------------------------------------------------------------------
+
+    @staticmethod
+    def _dropped_file(event: QDragEnterEvent | QDropEvent) -> Path | None:
+        for url in event.mimeData().urls():
+            path = Path(url.toLocalFile())
+            if url.isLocalFile() and path.suffix.lower() in AUDIO_SUFFIXES:
+                return path
+        return None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._dropped_file(event) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        path = self._dropped_file(event)
+        if path is not None:
+            event.acceptProposedAction()
+            self.import_file(path)
+
+    # --- state -----------------------------------------------------------------------------
+
+    def _update(self) -> None:
+        draft_mode = self._voice is None
+        has_draft = self._draft is not None and len(self._draft.samples) > 0
+        editing = draft_mode and has_draft and not self.busy
+        recording = self.recording.is_recording
+        self.rename_button.setEnabled(not draft_mode)
+        self.delete_button.setEnabled(not draft_mode)
+        self.clip_list.setVisible(not draft_mode)
+        self.remove_clip_button.setVisible(not draft_mode)
+        # A saved voice's clips are listened to, not edited: the tools work on the draft only.
+        for widget in (self.keep_button, self.cleanup_button, self.undo_button, self.save_row):
+            widget.setVisible(draft_mode)
+        self.voice_hint.setVisible(not draft_mode)
+        self.waveform.set_selection_enabled(draft_mode)
+        self.remove_clip_button.setEnabled(len(self._voice_audio) > 1)
+        self.keep_button.setEnabled(editing and self.waveform.selection() is not None)
+        self.cleanup_button.setEnabled(editing)
+        self.undo_button.setEnabled(editing and self._original is not self._draft)
+        self.import_button.setEnabled(not recording and not self.busy)
+
+        if self.playback.available:
+            self.play_button.setEnabled(self._shown is not None and not recording)
+            self.play_button.setToolTip("Listen to the clip (click the waveform to start elsewhere)")
+        else:
+            self.play_button.setEnabled(False)
+            self.play_button.setToolTip(f"Cannot play: {self.playback.unavailable_reason}")
+        playing = self.playback.owner is self and self.playback.is_playing
+        self.play_button.setText("Pause" if playing else "Play")
+
+        if self.recording.available:
+            self.record_button.setEnabled(not self.busy)
+            self.record_button.setToolTip("Record a reference clip from the microphone")
+        else:
+            self.record_button.setEnabled(False)
+            self.record_button.setToolTip(f"Cannot record: {self.recording.unavailable_reason}")
+        self.device_combo.setEnabled(self.recording.available and not recording)
+        self.record_button.setChecked(recording)
+        self.record_button.setText("Stop" if recording else "Record")
+        self.meter.setVisible(recording)
+        if not recording:
+            self.meter.setValue(0)
+
+        self._update_labels(has_draft and not self.busy)
+
+    def _update_labels(self, can_save: bool) -> None:
+        shown = self._shown
+        if not self.busy:
+            sel = self.waveform.selection()
+            if shown is None:
+                self.duration_label.setText("")
+            elif sel is not None:
+                self.duration_label.setText(f"Selection {sel[1] - sel[0]:.1f} s of {shown.duration:.1f} s")
+            else:
+                self.duration_label.setText(f"{shown.duration:.1f} s")
+            advice = [] if shown is None else [describe_length(sel[1] - sel[0] if sel else shown.duration)]
+            if shown is not None and shown is self._original:
+                advice.append(self._notes)
+            self.warning_label.setText(" ".join(a for a in advice if a))
+            self.warning_label.setVisible(bool(self.warning_label.text()))
+
+        name = self.name_edit.text().strip()
+        try:
+            validate_name(name)
+            problem = ""
+        except VoiceError as exc:
+            problem = str(exc)
+        existing = not problem and name.casefold() in self._names
+        self.save_button.setText(f"Add to \u201c{name}\u201d" if existing else "Save as voice")
+        self.save_button.setEnabled(can_save and self._voice is None and not problem)
+        self.save_button.setToolTip(problem or ("Add this clip to the saved voice of that name" if existing
+                                                else "Keep this clip as a named voice for later"))

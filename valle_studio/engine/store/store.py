@@ -1,0 +1,294 @@
+"""The model store: which models are on disk, where their files are, and fetching what is missing.
+
+Layout under ``root`` (default ``user_data_dir()/models``)::
+
+    <model>/model.sft            one folder per model (catalog download or import; .pth for imports)
+    _shared/tokenizers/…         runtime files every model needs (tokenizers, codecs)
+    _shared/encodec-24khz/…
+    _shared/vocos-encodec-24khz/…
+    .partial/<entry>/<file>.part unfinished downloads, resumed by the next attempt
+    _store.json                  the default model
+
+Model names start with a letter or digit, so they never collide with ``_shared``, ``.partial`` or
+``_store.json``. Nothing here touches the network except :meth:`ModelStore.download`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import NamedTuple
+
+from valle_studio.audio.atomic import atomic_write_json
+from valle_studio.engine.progress import CancelToken, ProgressCallback
+from valle_studio.engine.store import catalog as cat
+from valle_studio.engine.store.catalog import Catalog, CatalogEntry
+from valle_studio.engine.store.endpoints import Endpoints
+from valle_studio.engine.store.errors import (
+    MissingFile,
+    MissingModelError,
+    OfflineError,
+    UnknownModelError,
+)
+from valle_studio.engine.store.importer import import_checkpoint
+from valle_studio.engine.store.names import NAME_PATTERN
+
+SETTINGS_FILE = "_store.json"
+SHARED_DIR = "_shared"
+PARTIAL_DIR = ".partial"
+# What error messages tell a person to do; the CLI and GUI implement these actions.
+FETCH_COMMAND = "valle-studio-cli models download {names}"
+FETCH_GUI_ACTION = "Models > Download"
+IMPORT_COMMAND = "valle-studio-cli models import PATH --name {name}"
+IMPORT_GUI_ACTION = "Models > Import"
+
+
+class TokenizerPaths(NamedTuple):
+    phonemes: Path  # tokenizer.json: phoneme BPE
+    text: Path      # text_tokenizer.json: raw-text tokens ("No Phonemize")
+
+
+class CodecPaths(NamedTuple):
+    encodec: Path        # encodec_24khz-d7cc33bc.th
+    vocos_config: Path   # config.yaml
+    vocos_weights: Path  # pytorch_model.bin
+
+
+class ModelStore:
+    """Models and their runtime files on disk. Cheap to create; reads the disk on every query."""
+
+    def __init__(self, root: Path | None = None, *, endpoints: Endpoints | None = None,
+                 catalog: Catalog | None = None) -> None:
+        if root is None:
+            from valle_studio.paths import user_data_dir
+
+            root = user_data_dir() / "models"
+        self.root = Path(root)
+        self.endpoints = endpoints if endpoints is not None else Endpoints.from_env()
+        self.catalog: Catalog = catalog if catalog is not None else cat.CATALOG
+
+    # -- layout ---------------------------------------------------------------------------------
+    def folder_of(self, name: str) -> Path:
+        """The folder of a model or shared entry (whether or not it exists)."""
+        entry = self.catalog.get(name)
+        if entry is not None and entry.kind != "model":
+            return self.root / SHARED_DIR / name
+        return self.root / name
+
+    def find_checkpoint(self, name: str) -> Path | None:
+        """The checkpoint of model ``name`` if it is on disk (``model.sft`` or ``model.pth``), else None."""
+        if not NAME_PATTERN.fullmatch(name):
+            return None
+        for file_name in cat.MODEL_FILE_NAMES:
+            path = self.root / name / file_name
+            if path.is_file():
+                return path
+        return None
+
+    def _is_model(self, name: str) -> bool:
+        entry = self.catalog.get(name)
+        return entry.kind == "model" if entry is not None else self.find_checkpoint(name) is not None
+
+    # -- queries ----------------------------------------------------------------------------------
+    def entry(self, name: str) -> CatalogEntry:
+        """The catalog entry of ``name`` (raises :class:`UnknownModelError`)."""
+        return cat.lookup(self.catalog, name)
+
+    def available(self) -> list[str]:
+        """Catalog models that can be downloaded, default first."""
+        return cat.model_names(self.catalog)
+
+    def installed(self) -> list[str]:
+        """Models whose checkpoint is on disk: catalog models in catalog order, then imports by name."""
+        listed = [name for name in self.available() if self.find_checkpoint(name) is not None]
+        others: list[str] = []
+        if self.root.is_dir():
+            for child in self.root.iterdir():
+                name = child.name
+                if name not in self.catalog and self.find_checkpoint(name) is not None:
+                    others.append(name)
+        return listed + sorted(others, key=str.lower)
+
+    def is_installed(self, name: str) -> bool:
+        """The model's checkpoint (or every file of a shared entry) is on disk; False for unknown names."""
+        entry = self.catalog.get(name)
+        if entry is not None and entry.kind != "model":
+            return all((self.folder_of(name) / f.local_name).is_file() for f in entry.files)
+        return self.find_checkpoint(name) is not None
+
+    def path_of(self, name: str) -> Path:
+        """The checkpoint file of model ``name``; raises :class:`MissingModelError` when not on disk."""
+        path = self.find_checkpoint(name)
+        if path is not None:
+            return path
+        if name in self.catalog and self.catalog[name].kind != "model":
+            raise UnknownModelError(f"'{name}' is not a model but shared runtime files; see "
+                                    "tokenizer_paths() and codec_paths()")
+        self.ensure_available([name])
+        raise AssertionError("unreachable: ensure_available raises for a missing checkpoint")
+
+    def requirements(self, name: str) -> list[str]:
+        """``name`` followed by every entry it needs, each once (imports need the v1 runtime files)."""
+        if name not in self.catalog and self.find_checkpoint(name) is None:
+            raise UnknownModelError(f"'{name}' is neither in the model catalog nor installed")
+        order: list[str] = []
+
+        def visit(entry_name: str) -> None:
+            if entry_name in order:
+                return
+            order.append(entry_name)
+            entry = self.catalog.get(entry_name)
+            deps = entry.requires if entry is not None else cat.RUNTIME_DEPENDENCIES
+            for dep in deps:
+                cat.lookup(self.catalog, dep)
+                visit(dep)
+
+        visit(name)
+        return order
+
+    def missing_files(self, name: str) -> list[MissingFile]:
+        """Everything :meth:`download` would fetch for ``name``: its own files and those it requires."""
+        missing: list[MissingFile] = []
+        for entry_name in self.requirements(name):
+            entry = self.catalog.get(entry_name)
+            if entry is None:
+                continue  # an imported model: its checkpoint is on disk by definition
+            folder = self.folder_of(entry_name)
+            for file in entry.files:
+                is_checkpoint = entry.kind == "model" and file.local_name in cat.MODEL_FILE_NAMES
+                present = (self.find_checkpoint(entry_name) is not None if is_checkpoint
+                           else (folder / file.local_name).is_file())
+                if not present:
+                    missing.append(MissingFile(entry_name, file.local_name, self.endpoints.url_for(file),
+                                               folder / file.local_name, file.size, remote=file))
+        return missing
+
+    def ensure_available(self, names: Iterable[str]) -> None:
+        """Raise :class:`MissingModelError` listing every missing file of ``names`` and how to get it."""
+        missing: list[MissingFile] = []
+        to_fetch: list[str] = []
+        unknown: list[str] = []
+        for name in names:
+            try:
+                files = self.missing_files(name)
+            except UnknownModelError:
+                unknown.append(name)
+                continue
+            new = [m for m in files if m.path not in {seen.path for seen in missing}]
+            if files:
+                to_fetch.append(name)
+            missing.extend(new)
+        if missing or unknown:
+            raise MissingModelError(_missing_message(missing, to_fetch, unknown), missing, unknown)
+
+    def tokenizer_paths(self) -> TokenizerPaths:
+        """The two tokenizer files; raises :class:`MissingModelError` when they are not downloaded."""
+        self.ensure_available([cat.TOKENIZERS])
+        folder = self.folder_of(cat.TOKENIZERS)
+        return TokenizerPaths(folder / cat.TOKENIZER_FILE, folder / cat.TEXT_TOKENIZER_FILE)
+
+    def codec_paths(self) -> CodecPaths:
+        """EnCodec and Vocos weights; raises :class:`MissingModelError` when they are not downloaded."""
+        self.ensure_available([cat.ENCODEC, cat.VOCOS])
+        encodec = self.folder_of(cat.ENCODEC) / self.entry(cat.ENCODEC).files[0].local_name
+        vocos = self.folder_of(cat.VOCOS)
+        return CodecPaths(encodec, vocos / cat.VOCOS_CONFIG_FILE, vocos / cat.VOCOS_WEIGHTS_FILE)
+
+    def licences(self, name: str) -> list[tuple[str, str]]:
+        """``(display name, terms)`` of ``name`` and everything it requires (imports: runtime files only)."""
+        notes: list[tuple[str, str]] = []
+        for entry_name in self.requirements(name):
+            entry = self.catalog.get(entry_name)
+            notes.append((entry.display_name, entry.licence) if entry is not None
+                         else (entry_name, "Imported by you: the terms of its source apply."))
+        return notes
+
+    # -- actions ------------------------------------------------------------------------------------
+    def download(self, name: str, *, progress: ProgressCallback | None = None,
+                 cancel: CancelToken | None = None) -> list[Path]:
+        """Fetch every missing file of ``name`` (and what it requires); return the paths written.
+
+        Touches the network only when something is missing. See
+        :func:`~valle_studio.engine.store.downloader.download_file` for progress, resume and errors.
+        """
+        from valle_studio.engine.store.downloader import download_file
+
+        missing = self.missing_files(name)
+        written: list[Path] = []
+        for index, item in enumerate(missing, start=1):
+            assert item.remote is not None
+            detail = f"file {index} of {len(missing)}, {self.entry(item.entry).display_name}"
+            try:
+                written.append(download_file(
+                    item.remote, item.path, partial_dir=self.root / PARTIAL_DIR / item.entry,
+                    endpoints=self.endpoints, progress=progress, cancel=cancel, detail=detail))
+            except OfflineError as exc:
+                still = "\n".join(f"  - {m.describe()}" for m in missing[index - 1:])
+                raise OfflineError(f"{exc}\nStill missing for '{name}':\n{still}") from exc
+        return written
+
+    def import_file(self, path: str | Path, name: str | None = None, *, replace: bool = False,
+                    progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> str:
+        """Validate a local ``.sft``/``.pth`` and copy it into the store atomically; return its name.
+
+        See :func:`~valle_studio.engine.store.importer.import_checkpoint`.
+        """
+        return import_checkpoint(self, Path(path), name, replace=replace, progress=progress, cancel=cancel)
+
+    def remove(self, name: str) -> bool:
+        """Delete a model's (or shared entry's) folder and partial downloads; False if nothing was there."""
+        if name not in self.catalog and self.find_checkpoint(name) is None:
+            raise UnknownModelError(f"cannot remove '{name}': it is neither in the catalog nor installed")
+        folder = self.folder_of(name)
+        existed = folder.is_dir()
+        if existed:
+            shutil.rmtree(folder)
+        shutil.rmtree(self.root / PARTIAL_DIR / name, ignore_errors=True)
+        settings = self._read_settings()
+        if settings.get("default_model") == name:
+            del settings["default_model"]
+            atomic_write_json(self.root / SETTINGS_FILE, settings)
+        return existed
+
+    # -- default model ----------------------------------------------------------------------------
+    @property
+    def default_model(self) -> str:
+        """The chosen default model; the catalog's default until one is set (or if it was removed)."""
+        stored = self._read_settings().get("default_model")
+        if isinstance(stored, str) and self._is_model(stored):
+            return stored
+        names = self.available()
+        return cat.DEFAULT_MODEL if cat.DEFAULT_MODEL in names or not names else names[0]
+
+    @default_model.setter
+    def default_model(self, name: str) -> None:
+        if not self._is_model(name):
+            raise UnknownModelError(f"cannot make '{name}' the default: it is neither a catalog model nor "
+                                    "an installed one")
+        settings = self._read_settings()
+        settings["default_model"] = name
+        self.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.root / SETTINGS_FILE, settings)
+
+    def _read_settings(self) -> dict[str, object]:
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads((self.root / SETTINGS_FILE).read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                return data
+        return {}
+
+
+def _missing_message(missing: list[MissingFile], to_fetch: list[str], unknown: list[str]) -> str:
+    lines: list[str] = []
+    if missing:
+        lines.append(f"{len(missing)} file(s) needed to run are missing:")
+        lines += [f"  - {item.describe()}" for item in missing]
+        command = FETCH_COMMAND.format(names=" ".join(to_fetch))
+        lines.append(f"Download them with `{command}` or in the app with {FETCH_GUI_ACTION}.")
+    for name in unknown:
+        lines.append(f"'{name}' is neither in the model catalog nor installed: import its .sft/.pth file "
+                     f"with `{IMPORT_COMMAND.format(name=name)}` or in the app with {IMPORT_GUI_ACTION}.")
+    return "\n".join(lines)
