@@ -103,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _sampler_flags(synth)
     synth.set_defaults(handler=_run_synth)
+
+    from valle_studio.models_command import add_parser as add_models_parser
+
+    add_models_parser(sub)
     return parser
 
 

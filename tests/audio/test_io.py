@@ -157,7 +157,7 @@ def test_long_clip_loads_with_trim_advice(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_too_long_clip_is_refused(tmp_path: Path) -> None:
     sf.write(tmp_path / "long.wav", tone(2.0), SR)
-    with pytest.raises(AudioError, match="[Tt]rim") as info:
+    with pytest.raises(AudioError, match=r"[Tt]rim") as info:
         load_audio(tmp_path / "long.wav", max_seconds=1.0)
     assert info.value.kind == "too_long"
 
@@ -189,7 +189,8 @@ def test_save_pcm16_clips_instead_of_wrapping(tmp_path: Path) -> None:
     np.testing.assert_allclose(y, [0.0, 0.5, 1.0, -1.0], atol=1 / 16384)
 
 
-@pytest.mark.parametrize(("name", "fmt", "subtype"), [("o.flac", "FLAC", "PCM_16"), ("o.ogg", "OGG", "VORBIS")])
+@pytest.mark.parametrize(("name", "fmt", "subtype"),
+                         [("o.flac", "FLAC", "PCM_16"), ("o.ogg", "OGG", "VORBIS")])
 def test_save_flac_and_ogg(tmp_path: Path, name: str, fmt: str, subtype: str) -> None:
     save_audio(tmp_path / name, tone(0.5), SR)
     info = sf.info(tmp_path / name)

@@ -139,3 +139,22 @@ def test_device_that_refuses_the_rate_is_recorded_at_its_own_and_resampled() -> 
     peak_hz = np.argmax(spectrum) * 24000 / 20000
     assert peak_hz == pytest.approx(440, abs=2)
     assert np.max(np.abs(audio[2000:22000])) == pytest.approx(0.5, abs=0.01)
+
+
+def test_read_new_hands_out_each_sample_once_across_chunk_borders(monkeypatch: pytest.MonkeyPatch) -> None:
+    import valle_studio.audio.recording as recording
+
+    monkeypatch.setattr(recording, "_CHUNK_S", 0.1)  # storage chunks of 1600 frames: many borders
+    source = tone(1.0, 0.3)
+    factory = FakeStreamFactory(speed=20, source=source)
+    rec = Recorder(sample_rate=SR, stream_factory=factory, blocksize=300)
+    rec.start()
+    pieces = []
+    while rec.duration < 1.0:
+        pieces.append(rec.read_new())
+        time.sleep(0.003)
+    audio = rec.stop()
+    pieces.append(rec.read_new())
+    live = np.concatenate(pieces)
+    np.testing.assert_array_equal(live, audio)
+    np.testing.assert_array_equal(audio[: len(source)], source)

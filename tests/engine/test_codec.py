@@ -76,22 +76,22 @@ def test_44k_stereo_file(codec: EncodecVocosCodec, tmp_path: Path) -> None:
 
 def test_resampling_matches_native_rate(codec: EncodecVocosCodec) -> None:
     """A 48 kHz clip encodes like the same clip generated at 24 kHz (torchaudio resampling)."""
-    t48 = np.arange(48_000) / 48_000
-    t24 = np.arange(24_000) / 24_000
+    t48 = np.arange(24_000) / 48_000
+    t24 = np.arange(12_000) / 24_000
     x48 = (0.4 * np.sin(2 * np.pi * 300 * t48)).astype(np.float32)
     x24 = (0.4 * np.sin(2 * np.pi * 300 * t24)).astype(np.float32)
     a, b = codec.encode(x48, 48_000), codec.encode(x24, SR)
     assert a.shape == b.shape and float((a == b).float().mean()) > 0.9
 
 
-def test_deterministic_seeds_and_rng_untouched() -> None:
+def test_deterministic_seeds_and_rng_untouched(codec: EncodecVocosCodec) -> None:
     before = torch.random.get_rng_state()
-    one, two = EncodecVocosCodec.random(seed=3, with_vocos=False), EncodecVocosCodec.random(seed=3, with_vocos=False)
+    again = EncodecVocosCodec.random(seed=0, with_vocos=False)
     assert torch.equal(torch.random.get_rng_state(), before)
     x = speechlike(0.5, SR)
-    torch.testing.assert_close(one.encode(x, SR), two.encode(x, SR))
+    torch.testing.assert_close(again.encode(x, SR), codec.encode(x, SR))
     other = EncodecVocosCodec.random(seed=4, with_vocos=False)
-    assert not torch.equal(other.encode(x, SR), one.encode(x, SR))
+    assert not torch.equal(other.encode(x, SR), codec.encode(x, SR))
 
 
 def test_codes_at_or_above_1024_decode_as_zero(codec: EncodecVocosCodec) -> None:
@@ -143,6 +143,8 @@ def test_encode_rejects_bad_audio(codec: EncodecVocosCodec) -> None:
         codec.encode(np.zeros(100, np.int16), SR)
     with pytest.raises(ValueError, match="shape"):
         codec.encode(np.zeros((1, 2, 100), np.float32), SR)
+    with pytest.raises(ValueError, match="channels first"):
+        codec.encode(np.zeros((100, 2), np.float32), SR)  # soundfile's [S, C] layout
     with pytest.raises(ValueError, match="sample_rate"):
         codec.encode(np.zeros(100, np.float32), 0)
     assert codec.encode(np.zeros(1, np.float32), SR).shape == (1, 8)  # shorter than a frame: one frame
@@ -165,7 +167,8 @@ def weight_files(codec: EncodecVocosCodec, tmp_path_factory: pytest.TempPathFact
             "vocos_config": folder / "config.yaml", "vocos_weights": folder / "pytorch_model.bin"}
 
 
-def test_from_files_reproduces_the_saved_codec(codec: EncodecVocosCodec, weight_files: dict[str, Path]) -> None:
+def test_from_files_reproduces_the_saved_codec(codec: EncodecVocosCodec,
+                                               weight_files: dict[str, Path]) -> None:
     loaded = EncodecVocosCodec.from_files(**weight_files)
     assert loaded.vocoder == "vocos"
     x = speechlike(0.6, SR, seed=5)
@@ -174,7 +177,8 @@ def test_from_files_reproduces_the_saved_codec(codec: EncodecVocosCodec, weight_
     np.testing.assert_allclose(loaded.decode(codes), codec.decode(codes), atol=1e-5)
 
 
-def test_from_files_without_vocos_uses_encodec(codec: EncodecVocosCodec, weight_files: dict[str, Path]) -> None:
+def test_from_files_without_vocos_uses_encodec(codec: EncodecVocosCodec,
+                                               weight_files: dict[str, Path]) -> None:
     loaded = EncodecVocosCodec.from_files(weight_files["encodec_weights"])
     assert loaded.vocoder == "encodec"
     codes = codec.encode(speechlike(0.3, SR), SR)
@@ -201,12 +205,14 @@ def test_wrong_or_damaged_files(weight_files: dict[str, Path], tmp_path: Path) -
     (tmp_path / "junk.th").write_bytes(b"not a checkpoint")
     with pytest.raises(CodecError, match="could not be read"):
         EncodecVocosCodec.from_files(tmp_path / "junk.th")
-    mel = {**DEFAULT_VOCOS_CONFIG, "feature_extractor": {"class_path": "vocos.feature_extractors.MelSpectrogramFeatures"}}
+    mel_features = {"class_path": "vocos.feature_extractors.MelSpectrogramFeatures"}
+    mel = {**DEFAULT_VOCOS_CONFIG, "feature_extractor": mel_features}
     (tmp_path / "mel.yaml").write_text(yaml.safe_dump(mel))
     with pytest.raises(CodecError, match="EncodecFeatures"):
         EncodecVocosCodec.from_files(**dict(weight_files, vocos_config=tmp_path / "mel.yaml"))
     with pytest.raises(ValueError, match="both"):
-        EncodecVocosCodec.from_files(weight_files["encodec_weights"], vocos_config=weight_files["vocos_config"])
+        EncodecVocosCodec.from_files(weight_files["encodec_weights"],
+                                     vocos_config=weight_files["vocos_config"])
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

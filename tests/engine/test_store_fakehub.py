@@ -16,16 +16,20 @@ The tests at the bottom check the server itself, so the download tests cannot pa
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
+import random
 import re
 import threading
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import MappingProxyType
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from valle_studio.engine.store import Endpoints
+from valle_studio.engine.store import CATALOG, Catalog, Endpoints
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 _RESOLVE = re.compile(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)")
@@ -64,7 +68,7 @@ class FakeHub:
         for role in ("hub", "cdn"):
             server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self, role))
             server.daemon_threads = True
-            threading.Thread(target=server.serve_forever, daemon=True).start()
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
             self._servers.append(server)
         return self
 
@@ -113,7 +117,8 @@ def _make_handler(hub: FakeHub, role: str) -> type[BaseHTTPRequestHandler]:
                 return self._status(404, {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": COMMIT})
             data, lfs = found
             if not lfs:
-                return self._body(path, data, head, {"ETag": f'"{git_blob_sha1(data)}"', "X-Repo-Commit": COMMIT})
+                headers = {"ETag": f'"{git_blob_sha1(data)}"', "X-Repo-Commit": COMMIT}
+                return self._body(path, data, head, headers)
             sha = hashlib.sha256(data).hexdigest()
             return self._status(302, {"Location": f"{hub.url('cdn')}/blobs/{sha}", "X-Repo-Commit": COMMIT,
                                       "X-Linked-Etag": f'"{sha}"', "X-Linked-Size": str(len(data)),
@@ -152,13 +157,54 @@ def _make_handler(hub: FakeHub, role: str) -> type[BaseHTTPRequestHandler]:
             if cut is not None:
                 hub.cut_after, hub.broken = None, True
                 body = body[:cut]
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client cancelled
                 self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client cancelled; nothing to do
             return None
 
     return Handler
+
+
+@dataclass
+class World:
+    """The real catalog, served by a :class:`FakeHub` with made-up content.
+
+    Model and Vocos entries are the real ones unchanged (their files are unpinned, so the Hub's ETag
+    is what verifies them); tokenizers and EnCodec carry pinned hashes, so their test copies get the
+    hashes of the test content. ``content`` maps each local file name to the bytes served.
+    """
+
+    catalog: Catalog
+    content: dict[str, bytes]
+
+
+def serve_catalog(hub: FakeHub, *, model_size: int = 300_000, seed: int = 0) -> World:
+    rng = random.Random(seed)
+    content: dict[str, bytes] = {}
+    entries = dict(CATALOG)
+    for name, entry in CATALOG.items():
+        files = []
+        for file in entry.files:
+            if entry.kind == "model":
+                data = rng.randbytes(model_size)
+                hub.add_hub_file(file.repo, file.path, data, lfs=True, revision=file.revision)
+            elif file.origin == "huggingface":
+                small = file.local_name.endswith(".yaml")
+                data = b"feature_extractor: encodec\n" if small else rng.randbytes(50_000)
+                hub.add_hub_file(file.repo, file.path, data, lfs=not small, revision=file.revision)
+            elif file.origin == "github":
+                data = f'{{"test": "{file.local_name}"}}'.encode()
+                hub.add_plain(f"/gh/{file.repo}/{file.revision}/{file.path}", data)
+                file = replace(file, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+            else:  # encodec: the sha256 prefix is part of the file name
+                data = rng.randbytes(40_000)
+                prefix = hashlib.sha256(data).hexdigest()[:8]
+                file = replace(file, path=f"encodec_test-{prefix}.th", local_name=f"encodec_test-{prefix}.th",
+                               sha256_prefix=prefix)
+                hub.add_plain(f"/fb/{file.path}", data)
+            content[f"{name}/{file.local_name}"] = data
+            files.append(file)
+        entries[name] = replace(entry, files=tuple(files))
+    return World(MappingProxyType(entries), content)
 
 
 # -- tests of the fake server itself ------------------------------------------------------------------
@@ -202,7 +248,7 @@ def test_small_files_carry_the_git_blob_id(hub: FakeHub) -> None:
     hub.add_hub_file("org/repo", "config.yaml", b"a: 1\n", lfs=False)
     head = _get(f"{hub.url()}/org/repo/resolve/main/config.yaml", method="HEAD")
     # `git hash-object` of "a: 1\n", computed independently of git_blob_sha1 above.
-    assert head.status == 200 and head.getheader("ETag") == '"e8a5b2b4c35ef8b6c5fb3bee3ab7ca30a3d1f6fa"'
+    assert head.status == 200 and head.getheader("ETag") == '"a8926a52d8dcba5c4386945476ab6a2ad008afd4"'
     assert head.getheader("X-Repo-Commit") == COMMIT
 
 

@@ -1,4 +1,5 @@
-"""Qt front ends for the audio layer: :class:`PlaybackController` and :class:`RecordingController`.
+"""Qt front ends for the audio layer: :class:`PlaybackController`, :class:`RecordingController` and
+:class:`AudioFileLoader`.
 
 The audio objects know nothing of Qt and call nothing on the UI thread. These controllers poll them
 from a ~30 Hz ``QTimer`` on the UI thread instead (the display timer of Friture): position, level and
@@ -13,11 +14,14 @@ is False, ``unavailable_reason`` says why in a sentence, and the start methods e
 from __future__ import annotations
 
 import logging
+import threading
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from valle_studio.audio.devices import AudioDevice, AudioUnavailable, StreamFactory, default_stream_factory
+from valle_studio.audio.io import AudioError, load_audio
 from valle_studio.audio.playback import Player, PlayerState
 from valle_studio.audio.recording import Recorder
 
@@ -170,6 +174,7 @@ class RecordingController(QObject):
     duration_changed = Signal(float)  # seconds recorded so far
     clip_warning = Signal(bool)  # True once the input clipped during this take
     recording_changed = Signal(bool)
+    live_audio = Signal(object, int)  # samples [S] float32 new since the last tick, their sample rate
     finished = Signal(object, int)  # samples [S] float32, sample rate; also after a device failure
     error = Signal(str)
 
@@ -214,6 +219,11 @@ class RecordingController(QObject):
     def level_dbfs(self) -> float:
         return self._recorder.level_dbfs if self._recorder else float("-inf")
 
+    @property
+    def clipped(self) -> bool:
+        """True when the current (or last) take clipped."""
+        return self._clipped
+
     def start(self) -> bool:
         """Start a new take; False (and ``error``) when the device cannot be opened."""
         if self.is_recording:
@@ -248,6 +258,9 @@ class RecordingController(QObject):
         if recorder is None:
             return
         problem = recorder.poll()
+        fresh = recorder.read_new()
+        if len(fresh):
+            self.live_audio.emit(fresh, recorder.device_sample_rate)
         self.level_changed.emit(recorder.level_dbfs)
         self.duration_changed.emit(recorder.duration)
         if recorder.clipped and not self._clipped:
@@ -257,3 +270,35 @@ class RecordingController(QObject):
             if problem is not None:
                 self.error.emit(problem)
             self.stop()
+
+
+class AudioFileLoader(QObject):
+    """Decodes audio files off the UI thread (long files take seconds).
+
+    Results arrive as queued signals on the UI thread. :meth:`load` returns a ticket, so a caller can
+    drop the answer to a request it no longer wants (the user picked another file meanwhile).
+    """
+
+    loaded = Signal(int, object)  # ticket, AudioClip
+    failed = Signal(int, str)  # ticket, message
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._ticket = 0
+
+    def load(self, path: Path) -> int:
+        self._ticket += 1
+        ticket = self._ticket
+        threading.Thread(target=self._run, args=(ticket, path), name="file-loader", daemon=True).start()
+        return ticket
+
+    def _run(self, ticket: int, path: Path) -> None:
+        try:
+            clip = load_audio(path)
+        except AudioError as exc:
+            self.failed.emit(ticket, str(exc))
+        except Exception as exc:  # anything else is a bug, but the user still gets an answer
+            log.exception("loading %s failed", path)
+            self.failed.emit(ticket, f"Could not open '{path}': {exc}")
+        else:
+            self.loaded.emit(ticket, clip)

@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
+    QGroupBox,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -127,22 +128,29 @@ class MainWindow(QMainWindow):
         sampler_scroll.setWidget(self.sampler_panel)
         sampler_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
-        centre = QWidget()
-        centre_layout = QVBoxLayout(centre)
-        centre_layout.setContentsMargins(0, 0, 0, 0)
-        text_title = QLabel("&Text")
-        text_title.setBuddy(self.text_panel.editor)
-        centre_layout.addWidget(text_title)
-        centre_layout.addWidget(self.text_panel, 2)
-        sampler_title = QLabel("Sampler")
-        centre_layout.addWidget(sampler_title)
-        centre_layout.addWidget(sampler_scroll, 3)
+        text_box = QGroupBox("Text")
+        text_layout = QVBoxLayout(text_box)
+        text_layout.addWidget(self.text_panel)
+        sampler_box = QGroupBox("Sampler")
+        sampler_layout = QVBoxLayout(sampler_box)
+        sampler_layout.addWidget(sampler_scroll)
+        centre = QSplitter(Qt.Orientation.Vertical)
+        centre.setChildrenCollapsible(False)
+        centre.addWidget(text_box)
+        centre.addWidget(sampler_box)
+        centre.setSizes([300, 420])
 
+        output_box = QGroupBox("Output")
+        output_layout = QVBoxLayout(output_box)
+        output_layout.addWidget(self.output_panel)
+        history_box = QGroupBox("History")
+        history_layout = QVBoxLayout(history_box)
+        history_layout.addWidget(self.history_panel)
         right = QSplitter(Qt.Orientation.Vertical)
         right.setChildrenCollapsible(False)
-        right.addWidget(self.output_panel)
-        right.addWidget(self.history_panel)
-        right.setSizes([220, 400])
+        right.addWidget(output_box)
+        right.addWidget(history_box)
+        right.setSizes([260, 460])
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -244,6 +252,8 @@ class MainWindow(QMainWindow):
         if chosen not in names:
             chosen = names[0] if names else ""
         self.banner.setVisible(not names)
+        if not names:
+            self.progress_panel.show_message("No voice model installed yet")
         if chosen:
             self.engine.load(LoadSpec(chosen, self.settings.device, self.settings.precision))
         self._update_actions()

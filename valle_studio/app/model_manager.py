@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMessageBox,
     QProgressBar,
@@ -134,8 +135,11 @@ class ModelManagerDialog(QDialog):
         self.tree.setHeaderLabels(["Model", "Status", "Size", "Default"])
         self.tree.setRootIsDecorated(False)
         self.tree.setAccessibleName("Models")
-        self.tree.setColumnWidth(0, 260)
-        self.tree.setColumnWidth(1, 230)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2, 3):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.details = QTextBrowser()
         self.details.setObjectName("modelDetails")
         self.details.setOpenExternalLinks(True)

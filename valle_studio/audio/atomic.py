@@ -97,7 +97,8 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
-def atomic_write(path: str | os.PathLike[str], data: Writer | bytes | str, *, encoding: str = "utf-8") -> Path:
+def atomic_write(path: str | os.PathLike[str], data: Writer | bytes | str, *,
+                 encoding: str = "utf-8") -> Path:
     """Write ``data`` to ``path`` atomically and return the path.
 
     ``data`` is the content (``bytes``, or ``str`` encoded with ``encoding``, newlines untouched)

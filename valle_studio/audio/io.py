@@ -143,7 +143,8 @@ def _notes(samples: np.ndarray, sample_rate: int, duration: float) -> tuple[str,
                      "clean speech. Consider trimming it to the best part.")
     ratio = clipping_ratio(samples)
     if ratio > 0.001:
-        notes.append(f"{ratio:.1%} of the samples are clipped (distorted); a cleaner recording clones better.")
+        notes.append(f"{ratio:.1%} of the samples are clipped (distorted); a cleaner recording "
+                     "clones better.")
     if sample_rate < 16_000:
         notes.append(f"Recorded at only {sample_rate} Hz; expect a muffled clone.")
     return tuple(notes)
@@ -167,9 +168,10 @@ def load_audio(path: str | os.PathLike[str], *, max_seconds: float = MAX_CLIP_SE
         declared = int(handle.frames)
         container = str(handle.format)
         if declared > 0 and declared / sample_rate > max_seconds:
-            raise AudioError(path, "too_long", f"'{path}' is {_describe(declared / sample_rate)} long; at most "
-                                               f"{_describe(max_seconds)} can be loaded. Trim it to a "
-                                               "short excerpt (3-10 s of speech is enough for a voice).")
+            length = _describe(declared / sample_rate)
+            raise AudioError(path, "too_long", f"'{path}' is {length} long; at most {_describe(max_seconds)} "
+                                               "can be loaded. Trim it to a short excerpt (3-10 s of "
+                                               "speech is enough for a voice).")
         limit = min(_MAX_MONO_SAMPLES, math.ceil(max_seconds * sample_rate))
         samples = _read_mono(handle, path, limit)
     if samples.size == 0:

@@ -62,6 +62,7 @@ class Recorder:
         self._chunks: list[np.ndarray] = []
         self._fill = 0  # frames used in the last chunk
         self._frames = 0
+        self._read = 0  # frames already handed out by read_new()
         self._peak = 0.0
         self._last_block = 0.0  # monotonic time of the last callback
         self._clipped = False
@@ -123,7 +124,7 @@ class Recorder:
             return
         with self._lock:
             self._chunks = []  # a failed start must not hand back the previous take
-            self._fill = self._frames = 0
+            self._fill = self._frames = self._read = 0
             self._peak = 0.0
             self._clipped = self._full = False
             self._overflows = 0
@@ -143,13 +144,19 @@ class Recorder:
         self._recording = False
         self._close_stream()
         with self._lock:
-            if not self._chunks:
-                return np.zeros(0, dtype=np.float32)
-            parts = [*self._chunks[:-1], self._chunks[-1][: self._fill]]
-            audio = np.concatenate(parts).astype(np.float32, copy=False)
+            audio = self._copy(0, self._frames)
         if self._capture_rate != self.sample_rate:
             audio = resample(audio, self._capture_rate, self.sample_rate)
         return audio
+
+    def read_new(self) -> np.ndarray:
+        """A copy of what arrived since the last call, ``[S]`` float32 at :attr:`device_sample_rate`.
+
+        For a live waveform; :meth:`stop` still returns the whole take.
+        """
+        with self._lock:
+            start, self._read = self._read, self._frames
+            return self._copy(start, self._frames)
 
     def poll(self) -> str | None:
         """Check on the device from the owner's thread; returns :attr:`error` (None while all is well)."""
@@ -215,6 +222,19 @@ class Recorder:
         self._last_block = time.monotonic()
         with self._lock:
             self._store(block)
+
+    def _copy(self, start: int, end: int) -> np.ndarray:
+        """Frames ``start:end`` of the take as one new array (the chunks all have one length)."""
+        if end <= start or not self._chunks:
+            return np.zeros(0, dtype=np.float32)
+        size = len(self._chunks[0])
+        parts = []
+        while start < end:
+            index, offset = divmod(start, size)
+            take = min(size - offset, end - start)
+            parts.append(self._chunks[index][offset : offset + take])
+            start += take
+        return np.concatenate(parts)
 
     def _store(self, block: np.ndarray) -> None:
         done = 0

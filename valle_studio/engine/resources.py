@@ -52,7 +52,7 @@ def resolve_model(model: str | Path, *, tokenizer: Path | None = None, store=Non
     else:
         store_obj = _store(store)
         if not store_obj.is_installed(str(model)):
-            known = ", ".join(entry.name for entry in store_obj.available())
+            known = ", ".join(store_obj.available())
             raise MissingResourceError(
                 f"model '{model}' is not installed; install it from the model manager or give a file path"
                 + (f" (known models: {known})" if known else ""))
@@ -69,11 +69,12 @@ def resolve_model(model: str | Path, *, tokenizer: Path | None = None, store=Non
     else:
         store_obj = store_obj or _store(store)
         phoneme_tok, text_tok = store_obj.tokenizer_paths()
-        if not phoneme_tok.is_file():
+        if not Path(phoneme_tok).is_file():
             raise MissingResourceError(
                 f"the phoneme tokenizer is not installed ({phoneme_tok}); download a model from the model "
                 "manager, or pass --tokenizer PATH/TO/tokenizer.json")
-    return ResolvedModel(name=name, path=path, tokenizer=phoneme_tok,
+    text_tok = Path(text_tok)
+    return ResolvedModel(name=name, path=path, tokenizer=Path(phoneme_tok),
                          text_tokenizer=text_tok if text_tok.is_file() else None, store=store_obj)
 
 

@@ -37,6 +37,7 @@ MANIFEST = "voice.json"
 VERSION = 1
 MAX_NAME_LENGTH = 60
 CLIP_SUFFIX = ".flac"
+MIN_PROMPT_S, MAX_PROMPT_S = 3.0, 12.0  # VALL-E copies a voice best from a few seconds of clean speech
 
 
 class VoiceError(ValueError):
@@ -101,6 +102,17 @@ def validate_name(name: str) -> str:
     if cleaned in {".", ".."}:
         raise VoiceError(f"'{cleaned}' cannot be used as a voice name.")
     return cleaned
+
+
+def prompt_length_advice(seconds: float) -> str:
+    """"" when a reference clip of ``seconds`` suits a prompt, else a sentence of advice."""
+    if seconds < MIN_PROMPT_S:
+        return (f"Shorter than {MIN_PROMPT_S:.0f} s: the voice may not come through. "
+                "Use a longer clip, or add more clips to the voice.")
+    if seconds > MAX_PROMPT_S:
+        return (f"Longer than {MAX_PROMPT_S:.0f} s: select the best {MIN_PROMPT_S:.0f}-{MAX_PROMPT_S:.0f} s "
+                "and press \u201cKeep selection\u201d.")
+    return ""
 
 
 def _check_clip(samples: np.ndarray, sample_rate: int, what: str) -> np.ndarray:

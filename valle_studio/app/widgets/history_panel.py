@@ -10,21 +10,34 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListView, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QPainter, QPalette
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from valle_studio.studio.history import History, Take
 
 TakeRole = Qt.ItemDataRole.UserRole + 1
+SummaryRole = Qt.ItemDataRole.UserRole + 2
 _Index = QModelIndex | QPersistentModelIndex
 
 
 def summary(take: Take) -> str:
-    """Second line of a list item: voice, length, RTF, seed, time."""
-    parts = [take.voice or "no reference voice", f"{take.duration_s:.1f} s"]
+    """Second line of a list item: length, seed, RTF, time, voice."""
+    parts = [f"{take.duration_s:.1f} s", f"seed {take.seed}"]
     if take.real_time_factor is not None:
         parts.append(f"RTF {take.real_time_factor:.2f}")
-    parts += [f"seed {take.seed}", take.created_local.strftime("%d %b %H:%M")]
+    parts += [take.created_local.strftime("%d %b %H:%M"), take.voice or "no voice"]
     return " · ".join(parts)
 
 
@@ -60,9 +73,9 @@ class HistoryModel(QAbstractListModel):
             return None
         take = self._takes[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            text = " ".join(take.text.split())
-            short = text if len(text) <= 60 else text[:59] + "…"
-            return f"{short}\n{summary(take)}"
+            return " ".join(take.text.split())
+        if role == SummaryRole:
+            return summary(take)
         if role == Qt.ItemDataRole.ToolTipRole:
             return details(take)
         if role == Qt.ItemDataRole.AccessibleTextRole:
@@ -103,6 +116,37 @@ class HistoryModel(QAbstractListModel):
             self.endRemoveRows()
 
 
+class TakeDelegate(QStyledItemDelegate):
+    """Two lines per take, each elided to the list's width: the text, then the summary (dimmer)."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:  # noqa: N802 - Qt's name
+        height = option.fontMetrics.height()  # type: ignore[attr-defined]
+        return QSize(0, 2 * height + 10)  # width 0: never wider than the view, so no side scrolling
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""  # type: ignore[attr-defined]
+        widget = opt.widget  # type: ignore[attr-defined]
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        rect = opt.rect.adjusted(6, 4, -6, -4)  # type: ignore[attr-defined]
+        metrics = opt.fontMetrics  # type: ignore[attr-defined]
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
+        group = QPalette.ColorGroup.Normal if opt.state & QStyle.StateFlag.State_Enabled else \
+            QPalette.ColorGroup.Disabled  # type: ignore[attr-defined]
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        first = metrics.elidedText(str(index.data()), Qt.TextElideMode.ElideRight, rect.width())
+        second = metrics.elidedText(str(index.data(SummaryRole)), Qt.TextElideMode.ElideRight, rect.width())
+        painter.save()
+        painter.setPen(opt.palette.color(group, role))  # type: ignore[attr-defined]
+        painter.drawText(rect.x(), rect.y() + metrics.ascent(), first)
+        if not selected:
+            painter.setPen(opt.palette.color(group, QPalette.ColorRole.PlaceholderText))  # type: ignore[attr-defined]
+        painter.drawText(rect.x(), rect.y() + metrics.height() + metrics.ascent() + 2, second)
+        painter.restore()
+
+
 class HistoryPanel(QWidget):
     """List of takes with "Reuse settings" and "Delete"."""
 
@@ -119,6 +163,8 @@ class HistoryPanel(QWidget):
         self.list.setAlternatingRowColors(True)
         self.list.setUniformItemSizes(True)
         self.list.setWordWrap(False)
+        self.list.setItemDelegate(TakeDelegate(self.list))
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
         self.empty = QLabel("Takes you generate appear here. Click one to hear it again.")
         self.empty.setWordWrap(True)
@@ -133,11 +179,8 @@ class HistoryPanel(QWidget):
         buttons.addWidget(self.delete)
         buttons.addStretch(1)
 
-        title = QLabel("&History")
-        title.setBuddy(self.list)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(title)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.empty)
         layout.addLayout(buttons)

@@ -13,13 +13,11 @@ tooltip says why.
 
 from __future__ import annotations
 
-import logging
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -37,19 +35,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from valle_studio.app.audio_bridge import PlaybackController, RecordingController
+from valle_studio.app.audio_bridge import AudioFileLoader, PlaybackController, RecordingController
 from valle_studio.app.widgets.waveform_view import WaveformView
-from valle_studio.audio.io import AudioClip, AudioError, load_audio
+from valle_studio.audio.io import AudioClip, AudioError
 from valle_studio.audio.processing import normalize_loudness, select, trim_silence
 from valle_studio.engine.requests import PromptSource
-from valle_studio.studio.voices import Voice, VoiceError, VoiceLibrary, validate_name
-
-log = logging.getLogger(__name__)
+from valle_studio.studio.voices import Voice, VoiceError, VoiceLibrary, prompt_length_advice, validate_name
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
-MIN_PROMPT_S, MAX_PROMPT_S = 3.0, 12.0  # VALL-E copies a voice best from a few seconds of clean speech
 METER_FLOOR_DB = -60.0
 UNSAVED = "Current clip (not saved)"
+PLACEHOLDER = "Import or record a clip of 3-12 s of clear speech"
 
 
 @dataclass(frozen=True)
@@ -63,45 +59,6 @@ class Clip:
     @property
     def duration(self) -> float:
         return len(self.samples) / self.sample_rate
-
-
-class _FileLoader(QObject):
-    """Decodes audio files on a short-lived thread; results arrive as queued signals."""
-
-    loaded = Signal(int, object)  # ticket, AudioClip
-    failed = Signal(int, str)  # ticket, message
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._ticket = 0
-
-    def load(self, path: Path) -> int:
-        self._ticket += 1
-        ticket = self._ticket
-        threading.Thread(target=self._run, args=(ticket, path), name="voice-file-loader", daemon=True).start()
-        return ticket
-
-    def _run(self, ticket: int, path: Path) -> None:
-        try:
-            clip = load_audio(path)
-        except AudioError as exc:
-            self.failed.emit(ticket, str(exc))
-        except Exception as exc:  # anything else is a bug, but the user still gets an answer
-            log.exception("loading %s failed", path)
-            self.failed.emit(ticket, f"Could not open '{path}': {exc}")
-        else:
-            self.loaded.emit(ticket, clip)
-
-
-def describe_length(seconds: float) -> str:
-    """"" when the clip length suits a prompt, else advice."""
-    if seconds < MIN_PROMPT_S:
-        return (f"Shorter than {MIN_PROMPT_S:.0f} s: the voice may not come through. "
-                "Use a longer clip, or add more clips to the voice.")
-    if seconds > MAX_PROMPT_S:
-        return (f"Longer than {MAX_PROMPT_S:.0f} s: select the best {MIN_PROMPT_S:.0f}-{MAX_PROMPT_S:.0f} s "
-                "and press \u201cKeep selection\u201d.")
-    return ""
 
 
 class VoicePanel(QWidget):
@@ -120,11 +77,12 @@ class VoicePanel(QWidget):
         self._voice: Voice | None = None
         self._voice_audio: list[Clip] = []
         self._shown: Clip | None = None
-        self._start_at = 0.0  # where Play starts when the player holds someone else's audio
+        self._start_at = 0.0  # where Play starts when the player holds other audio
+        self._loaded: Clip | None = None  # the clip this panel last handed to the player
         self._pending = 0  # ticket of the file being decoded
         self._notes = ""  # advice about the draft's source file
         self._names: set[str] = set()  # casefolded voice names, for the Save button's label
-        self._loader = _FileLoader(self)
+        self._loader = AudioFileLoader(self)
         self._loader.loaded.connect(self._on_file_loaded)
         self._loader.failed.connect(self._on_file_failed)
         self.setAcceptDrops(True)
@@ -179,7 +137,7 @@ class VoicePanel(QWidget):
 
         self.waveform = WaveformView()
         self.waveform.set_selection_enabled(True)
-        self.waveform.set_placeholder_text("Import or record a clip of 3-12 s of clear speech")
+        self.waveform.set_placeholder_text(PLACEHOLDER)
         self.play_button = QPushButton("Play")
         self.keep_button = QPushButton("Keep selection")
         self.keep_button.setToolTip("Cut the clip down to the selected part")
@@ -194,7 +152,8 @@ class VoicePanel(QWidget):
         self.name_edit.setPlaceholderText("Voice name")
         self.name_edit.setAccessibleName("Voice name")
         self.save_button = QPushButton("Save as voice")
-        self.voice_hint = QLabel("To add another clip to this voice, import or record it, then press \u201cAdd to …\u201d.")
+        self.voice_hint = QLabel("To add another clip to this voice, import or record it, "
+                                 "then press \u201cAdd to …\u201d.")
         self.voice_hint.setWordWrap(True)
         self.voice_hint.setEnabled(False)  # drawn greyed: a hint, not a control
 
@@ -252,9 +211,12 @@ class VoicePanel(QWidget):
         self.playback.position_changed.connect(self._on_position)
         self.playback.state_changed.connect(lambda _s: self._update())
         self.playback.loaded.connect(self._update)
+        self.playback.error.connect(self._on_playback_error)
         self.recording.level_changed.connect(self._on_level)
         self.recording.clip_warning.connect(self.clip_label.setVisible)
-        self.recording.recording_changed.connect(lambda _r: self._update())
+        self.recording.recording_changed.connect(self._on_recording_changed)
+        self.recording.live_audio.connect(self._on_live_audio)
+        self.recording.duration_changed.connect(lambda s: self.duration_label.setText(f"Recording {s:.1f} s"))
         self.recording.finished.connect(self._on_recorded)
         self.recording.error.connect(lambda msg: self._warn("Recording problem", msg))
 
@@ -297,6 +259,7 @@ class VoicePanel(QWidget):
         """
         self._original = self._draft = Clip(np.asarray(samples, np.float32), int(sample_rate), label)
         self._notes = notes
+        self.clip_label.setVisible(False)
         if not self.name_edit.text().strip() and label != "Recording":
             self.name_edit.setText(label)
         self.voice_combo.setCurrentIndex(0)  # the draft is what the user now works on
@@ -395,6 +358,7 @@ class VoicePanel(QWidget):
     def _show(self, clip: Clip | None) -> None:
         if self.playback.owner is self:
             self.playback.stop()
+        self._loaded = None
         self._shown = clip
         self._start_at = 0.0
         if clip is None or not len(clip.samples):
@@ -447,7 +411,6 @@ class VoicePanel(QWidget):
             self._warn("Could not rename the voice", str(exc))
             return
         self.refresh_voices(select_name=voice.name)
-        self.changed.emit()
 
     def _delete_voice(self) -> None:
         if self._voice is None:
@@ -473,9 +436,7 @@ class VoicePanel(QWidget):
         except (VoiceError, OSError) as exc:
             self._warn("Could not remove the clip", str(exc))
             return
-        self._voice = None  # force a reload of the clips
         self.refresh_voices(select_name=voice.name)
-        self.changed.emit()
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import reference clip", "",
@@ -503,9 +464,26 @@ class VoicePanel(QWidget):
             self.record_button.setChecked(False)
         self._update()
 
+    def _on_recording_changed(self, recording: bool) -> None:
+        if recording:  # the take replaces the view as it comes in
+            self._show(None)
+            self.waveform.set_placeholder_text("Recording…")
+        else:
+            self.waveform.set_placeholder_text(PLACEHOLDER)
+        self._update()
+
+    def _on_live_audio(self, samples: np.ndarray, sample_rate: int) -> None:
+        if self.waveform.sample_rate != sample_rate or not self.waveform.duration:
+            self.waveform.set_audio(samples, sample_rate)
+        else:
+            self.waveform.append(samples)
+
     def _on_recorded(self, samples: np.ndarray, sample_rate: int) -> None:
         if len(samples):
             self.set_draft(samples, sample_rate, "Recording")
+            self.clip_label.setVisible(self.recording.clipped)  # the warning is about this take
+        else:
+            self._show(self._draft)
 
     def _on_level(self, dbfs: float) -> None:
         value = 0.0 if not np.isfinite(dbfs) else min(max(dbfs - METER_FLOOR_DB, 0.0), -METER_FLOOR_DB)
@@ -515,22 +493,31 @@ class VoicePanel(QWidget):
         clip = self._shown
         if clip is None:
             return
-        if self.playback.owner is self:
+        if self._plays_shown():
             self.playback.toggle()
         else:
             self.playback.load(clip.samples, clip.sample_rate, owner=self)
+            self._loaded = clip
             self.playback.play(self._start_at)
 
+    def _plays_shown(self) -> bool:
+        """True when the shared player holds the clip on show (not another widget's audio)."""
+        return self.playback.owner is self and self._loaded is not None and self._loaded is self._shown
+
     def _seek(self, seconds: float) -> None:
-        if self.playback.owner is self:
+        if self._plays_shown():
             self.playback.seek(seconds)
         else:
             self._start_at = seconds
         self.waveform.set_cursor(seconds)
 
     def _on_position(self, seconds: float) -> None:
-        if self.playback.owner is self:
+        if self._plays_shown():
             self.waveform.set_cursor(seconds if self.playback.state != "stopped" else None)
+
+    def _on_playback_error(self, message: str) -> None:
+        if self._plays_shown():  # another widget's playback reports its own problems
+            self._warn("Playback problem", message)
 
     def _warn(self, title: str, message: str) -> None:
         QMessageBox.warning(self, title, message)
@@ -585,7 +572,7 @@ class VoicePanel(QWidget):
         else:
             self.play_button.setEnabled(False)
             self.play_button.setToolTip(f"Cannot play: {self.playback.unavailable_reason}")
-        playing = self.playback.owner is self and self.playback.is_playing
+        playing = self._plays_shown() and self.playback.is_playing
         self.play_button.setText("Pause" if playing else "Play")
 
         if self.recording.available:
@@ -613,7 +600,8 @@ class VoicePanel(QWidget):
                 self.duration_label.setText(f"Selection {sel[1] - sel[0]:.1f} s of {shown.duration:.1f} s")
             else:
                 self.duration_label.setText(f"{shown.duration:.1f} s")
-            advice = [] if shown is None else [describe_length(sel[1] - sel[0] if sel else shown.duration)]
+            length = (sel[1] - sel[0] if sel else shown.duration) if shown is not None else None
+            advice = [] if length is None else [prompt_length_advice(length)]
             if shown is not None and shown is self._original:
                 advice.append(self._notes)
             self.warning_label.setText(" ".join(a for a in advice if a))

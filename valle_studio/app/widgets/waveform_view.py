@@ -39,7 +39,9 @@ def format_time(seconds: float, step: float) -> str:
     if seconds >= 60:
         minutes, secs = divmod(seconds, 60)
         return f"{int(minutes)}:{secs:02.0f}"
-    decimals = 0 if step >= 1 else (1 if step >= 0.1 else 2)
+    if seconds == 0:
+        return "0"
+    decimals = next(d for d in range(4) if abs(round(step, d) - step) < 1e-9 or d == 3)
     return f"{seconds:.{decimals}f}"
 
 

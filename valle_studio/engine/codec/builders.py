@@ -75,11 +75,11 @@ def build_encodec(weights: str | Path | None = None) -> EncodecModel:
     ``weights=None`` leaves it randomly initialised (its codebooks are then all zero; see
     :func:`randomize_codebooks`).
     """
+    path = Path(weights) if weights is not None else None
+    state = _load_state_dict(path, "EnCodec weights file") if path is not None else None
     with _quiet():
         model = EncodecModel.encodec_model_24khz(pretrained=False)
-    if weights is not None:
-        path = Path(weights)
-        state = _load_state_dict(path, "EnCodec weights file")
+    if state is not None:
         try:
             model.load_state_dict(state)
         except RuntimeError as exc:
@@ -98,7 +98,7 @@ def randomize_codebooks(model: EncodecModel) -> None:
     nearest entry then depends on how a frame differs from the mean, and codes vary with the audio.
     """
     with torch.no_grad():
-        probe = torch.randn(1, 1, 2 * model.sample_rate) * 0.1
+        probe = torch.randn(1, 1, model.sample_rate // 2) * 0.1  # 37 frames: enough for a mean
         residual = model.encoder(probe)[0].transpose(0, 1)  # [T, D]
         for layer in model.quantizer.vq.layers:
             book = layer._codebook
@@ -131,7 +131,8 @@ def read_vocos_config(path: str | Path) -> dict[str, Any]:
                              f"{class_path!r} (the charactr/vocos-encodec-24khz variant)")
     encodec_name = config["feature_extractor"].get("init_args", {}).get("encodec_model", "encodec_24khz")
     if encodec_name != "encodec_24khz":
-        raise CodecError(f"Vocos config '{path}': encodec_model is {encodec_name!r}, expected 'encodec_24khz'")
+        raise CodecError(f"Vocos config '{path}': encodec_model is {encodec_name!r}, "
+                         "expected 'encodec_24khz'")
     return config
 
 
@@ -165,7 +166,8 @@ def load_vocos_weights(vocos: Vocos, weights: str | Path) -> None:
     try:
         missing, unexpected = vocos.load_state_dict(state, strict=False)
     except RuntimeError as exc:  # shape mismatches
-        raise CodecError(f"Vocos weights file '{path}' does not fit the encodec-24khz vocoder: {exc}") from exc
+        raise CodecError(f"Vocos weights file '{path}' does not fit the encodec-24khz vocoder: "
+                         f"{exc}") from exc
     # The codebook table is a frozen copy of EnCodec's codebooks, already filled in by build_vocos.
     missing = [key for key in missing
                if not key.startswith(_ENCODEC_PREFIX) and key != "feature_extractor.codebook_weights"]
@@ -178,5 +180,6 @@ def bandwidth_id(vocos: Vocos) -> int:
     """Index of 6 kbps in the vocoder's bandwidth list (2 for the published model)."""
     bandwidths = [float(b) for b in getattr(vocos.feature_extractor, "bandwidths", [])]
     if BANDWIDTH_KBPS not in bandwidths:
-        raise CodecError(f"this Vocos model was not trained for {BANDWIDTH_KBPS} kbps (it knows {bandwidths})")
+        raise CodecError(f"this Vocos model was not trained for {BANDWIDTH_KBPS} kbps "
+                         f"(it knows {bandwidths})")
     return bandwidths.index(BANDWIDTH_KBPS)

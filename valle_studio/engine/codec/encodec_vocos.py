@@ -22,6 +22,7 @@ from valle_studio.engine.codec.base import (
     HOP_LENGTH,
     N_LEVELS,
     SAMPLE_RATE,
+    MissingWeightsError,
     prepare_codes,
 )
 
@@ -68,10 +69,16 @@ class EncodecVocosCodec:
         if (vocos_config is None) != (vocos_weights is None):
             raise ValueError("give both vocos_config and vocos_weights, or neither "
                              f"(got config={vocos_config!r}, weights={vocos_weights!r})")
+        named = [(encodec_weights, "EnCodec weights file"), (vocos_config, "Vocos config file"),
+                 (vocos_weights, "Vocos weights file")]
+        for path, what in named:  # report a missing file before spending seconds on building
+            if path is not None and not Path(path).is_file():
+                raise MissingWeightsError(path, what)
+        config = builders.read_vocos_config(vocos_config) if vocos_config is not None else None
         encodec = builders.build_encodec(encodec_weights)
         vocos = None
-        if vocos_config is not None and vocos_weights is not None:
-            vocos = builders.build_vocos(encodec, builders.read_vocos_config(vocos_config))
+        if config is not None and vocos_weights is not None:
+            vocos = builders.build_vocos(encodec, config)
             builders.load_vocos_weights(vocos, vocos_weights)
         return cls(encodec, vocos, device=device)
 
@@ -121,6 +128,9 @@ class EncodecVocosCodec:
         if not wav.is_floating_point():
             raise ValueError(f"samples must be floating point (full scale 1.0), got dtype {wav.dtype}")
         if wav.ndim == 2:
+            if wav.shape[0] > 8 or wav.shape[0] > wav.shape[1]:
+                raise ValueError("2-D samples must be [C, S] (channels first), got shape "
+                                 f"{tuple(wav.shape)}; transpose soundfile's [S, C] or pass mono [S]")
             wav = wav.mean(dim=0)
         if wav.ndim != 1:
             raise ValueError(f"samples must be [S] mono or [C, S], got shape {tuple(wav.shape)}")

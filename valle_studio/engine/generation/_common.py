@@ -82,7 +82,7 @@ def make_conditioning(
 
 
 def codes_tensor(model: VallEModel, codes: Tensor, name: str, *, levels: int | None = None) -> Tensor:
-    """Check ``codes`` (``[T]`` or ``[T, K]``, values 0..1023); return them as ``[T, K]`` on the model's device."""
+    """Check ``codes`` (``[T]`` or ``[T, K]``, values 0..1023); return ``[T, K]`` on the model's device."""
     c = torch.as_tensor(codes).to(model.device).long()
     if c.dim() == 1:
         c = c[:, None]

@@ -76,9 +76,13 @@ def open_checkpoint(path: str | Path) -> CheckpointFile:
         raise CheckpointError(f"{path.name} is empty (0 bytes); the download or copy probably failed")
     with path.open("rb") as fh:
         head = fh.read(9)
-    if head.startswith(_ZIP_MAGIC) or (head and head[0] == _PICKLE_PROTO):
+    # safetensors: 8-byte little-endian header length, then the JSON header. Its first byte can be
+    # anything (even the pickle marker), so it is recognised first.
+    if len(head) == 9 and head[8:9] == b"{":
+        return _open_safetensors(path, size)
+    if head.startswith(_ZIP_MAGIC) or (len(head) > 1 and head[0] == _PICKLE_PROTO and 2 <= head[1] <= 5):
         return _open_torch(path)
-    return _open_safetensors(path, size)
+    return _open_safetensors(path, size)  # not ours either way: this produces the right message
 
 
 # -- safetensors ----------------------------------------------------------------------------------

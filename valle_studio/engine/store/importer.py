@@ -72,8 +72,8 @@ def import_checkpoint(store: ModelStore, source: Path, name: str | None = None, 
             raise ChecksumError(f"'{source.name}' is not the published '{target}': sha256 "
                                 f"{digest.hexdigest()}, expected {pinned.sha256}")
 
-    report(progress, cancel, stage, 0, total)
     try:
+        report(progress, cancel, stage, 0, total)
         atomic_write(dest, copy)
     except BaseException:
         if created:

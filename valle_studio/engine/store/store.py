@@ -20,7 +20,7 @@ import json
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict
 
 from valle_studio.audio.atomic import atomic_write_json
 from valle_studio.engine.progress import CancelToken, ProgressCallback
@@ -51,10 +51,12 @@ class TokenizerPaths(NamedTuple):
     text: Path      # text_tokenizer.json: raw-text tokens ("No Phonemize")
 
 
-class CodecPaths(NamedTuple):
-    encodec: Path        # encodec_24khz-d7cc33bc.th
-    vocos_config: Path   # config.yaml
-    vocos_weights: Path  # pytorch_model.bin
+class CodecPaths(TypedDict):
+    """Keyword arguments of ``EncodecVocosCodec.from_files``."""
+
+    encodec_weights: Path  # encodec_24khz-d7cc33bc.th
+    vocos_config: Path     # config.yaml
+    vocos_weights: Path    # pytorch_model.bin
 
 
 class ModelStore:
@@ -185,17 +187,18 @@ class ModelStore:
             raise MissingModelError(_missing_message(missing, to_fetch, unknown), missing, unknown)
 
     def tokenizer_paths(self) -> TokenizerPaths:
-        """The two tokenizer files; raises :class:`MissingModelError` when they are not downloaded."""
-        self.ensure_available([cat.TOKENIZERS])
+        """Where the two tokenizer files are (or will be once downloaded); nothing is checked here:
+        ``ensure_available([TOKENIZERS])`` gives the clear error when they are missing."""
         folder = self.folder_of(cat.TOKENIZERS)
         return TokenizerPaths(folder / cat.TOKENIZER_FILE, folder / cat.TEXT_TOKENIZER_FILE)
 
     def codec_paths(self) -> CodecPaths:
-        """EnCodec and Vocos weights; raises :class:`MissingModelError` when they are not downloaded."""
-        self.ensure_available([cat.ENCODEC, cat.VOCOS])
+        """Where the EnCodec and Vocos files are (or will be); ``ensure_available([ENCODEC, VOCOS])``
+        gives the clear error when they are missing."""
         encodec = self.folder_of(cat.ENCODEC) / self.entry(cat.ENCODEC).files[0].local_name
         vocos = self.folder_of(cat.VOCOS)
-        return CodecPaths(encodec, vocos / cat.VOCOS_CONFIG_FILE, vocos / cat.VOCOS_WEIGHTS_FILE)
+        return CodecPaths(encodec_weights=encodec, vocos_config=vocos / cat.VOCOS_CONFIG_FILE,
+                          vocos_weights=vocos / cat.VOCOS_WEIGHTS_FILE)
 
     def licences(self, name: str) -> list[tuple[str, str]]:
         """``(display name, terms)`` of ``name`` and everything it requires (imports: runtime files only)."""

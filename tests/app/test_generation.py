@@ -1,0 +1,274 @@
+"""The main window end to end with a tiny random model: real engine thread, real signals, real files.
+
+The model is written by ``engine.debug.write_tiny_checkpoint`` into a temporary model store, the
+tokenizer comes from the ``parity_dir`` fixture and the codec is ``EncodecVocosCodec.random``. Sound
+goes to ``tests.audio.fake_stream.FakeStreamFactory``, a stand-in for PortAudio that runs its own
+callback thread at 20x real time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PySide6.QtCore import QThread, QTimer
+
+from tests.audio.fake_stream import FakeStreamFactory
+from valle_studio.app.audio_bridge import PlaybackController, RecordingController
+from valle_studio.app.main_window import MainWindow
+from valle_studio.app.services import AppServices
+from valle_studio.app.settings import AppSettings
+from valle_studio.app.workers import LoadSpec
+from valle_studio.engine.settings import PRESETS
+from valle_studio.studio.history import History
+from valle_studio.studio.voices import VoiceLibrary
+
+pytestmark = pytest.mark.gui
+
+# Short runs: one piece, 5 demasking steps, at most 1 s of speech.
+FAST = PRESETS["default"].replace(max_steps=5, max_duration=1.0, seed=1234)
+
+
+@pytest.fixture(autouse=True)
+def no_dangling_qthreads(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Fail when a test leaves a QThread running (napari's ``_dangling_qthreads`` idea)."""
+    started: list[QThread] = []
+    original = QThread.start
+
+    def start(self: QThread, *args: Any) -> None:
+        started.append(self)
+        original(self, *args)
+
+    monkeypatch.setattr(QThread, "start", start)
+    yield
+    running = [t.objectName() for t in started if t.isRunning()]
+    assert not running, f"QThreads left running: {running}"
+
+
+@pytest.fixture(scope="module")
+def codec() -> Any:
+    from valle_studio.engine.codec import EncodecVocosCodec
+
+    return EncodecVocosCodec.random(seed=0, with_vocos=False)
+
+
+@pytest.fixture()
+def home(tmp_path: Path, parity_dir: Path) -> Path:
+    """A model store with one tiny model installed under the name "tiny"."""
+    from valle_studio.engine.debug import write_tiny_checkpoint
+
+    write_tiny_checkpoint(tmp_path / "models" / "tiny" / "model.sft")
+    return tmp_path
+
+
+def make_services(home: Path, parity_dir: Path, codec: Any, *, output_reason: str | None = None) -> AppServices:
+    from valle_studio.engine.store import ModelStore
+
+    store = ModelStore(home / "models")
+    loads: list[LoadSpec] = []
+
+    def loader(spec: LoadSpec) -> Any:
+        from valle_studio.engine.synthesizer import Synthesizer
+
+        loads.append(spec)
+        assert QThread.currentThread().objectName() == "valle-engine"  # never on the UI thread
+        return Synthesizer.load(store.path_of(spec.model), device="cpu", dtype="float32", codec=codec,
+                                tokenizer=parity_dir / "tokenizer.json")
+
+    factory = FakeStreamFactory(speed=20.0, output_reason=output_reason)
+    services = AppServices(
+        settings=AppSettings.from_file(home / "settings.ini"), history=History(home / "history"),
+        store=store, loader=loader, playback=PlaybackController(stream_factory=factory),
+        recording=RecordingController(stream_factory=factory), voices=VoiceLibrary(home / "voices"),
+    )
+    services.loads = loads  # type: ignore[attr-defined]
+    return services
+
+
+def open_window(qtbot: Any, services: AppServices) -> MainWindow:
+    window = MainWindow(services)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.engine.model_loaded, timeout=60_000):
+        window.start()
+    return window
+
+
+def close_window(window: MainWindow) -> None:
+    window.close()
+    assert not window.engine.thread.isRunning()
+
+
+def test_generate_take_through_worker_thread(qtbot: Any, home: Path, parity_dir: Path, codec: Any) -> None:
+    services = make_services(home, parity_dir, codec)
+    window = open_window(qtbot, services)
+    assert services.loads == [LoadSpec("tiny", "auto", "auto")]  # type: ignore[attr-defined]
+    assert window.model_label.text() == "Model: tiny"
+    assert window.device_label.text() == "Device: cpu" and window.precision_label.text() == "Precision: float32"
+    assert not window.banner.isVisible()
+
+    window.text_panel.set_text("Hello there.")
+    window.text_panel.set_split_mode("none")
+    window.sampler_panel.set_settings(FAST)
+    assert window.generate_action.isEnabled()
+    stages: list[str] = []
+    window.engine.job_progress.connect(lambda _j, p: stages.append(p.stage))
+    ticks: list[int] = []
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start()
+    with qtbot.waitSignal(window.take_added, timeout=60_000) as blocker:
+        window.generate_action.trigger()
+        assert not window.generate_action.isEnabled() and window.stop_action.isEnabled()
+    timer.stop()
+    take = blocker.args[0]
+
+    # The UI thread kept running its event loop all along: the timer fired and the clock ticked.
+    assert len(ticks) >= 5
+    assert window.progress_panel.ticks >= 1
+    assert {"predicting length", "demasking", "refining", "decoding"} <= set(stages)
+    assert window.progress_panel.bar.value() == 1000
+    assert window.progress_panel.rtf.text().startswith("RTF ")
+
+    assert take.text == "Hello there." and take.seed == 1234 and take.model == "tiny"
+    assert take.settings == FAST.replace(split="none")
+    assert take.modality == "nar-len" and 0 < take.duration_s <= 1.0 + 1e-6
+    audio, rate = services.history.load_audio(take)
+    assert rate == 24_000 and len(audio) == pytest.approx(take.duration_s * rate, abs=1)
+    assert window.history_model.rowCount() == 1
+    assert window.output_panel.samples is not None and len(window.output_panel.samples) == len(audio)
+    assert window.generate_action.isEnabled() and not window.stop_action.isEnabled()
+    close_window(window)
+
+
+def test_cancel_mid_run_never_finishes(qtbot: Any, home: Path, parity_dir: Path, codec: Any) -> None:
+    window = open_window(qtbot, make_services(home, parity_dir, codec))
+    window.text_panel.set_text("A sentence that would take a long while to demask.")
+    window.sampler_panel.set_settings(PRESETS["default"].replace(max_steps=500, max_duration=8.0, seed=7))
+    finished: list[int] = []
+    window.engine.job_finished.connect(lambda job, _r: finished.append(job))
+    with qtbot.waitSignal(window.engine.job_progress, timeout=60_000,
+                          check_params_cb=lambda _j, p: p.stage == "demasking"):
+        job = window.generate()
+    with qtbot.waitSignal(window.engine.job_stopped, timeout=10_000) as stopped:
+        window.stop_action.trigger()  # Esc
+        assert window.progress_panel.stage.text() == "Stopped"
+        assert window.generate_action.isEnabled()
+    assert stopped.args == [job, "cancelled"]  # the worker itself ended by cancellation
+    qtbot.wait(50)
+    assert finished == [] and window.history_model.rowCount() == 0
+    close_window(window)
+
+
+def test_history_persists_and_reuse_and_audition(qtbot: Any, home: Path, parity_dir: Path, codec: Any) -> None:
+    window = open_window(qtbot, make_services(home, parity_dir, codec))
+    window.text_panel.set_text("Keep me.")
+    window.text_panel.set_split_mode("none")
+    window.sampler_panel.set_settings(FAST.replace(ar_temperature=0.7))
+    with qtbot.waitSignal(window.take_added, timeout=60_000) as blocker:
+        window.generate()
+    first = blocker.args[0]
+    close_window(window)
+
+    # A restart: new services over the same folders.
+    services = make_services(home, parity_dir, codec)
+    again = open_window(qtbot, services)
+    assert again.history_model.rowCount() == 1
+    take = again.history_model.take_at(0)
+    assert take == first
+    assert again.text_panel.text() == "Keep me." and again.text_panel.split_mode() == "none"
+    assert again.sampler_panel.settings().ar_temperature == pytest.approx(0.7)  # settings persisted too
+
+    again.sampler_panel.set_settings(PRESETS["expressive"])
+    again.history_panel.select(take.id)
+    again.history_panel.reuse.click()
+    assert again.sampler_panel.settings() == FAST.replace(ar_temperature=0.7, split="none")
+    assert again.sampler_panel.seed.text() == "1234"
+
+    # Clicking the take auditions it: its audio goes to the output and plays on the (fake) device.
+    again.output_panel.clear()
+    index = again.history_model.index(0)
+    with qtbot.waitSignal(services.playback.state_changed, timeout=5_000,
+                          check_params_cb=lambda s: s == "playing"):
+        again.history_panel.list.clicked.emit(index)
+    audio, _ = services.history.load_audio(take)
+    np.testing.assert_array_equal(again.output_panel.samples, audio)
+    qtbot.waitUntil(lambda: services.playback.state == "stopped", timeout=10_000)
+    assert again.output_panel.waveform.cursor() is not None
+    close_window(again)
+
+
+def test_export_and_read_back(qtbot: Any, home: Path, parity_dir: Path, codec: Any,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    window = open_window(qtbot, make_services(home, parity_dir, codec))
+    window.text_panel.set_text("Export me.")
+    window.text_panel.set_split_mode("none")
+    window.sampler_panel.set_settings(FAST)
+    with qtbot.waitSignal(window.take_added, timeout=60_000):
+        window.generate()
+    samples = window.output_panel.samples
+    assert samples is not None
+
+    from PySide6.QtWidgets import QFileDialog
+
+    asked: list[str] = []
+
+    def fake_dialog(_parent: Any, _title: str, start: str, filters: str, chosen: str) -> tuple[str, str]:
+        asked.append(start)
+        target = {"wav": "take", "flac": "take.flac", "ogg": "take"}[fake_dialog.kind]  # type: ignore[attr-defined]
+        wanted = next(f for f in filters.split(";;") if fake_dialog.kind in f.lower())  # type: ignore[attr-defined]
+        return str(home / target), wanted
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(fake_dialog))
+    for kind in ("wav", "flac", "ogg"):
+        fake_dialog.kind = kind  # type: ignore[attr-defined]
+        path = window.output_panel.ask_export()
+        assert path == home / f"take.{kind}"
+        data, rate = sf.read(path, dtype="float32")
+        assert rate == 24_000 and len(data) == len(samples)
+        tolerance = 0.2 if kind == "ogg" else 1e-4  # lossy Vorbis vs 16-bit PCM
+        assert np.max(np.abs(data - samples)) < tolerance
+    assert asked[0].endswith("export-me_seed1234")
+    close_window(window)
+
+
+def test_no_model_leads_to_model_manager(qtbot: Any, tmp_path: Path, parity_dir: Path, codec: Any) -> None:
+    services = make_services(tmp_path, parity_dir, codec)  # empty store
+    window = MainWindow(services)
+    qtbot.addWidget(window)
+    window.show()
+    window.start()
+    assert window.banner.isVisible()
+    assert "No voice model is installed yet" in window.banner.text()
+    assert not window.generate_action.isEnabled()
+    assert "model manager" in window.generate_action.toolTip()
+    window.text_panel.set_text("Hello.")
+    window.generate()  # with no model, Generate opens the model manager instead of failing
+    dialog = window._dialog
+    assert dialog is not None and dialog.isVisible()
+    window.banner.action.click()
+    assert window._dialog is dialog
+    close_window(window)
+
+
+def test_no_audio_device_explains_disabled_play(qtbot: Any, home: Path, parity_dir: Path, codec: Any) -> None:
+    services = make_services(home, parity_dir, codec, output_reason="No audio output device found")
+    window = open_window(qtbot, services)
+    window.text_panel.set_text("Silent.")
+    window.text_panel.set_split_mode("none")
+    window.sampler_panel.set_settings(FAST)
+    with qtbot.waitSignal(window.take_added, timeout=60_000):
+        window.generate()
+    output = window.output_panel
+    assert not output.play.isEnabled()
+    assert "No audio output device found" in output.play.toolTip()
+    assert "No audio output device found" in output.device_note.text() and output.device_note.isVisible()
+    assert output.export.isEnabled()  # exporting still works
+    assert not window.play_action.isEnabled()
+    window.play_action.trigger()
+    output.toggle()  # no crash
+    close_window(window)

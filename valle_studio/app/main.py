@@ -1,0 +1,223 @@
+"""The ``valle-studio`` entry point: QApplication, logging, crash dialog, main window.
+
+What happens at start:
+1. A rotating log file in ``valle_studio.paths.user_log_dir()`` receives every log record, Qt's own
+   messages (through ``qInstallMessageHandler``) and, in a frozen build, stdout/stderr (torch and
+   tqdm print there).
+2. An excepthook logs any uncaught exception and shows a dialog that names the log file.
+3. The window is shown first; torch is imported afterwards, on the engine thread, so the window
+   appears quickly even though the import takes seconds.
+
+``--screenshot PATH`` saves an image of the window and ``--quit-after MS`` quits cleanly after that
+many milliseconds: together they let tests and CI start the app offscreen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtCore import QtMsgType, QTimer, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+import valle_studio
+from valle_studio.paths import APP_NAME, user_log_dir
+
+log = logging.getLogger("valle_studio")
+
+LOG_NAME = "valle-studio.log"
+LOG_BYTES = 2_000_000
+LOG_BACKUPS = 3
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="valle-studio", description="VALL-E Studio: desktop voice cloning.")
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {valle_studio.__version__}")
+    parser.add_argument("--screenshot", type=Path, metavar="PATH",
+                        help="save a PNG of the main window (before quitting, with --quit-after)")
+    parser.add_argument("--quit-after", type=int, metavar="MS", default=None,
+                        help="quit cleanly after this many milliseconds (tests, CI smoke runs)")
+    parser.add_argument("--settings", type=Path, metavar="INI",
+                        help="use this settings file instead of the one in the user's config folder")
+    parser.add_argument("--debug", action="store_true", help="log debug messages too")
+    # Qt's own options (-platform, -style, ...) are left for QApplication.
+    args, _unknown = parser.parse_known_args(argv)
+    return args
+
+
+# -- logging --------------------------------------------------------------------------------------
+def setup_logging(debug: bool = False) -> Path:
+    """Log to a rotating file (and warnings to stderr); returns the log file's path."""
+    path = user_log_dir() / LOG_NAME
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_valle_studio", False):
+            root.removeHandler(handler)
+            handler.close()
+    file_handler = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS,
+                                                        encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(threadName)s %(name)s: %(message)s"))
+    file_handler._valle_studio = True  # type: ignore[attr-defined]
+    console = logging.StreamHandler()
+    console.setLevel(logging.WARNING)
+    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    console._valle_studio = True  # type: ignore[attr-defined]
+    root.addHandler(file_handler)
+    if sys.stderr is not None:
+        root.addHandler(console)
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    if getattr(sys, "frozen", False):
+        _redirect_std_streams()
+    return path
+
+
+class _LogStream:
+    """A file-like object that sends each written line to a logger (frozen builds have no console)."""
+
+    def __init__(self, logger: logging.Logger, level: int) -> None:
+        self._logger, self._level, self._buffer = logger, level, ""
+
+    def write(self, text: str) -> int:
+        self._buffer += text
+        while "\n" in self._buffer:
+            line, self._buffer = self._buffer.split("\n", 1)
+            if line.strip():
+                self._logger.log(self._level, line.rstrip())
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _redirect_std_streams() -> None:
+    sys.stdout = _LogStream(logging.getLogger("stdout"), logging.INFO)  # type: ignore[assignment]
+    sys.stderr = _LogStream(logging.getLogger("stderr"), logging.WARNING)  # type: ignore[assignment]
+
+
+def _qt_message_handler(mode: QtMsgType, context: object, message: str) -> None:
+    logging.getLogger("qt").log(_QT_LEVELS.get(mode, logging.WARNING), "%s", message)
+
+
+# -- crash dialog ---------------------------------------------------------------------------------
+class CrashReporter:
+    """Logs uncaught exceptions and shows one dialog at a time naming the log file."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.dialog: QMessageBox | None = None
+        self.count = 0
+
+    def install(self) -> None:
+        sys.excepthook = self.excepthook
+        threading.excepthook = self._thread_hook
+
+    def excepthook(self, kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        self.count += 1
+        log.critical("uncaught exception:\n%s", "".join(traceback.format_exception(kind, exc, tb)))
+        if QApplication.instance() is None or self.dialog is not None:
+            return
+        # Non-modal: a dialog must never block the event loop (or a --quit-after run).
+        box = QMessageBox(QMessageBox.Icon.Critical, "VALL-E Studio: unexpected error",
+                          f"Something went wrong: {exc}\n\nThe details were written to the log file:\n"
+                          f"{self.log_path}\n\nPlease include that file if you report the problem.")
+        box.setDetailedText("".join(traceback.format_exception(kind, exc, tb)))
+        box.finished.connect(self._closed)
+        self.dialog = box
+        box.show()
+
+    def _closed(self) -> None:
+        self.dialog = None
+
+    def _thread_hook(self, args: threading.ExceptHookArgs) -> None:
+        log.critical("uncaught exception in thread %s:\n%s", getattr(args.thread, "name", "?"),
+                     "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)))
+
+
+def follow_color_scheme(app: QApplication) -> None:
+    """Follow the system's light/dark setting.
+
+    Qt applies the platform palette itself on macOS and Linux desktops. The classic Windows style
+    ignores dark mode, so there Fusion (which honours it) takes over when the system is dark.
+    """
+    from PySide6.QtCore import Qt
+
+    def apply() -> None:
+        dark = app.styleHints().colorScheme() == Qt.ColorScheme.Dark
+        if sys.platform == "win32" and dark and app.style().name().lower() == "windowsvista":
+            app.setStyle("Fusion")
+
+    apply()
+    app.styleHints().colorSchemeChanged.connect(lambda *_: apply())
+
+
+# -- main -----------------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the app; returns the exit code (0 after a clean quit)."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    log_path = setup_logging(args.debug)
+    log.info("%s %s starting (Python %s)", APP_NAME, valle_studio.__version__, sys.version.split()[0])
+    qInstallMessageHandler(_qt_message_handler)
+    reporter = CrashReporter(log_path)
+    reporter.install()
+
+    app = QApplication.instance() or QApplication([sys.argv[0], *(argv or sys.argv[1:])])
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName("valle-studio")
+    app.setApplicationVersion(valle_studio.__version__)
+    follow_color_scheme(app)
+
+    from valle_studio.app.main_window import MainWindow
+    from valle_studio.app.services import default_services
+    from valle_studio.app.settings import AppSettings
+
+    services = default_services()
+    if args.settings is not None:
+        services.settings = AppSettings.from_file(args.settings)
+    window = MainWindow(services)
+    app.aboutToQuit.connect(window.shutdown)
+    window.show()
+    QTimer.singleShot(0, window.start)  # the engine thread (and torch) only after the window is up
+
+    def screenshot() -> None:
+        if args.screenshot is not None:
+            args.screenshot.parent.mkdir(parents=True, exist_ok=True)
+            ok = window.grab().save(str(args.screenshot))
+            log.info("screenshot %s %s", "saved to" if ok else "could not be saved to", args.screenshot)
+
+    if args.quit_after is not None:
+        def quit_now() -> None:
+            screenshot()
+            window.close()
+            app.quit()
+
+        QTimer.singleShot(max(0, args.quit_after), quit_now)
+    elif args.screenshot is not None:
+        QTimer.singleShot(1000, screenshot)
+
+    code = app.exec()
+    window.shutdown()
+    qInstallMessageHandler(None)
+    log.info("exited with code %d", code)
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

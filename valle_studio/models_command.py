@@ -1,0 +1,61 @@
+"""``valle-studio-cli models``: list, download, import, remove and choose the default model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from valle_studio.synth_command import StderrProgress
+
+
+def add_parser(sub) -> None:
+    models = sub.add_parser("models", help="manage installed models (list, download, import, remove, default)")
+    actions = models.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="known and installed models, with their licence terms")
+    download = actions.add_parser("download", help="download models (and the tokenizers/codec they need)")
+    download.add_argument("names", nargs="+", metavar="NAME")
+    imp = actions.add_parser("import", help="import a local .sft or .pth checkpoint")
+    imp.add_argument("path")
+    imp.add_argument("--name", help="name to install it under (default: from the file name)")
+    imp.add_argument("--replace", action="store_true", help="replace an installed model of that name")
+    remove = actions.add_parser("remove", help="delete an installed model")
+    remove.add_argument("name")
+    default = actions.add_parser("default", help="show or set the default model")
+    default.add_argument("name", nargs="?")
+    models.set_defaults(handler=run_models)
+
+
+def run_models(args: argparse.Namespace) -> int:
+    from valle_studio.engine.store import ModelStore
+
+    store = ModelStore()
+    if args.action == "list":
+        installed = set(store.installed())
+        for name in dict.fromkeys([*store.available(), *installed]):
+            mark = "*" if name == store.default_model else " "
+            state = "installed" if name in installed else "not installed"
+            print(f"{mark} {name:28s} {state}")
+            for title, terms in store.licences(name) if name in store.available() else []:
+                print(f"      {title}: {terms}")
+        return 0
+    if args.action == "download":
+        progress = StderrProgress()
+        for name in args.names:
+            written = store.download(name, progress=progress)
+            print(f"{name}: {'downloaded ' + str(len(written)) + ' file(s)' if written else 'already complete'}",
+                  file=sys.stderr)
+        return 0
+    if args.action == "import":
+        name = store.import_file(args.path, args.name, replace=args.replace, progress=StderrProgress())
+        print(f"imported as {name}", file=sys.stderr)
+        return 0
+    if args.action == "remove":
+        if not store.remove(args.name):
+            from valle_studio.cli import CliError
+
+            raise CliError(f"model '{args.name}' is not installed")
+        return 0
+    if args.name:
+        store.default_model = args.name
+    print(store.default_model)
+    return 0
