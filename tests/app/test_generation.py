@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
-from PySide6.QtCore import QThread, QTimer
+from PySide6.QtCore import Qt, QThread, QTimer
+from PySide6.QtTest import QTest
 
 from tests.audio.fake_stream import FakeStreamFactory
 from valle_studio.app.audio_bridge import PlaybackController, RecordingController
@@ -64,7 +65,8 @@ def home(tmp_path: Path, parity_dir: Path) -> Path:
     return tmp_path
 
 
-def make_services(home: Path, parity_dir: Path, codec: Any, *, output_reason: str | None = None) -> AppServices:
+def make_services(home: Path, parity_dir: Path, codec: Any, *,
+                  output_reason: str | None = None) -> AppServices:
     from valle_studio.engine.store import ModelStore
 
     store = ModelStore(home / "models")
@@ -107,7 +109,8 @@ def test_generate_take_through_worker_thread(qtbot: Any, home: Path, parity_dir:
     window = open_window(qtbot, services)
     assert services.loads == [LoadSpec("tiny", "auto", "auto")]  # type: ignore[attr-defined]
     assert window.model_label.text() == "Model: tiny"
-    assert window.device_label.text() == "Device: cpu" and window.precision_label.text() == "Precision: float32"
+    assert window.device_label.text() == "Device: cpu"
+    assert window.precision_label.text() == "Precision: float32"
     assert not window.banner.isVisible()
 
     window.text_panel.set_text("Hello there.")
@@ -164,7 +167,26 @@ def test_cancel_mid_run_never_finishes(qtbot: Any, home: Path, parity_dir: Path,
     close_window(window)
 
 
-def test_history_persists_and_reuse_and_audition(qtbot: Any, home: Path, parity_dir: Path, codec: Any) -> None:
+def test_keyboard_generate_stop_and_space(qtbot: Any, home: Path, parity_dir: Path, codec: Any) -> None:
+    window = open_window(qtbot, make_services(home, parity_dir, codec))
+    window.sampler_panel.set_settings(PRESETS["default"].replace(max_steps=500, max_duration=8.0))
+    editor = window.text_panel.editor
+    editor.setFocus()
+    QTest.keyClicks(editor, "Hi there")  # Space types into the editor; it does not toggle playback
+    assert editor.toPlainText() == "Hi there"
+    with qtbot.waitSignal(window.engine.job_progress, timeout=60_000):
+        QTest.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert window.engine.is_busy and editor.toPlainText() == "Hi there"
+    with qtbot.waitSignal(window.engine.job_stopped, timeout=10_000) as stopped:
+        QTest.keyClick(editor, Qt.Key.Key_Escape)
+    assert stopped.args[1] == "cancelled"
+    assert window.generate_action.shortcuts()[0].toString() == "Ctrl+Return"
+    assert window.play_action.shortcut().toString() == "Space"
+    close_window(window)
+
+
+def test_history_persists_and_reuse_and_audition(qtbot: Any, home: Path, parity_dir: Path,
+                                                 codec: Any) -> None:
     window = open_window(qtbot, make_services(home, parity_dir, codec))
     window.text_panel.set_text("Keep me.")
     window.text_panel.set_split_mode("none")
@@ -172,6 +194,7 @@ def test_history_persists_and_reuse_and_audition(qtbot: Any, home: Path, parity_
     with qtbot.waitSignal(window.take_added, timeout=60_000) as blocker:
         window.generate()
     first = blocker.args[0]
+    window.resize(1111, 707)
     close_window(window)
 
     # A restart: new services over the same folders.
@@ -182,6 +205,7 @@ def test_history_persists_and_reuse_and_audition(qtbot: Any, home: Path, parity_
     assert take == first
     assert again.text_panel.text() == "Keep me." and again.text_panel.split_mode() == "none"
     assert again.sampler_panel.settings().ar_temperature == pytest.approx(0.7)  # settings persisted too
+    assert (again.width(), again.height()) == (1111, 707)  # and the window geometry
 
     again.sampler_panel.set_settings(PRESETS["expressive"])
     again.history_panel.select(take.id)
@@ -253,6 +277,37 @@ def test_no_model_leads_to_model_manager(qtbot: Any, tmp_path: Path, parity_dir:
     window.banner.action.click()
     assert window._dialog is dialog
     close_window(window)
+
+
+def test_download_from_window_loads_the_model(qtbot: Any, tmp_path: Path, parity_dir: Path,
+                                              codec: Any) -> None:
+    from valle_studio.engine.debug import write_tiny_checkpoint
+    from valle_studio.engine.progress import report
+
+    services = make_services(tmp_path, parity_dir, codec)  # nothing installed
+
+    class Downloader:  # the store's download signature; writes a real tiny checkpoint
+        def download(self, name: str, *, progress: Any = None, cancel: Any = None) -> list[Path]:
+            report(progress, cancel, "downloading model.sft", 0, 2)
+            path = write_tiny_checkpoint(services.store.folder_of(name) / "model.sft")
+            report(progress, cancel, "downloading model.sft", 2, 2)
+            return [path]
+
+    services.downloader = Downloader()
+    window = MainWindow(services)
+    qtbot.addWidget(window)
+    window.show()
+    window.start()
+    assert window.banner.isVisible()
+    dialog = window.open_model_manager()
+    with qtbot.waitSignal(window.engine.model_loaded, timeout=60_000) as loaded:
+        dialog.download.click()
+    assert loaded.args[0].model == services.store.default_model
+    assert not window.banner.isVisible()
+    window.text_panel.set_text("Now it can speak.")
+    assert window.generate_action.isEnabled()
+    close_window(window)
+    assert dialog.task is None
 
 
 def test_no_audio_device_explains_disabled_play(qtbot: Any, home: Path, parity_dir: Path, codec: Any) -> None:

@@ -14,7 +14,12 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractSpinBox
 
 from valle_studio.app.widgets.history_panel import HistoryModel, HistoryPanel, summary
-from valle_studio.app.widgets.progress_panel import ProgressPanel, format_seconds, overall_fraction, stage_text
+from valle_studio.app.widgets.progress_panel import (
+    ProgressPanel,
+    format_seconds,
+    overall_fraction,
+    stage_text,
+)
 from valle_studio.app.widgets.sampler_fields import FIELDS, FLAGS
 from valle_studio.app.widgets.sampler_panel import MAX_SEED, SamplerPanel, SeedValidator
 from valle_studio.app.widgets.text_panel import TextPanel
@@ -155,7 +160,8 @@ def test_text_panel_values_and_phoneme_request(qtbot: Any) -> None:
     panel.set_text("Guten Tag.\nWie geht's?")
     panel.set_language_code("de")
     panel.set_split_mode("lines")
-    assert (panel.text(), panel.language_code(), panel.split_mode()) == ("Guten Tag.\nWie geht's?", "de", "lines")
+    values = (panel.text(), panel.language_code(), panel.split_mode())
+    assert values == ("Guten Tag.\nWie geht's?", "de", "lines")
     with qtbot.waitSignal(panel.phonemes_requested) as blocker:
         panel.show_phonemes.setChecked(True)
     assert blocker.args == ["Guten Tag.\nWie geht's?", "de", "lines"]
@@ -173,7 +179,8 @@ def test_stage_text_and_fraction() -> None:
     assert stage_text(Progress("refining", 3, 7)) == "refining level 3/7"
     assert stage_text(Progress("predicting length", 1, 10)) == "predicting length 1/10"
     assert stage_text(Progress("decoding", 0, 1)) == "decoding 0/1"
-    order = [Progress("predicting length", 5, 10), Progress("demasking", 1, 25), Progress("demasking", 25, 25),
+    order = [Progress("predicting length", 5, 10), Progress("demasking", 1, 25),
+             Progress("demasking", 25, 25),
              Progress("refining", 7, 7), Progress("decoding", 1, 1)]
     values = [overall_fraction(p) for p in order]
     assert values == sorted(values) and values[-1] == 1.0
@@ -213,7 +220,8 @@ def _result(seed: int) -> SynthesisResult:
 
 def test_history_panel_lists_newest_first_and_emits(qtbot: Any, tmp_path: Path) -> None:
     history = History(tmp_path)
-    first = history.add(_result(1), text="first", voice="Ann", language="en", model="m", settings=PRESETS["stable"])
+    first = history.add(_result(1), text="first", voice="Ann", language="en", model="m",
+                        settings=PRESETS["stable"])
     model = HistoryModel(history)
     panel = HistoryPanel(model)
     qtbot.addWidget(panel)

@@ -34,27 +34,37 @@ def _items(kind: str) -> tuple[list[ModelInput], int]:
     """Three inputs of one pass with different lengths, and how many rows to compare."""
     long_p, short_p = _codes(25, 1), _codes(6, 2)
     if kind == "ar":
-        items = [ModelInput.ar(_text(30, 3), 0, long_p, _ids(7, 1024, 4)),
-                 ModelInput.ar(_text(5, 5), 2, None, _ids(7, 1024, 6)),
-                 ModelInput.ar(_text(12, 6), 1, short_p, _ids(7, 1024, 7))]
+        items = [
+            ModelInput.ar(_text(30, 3), 0, long_p, _ids(7, 1024, 4)),
+            ModelInput.ar(_text(5, 5), 2, None, _ids(7, 1024, 6)),
+            ModelInput.ar(_text(12, 6), 1, short_p, _ids(7, 1024, 7)),
+        ]
         return items, 8
     if kind == "nar":
         frames = _codes(10, 8)
-        items = [ModelInput.nar(_text(30, 3), 0, long_p, frames, 3),
-                 ModelInput.nar(torch.tensor([1, 2]), 0, None, frames, 3),
-                 ModelInput.nar(_text(12, 6), 3, short_p, frames, 3)]
+        items = [
+            ModelInput.nar(_text(30, 3), 0, long_p, frames, 3),
+            ModelInput.nar(torch.tensor([1, 2]), 0, None, frames, 3),
+            ModelInput.nar(_text(12, 6), 3, short_p, frames, 3),
+        ]
         return items, 10
     if kind == "nar_len":
         resp = _ids(10, 1025, 9)
-        items = [ModelInput.nar_len(_text(30, 3), 0, long_p, resp),
-                 ModelInput.nar_len(torch.tensor([1, 2]), 0, None, resp)]
+        items = [
+            ModelInput.nar_len(_text(30, 3), 0, long_p, resp),
+            ModelInput.nar_len(torch.tensor([1, 2]), 0, None, resp),
+        ]
         return items, 10
     if kind == "len":
-        items = [ModelInput.length(_text(30, 3), 0, long_p, torch.tensor([0, 4])),
-                 ModelInput.length(_text(4, 9), 5, None, torch.tensor([0]))]
+        items = [
+            ModelInput.length(_text(30, 3), 0, long_p, torch.tensor([0, 4])),
+            ModelInput.length(_text(4, 9), 5, None, torch.tensor([0])),
+        ]
         return items, 1
-    items = [ModelInput.stt(_codes(20, 10), 0, torch.tensor([1, 40, 50])),
-             ModelInput.stt(_codes(5, 11), 1, torch.tensor([1, 60, 70]))]
+    items = [
+        ModelInput.stt(_codes(20, 10), 0, torch.tensor([1, 40, 50])),
+        ModelInput.stt(_codes(5, 11), 1, torch.tensor([1, 60, 70])),
+    ]
     return items, 3
 
 
@@ -73,8 +83,12 @@ def test_padded_batch_equals_items_alone(model: VallEModel, kind: str) -> None:
 def test_batch_must_share_one_head(model: VallEModel) -> None:
     frames = _codes(4, 1)
     with pytest.raises(ValueError, match="same head"):
-        model([ModelInput.nar(torch.tensor([1, 2]), 0, None, frames, 1),
-               ModelInput.nar(torch.tensor([1, 2]), 0, None, frames, 2)])
+        model(
+            [
+                ModelInput.nar(torch.tensor([1, 2]), 0, None, frames, 1),
+                ModelInput.nar(torch.tensor([1, 2]), 0, None, frames, 2),
+            ]
+        )
 
 
 def test_cpu_batches_full_passes_only_when_lengths_are_close(model: VallEModel) -> None:

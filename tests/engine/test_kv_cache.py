@@ -38,7 +38,9 @@ def _max_err(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 @pytest.mark.parametrize(
-    ("kind", "high"), [("ar", 1024), ("len", 10), ("stt", 256)], ids=["ar-level0", "len-digits", "stt-phonemes"]
+    ("kind", "high"),
+    [("ar", 1024), ("len", 10), ("stt", 256)],
+    ids=["ar-level0", "len-digits", "stt-phonemes"],
 )
 def test_cached_decoding_equals_full_recompute(model: VallEModel, kind: str, high: int) -> None:
     tokens = _tokens(STEPS, high, 4)

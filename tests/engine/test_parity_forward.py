@@ -86,8 +86,13 @@ def test_case_list_covers_the_fixtures(cases: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(("tag", "case_id"), PARAMS)
-def test_forward_case(tag: str, case_id: str, cases: dict[str, Any], expected: dict[str, torch.Tensor],
-                      models: dict[str, VallEModel]) -> None:
+def test_forward_case(
+    tag: str,
+    case_id: str,
+    cases: dict[str, Any],
+    expected: dict[str, torch.Tensor],
+    models: dict[str, VallEModel],
+) -> None:
     case = _case(cases, tag, case_id)
     model = models[tag]
     rows = expected[case["logits"]].shape[0]
@@ -106,8 +111,9 @@ def test_forward_case(tag: str, case_id: str, cases: dict[str, Any], expected: d
 
 
 @pytest.mark.parametrize("tag", list(FORWARD))
-def test_batched_forward_gives_the_same_logits(tag: str, cases: dict[str, Any], expected: dict[str, torch.Tensor],
-                                               models: dict[str, VallEModel]) -> None:
+def test_batched_forward_gives_the_same_logits(
+    tag: str, cases: dict[str, Any], expected: dict[str, torch.Tensor], models: dict[str, VallEModel]
+) -> None:
     """The public ``forward`` (not ``trace``) reproduces the stored logits too."""
     case = _case(cases, tag, "nar_level3")
     logits = models[tag]([build_input(case["inputs_spec"], cases["inputs"])], last=20)[0]
@@ -115,8 +121,13 @@ def test_batched_forward_gives_the_same_logits(tag: str, cases: dict[str, Any], 
 
 
 @pytest.mark.parametrize(("strength", "rescale"), [(2.5, 0.75), (3.0, 0.0)], ids=["s2.5_r0.75", "s3.0_r0.0"])
-def test_nar_len_cfg_combination(strength: float, rescale: float, cases: dict[str, Any],
-                                 expected: dict[str, torch.Tensor], models: dict[str, VallEModel]) -> None:
+def test_nar_len_cfg_combination(
+    strength: float,
+    rescale: float,
+    cases: dict[str, Any],
+    expected: dict[str, torch.Tensor],
+    models: dict[str, VallEModel],
+) -> None:
     model = models["ar+nar-len"]
     cond_case = _case(cases, "ar+nar-len", "nar_len_masked")
     null_case = _case(cases, "ar+nar-len", "nar_len_masked_null")
@@ -127,9 +138,9 @@ def test_nar_len_cfg_combination(strength: float, rescale: float, cases: dict[st
 
 
 @pytest.mark.parametrize("tag", list(FORWARD))
-def test_ar_cfg_combination_over_the_response_rows(tag: str, cases: dict[str, Any],
-                                                   expected: dict[str, torch.Tensor],
-                                                   models: dict[str, VallEModel]) -> None:
+def test_ar_cfg_combination_over_the_response_rows(
+    tag: str, cases: dict[str, Any], expected: dict[str, torch.Tensor], models: dict[str, VallEModel]
+) -> None:
     model = models[tag]
     case = _case(cases, tag, "ar_step10_cfg")
     spec = case["inputs_spec"]

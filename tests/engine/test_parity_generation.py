@@ -65,7 +65,9 @@ def _sampler(kwargs: dict[str, Any], prefix: str) -> SamplerConfig:
     )
 
 
-def _nar(model: VallEModel, level0: torch.Tensor, cond: dict[str, Any], kwargs: dict[str, Any]) -> torch.Tensor:
+def _nar(
+    model: VallEModel, level0: torch.Tensor, cond: dict[str, Any], kwargs: dict[str, Any]
+) -> torch.Tensor:
     return gen.generate_nar(model, level0=level0, sampler=_sampler(kwargs, "nar"), **cond)
 
 
@@ -75,7 +77,9 @@ def test_case_list_covers_the_fixtures(cases: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(("tag", "case_id"), PARAMS)
-def test_generation_case(tag: str, case_id: str, cases: dict[str, Any], models: dict[str, VallEModel]) -> None:
+def test_generation_case(
+    tag: str, case_id: str, cases: dict[str, Any], models: dict[str, VallEModel]
+) -> None:
     case = _case(cases, tag, case_id)
     model = models[tag]
     cond = _conditioning(case_id, cases["inputs"])
@@ -87,15 +91,25 @@ def test_generation_case(tag: str, case_id: str, cases: dict[str, Any], models: 
         assert gen.predict_length(model, **cond) == case["len"]
         return
     if case_id.startswith("ar_nar"):
-        level0 = gen.generate_ar(model, sampler=_sampler(first, "ar"), max_frames=first["max_duration"],
-                                 cfg_strength=first.get("ar_cfg_strength", 0.0), **cond)
+        level0 = gen.generate_ar(
+            model,
+            sampler=_sampler(first, "ar"),
+            max_frames=first["max_duration"],
+            cfg_strength=first.get("ar_cfg_strength", 0.0),
+            **cond,
+        )
         assert level0.tolist() == case["ar_level0"]
         codes = _nar(model, level0, cond, case["calls"][1]["kwargs"])
     else:
         level0 = gen.generate_nar_len(
-            model, length=first["len_list"][0], steps=first["max_steps"], sampler=_sampler(first, "ar"),
-            cfg_strength=first.get("ar_cfg_strength", 0.0), remask=first.get("sampling_scores_remask", False),
-            masked_only=first.get("sampling_scores_masked_only", False), **cond,
+            model,
+            length=first["len_list"][0],
+            steps=first["max_steps"],
+            sampler=_sampler(first, "ar"),
+            cfg_strength=first.get("ar_cfg_strength", 0.0),
+            remask=first.get("sampling_scores_remask", False),
+            masked_only=first.get("sampling_scores_masked_only", False),
+            **cond,
         )
         assert level0.tolist() == [row[0] for row in case["codes"]]
         codes = _nar(model, level0, cond, first)
@@ -104,22 +118,36 @@ def test_generation_case(tag: str, case_id: str, cases: dict[str, Any], models: 
 
 @pytest.mark.parametrize("batch_cfg", [True, False], ids=["cfg-batched", "cfg-separate"])
 @pytest.mark.parametrize("tag", list(GENERATION))
-def test_ar_cfg_same_codes_batched_or_not(tag: str, batch_cfg: bool, cases: dict[str, Any],
-                                          models: dict[str, VallEModel]) -> None:
+def test_ar_cfg_same_codes_batched_or_not(
+    tag: str, batch_cfg: bool, cases: dict[str, Any], models: dict[str, VallEModel]
+) -> None:
     case = _case(cases, tag, "ar_nar_cfg3")
     kwargs = case["calls"][0]["kwargs"]
-    level0 = gen.generate_ar(models[tag], sampler=_sampler(kwargs, "ar"), max_frames=25, cfg_strength=3.0,
-                             batch_cfg=batch_cfg, **_conditioning("ar_nar_cfg3", cases["inputs"]))
+    level0 = gen.generate_ar(
+        models[tag],
+        sampler=_sampler(kwargs, "ar"),
+        max_frames=25,
+        cfg_strength=3.0,
+        batch_cfg=batch_cfg,
+        **_conditioning("ar_nar_cfg3", cases["inputs"]),
+    )
     assert level0.tolist() == case["ar_level0"]
 
 
 @pytest.mark.parametrize("batch_cfg", [True, False], ids=["cfg-batched", "cfg-separate"])
-def test_nar_len_same_codes_batched_or_not(batch_cfg: bool, cases: dict[str, Any],
-                                           models: dict[str, VallEModel]) -> None:
+def test_nar_len_same_codes_batched_or_not(
+    batch_cfg: bool, cases: dict[str, Any], models: dict[str, VallEModel]
+) -> None:
     case = _case(cases, "ar+nar-len", "nar_len_cfg3")
-    level0 = gen.generate_nar_len(models["ar+nar-len"], length=20, steps=8, cfg_strength=3.0,
-                                  sampler=SamplerConfig(temperature=0.0), batch_cfg=batch_cfg,
-                                  **_conditioning("nar_len_cfg3", cases["inputs"]))
+    level0 = gen.generate_nar_len(
+        models["ar+nar-len"],
+        length=20,
+        steps=8,
+        cfg_strength=3.0,
+        sampler=SamplerConfig(temperature=0.0),
+        batch_cfg=batch_cfg,
+        **_conditioning("nar_len_cfg3", cases["inputs"]),
+    )
     assert level0.tolist() == [row[0] for row in case["codes"]]
 
 
@@ -128,8 +156,13 @@ def test_uncached_ar_matches_too(case_id: str, cases: dict[str, Any], models: di
     """Upstream's own strategy (recompute everything each step) gives the same codes as the cache."""
     case = _case(cases, "ar+nar-len", case_id)
     kwargs = case["calls"][0]["kwargs"]
-    level0 = gen.generate_ar(models["ar+nar-len"], sampler=_sampler(kwargs, "ar"), max_frames=25,
-                             use_cache=False, **_conditioning(case_id, cases["inputs"]))
+    level0 = gen.generate_ar(
+        models["ar+nar-len"],
+        sampler=_sampler(kwargs, "ar"),
+        max_frames=25,
+        use_cache=False,
+        **_conditioning(case_id, cases["inputs"]),
+    )
     assert level0.tolist() == case["ar_level0"]
 
 
@@ -139,8 +172,14 @@ def test_nar_with_cfg_batched_equals_separate(cases: dict[str, Any], models: dic
     cond = _conditioning("ar_nar_main", cases["inputs"])
     level0 = torch.tensor(_case(cases, "ar+nar-len", "ar_nar_main")["ar_level0"])
     runs = [
-        gen.generate_nar(model, level0=level0, sampler=SamplerConfig(temperature=0.0), cfg_strength=3.0,
-                         batch_cfg=batch, **cond)
+        gen.generate_nar(
+            model,
+            level0=level0,
+            sampler=SamplerConfig(temperature=0.0),
+            cfg_strength=3.0,
+            batch_cfg=batch,
+            **cond,
+        )
         for batch in (True, False)
     ]
     assert torch.equal(runs[0], runs[1])

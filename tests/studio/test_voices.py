@@ -138,3 +138,25 @@ def test_damaged_and_unfinished_folders_are_skipped(tmp_path) -> None:
         "version": 1, "name": "Evil", "created": "x",
         "clips": [{"file": "../../etc/passwd", "sample_rate": 1, "duration_s": 1}]}), encoding="utf-8")
     assert lib.names() == ["Ivy"]
+
+
+def test_prompt_helpers() -> None:
+    from valle_studio.studio.voices import clean_up_clip, prompt_length_advice
+
+    assert prompt_length_advice(5.0) == ""
+    assert prompt_length_advice(2.9).startswith("Shorter than 3 s")
+    assert prompt_length_advice(12.1).startswith("Longer than 12 s")
+    with pytest.raises(VoiceError, match="silent"):
+        clean_up_clip(np.zeros(24000, np.float32), 24000)
+    samples, sr = clip(1.0)
+    padded = np.concatenate([np.zeros(sr, np.float32), samples, np.zeros(sr, np.float32)])
+    cleaned = clean_up_clip(padded, sr)
+    assert len(cleaned) == pytest.approx(1.2 * sr, abs=0.02 * sr)
+
+
+def test_load_clips_labels(tmp_path) -> None:
+    lib = VoiceLibrary(tmp_path)
+    voice = lib.save("Kim", [clip(0.5), clip(0.25)])
+    loaded = voice.load_clips()
+    assert [c.label for c in loaded] == ["Kim 1", "Kim 2"]
+    assert [c.duration for c in loaded] == [0.5, 0.25]

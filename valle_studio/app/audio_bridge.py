@@ -194,15 +194,21 @@ class RecordingController(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_INTERVAL_MS)
         self._timer.timeout.connect(self._tick)
+        self.refresh_availability()
 
     @property
     def available(self) -> bool:
-        return self._factory.input_unavailable_reason(self.device) is None
+        return self._reason is None
 
     @property
     def unavailable_reason(self) -> str:
         """Why nothing can be recorded from the chosen device ("" when it works)."""
-        return self._factory.input_unavailable_reason(self.device) or ""
+        return self._reason or ""
+
+    def refresh_availability(self) -> bool:
+        """Check the chosen input device again (after one was plugged in); returns :attr:`available`."""
+        self._reason = self._factory.input_unavailable_reason(self.device)
+        return self._reason is None
 
     def input_devices(self) -> list[AudioDevice]:
         return self._factory.input_devices()
@@ -210,6 +216,7 @@ class RecordingController(QObject):
     def set_device(self, device: int | None) -> None:
         """Pick the input device (PortAudio index) for the next recording; None = system default."""
         self.device = device
+        self.refresh_availability()
 
     @property
     def is_recording(self) -> bool:

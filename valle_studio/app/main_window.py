@@ -224,6 +224,7 @@ class MainWindow(QMainWindow):
         self.text_panel.set_text(s.text)
         self.text_panel.set_language_code(s.language)
         self.text_panel.set_split_mode(s.split)
+        self.text_panel.show_phonemes.setChecked(s.show_phonemes)
         self.output_panel.export_dir = s.export_dir
 
     def save_state(self) -> None:
@@ -233,7 +234,7 @@ class MainWindow(QMainWindow):
         s.window_state = self.saveState()
         s.splitter_state = self.splitter.saveState()
         s.set_generation(self.sampler_panel.settings())
-        s.preset = self.sampler_panel.preset_name()
+        s.show_phonemes = self.text_panel.phonemes_shown()
         s.advanced_open = self.sampler_panel.advanced_visible()
         s.text = self.text_panel.text()
         s.language = self.text_panel.language_code()
@@ -378,7 +379,8 @@ class MainWindow(QMainWindow):
     def open_model_manager(self) -> ModelManagerDialog:
         """Show the model manager (non-modal); choosing a model there reloads it here."""
         if self._dialog is None:
-            self._dialog = ModelManagerDialog(self.services.store, self.settings, self.engine, self)
+            self._dialog = ModelManagerDialog(self.services.store, self.settings, self.engine, self,
+                                              downloader=self.services.downloader)
             self._dialog.choice_changed.connect(self._on_model_choice)
             self._dialog.models_changed.connect(self._on_models_changed)
         self._dialog.show()
@@ -443,7 +445,7 @@ class MainWindow(QMainWindow):
         if callable(closer):
             closer()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
         event.accept()
 

@@ -146,7 +146,6 @@ class ModelManagerDialog(QDialog):
         self.details.setAccessibleName("Model description and licence terms")
 
         self.download = QPushButton("&Download")
-        self.download.setToolTip("Download the selected model and every file it needs (resumes if interrupted).")
         self.cancel = QPushButton("&Cancel download")
         self.cancel.setEnabled(False)
         self.import_button = QPushButton("&Import file…")
@@ -174,7 +173,8 @@ class ModelManagerDialog(QDialog):
         self.precision = QComboBox()
         self.precision.setAccessibleName("Precision")
         self.precision.setToolTip("Number format of the weights. Half precision needs a GPU; "
-                                  "on the CPU only float32 is offered (half precision is ~200x slower there).")
+                                  "on the CPU only float32 is offered (half precision is ~200x slower "
+                                  "there).")
         for key, label in PRECISIONS.items():
             self.precision.addItem(label, key)
         form = QFormLayout()
@@ -273,7 +273,8 @@ class ModelManagerDialog(QDialog):
         name = self.selected_name()
         row = self.rows.get(name) if name else None
         busy = self.task is not None
-        self.download.setEnabled(bool(row and row.in_catalog and (row.missing or not row.installed)) and not busy)
+        can_fetch = bool(row and row.in_catalog and (row.missing or not row.installed))
+        self.download.setEnabled(can_fetch and not busy)
         if row is not None and row.installed and not row.missing:
             self.download.setToolTip("Everything this model needs is already installed.")
         else:
@@ -300,7 +301,8 @@ class ModelManagerDialog(QDialog):
             return None
         store, source = self.store, Path(path)
         return self._run(name or source.stem, f"Importing {source.name}…",
-                         lambda progress, cancel: store.import_file(source, name, progress=progress, cancel=cancel))
+                         lambda progress, cancel: store.import_file(source, name, progress=progress,
+                                                                    cancel=cancel))
 
     def ask_import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import a VALL-E model", str(Path.home()),

@@ -48,6 +48,8 @@ class AppServices:
     playback: PlaybackController
     recording: RecordingController
     voices: VoiceLibrary
+    # Anything with the store's ``download(name, *, progress, cancel)``; None = the store itself.
+    downloader: Any = None
 
 
 def store_loader(store: Any) -> Loader:

@@ -87,7 +87,6 @@ class AppSettings:
     language = Option("setting/language", "en")
     split = Option("setting/split", "sentences")
     show_phonemes = Option("setting/show_phonemes", False)
-    preset = Option("setting/preset", "default")
     generation_json = Option("setting/generation", "")
     export_dir = Option("setting/export_dir", "")
     export_format = Option("setting/export_format", "wav")

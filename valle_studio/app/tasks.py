@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from valle_studio.engine.progress import CancelToken, Cancelled, Progress
+from valle_studio.engine.progress import Cancelled, CancelToken, Progress
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from valle_studio.engine.progress import CancelToken, Cancelled, Progress
+from valle_studio.engine.progress import Cancelled, CancelToken, Progress
 from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
 
 log = logging.getLogger(__name__)

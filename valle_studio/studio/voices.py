@@ -29,6 +29,7 @@ import numpy as np
 
 from valle_studio.audio.atomic import atomic_write_json
 from valle_studio.audio.io import load_audio, save_audio
+from valle_studio.audio.processing import normalize_loudness, trim_silence
 from valle_studio.paths import user_data_dir
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,19 @@ class VoiceNotFound(VoiceError, LookupError):
 
 class VoiceExists(VoiceError):
     """Another voice already has that name."""
+
+
+@dataclass(frozen=True)
+class PromptClip:
+    """A reference clip in memory: ``samples: [S] float32`` at ``sample_rate``; ``label`` names its source."""
+
+    samples: np.ndarray
+    sample_rate: int
+    label: str
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,10 @@ class Voice:
         """Every clip as ``(samples [S] float32, sample_rate)``, ready to prompt the engine."""
         return tuple(c.load() for c in self.clips)
 
+    def load_clips(self) -> list[PromptClip]:
+        """Every clip decoded, labelled "<name> <n>"."""
+        return [PromptClip(s, sr, f"{self.name} {i + 1}") for i, (s, sr) in enumerate(self.prompts())]
+
 
 def validate_name(name: str) -> str:
     """The name with surrounding spaces removed; raises :class:`VoiceError` when it cannot be used."""
@@ -102,6 +120,17 @@ def validate_name(name: str) -> str:
     if cleaned in {".", ".."}:
         raise VoiceError(f"'{cleaned}' cannot be used as a voice name.")
     return cleaned
+
+
+def clean_up_clip(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Trim leading/trailing silence, then normalise loudness: ``[S]`` float32 in, ``[S']`` out.
+
+    Raises :class:`VoiceError` when nothing but silence is left.
+    """
+    trimmed = trim_silence(samples, sample_rate)
+    if trimmed.size == 0:
+        raise VoiceError("The clip is silent: there is no speech to keep.")
+    return normalize_loudness(trimmed, sample_rate)
 
 
 def prompt_length_advice(seconds: float) -> str:

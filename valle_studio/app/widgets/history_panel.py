@@ -119,7 +119,7 @@ class HistoryModel(QAbstractListModel):
 class TakeDelegate(QStyledItemDelegate):
     """Two lines per take, each elided to the list's width: the text, then the summary (dimmer)."""
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:  # noqa: N802 - Qt's name
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         height = option.fontMetrics.height()  # type: ignore[attr-defined]
         return QSize(0, 2 * height + 10)  # width 0: never wider than the view, so no side scrolling
 
@@ -171,7 +171,8 @@ class HistoryPanel(QWidget):
         self.empty.setEnabled(False)
 
         self.reuse = QPushButton("Reuse &settings")
-        self.reuse.setToolTip("Load this take's settings and seed back into the sampler, to repeat or vary it.")
+        self.reuse.setToolTip("Load this take's settings and seed back into the sampler, "
+                              "to repeat or vary it.")
         self.delete = QPushButton("Delete")
         self.delete.setToolTip("Delete this take and its audio from the history.")
         buttons = QHBoxLayout()

@@ -123,7 +123,8 @@ class SamplerPanel(QWidget):
         self.seed.setPlaceholderText("random")
         self.seed.setValidator(SeedValidator(self.seed))
         self.seed.setToolTip("The same seed with the same settings, text and voice gives the same take. "
-                             "Leave empty for a new random seed each time; every take records the seed it used.")
+                             "Leave empty for a new random seed each time; every take records the seed "
+                             "it used.")
         self.random_seed = QPushButton("&Random")
         self.random_seed.setToolTip("Clear the seed: every generation draws a new random one.")
         self.random_seed.clicked.connect(self.seed.clear)

@@ -64,7 +64,8 @@ class TextPanel(QWidget):
         self.split.setToolTip("How the text is cut into pieces that are generated one after another.")
 
         self.show_phonemes = QCheckBox("Show &phonemes")
-        self.show_phonemes.setToolTip("Show the IPA phonemes the model will actually receive, piece by piece.")
+        self.show_phonemes.setToolTip("Show the IPA phonemes the model will actually receive, "
+                                      "piece by piece.")
 
         self.phoneme_view = QPlainTextEdit()
         self.phoneme_view.setObjectName("phonemeView")

@@ -13,7 +13,6 @@ tooltip says why.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,27 +37,27 @@ from PySide6.QtWidgets import (
 from valle_studio.app.audio_bridge import AudioFileLoader, PlaybackController, RecordingController
 from valle_studio.app.widgets.waveform_view import WaveformView
 from valle_studio.audio.io import AudioClip, AudioError
-from valle_studio.audio.processing import normalize_loudness, select, trim_silence
+from valle_studio.audio.processing import select
 from valle_studio.engine.requests import PromptSource
-from valle_studio.studio.voices import Voice, VoiceError, VoiceLibrary, prompt_length_advice, validate_name
+from valle_studio.studio import voices
+from valle_studio.studio.voices import PromptClip, Voice, VoiceError, VoiceLibrary
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 METER_FLOOR_DB = -60.0
-UNSAVED = "Current clip (not saved)"
+UNSAVED, NO_VOICE = "Current clip (not saved)", "No voice chosen yet"
 PLACEHOLDER = "Import or record a clip of 3-12 s of clear speech"
 
 
-@dataclass(frozen=True)
-class Clip:
-    """Mono audio ``samples: [S] float32`` at ``sample_rate``; ``label`` says where it came from."""
-
-    samples: np.ndarray
-    sample_rate: int
-    label: str
-
-    @property
-    def duration(self) -> float:
-        return len(self.samples) / self.sample_rate
+def _row(*items: QWidget | tuple[QWidget | None, int], parent: QWidget | None = None) -> QHBoxLayout:
+    """A horizontal layout of widgets; ``(widget, stretch)`` stretches one, ``(None, n)`` adds a stretch."""
+    row = QHBoxLayout(parent) if parent is not None else QHBoxLayout()
+    for item in items:
+        widget, stretch = item if isinstance(item, tuple) else (item, 0)
+        if widget is None:
+            row.addStretch(stretch)
+        else:
+            row.addWidget(widget, stretch)
+    return row
 
 
 class VoicePanel(QWidget):
@@ -72,13 +71,13 @@ class VoicePanel(QWidget):
         self.library = library
         self.playback = playback
         self.recording = recording
-        self._draft: Clip | None = None
-        self._original: Clip | None = None  # the draft as imported/recorded, for "Undo edits"
+        self._draft: PromptClip | None = None
+        self._original: PromptClip | None = None  # the draft as imported/recorded, for "Undo edits"
         self._voice: Voice | None = None
-        self._voice_audio: list[Clip] = []
-        self._shown: Clip | None = None
+        self._voice_audio: list[PromptClip] = []
+        self._shown: PromptClip | None = None
         self._start_at = 0.0  # where Play starts when the player holds other audio
-        self._loaded: Clip | None = None  # the clip this panel last handed to the player
+        self._loaded: PromptClip | None = None  # the clip this panel last handed to the player
         self._pending = 0  # ticket of the file being decoded
         self._notes = ""  # advice about the draft's source file
         self._names: set[str] = set()  # casefolded voice names, for the Save button's label
@@ -106,15 +105,10 @@ class VoicePanel(QWidget):
         self.remove_clip_button = QPushButton("Remove clip")
 
         library_box = QGroupBox("Voice")
-        top = QHBoxLayout()
-        top.addWidget(self.voice_combo, 1)
-        top.addWidget(self.rename_button)
-        top.addWidget(self.delete_button)
-        clips_row = QHBoxLayout()
-        clips_row.addWidget(self.clip_list, 1)
-        clips_row.addWidget(self.remove_clip_button, 0, Qt.AlignmentFlag.AlignTop)
         library_layout = QVBoxLayout(library_box)
-        library_layout.addLayout(top)
+        library_layout.addLayout(_row((self.voice_combo, 1), self.rename_button, self.delete_button))
+        clips_row = _row((self.clip_list, 1), self.remove_clip_button)
+        clips_row.setAlignment(self.remove_clip_button, Qt.AlignmentFlag.AlignTop)
         library_layout.addLayout(clips_row)
 
         self.import_button = QPushButton("Import…")
@@ -157,32 +151,19 @@ class VoicePanel(QWidget):
         self.voice_hint.setWordWrap(True)
         self.voice_hint.setEnabled(False)  # drawn greyed: a hint, not a control
 
+        self.save_row = QWidget()  # one widget, so it can be hidden while a saved voice is shown
+        _row((self.name_edit, 1), self.save_button, parent=self.save_row).setContentsMargins(0, 0, 0, 0)
         clip_box = QGroupBox("Reference clip")
-        source_row = QHBoxLayout()
-        source_row.addWidget(self.import_button)
-        source_row.addSpacing(12)
-        source_row.addWidget(QLabel("Mic"))
-        source_row.addWidget(self.device_combo, 1)
-        source_row.addWidget(self.record_button)
-        edit_row = QHBoxLayout()
-        for button in (self.play_button, self.keep_button, self.cleanup_button, self.undo_button):
-            edit_row.addWidget(button)
-        edit_row.addStretch(1)
-        edit_row.addWidget(self.duration_label)
-        self.save_row = QWidget()
-        save_row = QHBoxLayout(self.save_row)
-        save_row.setContentsMargins(0, 0, 0, 0)
-        save_row.addWidget(self.name_edit, 1)
-        save_row.addWidget(self.save_button)
         clip_layout = QVBoxLayout(clip_box)
-        clip_layout.addLayout(source_row)
-        clip_layout.addWidget(self.meter)
-        clip_layout.addWidget(self.clip_label)
+        clip_layout.addLayout(_row(self.import_button, QLabel("  Mic"), (self.device_combo, 1),
+                                   self.record_button))
+        for widget in (self.meter, self.clip_label):
+            clip_layout.addWidget(widget)
         clip_layout.addWidget(self.waveform, 1)
-        clip_layout.addLayout(edit_row)
-        clip_layout.addWidget(self.warning_label)
-        clip_layout.addWidget(self.save_row)
-        clip_layout.addWidget(self.voice_hint)
+        clip_layout.addLayout(_row(self.play_button, self.keep_button, self.cleanup_button, self.undo_button,
+                                   (None, 1), self.duration_label))
+        for widget in (self.warning_label, self.save_row, self.voice_hint):
+            clip_layout.addWidget(widget)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -238,9 +219,6 @@ class VoicePanel(QWidget):
             return f"{self._draft.label} (unsaved)"
         return ""
 
-    def draft(self) -> Clip | None:
-        return self._draft
-
     @property
     def busy(self) -> bool:
         """True while a file is being decoded."""
@@ -257,7 +235,7 @@ class VoicePanel(QWidget):
 
         ``notes`` is advice about the source (clipping, low sample rate) shown under the waveform.
         """
-        self._original = self._draft = Clip(np.asarray(samples, np.float32), int(sample_rate), label)
+        self._original = self._draft = PromptClip(np.asarray(samples, np.float32), int(sample_rate), label)
         self._notes = notes
         self.clip_label.setVisible(False)
         if not self.name_edit.text().strip() and label != "Recording":
@@ -272,9 +250,9 @@ class VoicePanel(QWidget):
         self.voice_combo.blockSignals(True)
         self.voice_combo.clear()
         self.voice_combo.addItem(UNSAVED, None)
-        voices = self.library.list()
-        self._names = {v.name.casefold() for v in voices}
-        for voice in voices:
+        saved = self.library.list()
+        self._names = {v.name.casefold() for v in saved}
+        for voice in saved:
             count = len(voice.clips)
             self.voice_combo.addItem(f"{voice.name}  ({count} clip{'s' * (count != 1)}, "
                                      f"{voice.duration_s:.1f} s)", voice.name)
@@ -320,11 +298,10 @@ class VoicePanel(QWidget):
         """Trim silence at both ends, then normalise the loudness, in one step."""
         if self._draft is None:
             return
-        trimmed = trim_silence(self._draft.samples, self._draft.sample_rate)
-        if trimmed.size == 0:
-            self._warn("Nothing to keep", "The clip is silent: there is no speech to keep.")
-            return
-        self._replace_draft(normalize_loudness(trimmed, self._draft.sample_rate))
+        try:
+            self._replace_draft(voices.clean_up_clip(self._draft.samples, self._draft.sample_rate))
+        except VoiceError as exc:
+            self._warn("Nothing to keep", str(exc))
 
     def save_voice(self) -> None:
         """Save the draft as a new voice, or add it to the voice whose name is typed."""
@@ -345,7 +322,7 @@ class VoicePanel(QWidget):
 
     def _replace_draft(self, samples: np.ndarray) -> None:
         assert self._draft is not None
-        self._draft = Clip(samples.astype(np.float32, copy=False), self._draft.sample_rate, self._draft.label)
+        self._draft = PromptClip(samples, self._draft.sample_rate, self._draft.label)
         self._show(self._draft)
         self.changed.emit()
 
@@ -355,7 +332,7 @@ class VoicePanel(QWidget):
             self._show(self._draft)
             self.changed.emit()
 
-    def _show(self, clip: Clip | None) -> None:
+    def _show(self, clip: PromptClip | None) -> None:
         if self.playback.owner is self:
             self.playback.stop()
         self._loaded = None
@@ -374,7 +351,7 @@ class VoicePanel(QWidget):
         if name is not None:
             try:
                 voice = self.library.get(name)
-                audio = [Clip(s, sr, f"{voice.name} {i + 1}") for i, (s, sr) in enumerate(voice.prompts())]
+                audio = voice.load_clips()
             except (VoiceError, AudioError) as exc:
                 self._warn("Could not open the voice", str(exc))
                 self.voice_combo.setCurrentIndex(0)
@@ -551,6 +528,7 @@ class VoicePanel(QWidget):
         has_draft = self._draft is not None and len(self._draft.samples) > 0
         editing = draft_mode and has_draft and not self.busy
         recording = self.recording.is_recording
+        self.voice_combo.setItemText(0, UNSAVED if has_draft else NO_VOICE)
         self.rename_button.setEnabled(not draft_mode)
         self.delete_button.setEnabled(not draft_mode)
         self.clip_list.setVisible(not draft_mode)
@@ -601,7 +579,7 @@ class VoicePanel(QWidget):
             else:
                 self.duration_label.setText(f"{shown.duration:.1f} s")
             length = (sel[1] - sel[0] if sel else shown.duration) if shown is not None else None
-            advice = [] if length is None else [prompt_length_advice(length)]
+            advice = [] if length is None else [voices.prompt_length_advice(length)]
             if shown is not None and shown is self._original:
                 advice.append(self._notes)
             self.warning_label.setText(" ".join(a for a in advice if a))
@@ -609,7 +587,7 @@ class VoicePanel(QWidget):
 
         name = self.name_edit.text().strip()
         try:
-            validate_name(name)
+            voices.validate_name(name)
             problem = ""
         except VoiceError as exc:
             problem = str(exc)
