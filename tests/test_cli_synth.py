@@ -28,13 +28,13 @@ CASES = {
     "ar_nar_noprom_en": (AR_CAP_25, False, "en", "all"),
     "ar_nar_de_noprom": (AR_CAP_25, False, "de", "all"),
     # upstream gave these penalties to the AR only (ar_ prefix); through one dict the NAR sees them too
-    "ar_nar_penalties": (AR_CAP_25 + ["--repetition-penalty", "1.5", "--repetition-penalty-decay", "0.5",
-                                      "--length-penalty", "0.5"], True, "en", "level0"),
-    "ar_nar_cfg3": (AR_CAP_25 + ["--cfg-strength", "3", "--cfg-rescale", "0.7"], True, "en", "level0"),
+    "ar_nar_penalties": ([*AR_CAP_25, "--repetition-penalty", "1.5", "--repetition-penalty-decay", "0.5",
+                          "--length-penalty", "0.5"], True, "en", "level0"),
+    "ar_nar_cfg3": ([*AR_CAP_25, "--cfg-strength", "3", "--cfg-rescale", "0.7"], True, "en", "level0"),
     "nar_len_main": (NAR_LEN_20x8, True, "en", "all"),
-    "nar_len_topno_default": (NAR_LEN_20x8 + ["--top-no", "1"], True, "en", "all"),
-    "nar_len_remask_maskedonly": (NAR_LEN_20x8 + ["--remask", "--scores-masked-only"], True, "en", "all"),
-    "nar_len_cfg3": (NAR_LEN_20x8 + ["--cfg-strength", "3"], True, "en", "level0"),
+    "nar_len_topno_default": ([*NAR_LEN_20x8, "--top-no", "1"], True, "en", "all"),
+    "nar_len_remask_maskedonly": ([*NAR_LEN_20x8, "--remask", "--scores-masked-only"], True, "en", "all"),
+    "nar_len_cfg3": ([*NAR_LEN_20x8, "--cfg-strength", "3"], True, "en", "level0"),
 }
 CHECKPOINTS = {"ar+nar-len": "tiny-ar+nar-len.sft", "ar+nar": "tiny-ar+nar.sft"}
 

@@ -180,6 +180,19 @@ def test_keyboard_generate_stop_and_space(qtbot: Any, home: Path, parity_dir: Pa
     with qtbot.waitSignal(window.engine.job_stopped, timeout=10_000) as stopped:
         QTest.keyClick(editor, Qt.Key.Key_Escape)
     assert stopped.args[1] == "cancelled"
+    # Space on a focused button presses the button (keyboard use) instead of toggling playback.
+    window.sampler_panel.seed.setText("77")
+    button = window.sampler_panel.random_seed
+    button.setFocus()
+    toggles: list[bool] = []
+    window.play_action.triggered.connect(lambda *_: toggles.append(True))
+    QTest.keyClick(button, Qt.Key.Key_Space)
+    assert window.sampler_panel.seed.text() == "" and toggles == []
+    window.output_panel.set_clip(np.zeros(2400, np.float32), 24_000, title="clip", name="clip")
+    assert window.play_action.isEnabled()
+    window.history_panel.list.setFocus()
+    QTest.keyClick(window.history_panel.list, Qt.Key.Key_Space)
+    assert toggles == [True]  # elsewhere Space is play/pause
     assert window.generate_action.shortcuts()[0].toString() == "Ctrl+Return"
     assert window.play_action.shortcut().toString() == "Space"
     close_window(window)
@@ -194,7 +207,7 @@ def test_history_persists_and_reuse_and_audition(qtbot: Any, home: Path, parity_
     with qtbot.waitSignal(window.take_added, timeout=60_000) as blocker:
         window.generate()
     first = blocker.args[0]
-    window.resize(1111, 707)
+    window.resize(1180, 707)
     close_window(window)
 
     # A restart: new services over the same folders.
@@ -205,7 +218,8 @@ def test_history_persists_and_reuse_and_audition(qtbot: Any, home: Path, parity_
     assert take == first
     assert again.text_panel.text() == "Keep me." and again.text_panel.split_mode() == "none"
     assert again.sampler_panel.settings().ar_temperature == pytest.approx(0.7)  # settings persisted too
-    assert (again.width(), again.height()) == (1111, 707)  # and the window geometry
+    # And the window geometry (the default is 1280x780; the offscreen screen may clamp the width).
+    assert again.height() == 707 and not services.settings.geometry.isEmpty()
 
     again.sampler_panel.set_settings(PRESETS["expressive"])
     again.history_panel.select(take.id)
@@ -221,9 +235,39 @@ def test_history_persists_and_reuse_and_audition(qtbot: Any, home: Path, parity_
         again.history_panel.list.clicked.emit(index)
     audio, _ = services.history.load_audio(take)
     np.testing.assert_array_equal(again.output_panel.samples, audio)
+    positions: list[float] = []
+    services.playback.position_changed.connect(positions.append)
     qtbot.waitUntil(lambda: services.playback.state == "stopped", timeout=10_000)
-    assert again.output_panel.waveform.cursor() is not None
+    assert max(positions) > 0.1  # the cursor moved with playback
+    assert again.output_panel.play.text() == "Play"
+
+    # Clicking the waveform seeks: the cursor, the time label and the player all move there.
+    again.output_panel.waveform.seek_requested.emit(0.5)
+    assert again.output_panel.waveform.cursor() == pytest.approx(0.5)
+    assert again.output_panel.time.text().startswith("0:00.5 / ")
+    assert services.playback.position == pytest.approx(0.5, abs=0.01)
+    with qtbot.waitSignal(services.playback.state_changed, timeout=5_000,
+                          check_params_cb=lambda s: s == "playing"):
+        again.play_action.trigger()  # Space
+    with qtbot.waitSignal(services.playback.state_changed, timeout=5_000,
+                          check_params_cb=lambda s: s == "paused"):
+        again.play_action.trigger()
+    assert again.output_panel.play.text() == "Play"
     close_window(again)
+
+
+def test_generation_uses_the_chosen_voice(qtbot: Any, home: Path, parity_dir: Path, codec: Any) -> None:
+    window = open_window(qtbot, make_services(home, parity_dir, codec))
+    rng = np.random.default_rng(0)
+    window.voice_panel.set_draft((0.1 * rng.standard_normal(3 * 24_000)).astype(np.float32), 24_000, "Alice")
+    assert len(window.build_request().prompts) == 1
+    window.text_panel.set_text("In Alice's voice.")
+    window.text_panel.set_split_mode("none")
+    window.sampler_panel.set_settings(FAST)
+    with qtbot.waitSignal(window.take_added, timeout=60_000) as blocker:
+        window.generate()
+    assert blocker.args[0].voice == window.voice_panel.voice_name() == "Alice (unsaved)"
+    close_window(window)
 
 
 def test_export_and_read_back(qtbot: Any, home: Path, parity_dir: Path, codec: Any,
@@ -308,6 +352,48 @@ def test_download_from_window_loads_the_model(qtbot: Any, tmp_path: Path, parity
     assert window.generate_action.isEnabled()
     close_window(window)
     assert dialog.task is None
+
+
+def _dark_palette() -> Any:
+    """A dark palette like the ones desktop themes supply (disabled and placeholder colours too)."""
+    from PySide6.QtGui import QColor, QPalette
+
+    palette = QPalette()
+    colors = {"Window": "#2b2b2b", "Base": "#1e1e1e", "AlternateBase": "#333333", "Button": "#353535",
+              "Text": "#e0e0e0", "WindowText": "#e0e0e0", "ButtonText": "#e0e0e0",
+              "PlaceholderText": "#8a8a8a", "Highlight": "#2f65ca", "HighlightedText": "#ffffff",
+              "ToolTipBase": "#3a3a3a", "ToolTipText": "#e0e0e0"}
+    for name, color in colors.items():
+        role = getattr(QPalette.ColorRole, name)
+        palette.setColor(role, QColor(color))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText, QPalette.ColorRole.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6e6e6e"))
+    return palette
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_follows_the_palette(qtbot: Any, tmp_path: Path, codec: Any, dark: bool) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    original = app.palette()
+    if dark:
+        app.setPalette(_dark_palette())
+    try:
+        window = MainWindow(make_services(tmp_path, tmp_path, codec))
+        qtbot.addWidget(window)
+        window.show()
+        window.start()
+        image = window.grab().toImage()
+        samples = [image.pixelColor(x, y).lightness() for x in range(0, image.width(), 37)
+                   for y in range(0, image.height(), 23)]
+        mean = sum(samples) / len(samples)
+        banner = window.banner.grab().toImage().pixelColor(4, 4).lightness()
+        close_window(window)
+    finally:
+        app.setPalette(original)
+    # No colour is hard-coded: the whole window, the banner included, follows the palette.
+    assert (mean < 90 and banner < 90) if dark else (mean > 170 and banner > 170)
 
 
 def test_no_audio_device_explains_disabled_play(qtbot: Any, home: Path, parity_dir: Path, codec: Any) -> None:

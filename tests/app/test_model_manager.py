@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QThread
 
-from valle_studio.app.model_manager import ModelManagerDialog, NameRole, model_rows
+from valle_studio.app.model_manager import ModelManagerDialog, NameRole
+from valle_studio.app.model_rows import model_rows
 from valle_studio.app.settings import AppSettings
 from valle_studio.engine.progress import CancelToken, report
 from valle_studio.engine.store import DEFAULT_MODEL, ModelStore

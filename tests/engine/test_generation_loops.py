@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -18,6 +20,8 @@ from valle_studio.engine.sampling import SamplerConfig
 
 GREEDY = SamplerConfig(temperature=0.0)
 TEXT = torch.tensor([1, 40, 50, 60, 4, 70, 80, 11, 2])
+#: Runs one loop on a model with extra keyword arguments (progress, cancel).
+Runner = Callable[[VallEModel, dict[str, Any]], object]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +38,9 @@ def _prompt() -> torch.Tensor:
     return torch.randint(0, 1024, (12, 8), generator=torch.Generator().manual_seed(7))
 
 
-def _greedy_uncached(model: VallEModel, build, stop: int, steps: int) -> list[int]:  # type: ignore[no-untyped-def]
+def _greedy_uncached(
+    model: VallEModel, build: Callable[[torch.Tensor], ModelInput], stop: int, steps: int
+) -> list[int]:
     """Reference loop: the whole sequence through ``forward`` every step, argmax of the last row."""
     out: list[int] = []
     for _ in range(steps):
@@ -55,7 +61,7 @@ STAGES = [
 
 
 @pytest.mark.parametrize(("stage", "run"), STAGES, ids=[s for s, _ in STAGES])
-def test_progress_reports_its_stage(model: VallEModel, stage: str, run) -> None:  # type: ignore[no-untyped-def]
+def test_progress_reports_its_stage(model: VallEModel, stage: str, run: Runner) -> None:
     events: list[Progress] = []
     run(model, {"progress": events.append})
     assert events and {e.stage for e in events} == {stage}
@@ -64,7 +70,7 @@ def test_progress_reports_its_stage(model: VallEModel, stage: str, run) -> None:
 
 
 @pytest.mark.parametrize(("stage", "run"), STAGES, ids=[s for s, _ in STAGES])
-def test_cancel_stops_between_steps(model: VallEModel, stage: str, run) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_stops_between_steps(model: VallEModel, stage: str, run: Runner) -> None:
     token = CancelToken()
     seen: list[Progress] = []
 

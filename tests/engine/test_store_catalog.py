@@ -110,3 +110,10 @@ def test_remote_file_rejects_bad_pins() -> None:
         RemoteFile("github", "a/b", "c", "d", "e", sha256="abc")
     with pytest.raises(ValueError, match="bare file name"):
         RemoteFile("github", "a/b", "c", "d", "../e")
+
+
+def test_only_the_pre_fix_model_is_marked_for_legacy_summing() -> None:
+    from valle_studio.engine.store.catalog import CATALOG
+
+    assert CATALOG["ar+nar-llama-8"].legacy_summing
+    assert not CATALOG["ar+nar-len-llama-8"].legacy_summing

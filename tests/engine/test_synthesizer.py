@@ -10,7 +10,7 @@ import pytest
 from valle_studio.audio.io import load_audio, save_audio
 from valle_studio.engine.codec import EncodecVocosCodec
 from valle_studio.engine.debug import write_tiny_checkpoint
-from valle_studio.engine.progress import CancelToken, Cancelled, Progress
+from valle_studio.engine.progress import Cancelled, CancelToken, Progress
 from valle_studio.engine.requests import SynthesisRequest
 from valle_studio.engine.settings import GenerationSettings
 from valle_studio.engine.synthesizer import SynthesisError, Synthesizer
@@ -128,3 +128,19 @@ def test_code_only_synthesizer_refuses_audio_prompts(parity_dir: Path, voice_wav
         synth.synthesize(SynthesisRequest(text="Hi.", prompts=(voice_wav,), settings=FAST))
     result = synth.synthesize(SynthesisRequest(text="Hi.", settings=FAST), decode=False)
     assert result.audio is None and result.codes.shape[1] == 8
+
+
+def test_installed_pre_fix_model_loads_with_legacy_summing(parity_dir: Path) -> None:
+    """Loading by catalog name passes the catalog's legacy flag; a file path keeps HEAD summing."""
+    from valle_studio.engine.store import ModelStore
+
+    store = ModelStore()
+    folder = store.folder_of("ar+nar-llama-8")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_tiny_checkpoint(folder / "model.sft", capabilities=("ar", "nar"), noncausal_masks=False)
+    tok = parity_dir / "tokenizer.json"
+    by_name = Synthesizer.load("ar+nar-llama-8", codec=None, tokenizer=tok, store=store)
+    by_path = Synthesizer.load(folder / "model.sft", codec=None, tokenizer=tok)
+    assert by_name.model.config.legacy_summing and not by_path.model.config.legacy_summing
+    assert not Synthesizer.load("ar+nar-llama-8", codec=None, tokenizer=tok, store=store,
+                                legacy_summing=False).model.config.legacy_summing

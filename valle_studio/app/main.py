@@ -171,14 +171,15 @@ def follow_color_scheme(app: QApplication) -> None:
 # -- main -----------------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the app; returns the exit code (0 after a clean quit)."""
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(arguments)
     log_path = setup_logging(args.debug)
     log.info("%s %s starting (Python %s)", APP_NAME, valle_studio.__version__, sys.version.split()[0])
     qInstallMessageHandler(_qt_message_handler)
     reporter = CrashReporter(log_path)
     reporter.install()
 
-    app = QApplication.instance() or QApplication([sys.argv[0], *(argv or sys.argv[1:])])
+    app = QApplication.instance() or QApplication([sys.argv[0], *arguments])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("valle-studio")

@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QGroupBox,
     QLabel,
     QMainWindow,
@@ -24,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from valle_studio.app.model_manager import ModelManagerDialog, installed_names
+from valle_studio.app.model_manager import ModelManagerDialog
+from valle_studio.app.model_rows import installed_names
 from valle_studio.app.services import AppServices
 from valle_studio.app.widgets.banner import Banner
 from valle_studio.app.widgets.history_panel import HistoryModel, HistoryPanel
@@ -76,6 +78,9 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore()
         self._update_actions()
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)  # see eventFilter: Space stays with focused buttons
 
     # -- construction --------------------------------------------------------------------------
     def _build_actions(self) -> None:
@@ -198,6 +203,7 @@ class MainWindow(QMainWindow):
         self.history_panel.audition_requested.connect(self.audition)
         self.history_panel.reuse_requested.connect(self.reuse_settings)
         self.output_panel.exported.connect(self._on_exported)
+        self.output_panel.clip_changed.connect(self._update_actions)
 
         self.engine.model_loading.connect(self._on_model_loading)
         self.engine.model_loaded.connect(self._on_model_loaded)
@@ -433,6 +439,9 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
         if self._dialog is not None:
             self._dialog.shutdown()
         self.save_state()

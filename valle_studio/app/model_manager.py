@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,80 +35,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from valle_studio.app.model_rows import PRECISIONS, device_label, installed_names, model_rows
 from valle_studio.app.settings import AppSettings
 from valle_studio.app.tasks import BackgroundTask
 from valle_studio.engine.progress import Progress
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = {
-    "auto": "Automatic (float32 on the CPU, half precision on a GPU)",
-    "float32": "float32 (full precision)",
-    "float16": "float16 (GPU only: half the memory)",
-    "bfloat16": "bfloat16 (GPU only: half the memory, more robust range)",
-}
-DEVICE_NAMES = {"auto": "Automatic (the fastest found)", "cpu": "CPU", "mps": "Apple GPU (MPS)"}
 NameRole = Qt.ItemDataRole.UserRole + 1
-
-
-def installed_names(store: Any) -> list[str]:
-    """Models whose checkpoint is on disk; [] when the store cannot be read."""
-    try:
-        return list(store.installed())
-    except Exception:  # a broken models folder must not stop the window from opening
-        log.exception("could not list installed models")
-        return []
-
-
-def device_label(device: str) -> str:
-    if device.startswith("cuda"):
-        return f"NVIDIA GPU (CUDA{device[4:]})"
-    return DEVICE_NAMES.get(device, device)
-
-
-@dataclass(frozen=True)
-class ModelRow:
-    """What the list shows about one model."""
-
-    name: str
-    title: str
-    description: str
-    size: str
-    installed: bool
-    missing: int  # files still to fetch (the model's own and the shared runtime files it needs)
-    in_catalog: bool
-
-    @property
-    def status(self) -> str:
-        if self.installed and not self.missing:
-            return "Installed"
-        if self.installed:
-            return f"Installed, {self.missing} more file(s) to download"
-        return "Available to download"
-
-
-def model_rows(store: Any) -> list[ModelRow]:
-    """Catalog models and imported ones, in the store's order."""
-    installed = installed_names(store)
-    names = list(store.available()) + [n for n in installed if n not in store.available()]
-    rows = []
-    for name in names:
-        entry = None
-        try:
-            entry = store.entry(name)
-        except Exception:  # an imported model has no catalog entry
-            entry = None
-        try:
-            missing = len(store.missing_files(name))
-        except Exception:
-            missing = 0
-        rows.append(ModelRow(
-            name=name, title=getattr(entry, "display_name", name),
-            description=getattr(entry, "description", "A model file you imported."),
-            size=getattr(entry, "size_text", "") if entry is not None else "",
-            installed=name in installed, missing=missing, in_catalog=entry is not None,
-        ))
-    return rows
 
 
 class ModelManagerDialog(QDialog):
@@ -125,6 +58,7 @@ class ModelManagerDialog(QDialog):
         self.setObjectName("modelManager")
         self.store = store
         self.settings = settings
+        self.engine = engine
         self.downloader = downloader if downloader is not None else store
         self.task: BackgroundTask | None = None
         self._task_name = ""
@@ -208,6 +142,7 @@ class ModelManagerDialog(QDialog):
         self.set_devices(list(getattr(engine, "devices", ["cpu"])))
         if engine is not None and hasattr(engine, "devices_changed"):
             engine.devices_changed.connect(self.set_devices)
+            engine.model_loaded.connect(self._on_model_loaded)
         self.device.currentIndexChanged.connect(self._on_device)
         self.precision.currentIndexChanged.connect(self._on_precision)
         self.refresh()
@@ -219,17 +154,24 @@ class ModelManagerDialog(QDialog):
         self.rows = {row.name: row for row in model_rows(self.store)}
         default = self._default()
         self.tree.clear()
+        spec = getattr(self.engine, "spec", None)
+        in_use = getattr(spec, "model", None)
         for row in self.rows.values():
-            item = QTreeWidgetItem([row.title, row.status, row.size, "★" if row.name == default else ""])
+            status = f"{row.status} · in use" if row.name == in_use else row.status
+            star = "★" if row.name == default and row.installed else ""
+            item = QTreeWidgetItem([row.title, status, row.size, star])
             item.setData(0, NameRole, row.name)
             item.setToolTip(0, row.name)
-            item.setToolTip(3, "Loaded when VALL-E Studio starts" if row.name == default else "")
+            item.setToolTip(3, "Loaded when VALL-E Studio starts" if star else "")
             self.tree.addTopLevelItem(item)
             if row.name == keep or (keep is None and row.name == default):
                 self.tree.setCurrentItem(item)
         if self.tree.currentItem() is None and self.tree.topLevelItemCount():
             self.tree.setCurrentItem(self.tree.topLevelItem(0))
         self._update_buttons()
+
+    def _on_model_loaded(self, *_: object) -> None:
+        self.refresh()  # show which model is in use
 
     def selected_name(self) -> str | None:
         item = self.tree.currentItem()

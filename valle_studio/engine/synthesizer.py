@@ -53,7 +53,7 @@ class ModelInfo:
 class Synthesizer:
     """A loaded model plus everything needed to turn text into speech with it."""
 
-    def __init__(self, model, resolved: ResolvedModel, codec: Codec | None | Literal["auto"] = "auto") -> None:
+    def __init__(self, model, resolved: ResolvedModel, codec: Codec | Literal["auto"] | None = "auto") -> None:
         from valle_studio.engine.text.frontend import TextFrontend
 
         self.model = model
@@ -70,7 +70,7 @@ class Synthesizer:
     # -- construction -----------------------------------------------------------------------------------------
     @classmethod
     def load(cls, model: str | Path, *, device: str = "auto", dtype: str = "auto",
-             codec: Codec | None | Literal["auto"] = "auto", tokenizer: Path | None = None,
+             codec: Codec | Literal["auto"] | None = "auto", tokenizer: Path | None = None,
              legacy_summing: bool | None = None, store=None) -> Synthesizer:
         """Load a checkpoint (path, or name of an installed model) and its tokenizers.
 
@@ -84,6 +84,8 @@ class Synthesizer:
         resolved = resolve_model(model, tokenizer=tokenizer, store=store)
         torch_device = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, torch_device)
+        if legacy_summing is None:
+            legacy_summing = resolved.legacy_summing
         loaded = load_model(resolved.path, device=torch_device, dtype=torch_dtype, legacy_summing=legacy_summing)
         return cls(loaded, resolved, codec)
 
@@ -160,7 +162,7 @@ class Synthesizer:
                 progress: ProgressCallback | None, cancel: CancelToken | None) -> np.ndarray:
         codec = self.codec(required=True)
         assert codec is not None
-        gap = np.zeros(int(round(settings.gap * SAMPLE_RATE)), dtype=np.float32)
+        gap = np.zeros(round(settings.gap * SAMPLE_RATE), dtype=np.float32)
         pieces: list[np.ndarray] = []
         for index, line_codes in enumerate(codes):
             report(progress, cancel, "decoding", index, len(codes))

@@ -11,7 +11,7 @@ import html
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QPainter, QPalette
+from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -116,6 +116,12 @@ class HistoryModel(QAbstractListModel):
             self.endRemoveRows()
 
 
+def _blend(a: QColor, b: QColor, weight: float) -> QColor:
+    """``weight`` of ``a`` plus the rest of ``b`` (works for light and dark palettes alike)."""
+    return QColor.fromRgbF(*(weight * x + (1 - weight) * y for x, y in
+                             zip(a.getRgbF()[:3], b.getRgbF()[:3], strict=True)))
+
+
 class TakeDelegate(QStyledItemDelegate):
     """Two lines per take, each elided to the list's width: the text, then the summary (dimmer)."""
 
@@ -141,8 +147,9 @@ class TakeDelegate(QStyledItemDelegate):
         painter.save()
         painter.setPen(opt.palette.color(group, role))  # type: ignore[attr-defined]
         painter.drawText(rect.x(), rect.y() + metrics.ascent(), first)
-        if not selected:
-            painter.setPen(opt.palette.color(group, QPalette.ColorRole.PlaceholderText))  # type: ignore[attr-defined]
+        if not selected:  # a dimmer second line: text colour blended toward the background
+            painter.setPen(_blend(opt.palette.color(group, QPalette.ColorRole.Text),  # type: ignore[attr-defined]
+                                  opt.palette.color(group, QPalette.ColorRole.Base), 0.6))  # type: ignore[attr-defined]
         painter.drawText(rect.x(), rect.y() + metrics.height() + metrics.ascent() + 2, second)
         painter.restore()
 

@@ -58,6 +58,7 @@ class OutputPanel(QWidget):
     """Waveform, transport and export for the current clip."""
 
     exported = Signal(Path)
+    clip_changed = Signal()  # a clip was shown or cleared
 
     def __init__(self, playback: PlaybackController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -124,6 +125,7 @@ class OutputPanel(QWidget):
             self.playback.load(self.samples, self.sample_rate, owner=self)
         self._show_time(0.0)
         self._update_enabled()
+        self.clip_changed.emit()
 
     def clear(self) -> None:
         if self._owns_playback():
@@ -134,6 +136,7 @@ class OutputPanel(QWidget):
         self.waveform.clear()
         self._show_time(0.0)
         self._update_enabled()
+        self.clip_changed.emit()
 
     @property
     def duration_s(self) -> float:

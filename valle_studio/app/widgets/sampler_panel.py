@@ -77,6 +77,12 @@ def _spin(field: NumberField) -> QAbstractSpinBox:
     return box
 
 
+def _shrinkable(combo: QComboBox) -> None:
+    """Let a combo box get narrower than its longest item, so the window fits small screens."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(10)
+
+
 def _label(text: str, buddy: QWidget) -> QLabel:
     label = QLabel(text)
     label.setBuddy(buddy)
@@ -101,6 +107,7 @@ class SamplerPanel(QWidget):
             self.preset.setItemData(self.preset.count() - 1, PRESET_TIPS.get(name, ""),
                                     Qt.ItemDataRole.ToolTipRole)
         self.preset.addItem("Custom", CUSTOM)
+        _shrinkable(self.preset)
         self.preset.setToolTip("Named starting points. Changing any value below makes the preset 'Custom'.")
 
         self.modality = QComboBox()
@@ -108,6 +115,7 @@ class SamplerPanel(QWidget):
         for name in MODALITIES:
             self.modality.addItem(MODALITY_LABELS.get(name, name), name)
         self.modality.setToolTip(MODALITY_TIP)
+        _shrinkable(self.modality)
 
         self.spins: dict[str, QAbstractSpinBox] = {f.name: _spin(f) for f in FIELDS}
         self.flags: dict[str, QCheckBox] = {}

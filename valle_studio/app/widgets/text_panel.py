@@ -31,6 +31,12 @@ SPLIT_TIPS = {
 PHONEME_DELAY_MS = 400  # wait for a pause in typing before phonemizing again
 
 
+def _shrinkable(combo: QComboBox) -> None:
+    """Let a combo box get narrower than its longest item, so the window fits small screens."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(7)
+
+
 class TextPanel(QWidget):
     """Multi-line editor with language, split mode and an optional IPA view."""
 
@@ -54,6 +60,7 @@ class TextPanel(QWidget):
                 tip += f"; {lang.note}"
             self.language.setItemData(self.language.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.language.setToolTip("The language of the text. It decides how words are turned into sounds.")
+        _shrinkable(self.language)
 
         self.split = QComboBox()
         self.split.setAccessibleName("Split text by")
@@ -62,6 +69,7 @@ class TextPanel(QWidget):
             self.split.setItemData(self.split.count() - 1, SPLIT_TIPS.get(mode, ""),
                                    Qt.ItemDataRole.ToolTipRole)
         self.split.setToolTip("How the text is cut into pieces that are generated one after another.")
+        _shrinkable(self.split)
 
         self.show_phonemes = QCheckBox("Show &phonemes")
         self.show_phonemes.setToolTip("Show the IPA phonemes the model will actually receive, "
@@ -86,14 +94,17 @@ class TextPanel(QWidget):
         row.addWidget(self.language, 1)
         row.addWidget(split_label)
         row.addWidget(self.split, 1)
-        row.addWidget(self.show_phonemes)
+        below = QHBoxLayout()
+        below.addWidget(self.show_phonemes)
+        below.addStretch(1)
+        below.addWidget(self.count_label)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.editor, 1)
         layout.addLayout(row)
+        layout.addLayout(below)
         layout.addWidget(self.phoneme_view)
-        layout.addWidget(self.count_label)
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)

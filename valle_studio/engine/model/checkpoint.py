@@ -12,7 +12,7 @@ import json
 import pickle
 import struct
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -50,10 +50,6 @@ class CheckpointFile:
         """One stored tensor, in its stored dtype, on the CPU."""
         return self._read(name)
 
-    def tensors(self, names: Iterator[str] | list[str]) -> Iterator[tuple[str, Tensor]]:
-        for name in names:
-            yield name, self._read(name)
-
     def close(self) -> None:
         self._close()
 
@@ -71,11 +67,14 @@ def open_checkpoint(path: str | Path) -> CheckpointFile:
         raise CheckpointError(f"Model file not found: {path}")
     if path.is_dir():
         raise CheckpointError(f"{path} is a folder, not a model file (expected a .sft or .pth file)")
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(9)
+    except OSError as exc:
+        raise CheckpointError(f"Cannot read {path}: {exc.strerror or exc}") from None
     if size == 0:
         raise CheckpointError(f"{path.name} is empty (0 bytes); the download or copy probably failed")
-    with path.open("rb") as fh:
-        head = fh.read(9)
     # safetensors: 8-byte little-endian header length, then the JSON header. Its first byte can be
     # anything (even the pickle marker), so it is recognised first.
     if len(head) == 9 and head[8:9] == b"{":

@@ -30,8 +30,7 @@ LEN_STOP = 10
 #: Phoneme ids: <bos> = 1, </eos> = 2 (the STT stop token).
 BOS_TOKEN = 1
 EOS_TOKEN = 2
-#: Languages and tasks (rows of ``langs_emb`` / ``tasks_emb``).
-LANGUAGES: dict[str, int] = {"en": 0, "ja": 1, "de": 2, "fr": 3, "zh": 4, "ko": 5}
+#: Rows of ``tasks_emb`` (language ids live in ``valle_studio.engine.text.languages``).
 TASKS: dict[str, int] = {
     "tts": 0,
     "tts-c": 1,
@@ -217,11 +216,14 @@ def check_supported(flags: Flags) -> None:
 
 
 def auto_legacy_summing(flags: Flags) -> bool:
-    """Decide whether a checkpoint was trained with upstream's pre-2025-03-18 ("off by one") sums.
+    """Whether to sum embeddings the pre-2025-03-18 ("off by one") way for a file on its own.
 
-    Rule: only the NAR-len generation (``len`` capability, ``ar+nar-len-llama-8``) was post-trained
-    after the fix (upstream issue #7); every checkpoint without the len capability
-    (``ar+nar-llama-8`` and older) predates it. A config without metadata falls under the same rule.
-    Callers can always override with ``load_model(..., legacy_summing=...)``.
+    Always False: upstream HEAD applies its current summing to every checkpoint it loads, and a stored
+    config carries no field that dates the training (the tiny ``ar+nar`` golden checkpoint, exported by
+    HEAD without a len head, uses the current rule). Which published models predate the fix is catalog
+    knowledge instead: :mod:`valle_studio.engine.store.catalog` marks ``ar+nar-llama-8`` as legacy and
+    :class:`~valle_studio.engine.synthesizer.Synthesizer` passes that on. ``flags`` is accepted so the
+    rule can grow if upstream ever records the summing in the config.
     """
-    return "len" not in flags.capabilities
+    del flags
+    return False

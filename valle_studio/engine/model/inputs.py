@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from valle_studio.engine.model.vall_e import VallEModel
 
 Kind = Literal["ar", "nar", "nar_len", "len", "stt"]
-KINDS: tuple[str, ...] = ("ar", "nar", "nar_len", "len", "stt")
 
 
 def _ids(x: Tensor | Sequence[int], name: str, dims: int) -> Tensor:
@@ -175,15 +174,6 @@ class ModelInput:
             self.kind, self.level
         )
 
-    @property
-    def output_length(self) -> int:
-        """Length of the last (output) segment."""
-        if self.kind == "len":
-            return 0 if self.len_tokens is None else int(self.len_tokens.shape[0])
-        if self.kind == "stt":
-            return int(self.text.shape[0])
-        return 0 if self.resp is None else int(self.resp.shape[0])
-
 
 def _prom(prom: Tensor | None) -> Tensor | None:
     if prom is None:
@@ -269,7 +259,7 @@ def assemble(model: VallEModel, inp: ModelInput) -> Assembled:
                 task_e = model.tasks_emb(torch.tensor([inp.prom_task], device=dev))
                 prom_e = torch.cat([task_e, prom_e])
             segs.append(("prom", prom_e, counted))
-        segs.append(_output_segment(model, inp, ids))
+        segs.append(_output_segment(model, inp, dev))
 
     parts: list[Tensor] = []
     positions: list[Tensor] = []
@@ -301,16 +291,16 @@ def assemble(model: VallEModel, inp: ModelInput) -> Assembled:
     )
 
 
-def _output_segment(model: VallEModel, inp: ModelInput, ids: object) -> tuple[str, Tensor, int]:
-    to_dev = ids  # callable moving ids to the model's device
+def _output_segment(model: VallEModel, inp: ModelInput, dev: torch.device) -> tuple[str, Tensor, int]:
+    """The last segment: len digits, or the response as the pass embeds it."""
     if inp.kind == "len":
         if model.len_emb is None:
             raise ValueError("this model has no duration head (len_emb / classifiers.proj.10)")
         assert inp.len_tokens is not None
-        e = model.len_emb(to_dev(inp.len_tokens))  # type: ignore[operator]
+        e = model.len_emb(inp.len_tokens.to(dev))
         return ("len", e, e.shape[0])
     assert inp.resp is not None
-    resp = to_dev(inp.resp)  # type: ignore[operator]
+    resp = inp.resp.to(dev)
     tables = model.resps_emb.embeddings
     if inp.kind == "ar":
         e = tables[0](resp)

@@ -24,19 +24,6 @@ from valle_studio.engine.model.config import (
 )
 
 _LAYER_RE = re.compile(r"^model\.layers\.(\d+)\.")
-_LAYER_PARTS = (
-    "self_attn.q_proj.weight",
-    "self_attn.k_proj.weight",
-    "self_attn.v_proj.weight",
-    "self_attn.o_proj.weight",
-    "mlp.gate_proj.weight",
-    "mlp.up_proj.weight",
-    "mlp.down_proj.weight",
-    "input_layernorm.weight",
-    "post_attention_layernorm.weight",
-)
-#: Stored but never used at inference (upstream's training-only or unused modules).
-UNUSED_KEYS = ("dropout_token", "tones_emb.weight", "classifiers.proj.11.weight", "classifiers.proj.11.bias")
 
 
 def required_keys() -> list[str]:

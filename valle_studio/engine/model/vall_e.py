@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -30,7 +31,7 @@ from valle_studio.engine.model.config import (
 from valle_studio.engine.model.inputs import Assembled, ModelInput, assemble
 from valle_studio.engine.model.kv_cache import KVCache
 
-DecodeKind = str  # "ar" | "len" | "stt"
+DecodeKind = Literal["ar", "len", "stt"]
 
 
 class AudioTables(nn.Module):

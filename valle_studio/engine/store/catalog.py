@@ -96,6 +96,8 @@ class CatalogEntry:
     files: tuple[RemoteFile, ...]
     requires: tuple[str, ...] = ()
     approx_bytes: int | None = None
+    # Trained before upstream's 2025-03-18 "off by one" embedding fix: load with legacy level summing.
+    legacy_summing: bool = False
 
     @property
     def size_text(self) -> str:
@@ -109,10 +111,11 @@ class CatalogEntry:
 Catalog = Mapping[str, CatalogEntry]
 
 
-def _ecker_model(name: str, display: str, path: str, description: str, approx: int) -> CatalogEntry:
+def _ecker_model(name: str, display: str, path: str, description: str, approx: int, *,
+                 legacy_summing: bool = False) -> CatalogEntry:
     weights = RemoteFile("huggingface", WEIGHTS_REPO, "main", path, MODEL_FILE_NAMES[0])
     return CatalogEntry(name, "model", display, description, ECKER_TERMS, (weights,),
-                        RUNTIME_DEPENDENCIES, approx)
+                        RUNTIME_DEPENDENCIES, approx, legacy_summing)
 
 
 _ENTRIES: tuple[CatalogEntry, ...] = (
@@ -130,6 +133,7 @@ _ENTRIES: tuple[CatalogEntry, ...] = (
         "ecker's previous default (until December 2024): autoregressive level 0 plus "
         "non-autoregressive refinement, no length head. EnCodec 24 kHz codes.",
         456_000_000,
+        legacy_summing=True,  # trained before the embedding fix (upstream issues #6/#7)
     ),
     CatalogEntry(
         TOKENIZERS, "tokenizers", "VALL-E tokenizers",

@@ -1,0 +1,81 @@
+"""What the model manager lists: one :class:`ModelRow` per catalog or imported model (no widgets).
+
+Reads the model store through its public methods only (``available``, ``installed``, ``entry``,
+``missing_files``), so a test double with those methods works too.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = {
+    "auto": "Automatic (float32 on the CPU, half precision on a GPU)",
+    "float32": "float32 (full precision)",
+    "float16": "float16 (GPU only: half the memory)",
+    "bfloat16": "bfloat16 (GPU only: half the memory, more robust range)",
+}
+DEVICE_NAMES = {"auto": "Automatic (the fastest found)", "cpu": "CPU", "mps": "Apple GPU (MPS)"}
+
+
+def installed_names(store: Any) -> list[str]:
+    """Models whose checkpoint is on disk; [] when the store cannot be read."""
+    try:
+        return list(store.installed())
+    except Exception:  # a broken models folder must not stop the window from opening
+        log.exception("could not list installed models")
+        return []
+
+
+def device_label(device: str) -> str:
+    if device.startswith("cuda"):
+        return f"NVIDIA GPU (CUDA{device[4:]})"
+    return DEVICE_NAMES.get(device, device)
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """What the list shows about one model."""
+
+    name: str
+    title: str
+    description: str
+    size: str
+    installed: bool
+    missing: int  # files still to fetch (the model's own and the shared runtime files it needs)
+    in_catalog: bool
+
+    @property
+    def status(self) -> str:
+        if self.installed and not self.missing:
+            return "Installed"
+        if self.installed:
+            return f"Installed, {self.missing} more file(s) to download"
+        return "Available to download"
+
+
+def model_rows(store: Any) -> list[ModelRow]:
+    """Catalog models and imported ones, in the store's order."""
+    installed = installed_names(store)
+    names = list(store.available()) + [n for n in installed if n not in store.available()]
+    rows = []
+    for name in names:
+        entry = None
+        try:
+            entry = store.entry(name)
+        except Exception:  # an imported model has no catalog entry
+            entry = None
+        try:
+            missing = len(store.missing_files(name))
+        except Exception:
+            missing = 0
+        rows.append(ModelRow(
+            name=name, title=getattr(entry, "display_name", name),
+            description=getattr(entry, "description", "A model file you imported."),
+            size=getattr(entry, "size_text", "") if entry is not None else "",
+            installed=name in installed, missing=missing, in_catalog=entry is not None,
+        ))
+    return rows

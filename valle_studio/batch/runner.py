@@ -1,0 +1,283 @@
+"""The batch queue: generate rows one after another, saving the project after every row (no Qt).
+
+:class:`BatchRunner` runs on whatever thread calls :meth:`BatchRunner.run` (the CLI's main thread,
+or the GUI's batch worker thread). It reports through a plain callback of :class:`BatchEvent`,
+stops at the next model step when its :class:`~valle_studio.engine.progress.CancelToken` fires,
+and holds still (mid-row, between model steps) while its :class:`PauseGate` is closed.
+
+A row that raises is marked failed with the reason and the queue goes on; a cancelled row is left
+exactly as it was (pending), so nothing half-done is ever recorded. Each voice's reference clips are
+encoded once per run, not once per row.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from valle_studio.batch.eta import EtaEstimator, row_cost
+from valle_studio.batch.project import BatchProject, ProjectError
+from valle_studio.batch.rows import DONE, Row, Take
+from valle_studio.engine.progress import Cancelled, CancelToken, Progress
+from valle_studio.engine.requests import SynthesisRequest
+from valle_studio.errors import describe
+
+log = logging.getLogger(__name__)
+
+ROW_STARTED = "row_started"
+ROW_PROGRESS = "row_progress"
+ROW_FINISHED = "row_finished"
+ROW_FAILED = "row_failed"
+PAUSED = "paused"
+RESUMED = "resumed"
+
+PROGRESS_INTERVAL_S = 0.05
+# Where each engine stage sits within the generation of one sentence (decoding is the row's last 10 %).
+_STAGE_SPANS = {"predicting length": (0.0, 0.05), "demasking": (0.05, 0.75), "generating": (0.0, 0.75),
+                "refining": (0.75, 1.0)}
+_SENTENCE = re.compile(r"sentence (\d+)/(\d+)")
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    """Something happened in a run. ``index`` is the row's position in the project (0-based);
+    ``done``/``total`` count this run's rows; ``fraction`` is the run's share done (by text length)."""
+
+    kind: str
+    row_id: str
+    index: int
+    done: int
+    total: int
+    fraction: float
+    row_fraction: float
+    eta_s: float | None
+    message: str = ""  # the engine stage for progress, the reason for a failure
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """How a run ended: rows that got a take, rows that failed (id -> reason), whether it was cancelled."""
+
+    finished: tuple[str, ...] = ()
+    failed: dict[str, str] = field(default_factory=dict)
+    cancelled: bool = False
+    elapsed_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.cancelled
+
+
+class PauseGate:
+    """Pause/resume shared between the UI (or a signal handler) and the runner; thread-safe."""
+
+    def __init__(self) -> None:
+        self._open = threading.Event()
+        self._open.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._open.is_set()
+
+    def pause(self) -> None:
+        self._open.clear()
+
+    def resume(self) -> None:
+        self._open.set()
+
+    def wait(self, cancel: CancelToken | None) -> float:
+        """Block while paused; returns the seconds waited. Raises Cancelled if cancelled meanwhile."""
+        if self._open.is_set():
+            return 0.0
+        started = time.monotonic()
+        while not self._open.wait(0.05):
+            if cancel is not None:
+                cancel.check()
+        return time.monotonic() - started
+
+
+def row_fraction(event: Progress) -> float:
+    """Rough share of one row done, from an engine progress event."""
+    if event.stage == "decoding":
+        return 0.9 + 0.1 * (event.done / event.total if event.total else 0.0)
+    start, end = _STAGE_SPANS.get(event.stage, (0.0, 1.0))
+    within = event.done / event.total if event.total else 0.0
+    sentence, sentences = 0, 1
+    match = _SENTENCE.search(event.detail or "")
+    if match:
+        sentence, sentences = int(match.group(1)) - 1, max(1, int(match.group(2)))
+    return 0.9 * (sentence + start + (end - start) * within) / sentences
+
+
+AfterTake = Callable[[Row, Take], None]
+
+
+class BatchRunner:
+    """Generates rows of ``project`` with ``synthesizer`` (see the module docstring).
+
+    ``voices``: a :class:`~valle_studio.studio.voices.VoiceLibrary` for rows that name a saved voice.
+    ``after_take(row, take)`` runs after a take is recorded and before the project is saved (the CLI
+    exports the row's WAV there, so the save also records the export).
+    """
+
+    def __init__(self, project: BatchProject, synthesizer: Any, *, voices: Any = None,
+                 on_event: Callable[[BatchEvent], None] | None = None, cancel: CancelToken | None = None,
+                 gate: PauseGate | None = None, after_take: AfterTake | None = None) -> None:
+        self.project = project
+        self.synth = synthesizer
+        self.voices = voices
+        self.on_event = on_event
+        self.cancel = cancel or CancelToken()
+        self.gate = gate or PauseGate()
+        self.after_take = after_take
+        self._prompt_cache: dict[str, tuple[Any, ...] | Exception] = {}
+
+    # -- the queue --------------------------------------------------------------------------------
+    def run(self, row_ids: Sequence[str]) -> RunSummary:
+        """Generate one new take for each row in ``row_ids``, in order. Rows deleted meanwhile are
+        skipped. Returns when the queue is done or cancelled."""
+        started = time.monotonic()
+        ids = [r for r in dict.fromkeys(row_ids)]
+        with self.project.lock:
+            costs = {r.id: row_cost(r.text) for r in self.project.rows if r.id in ids}
+        eta = EtaEstimator(costs)
+        finished: list[str] = []
+        failed: dict[str, str] = {}
+        cancelled = False
+        for count, row_id in enumerate(ids):
+            try:
+                self._wait_if_paused(row_id, count, len(ids), eta)
+                self.cancel.check()
+            except Cancelled:
+                cancelled = True
+                break
+            if row_id not in costs:
+                continue
+            try:
+                index = self.project.index_of(row_id)
+            except ProjectError:  # deleted while queued
+                continue
+            self._emit(ROW_STARTED, row_id, index, count, len(ids), eta, 0.0)
+            row_started = time.monotonic()
+            paused = [0.0]
+            try:
+                self._generate(row_id, index, count, len(ids), eta, paused)
+            except Cancelled:
+                cancelled = True
+                break
+            except Exception as exc:
+                message = describe(exc)
+                log.warning("batch row %d failed: %s", index + 1, message, exc_info=True)
+                self.project.mark_failed(row_id, message)
+                self.project.save()
+                failed[row_id] = message
+                eta.finished(row_id, time.monotonic() - row_started - paused[0])
+                self._emit(ROW_FAILED, row_id, index, count + 1, len(ids), eta, 1.0, message)
+                continue
+            finished.append(row_id)
+            eta.finished(row_id, time.monotonic() - row_started - paused[0])
+            self._emit(ROW_FINISHED, row_id, index, count + 1, len(ids), eta, 1.0)
+        return RunSummary(tuple(finished), failed, cancelled, time.monotonic() - started)
+
+    def _wait_if_paused(self, row_id: str, count: int, total: int, eta: EtaEstimator) -> float:
+        if not self.gate.paused:
+            return 0.0
+        self._emit(PAUSED, row_id, -1, count, total, eta, 0.0)
+        waited = self.gate.wait(self.cancel)
+        self._emit(RESUMED, row_id, -1, count, total, eta, 0.0)
+        return waited
+
+    # -- one row ----------------------------------------------------------------------------------
+    def _generate(self, row_id: str, index: int, count: int, total: int, eta: EtaEstimator,
+                  paused: list[float]) -> None:
+        project = self.project
+        with project.lock:  # a consistent snapshot; the UI may edit the row while it is generated
+            row = project.row(row_id)
+            text, voice = row.text, project.voice_for(row)
+            label, language = project.voice_label(row), project.language_for(row)
+            settings = project.settings_for(row)
+            pinned = row.seed if row.seed is not None else settings.seed
+            # A row that is already done asks for another take: a pinned seed would only repeat it.
+            settings = settings.replace(seed=None if project.status(row) == DONE else pinned)
+        prompts = self._prompts(voice)
+        last = {"stage": "", "at": 0.0, "fraction": 0.0}
+
+        def on_progress(event: Progress) -> None:
+            if self.gate.paused:
+                self._emit(PAUSED, row_id, index, count, total, eta, last["fraction"])
+                paused[0] += self.gate.wait(self.cancel)
+                self._emit(RESUMED, row_id, index, count, total, eta, last["fraction"])
+            fraction = max(last["fraction"], row_fraction(event))
+            now = time.monotonic()
+            if event.stage != last["stage"] or now - last["at"] >= PROGRESS_INTERVAL_S:
+                last.update(stage=event.stage, at=now, fraction=fraction)
+                self._emit(ROW_PROGRESS, row_id, index, count, total, eta, fraction, event.text)
+
+        request = SynthesisRequest(text=text, language=language, prompts=prompts, settings=settings)
+        result = self.synth.synthesize(request, progress=on_progress, cancel=self.cancel)
+        if result.audio is None:
+            raise RuntimeError("the synthesizer returned no audio (no codec loaded)")
+        audio = np.asarray(result.audio, dtype=np.float32)
+        take = project.add_take(row_id, audio, result.sample_rate, seed=result.seed, settings=settings,
+                                text=text, voice=label, language=language, model=self._model_name(),
+                                elapsed_s=result.elapsed_s)
+        try:
+            if self.after_take is not None:
+                self.after_take(project.row(row_id), take)
+        finally:
+            project.save()  # the take is durable even when the export after it failed
+
+    def _model_name(self) -> str:
+        info = getattr(self.synth, "info", None)
+        return str(getattr(info, "name", "") or self.project.model)
+
+    def _prompts(self, voice: str) -> tuple[Any, ...]:
+        """The voice's reference clips as ``[T, 8]`` codes, encoded once per run."""
+        cached = self._prompt_cache.get(voice)
+        if isinstance(cached, Exception):
+            raise cached
+        if cached is not None:
+            return cached
+        try:
+            codes = self._encode_prompts(voice)
+        except Exception as exc:
+            self._prompt_cache[voice] = exc
+            raise
+        self._prompt_cache[voice] = codes
+        return codes
+
+    def _encode_prompts(self, voice: str) -> tuple[Any, ...]:
+        from valle_studio.engine.prompts import prompt_codes
+
+        if voice:
+            if self.voices is None:
+                raise ProjectError(f"the row needs the saved voice '{voice}', but no voice library is open")
+            sources: list[Any] = list(self.voices.get(voice).prompts())
+        else:
+            sources = [Path(p) for p in self.project.prompt_files]
+        if not sources:
+            return ()
+        need_codec = any(not str(s).endswith(".npy") for s in sources if isinstance(s, Path)) or \
+            any(isinstance(s, tuple) for s in sources)
+        codec = self.synth.codec(required=need_codec) if need_codec else None
+        return tuple(prompt_codes(source, codec) for source in sources)
+
+    def _emit(self, kind: str, row_id: str, index: int, done: int, total: int, eta: EtaEstimator,
+              fraction: float, message: str = "") -> None:
+        if self.on_event is None:
+            return
+        current = row_id if kind in (ROW_STARTED, ROW_PROGRESS, PAUSED, RESUMED) else None
+        self.on_event(BatchEvent(kind, row_id, index, done, total, eta.fraction(current, fraction), fraction,
+                                 eta.seconds_left(current, fraction), message))
+
+
+__all__ = ["PAUSED", "RESUMED", "ROW_FAILED", "ROW_FINISHED", "ROW_PROGRESS", "ROW_STARTED", "BatchEvent",
+           "BatchRunner", "PauseGate", "RunSummary", "row_fraction"]
