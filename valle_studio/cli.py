@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     from valle_studio.models_command import add_parser as add_models_parser
 
     add_models_parser(sub)
+    from valle_studio.batch_command import add_parser as add_batch_parser
+
+    add_batch_parser(sub)
     return parser
 
 

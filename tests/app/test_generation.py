@@ -110,6 +110,7 @@ def test_generate_take_through_worker_thread(qtbot: Any, home: Path, parity_dir:
     assert services.loads == [LoadSpec("tiny", "auto", "auto")]  # type: ignore[attr-defined]
     assert window.model_label.text() == "Model: tiny"
     assert window.device_label.text() == "Device: cpu"
+    assert "CPU" in window.device_label.toolTip()  # says up front that the CPU is slow
     assert window.precision_label.text() == "Precision: float32"
     assert not window.banner.isVisible()
 

@@ -412,7 +412,16 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(False)
         self.model_label.setText(f"Model: {getattr(info, 'name', spec.model)}")
         self.model_label.setToolTip(str(getattr(info, "path", "")))
-        self.device_label.setText(f"Device: {getattr(info, 'device', spec.device)}")
+        device = str(getattr(info, "device", spec.device))
+        self.device_label.setText(f"Device: {device}")
+        if device == "cpu":
+            gpu = [d for d in self.engine.devices if d != "cpu"]
+            self.device_label.setToolTip(
+                "Running on the CPU: expect generation to take longer than the speech lasts (RTF above 1). "
+                + ("A GPU is available: choose it in the model manager (Ctrl+M)." if gpu else
+                   "No usable GPU was found (no NVIDIA/Apple GPU, or a CPU-only build of PyTorch)."))
+        else:
+            self.device_label.setToolTip("")
         self.precision_label.setText(f"Precision: {_short_dtype(getattr(info, 'dtype', spec.precision))}")
         self.progress_panel.show_message("Ready")
         self.text_panel.request_phonemes()

@@ -58,7 +58,7 @@ def format_eta(seconds: float | None) -> str:
     """``"1:05:09"``, ``"4:07"``, ``"0:09"``; "" when unknown."""
     if seconds is None:
         return ""
-    total = int(round(seconds))
+    total = round(seconds)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -273,9 +273,9 @@ def write_combined(project: BatchProject, record: ExportRecord, gap_s: float, wa
     rows = [row for _i, row in _exported_rows(project, record)]
     takes = [row.approved_take for row in rows]
     sample_rate = 24_000
-    gap = np.zeros(int(round(gap_s * sample_rate)), np.float32)
+    gap = np.zeros(round(gap_s * sample_rate), np.float32)
     subtype = WAV_FORMATS[wav_format]
-    frames = sum(int(round(t.duration_s * sample_rate)) for t in takes if t) + len(gap) * max(0, len(takes) - 1)
+    frames = sum(round(t.duration_s * sample_rate) for t in takes if t) + len(gap) * max(0, len(takes) - 1)
     container = "RF64" if frames * 4 > _RF64_BYTES else "WAV"
 
     def writer(temp: Path) -> None:
@@ -293,7 +293,7 @@ def write_combined(project: BatchProject, record: ExportRecord, gap_s: float, wa
 
 
 def _timestamp(seconds: float) -> str:
-    millis = int(round(seconds * 1000))
+    millis = round(seconds * 1000)
     hours, rest = divmod(millis, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     secs, millis = divmod(rest, 1000)
