@@ -77,8 +77,10 @@ def ensure_system_libraries() -> None:
         return
     say("installing system libraries: " + " ".join(missing))
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run([*prefix, "apt-get", "update", "-qq"], check=False, env=env)
-    done = subprocess.run([*prefix, "apt-get", "install", "-y", "-qq", *missing], env=env)
+    subprocess.run([*prefix, "apt-get", "-o", "DPkg::Lock::Timeout=300", "update", "-qq"], check=False, env=env)
+    # Wait for another apt/dpkg run (unattended upgrades, a parallel install) instead of failing at once.
+    lock_wait = ["-o", "DPkg::Lock::Timeout=300"]
+    done = subprocess.run([*prefix, "apt-get", *lock_wait, "install", "-y", "-qq", *missing], env=env)
     if done.returncode != 0:
         say("apt-get failed; audio or the window may not work until these are installed: " + " ".join(missing))
 

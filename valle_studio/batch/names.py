@@ -67,8 +67,9 @@ def sanitize_stem(name: str, max_bytes: int = MAX_STEM_BYTES, fallback: str = FA
     # Folder parts are dropped rather than flattened, so "../../x" becomes "x", not ".._.._x".
     parts = [p for p in re.split(r"[/\\]+", name) if p.strip() not in {"", ".", ".."}]
     name = "_".join(parts)
-    name = "".join("_" if ch in _FORBIDDEN or unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"}
-                   else ch for ch in name)
+    # Line breaks and tabs become spaces; other invisible characters (bidi overrides, zero-width) go.
+    name = "".join(" " if ch.isspace() else "_" if ch in _FORBIDDEN else
+                   "" if unicodedata.category(ch) in {"Cc", "Cf", "Co", "Cs", "Cn"} else ch for ch in name)
     name = " ".join(name.split())  # tabs, runs of spaces
     name = name.lstrip(". ").rstrip(". ")
     name = _truncate_bytes(name, max_bytes).rstrip(". ")
