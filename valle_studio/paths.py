@@ -1,7 +1,7 @@
 """Where VALL-E Studio keeps its files: one place to ask, so tests and portable installs can redirect it.
 
 Set ``VALLE_STUDIO_HOME`` to put every folder under one root (tests do this); otherwise the
-platform's user folders from platformdirs are used.
+platform's user folders from platformdirs are used. Each function creates its folder on first use.
 """
 
 from __future__ import annotations
@@ -13,42 +13,34 @@ APP_NAME = "VALL-E Studio"
 APP_AUTHOR = "valle-studio"
 
 
-def _override(sub: str) -> Path | None:
+def _folder(sub: str, platform_function: str) -> Path:
+    """``$VALLE_STUDIO_HOME/<sub>`` when set, else ``platformdirs.<platform_function>(...)``; created."""
     root = os.environ.get("VALLE_STUDIO_HOME")
-    return Path(root) / sub if root else None
+    if root:
+        path = Path(root) / sub
+    else:
+        import platformdirs
+
+        path = Path(getattr(platformdirs, platform_function)(APP_NAME, APP_AUTHOR))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def user_data_dir() -> Path:
-    """Models, voices, history (created on first use)."""
-    import platformdirs
-
-    path = _override("data") or Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """Models, voices, history."""
+    return _folder("data", "user_data_dir")
 
 
 def user_cache_dir() -> Path:
     """Re-creatable files such as partial downloads."""
-    import platformdirs
-
-    path = _override("cache") or Path(platformdirs.user_cache_dir(APP_NAME, APP_AUTHOR))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _folder("cache", "user_cache_dir")
 
 
 def user_log_dir() -> Path:
     """The rotating log file."""
-    import platformdirs
-
-    path = _override("logs") or Path(platformdirs.user_log_dir(APP_NAME, APP_AUTHOR))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _folder("logs", "user_log_dir")
 
 
 def user_config_dir() -> Path:
     """The settings INI file."""
-    import platformdirs
-
-    path = _override("config") or Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _folder("config", "user_config_dir")
