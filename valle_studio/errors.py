@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+#: What to try after running out of memory, in the words of each front end.
+OOM_ADVICE_CLI = ("try a shorter text (or --split sentences), a lower --max-duration, fewer --steps, "
+                  "or --dtype float16 on a GPU")
+OOM_ADVICE_GUI = ("try a shorter text (or split it into sentences), a lower Max duration, fewer Steps, "
+                  "or half precision (float16) on a GPU in the model manager (Ctrl+M)")
 
-def describe(exc: BaseException) -> str:
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """``MemoryError``, torch's ``OutOfMemoryError`` (CUDA, MPS) or an allocator failure saying so."""
+    if isinstance(exc, MemoryError):
+        return True
+    kind = type(exc).__name__
+    text = str(exc).lower()
+    # torch's CPU allocator: "DefaultCPUAllocator: can't allocate memory: you tried to allocate ..."
+    return kind == "OutOfMemoryError" or any(
+        phrase in text for phrase in ("out of memory", "can't allocate memory", "cannot allocate memory"))
+
+
+def describe(exc: BaseException, *, gui: bool = False) -> str:
     """A single-line human description of ``exc``.
 
     Our own error types already carry a clear message; for the rest, name the kind of problem
-    and keep the text to one line.
+    and keep the text to one line. ``gui`` words the advice for the window instead of the CLI flags.
     """
     text = " ".join(str(exc).split()) or exc.__class__.__name__
     if isinstance(exc, FileNotFoundError) and exc.filename:
         return f"file not found: {exc.filename}"
     if isinstance(exc, PermissionError) and exc.filename:
         return f"permission denied: {exc.filename}"
-    if isinstance(exc, MemoryError) or "out of memory" in text.lower():
-        return ("out of memory: try a shorter text, a lower --max-duration, fewer --steps, "
-                "or a smaller --dtype on a GPU")
+    if is_out_of_memory(exc):
+        advice = OOM_ADVICE_GUI if gui else OOM_ADVICE_CLI
+        return f"out of memory: {advice}"
+    if isinstance(exc, UnicodeError):
+        return f"the text contains characters that cannot be used ({text})"
     return text

@@ -33,22 +33,6 @@ pytestmark = pytest.mark.gui
 FAST = PRESETS["default"].replace(max_steps=5, max_duration=1.0, seed=1234)
 
 
-@pytest.fixture(autouse=True)
-def no_dangling_qthreads(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Fail when a test leaves a QThread running (napari's ``_dangling_qthreads`` idea)."""
-    started: list[QThread] = []
-    original = QThread.start
-
-    def start(self: QThread, *args: Any) -> None:
-        started.append(self)
-        original(self, *args)
-
-    monkeypatch.setattr(QThread, "start", start)
-    yield
-    running = [t.objectName() for t in started if t.isRunning()]
-    assert not running, f"QThreads left running: {running}"
-
-
 @pytest.fixture(scope="module")
 def codec() -> Any:
     from valle_studio.engine.codec import EncodecVocosCodec

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QThread
 
 from valle_studio.app.model_manager import ModelManagerDialog, NameRole
 from valle_studio.app.model_rows import model_rows
@@ -22,21 +21,6 @@ from valle_studio.engine.progress import CancelToken, report
 from valle_studio.engine.store import DEFAULT_MODEL, ModelStore
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture(autouse=True)
-def no_dangling_qthreads(monkeypatch: pytest.MonkeyPatch) -> Any:
-    started: list[QThread] = []
-    original = QThread.start
-
-    def start(self: QThread, *args: Any) -> None:
-        started.append(self)
-        original(self, *args)
-
-    monkeypatch.setattr(QThread, "start", start)
-    yield
-    running = [t.objectName() for t in started if t.isRunning()]
-    assert not running, f"QThreads left running: {running}"
 
 
 @pytest.fixture(scope="module")

@@ -24,21 +24,6 @@ from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture(autouse=True)
-def no_dangling_qthreads(monkeypatch: pytest.MonkeyPatch) -> Any:
-    started: list[QThread] = []
-    original = QThread.start
-
-    def start(self: QThread, *args: Any) -> None:
-        started.append(self)
-        original(self, *args)
-
-    monkeypatch.setattr(QThread, "start", start)
-    yield
-    running = [t.objectName() for t in started if t.isRunning()]
-    assert not running, f"QThreads left running: {running}"
-
-
 class ScriptedSynth:
     """Reports ``steps`` demasking steps, then waits for ``release`` (if given) and returns."""
 

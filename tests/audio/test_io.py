@@ -223,8 +223,8 @@ def test_save_failure_leaves_old_file(tmp_path: Path, monkeypatch: pytest.Monkey
     save_audio(tmp_path / "o.wav", tone(0.1), SR)
     before = (tmp_path / "o.wav").read_bytes()
 
-    def failing_write(path, data, samplerate, **kwargs):  # type: ignore[no-untyped-def]
-        Path(path).write_bytes(b"RIFF partial")
+    def failing_write(file, data, samplerate, **kwargs):  # type: ignore[no-untyped-def]
+        file.write(b"RIFF partial")  # the encoder writes into memory; the target is not touched
         raise sf.LibsndfileError(0, prefix="simulated: ")
 
     monkeypatch.setattr(audio_io.sf, "write", failing_write)

@@ -129,7 +129,7 @@ def test_damaged_or_foreign_project_files_are_clear_errors(tmp_path: Path) -> No
     with pytest.raises(ProjectError, match="no batch project"):
         BatchProject.open(folder)
     (folder / PROJECT_FILE).write_text("{not json")
-    with pytest.raises(ProjectError, match="project.json cannot be read"):
+    with pytest.raises(ProjectError, match=r"project\.json cannot be read"):
         BatchProject.open(folder)
     (folder / PROJECT_FILE).write_text(json.dumps({"format": "something-else"}))
     with pytest.raises(ProjectError, match="not a VALL-E Studio batch project"):

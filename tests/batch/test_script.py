@@ -140,5 +140,5 @@ def test_read_script_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(ScriptError, match="is a folder"):
         read_script(tmp_path)
     (tmp_path / "empty.txt").write_text("# only a comment\n\n")
-    with pytest.raises(ScriptError, match="empty.txt: there is nothing to say"):
+    with pytest.raises(ScriptError, match=r"empty\.txt: there is nothing to say"):
         read_script(tmp_path / "empty.txt")

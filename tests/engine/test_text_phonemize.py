@@ -149,13 +149,44 @@ def test_concurrent_calls_agree_with_sequential_ones() -> None:
         assert list(pool.map(run, jobs)) == sequential
 
 
-def test_upstream_decimal_truncation_is_reproduced_and_logged(caplog: pytest.LogCaptureFixture) -> None:
-    """phonemizer returns several chunks after '3.14 ok.'; upstream keeps the first (README §5)."""
+@pytest.mark.parametrize(("text", "language"), [
+    ("Pi is 3.14 ok.", "en"), ("Version 1.2.3 is out.", "en"), ("I paid 4.50 dollars. Then 2.5 more.", "en"),
+    ("Das kostet 19,99 Euro. Danke.", "de"), ("Il mesure 1,75 m, pas plus.", "fr"),
+])
+def test_decimals_do_not_cut_the_sentence(text: str, language: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Upstream speaks only up to the decimal point (README §5); we speak what espeak says for the whole
+    sentence without punctuation handling, with the punctuation put back."""
+    from phonemizer.backend import EspeakBackend
+
     with caplog.at_level("WARNING", logger=phonemize_module.__name__):
-        out = phonemize("Pi is 3.14 ok.", "en")
-    assert out.startswith("pˈaɪ ɪz θɹˈiː")
-    assert "ˌoʊkˈeɪ" not in out
-    assert any("only the first is used" in r.getMessage() for r in caplog.records)
+        out = phonemize(text, language)
+    voice = resolve_language(language).voice
+    plain = EspeakBackend(voice, with_stress=True).phonemize([text], strip=True)[0]
+    # Same words, same phonemes: only the punctuation marks differ.
+    assert re.sub(r"[.,!?;:]", "", out).split() == re.sub(r"[.,!?;:]", "", plain).split()
+    assert out.endswith(text[-1])
+    assert not [r for r in caplog.records if "joining" in r.getMessage()]  # one chunk: nothing to join
+
+
+def test_several_chunks_are_joined_not_dropped(monkeypatch: pytest.MonkeyPatch,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    class TwoChunks:
+        def phonemize(self, text: list[str], strip: bool) -> list[str]:
+            return ["fɜːst.", "sˈɛkənd"]
+
+    monkeypatch.setitem(phonemize_module._backends, "en-us", TwoChunks())
+    with caplog.at_level("WARNING", logger=phonemize_module.__name__):
+        assert phonemize("anything", "en") == "fɜːst. sˈɛkənd"
+    assert any("joining them" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("ab\x00cd efg.", "ab cd efg."), ("one\x07two\x1bthree.", "one two three."), ("a\u200bb\u00adc", "abc"),
+    ("bad \udcff byte", "bad  byte"), ("tab\tnew\nline", "tab new line"),
+])
+def test_control_characters_never_cut_the_text(text: str, expected: str) -> None:
+    """A NUL would end espeak's C string (everything after it was silently dropped)."""
+    assert phonemize(text, "en") == phonemize(expected, "en")
 
 
 def _run_python(code: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

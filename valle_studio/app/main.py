@@ -4,7 +4,9 @@ What happens at start:
 1. A rotating log file in ``valle_studio.paths.user_log_dir()`` receives every log record, Qt's own
    messages (through ``qInstallMessageHandler``) and, in a frozen build, stdout/stderr (torch and
    tqdm print there).
-2. An excepthook logs any uncaught exception and shows a dialog that names the log file.
+2. An excepthook logs any uncaught exception and shows a dialog that names the log file. Exceptions
+   of other threads (a slot of the engine thread, a Python thread) are logged there and the dialog is
+   shown on the UI thread, where widgets may be created.
 3. The window is shown first; torch is imported afterwards, on the engine thread, so the window
    appears quickly even though the import takes seconds.
 
@@ -24,8 +26,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QObject, QTimer, QtMsgType, Signal, Slot, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 import valle_studio
 from valle_studio.paths import APP_NAME, user_log_dir
@@ -114,13 +116,22 @@ def _qt_message_handler(mode: QtMsgType, context: object, message: str) -> None:
 
 
 # -- crash dialog ---------------------------------------------------------------------------------
-class CrashReporter:
-    """Logs uncaught exceptions and shows one dialog at a time naming the log file."""
+class CrashReporter(QObject):
+    """Logs uncaught exceptions and shows one dialog at a time naming the log file.
+
+    Qt calls ``sys.excepthook`` on the thread whose slot raised, so the hook only logs and emits
+    ``_report``; the dialog is built by :meth:`_show`, which runs on the UI thread (directly when the
+    exception happened there, queued otherwise).
+    """
+
+    _report = Signal(str, str)  # summary, traceback
 
     def __init__(self, log_path: Path) -> None:
+        super().__init__()
         self.log_path = log_path
         self.dialog: QMessageBox | None = None
         self.count = 0
+        self._report.connect(self._show)
 
     def install(self) -> None:
         sys.excepthook = self.excepthook
@@ -131,14 +142,19 @@ class CrashReporter:
             QApplication.quit()
             return
         self.count += 1
-        log.critical("uncaught exception:\n%s", "".join(traceback.format_exception(kind, exc, tb)))
+        details = "".join(traceback.format_exception(kind, exc, tb))
+        log.critical("uncaught exception:\n%s", details)
+        self._report.emit(str(exc) or kind.__name__, details)
+
+    @Slot(str, str)
+    def _show(self, summary: str, details: str) -> None:
         if QApplication.instance() is None or self.dialog is not None:
             return
         # Non-modal: a dialog must never block the event loop (or a --quit-after run).
         box = QMessageBox(QMessageBox.Icon.Critical, "VALL-E Studio: unexpected error",
-                          f"Something went wrong: {exc}\n\nThe details were written to the log file:\n"
+                          f"Something went wrong: {summary}\n\nThe details were written to the log file:\n"
                           f"{self.log_path}\n\nPlease include that file if you report the problem.")
-        box.setDetailedText("".join(traceback.format_exception(kind, exc, tb)))
+        box.setDetailedText(details)
         box.finished.connect(self._closed)
         self.dialog = box
         box.show()
@@ -147,8 +163,32 @@ class CrashReporter:
         self.dialog = None
 
     def _thread_hook(self, args: threading.ExceptHookArgs) -> None:
-        log.critical("uncaught exception in thread %s:\n%s", getattr(args.thread, "name", "?"),
-                     "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)))
+        if args.exc_type is SystemExit:
+            return
+        self.count += 1
+        details = "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
+        log.critical("uncaught exception in thread %s:\n%s", getattr(args.thread, "name", "?"), details)
+        self._report.emit(str(args.exc_value) or args.exc_type.__name__, details)
+
+
+def save_screenshot(window: QWidget, path: Path) -> bool:
+    """Save a PNG of ``window`` atomically; False (and a log line) when it cannot be written."""
+    from valle_studio.audio.atomic import atomic_write
+
+    pixmap = window.grab()
+
+    def write(temp: Path) -> None:
+        if not pixmap.save(str(temp), "PNG"):
+            raise OSError(f"Qt could not write a PNG to {temp}")
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, write)
+    except OSError as exc:
+        log.error("screenshot not saved: %s", exc)
+        return False
+    log.info("screenshot saved to %s", path)
+    return True
 
 
 def follow_color_scheme(app: QApplication) -> None:
@@ -200,9 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def screenshot() -> None:
         if args.screenshot is not None:
-            args.screenshot.parent.mkdir(parents=True, exist_ok=True)
-            ok = window.grab().save(str(args.screenshot))
-            log.info("screenshot %s %s", "saved to" if ok else "could not be saved to", args.screenshot)
+            save_screenshot(window, args.screenshot)
 
     if args.quit_after is not None:
         def quit_now() -> None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +30,7 @@ from valle_studio.app.model_manager import ModelManagerDialog
 from valle_studio.app.model_rows import installed_names
 from valle_studio.app.services import AppServices
 from valle_studio.app.widgets.banner import Banner
+from valle_studio.app.widgets.batch_view import BatchView
 from valle_studio.app.widgets.history_panel import HistoryModel, HistoryPanel
 from valle_studio.app.widgets.output_panel import OutputPanel, suggested_name
 from valle_studio.app.widgets.progress_panel import ProgressPanel
@@ -66,6 +68,9 @@ class MainWindow(QMainWindow):
         self.output_panel = OutputPanel(services.playback)
         self.history_panel = HistoryPanel(self.history_model)
         self.progress_panel = ProgressPanel()
+        self.batch_view = BatchView(lambda: self.engine.synthesizer, services.voices, services.playback,
+                                    self._batch_settings)
+        self._batch_busy = False
         self.banner = Banner(NO_MODEL_TEXT, "Open &model manager…")
         self.banner.setObjectName("noModelBanner")
         self._request: SynthesisRequest | None = None
@@ -167,11 +172,19 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 3)
 
+        # One line at a time on the "Studio" tab, whole scripts on the "Batch" tab; both share the
+        # engine, the voices and the player.
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("mainTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.splitter, "&Studio")
+        self.tabs.addTab(self.batch_view, "&Batch")
+
         root = QWidget()
         layout = QVBoxLayout(root)
         layout.setContentsMargins(6, 6, 6, 0)
         layout.addWidget(self.banner)
-        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self.progress_panel)
         self.setCentralWidget(root)
         self.resize(1280, 780)
@@ -213,6 +226,8 @@ class MainWindow(QMainWindow):
         self.engine.job_failed.connect(self._on_failed)
         self.engine.job_cancelled.connect(self._on_cancelled)
         self.engine.busy_changed.connect(self._update_actions)
+        self.batch_view.busy_changed.connect(self._on_batch_busy)
+        self.batch_view.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
 
     # -- state ---------------------------------------------------------------------------------
     def _restore(self) -> None:
@@ -269,14 +284,24 @@ class MainWindow(QMainWindow):
     def model_ready(self) -> bool:
         return self.engine.is_loaded and not self.engine.is_loading
 
+    def _batch_settings(self):
+        """Settings for batch rows: the sampler panel as it stands (the batch keeps its own split)."""
+        return self.sampler_panel.settings()
+
+    def _on_batch_busy(self, busy: bool) -> None:
+        self._batch_busy = busy
+        self._update_actions()
+
     def _update_actions(self, *_: object) -> None:
-        busy = self.engine.is_busy
+        busy = self.engine.is_busy or self._batch_busy
         has_text = bool(self.text_panel.text().strip())
         ready = self.model_ready
         self.generate_action.setEnabled(ready and has_text and not busy)
         if not ready:
             why = ("The model is still loading." if self.engine.is_loading else
                    "No voice model is loaded: open the model manager (Ctrl+M).")
+        elif self._batch_busy:
+            why = "A batch is running on the Batch tab: pause or cancel it first."
         elif busy:
             why = "A generation is running: stop it first (Esc)."
         elif not has_text:
@@ -285,7 +310,7 @@ class MainWindow(QMainWindow):
             why = "Generate speech from the text in the chosen voice (Ctrl+Enter)."
         self.generate_action.setToolTip(why)
         self.generate_action.setStatusTip(why)
-        self.stop_action.setEnabled(busy)
+        self.stop_action.setEnabled(self.engine.is_busy)
         has_clip = self.output_panel.samples is not None
         self.play_action.setEnabled(has_clip and self.services.playback.available)
         self.export_action.setEnabled(has_clip)
@@ -454,6 +479,7 @@ class MainWindow(QMainWindow):
         if self._dialog is not None:
             self._dialog.shutdown()
         self.save_state()
+        self.batch_view.shutdown()
         self.engine.shutdown()
         self.voice_panel_shutdown()
         self.services.playback.shutdown()

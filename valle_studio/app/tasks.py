@@ -48,8 +48,11 @@ class _Runner(QObject):
             self.done.emit("cancelled", None)
             return
         except Exception as exc:
+            from valle_studio.errors import describe, is_out_of_memory
+
             log.error("background task failed:\n%s", traceback.format_exc())
-            self.done.emit("failed", str(exc) or type(exc).__name__)
+            self.done.emit("failed", describe(exc, gui=True) if is_out_of_memory(exc) else
+                           str(exc) or type(exc).__name__)
             return
         self.done.emit("cancelled" if self._token.cancelled else "finished", result)
 

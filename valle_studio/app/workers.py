@@ -63,8 +63,17 @@ def probe_devices() -> list[str]:
 
 
 def _error_text(exc: BaseException) -> str:
+    from valle_studio.errors import describe, is_out_of_memory
+
+    if is_out_of_memory(exc):
+        text = describe(exc, gui=True)
+        return text[:1].upper() + text[1:] + "."
     text = str(exc) or type(exc).__name__
-    return text if isinstance(exc, (ValueError, OSError, RuntimeError)) else f"{type(exc).__name__}: {text}"
+    # Our own errors (CheckpointError, StoreError, ...) and the common built-in kinds already say what
+    # is wrong in plain words; only an unexpected kind keeps its class name as a hint.
+    ours = type(exc).__module__.startswith("valle_studio.")
+    plain = ours or isinstance(exc, (ValueError, OSError, RuntimeError))
+    return text if plain else f"{type(exc).__name__}: {text}"
 
 
 class _EngineWorker(QObject):
@@ -244,6 +253,12 @@ class EngineController(QObject):
     @property
     def is_busy(self) -> bool:
         return self._job is not None
+
+    @property
+    def synthesizer(self) -> Any:
+        """The loaded Synthesizer (None before a model is loaded). Other workers (batch) may run it
+        on their own thread while this controller is idle; the window keeps the two apart."""
+        return self._worker._synth
 
     # -- requests ------------------------------------------------------------------------------
     def load(self, spec: LoadSpec) -> None:

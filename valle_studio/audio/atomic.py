@@ -17,6 +17,7 @@ import errno
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ Writer = Callable[[Path], None]
 
 _READ_ONLY_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
 _DISK_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_NEARLY_FULL_BYTES = 1 << 20  # a writer that fails with less than this left free ran out of space
 
 
 class AtomicWriteError(OSError):
@@ -56,8 +58,7 @@ def _translate(exc: OSError, path: Path) -> AtomicWriteError:
     code = exc.errno or 0
     folder = path.parent
     if code in _DISK_FULL_ERRNOS:
-        return DiskFullError(code, f"Cannot save '{path}': the disk is full (no space left on the device "
-                                   f"holding '{folder}'). Free some space and try again.", path)
+        return _disk_full_error(path)
     if code in _READ_ONLY_ERRNOS:
         return ReadOnlyFolderError(code, f"Cannot save '{path}': the folder '{folder}' is read-only or "
                                          f"you lack permission to write there.", path)
@@ -65,6 +66,30 @@ def _translate(exc: OSError, path: Path) -> AtomicWriteError:
         return FolderMissingError(code, f"Cannot save '{path}': the folder '{folder}' does not exist.", path)
     reason = exc.strerror or str(exc)
     return AtomicWriteError(code, f"Cannot save '{path}': {reason}.", path)
+
+
+def _disk_full_error(path: Path) -> DiskFullError:
+    return DiskFullError(errno.ENOSPC, f"Cannot save '{path}': the disk is full (no space left on the device "
+                                       f"holding '{path.parent}'). Free some space and try again.", path)
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < _NEARLY_FULL_BYTES
+    except OSError:
+        return False
+
+
+def _check_target(path: Path) -> None:
+    """Refuse a target whose folder is missing or not a folder, or that is itself a folder."""
+    folder = path.parent
+    if not folder.is_dir():
+        if folder.exists():
+            raise AtomicWriteError(errno.ENOTDIR, f"Cannot save '{path}': '{folder}' is not a folder.", path)
+        raise FolderMissingError(errno.ENOENT, f"Cannot save '{path}': the folder '{folder}' does not exist.",
+                                 path)
+    if path.is_dir():
+        raise AtomicWriteError(errno.EISDIR, f"Cannot save '{path}': a folder of that name exists.", path)
 
 
 def _create_temp(path: Path) -> tuple[int, Path]:
@@ -120,13 +145,7 @@ def atomic_write(path: str | os.PathLike[str], data: Writer | bytes | str, *,
     if isinstance(data, str):
         data = data.encode(encoding)
     folder = path.parent
-    if not folder.is_dir():
-        if folder.exists():
-            raise AtomicWriteError(errno.ENOTDIR, f"Cannot save '{path}': '{folder}' is not a folder.", path)
-        raise FolderMissingError(errno.ENOENT, f"Cannot save '{path}': the folder '{folder}' does not exist.",
-                                 path)
-    if path.is_dir():
-        raise AtomicWriteError(errno.EISDIR, f"Cannot save '{path}': a folder of that name exists.", path)
+    _check_target(path)
 
     try:
         fd, temp = _create_temp(path)
@@ -144,7 +163,16 @@ def atomic_write(path: str | os.PathLike[str], data: Writer | bytes | str, *,
                     os.fsync(handle.fileno())
             else:
                 os.close(fd)
-                data(temp)
+                try:
+                    data(temp)
+                except OSError:
+                    raise
+                except Exception as exc:
+                    # Libraries writing through C (libsndfile: "System error.") do not say the disk is
+                    # full; the free space, checked while the temporary file still takes it, does.
+                    if _nearly_full(folder):
+                        raise _disk_full_error(path) from exc
+                    raise
                 _fsync_file(temp)
             with contextlib.suppress(OSError):
                 os.chmod(temp, os.stat(path).st_mode & 0o7777)
@@ -159,6 +187,27 @@ def atomic_write(path: str | os.PathLike[str], data: Writer | bytes | str, *,
             os.unlink(temp)
         raise
     _fsync_folder(folder)
+    return path
+
+
+def ensure_writable(path: str | os.PathLike[str]) -> Path:
+    """Check now that ``path`` could be saved: its folder exists and accepts a new file.
+
+    Creates and removes an empty temporary file beside ``path`` (the target is not touched), so a
+    read-only or missing folder is reported before minutes of work rather than after. Raises the same
+    errors as :func:`atomic_write`; returns the path.
+    """
+    path = Path(path)
+    _check_target(path)
+    try:
+        fd, temp = _create_temp(path)
+    except AtomicWriteError:
+        raise
+    except OSError as exc:
+        raise _translate(exc, path) from exc
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(temp)
     return path
 
 

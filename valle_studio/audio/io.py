@@ -9,6 +9,7 @@ band-limited windowed-sinc polyphase resampler in plain numpy.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ import soundfile as sf
 from valle_studio.audio.atomic import atomic_write
 from valle_studio.audio.processing import clipping_ratio, is_silent
 
-LONG_CLIP_SECONDS = 600.0  # past this a clip still loads, with a note that suggests trimming
+# Past this a clip still loads, with a note that suggests trimming: it is also the most reference audio
+# the engine uses as a prompt (engine.prompts.MAX_PROMPT_SECONDS) unless a prompt length is set.
+LONG_CLIP_SECONDS = 60.0
 MAX_CLIP_SECONDS = 1800.0  # hard cap: 30 min at 48 kHz is ~350 MB of float32 already
 _MAX_MONO_SAMPLES = int(MAX_CLIP_SECONDS * 48_000)  # caps memory for very high sample rates too
 _BLOCK_FRAMES = 1 << 18
@@ -140,13 +143,17 @@ def _notes(samples: np.ndarray, sample_rate: int, duration: float) -> tuple[str,
     notes = []
     if duration > LONG_CLIP_SECONDS:
         notes.append(f"This clip is {_describe(duration)} long; a voice prompt needs only 3-10 seconds of "
-                     "clean speech. Consider trimming it to the best part.")
+                     f"clean speech and at most {LONG_CLIP_SECONDS:.0f} s is used. Consider trimming it to "
+                     "the best part.")
     ratio = clipping_ratio(samples)
     if ratio > 0.001:
         notes.append(f"{ratio:.1%} of the samples are clipped (distorted); a cleaner recording "
                      "clones better.")
     if sample_rate < 16_000:
         notes.append(f"Recorded at only {sample_rate} Hz; expect a muffled clone.")
+    if is_silent(samples, _SILENCE_DB):
+        notes.append(f"This clip is silent (its loudest sample is below {_SILENCE_DB:.0f} dBFS); a voice "
+                     "prompt needs audible speech.")
     return tuple(notes)
 
 
@@ -197,6 +204,10 @@ def save_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: i
     The format follows the extension: ``.wav`` (default subtype ``FLOAT``; ``PCM_16``/``PCM_24``),
     ``.flac`` (``PCM_16`` default, ``PCM_24``) or ``.ogg`` (Vorbis). Integer and Vorbis outputs are
     clipped to [-1, 1] first, because libsndfile would otherwise wrap around. Returns the path.
+
+    The file is encoded in memory and then handed to the atomic writer as bytes: libsndfile reports a
+    full disk as "System error." (WAV, FLAC) or not at all (Ogg, which then leaves a cut-off file), while
+    the atomic writer names the disk-full, read-only and missing-folder cases.
     """
     path = Path(path)
     spec = _SAVE_FORMATS.get(path.suffix.lower())
@@ -219,13 +230,12 @@ def save_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: i
     if subtype != "FLOAT":
         data = np.clip(data, -1.0, 1.0)
 
-    def write(temp: Path) -> None:
-        sf.write(temp, data, int(sample_rate), format=fmt, subtype=subtype)
-
+    buffer = io.BytesIO()
     try:
-        return atomic_write(path, write)
+        sf.write(buffer, data, int(sample_rate), format=fmt, subtype=subtype)
     except (sf.SoundFileError, RuntimeError) as exc:
         raise AudioError(path, "write_failed", f"Cannot save '{path}' as {fmt}/{subtype}: {exc}") from exc
+    return atomic_write(path, buffer.getvalue())
 
 
 # ---------------------------------------------------------------------------------------------

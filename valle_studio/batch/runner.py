@@ -125,12 +125,14 @@ class BatchRunner:
 
     ``voices``: a :class:`~valle_studio.studio.voices.VoiceLibrary` for rows that name a saved voice.
     ``after_take(row, take)`` runs after a take is recorded and before the project is saved (the CLI
-    exports the row's WAV there, so the save also records the export).
+    exports the row's WAV there, so the save also records the export). ``describe_error`` turns a
+    row's exception into the one line recorded as its failure.
     """
 
     def __init__(self, project: BatchProject, synthesizer: Any, *, voices: Any = None,
                  on_event: Callable[[BatchEvent], None] | None = None, cancel: CancelToken | None = None,
-                 gate: PauseGate | None = None, after_take: AfterTake | None = None) -> None:
+                 gate: PauseGate | None = None, after_take: AfterTake | None = None,
+                 describe_error: Callable[[BaseException], str] = describe) -> None:
         self.project = project
         self.synth = synthesizer
         self.voices = voices
@@ -138,6 +140,7 @@ class BatchRunner:
         self.cancel = cancel or CancelToken()
         self.gate = gate or PauseGate()
         self.after_take = after_take
+        self.describe_error = describe_error  # the GUI words advice for its own controls
         self._prompt_cache: dict[str, tuple[Any, ...] | Exception] = {}
 
     # -- the queue --------------------------------------------------------------------------------
@@ -174,7 +177,7 @@ class BatchRunner:
                 cancelled = True
                 break
             except Exception as exc:
-                message = describe(exc)
+                message = self.describe_error(exc)
                 log.warning("batch row %d failed: %s", index + 1, message, exc_info=True)
                 self.project.mark_failed(row_id, message)
                 self.project.save()

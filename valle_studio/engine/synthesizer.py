@@ -11,6 +11,7 @@ The codec is loaded lazily: a run with code prompts that only needs codes back n
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -23,7 +24,7 @@ import torch
 
 from valle_studio.engine import pipeline
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
-from valle_studio.engine.prompts import combine_prompts
+from valle_studio.engine.prompts import encode_prompts, needs_codec, read_prompts
 from valle_studio.engine.requests import SentenceResult, SynthesisRequest, SynthesisResult
 from valle_studio.engine.resources import ResolvedModel, resolve_codec, resolve_model
 from valle_studio.engine.settings import FRAMES_PER_SECOND, GenerationSettings
@@ -31,7 +32,13 @@ from valle_studio.engine.settings import FRAMES_PER_SECOND, GenerationSettings
 if TYPE_CHECKING:
     from valle_studio.engine.codec import Codec
 
+log = logging.getLogger(__name__)
+
 SAMPLE_RATE = 24_000
+#: Most characters one request may hold: roughly 20 minutes of speech. Longer scripts belong in batch
+#: export, where every row is its own request and a failure costs one row, not an hour of work.
+MAX_TEXT_CHARS = 20_000
+_OUT_OF_MEMORY = (MemoryError, getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError))
 
 
 class SynthesisError(ValueError):
@@ -123,16 +130,21 @@ class Synthesizer:
         generator = torch.Generator(device=self.model.device).manual_seed(seed)
 
         texts, phonemes, lines = self._request_lines(request)
-        need_codec = any(not isinstance(p, np.ndarray) and not str(p).endswith(".npy") for p in request.prompts)
-        prompt = combine_prompts(request.prompts, self.codec(required=need_codec) if need_codec else None,
-                                 settings.prompt_length_frames())
-        prompt_t = None if prompt is None else torch.as_tensor(prompt, device=self.model.device)
-        modality = pipeline.resolve_modality(settings, self.model.can_nar_len)
-        codes = pipeline.generate_lines(self.model, lines, prompt_t, settings, modality=modality,
-                                        generator=generator, progress=progress, cancel=cancel)
-        codes_np = [c.to("cpu", torch.int64).numpy() for c in codes]
+        # Every reference is read and checked before the codec (seconds to load) is needed.
+        parts = read_prompts(request.prompts, settings.prompt_length_frames())
+        codec = self.codec(required=True) if needs_codec(parts) else None
+        try:
+            prompt = encode_prompts(parts, codec, settings.prompt_length_frames())
+            prompt_t = None if prompt is None else torch.as_tensor(prompt, device=self.model.device)
+            modality = pipeline.resolve_modality(settings, self.model.can_nar_len)
+            codes = pipeline.generate_lines(self.model, lines, prompt_t, settings, modality=modality,
+                                            generator=generator, progress=progress, cancel=cancel)
+            codes_np = [c.to("cpu", torch.int64).numpy() for c in codes]
+            audio = self._decode(codes_np, settings, progress, cancel) if decode else None
+        except _OUT_OF_MEMORY:
+            _release_memory()  # so that a smaller request right after can succeed
+            raise
         sentences = tuple(SentenceResult(t, p, c) for t, p, c in zip(texts, phonemes, codes_np, strict=True))
-        audio = self._decode(codes_np, settings, progress, cancel) if decode else None
         return SynthesisResult(audio=audio, sample_rate=SAMPLE_RATE, codes=np.concatenate(codes_np, axis=0),
                                sentences=sentences, seed=seed, modality=modality,
                                elapsed_s=time.perf_counter() - started)
@@ -140,21 +152,42 @@ class Synthesizer:
     def _request_lines(self, request: SynthesisRequest
                        ) -> tuple[list[str], list[str], list[pipeline.LineInput]]:
         """(texts, phoneme strings, model inputs), one entry per generated piece."""
+        from valle_studio.engine.text.clean import clean_text, is_speakable
+
         if request.phonemes is not None:
-            if not request.phonemes.strip():
+            ipa = clean_text(request.phonemes).strip()
+            if not ipa:
                 raise SynthesisError("there is nothing to say: the phoneme string is empty")
-            ids = self.frontend.ids_for_phonemes(request.phonemes)
+            if not is_speakable(ipa):
+                raise SynthesisError(f"there is nothing to say: the phoneme string {ipa[:40]!r} has no "
+                                     "phonemes, only punctuation")
+            ids = self.frontend.ids_for_phonemes(ipa)
             line = pipeline.LineInput(torch.tensor(ids), self.frontend.language_id(request.language))
-            return [request.phonemes], [request.phonemes], [line]
+            return [ipa], [ipa], [line]
         settings = request.settings
         from valle_studio.engine.text.split import split_text
 
-        texts = split_text(request.text, settings.split)
+        text = clean_text(request.text)
+        if len(text) > MAX_TEXT_CHARS:
+            raise SynthesisError(
+                f"the text is {len(text):,} characters long; one generation takes at most {MAX_TEXT_CHARS:,} "
+                "(roughly 20 minutes of speech). Generate it in parts, or use batch export for long scripts")
+        language_id = self.frontend.language_id(request.language)  # an unknown language fails here, first
+        texts = split_text(text, settings.split)
         if not texts:
             raise SynthesisError("there is nothing to say: the text is empty")
         tokenized = [self.frontend.tokens_for(t, request.language, no_phonemize=settings.no_phonemize)
                      for t in texts]
-        lines = [pipeline.LineInput(torch.tensor(t.ids), t.language_id, raw_text=settings.no_phonemize)
+        # A piece of only punctuation or symbols espeak does not read ("...", "?!") has nothing to say;
+        # generating it would only produce noise.
+        kept = [i for i, t in enumerate(tokenized) if is_speakable(t.phonemes)]
+        if not kept:
+            raise SynthesisError("there is nothing to say: the text has no words, only punctuation or symbols")
+        if len(kept) < len(texts):
+            log.info("skipping pieces with nothing to pronounce: %r",
+                     [texts[i] for i in range(len(texts)) if i not in kept])
+        texts, tokenized = [texts[i] for i in kept], [tokenized[i] for i in kept]
+        lines = [pipeline.LineInput(torch.tensor(t.ids), language_id, raw_text=settings.no_phonemize)
                  for t in tokenized]
         return texts, [t.phonemes for t in tokenized], lines
 
@@ -179,11 +212,20 @@ class Synthesizer:
         """IPA phonemes heard in a clip (the model's own STT head). ``source``: any prompt source."""
         from valle_studio.engine.generation import transcribe
 
-        need_codec = not isinstance(source, np.ndarray) and not str(source).endswith(".npy")
-        codes = combine_prompts([source], self.codec(required=need_codec) if need_codec else None)
+        parts = read_prompts([source])
+        codes = encode_prompts(parts, self.codec(required=True) if needs_codec(parts) else None)
         assert codes is not None
         max_tokens = max(8, int(len(codes) / FRAMES_PER_SECOND * 20))  # upstream: seconds x 20
         ids = transcribe(self.model, torch.as_tensor(codes, device=self.model.device),
                          language_id=self.frontend.language_id(language), max_tokens=max_tokens,
                          progress=progress, cancel=cancel)
         return self.frontend.decode_phonemes(ids)
+
+
+def _release_memory() -> None:
+    """Give cached GPU memory back after an out-of-memory failure."""
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    mps = getattr(torch, "mps", None)
+    if mps is not None and torch.backends.mps.is_available():
+        mps.empty_cache()

@@ -8,6 +8,7 @@ Public API::
 
 from __future__ import annotations
 
+from valle_studio.engine.model import kernels
 from valle_studio.engine.model.checkpoint import CheckpointError
 from valle_studio.engine.model.config import ModelConfig
 from valle_studio.engine.model.devices import DeviceError, resolve_device, resolve_dtype
@@ -24,6 +25,7 @@ __all__ = [
     "ModelInput",
     "Trace",
     "VallEModel",
+    "kernels",
     "load_model",
     "resolve_device",
     "resolve_dtype",

@@ -6,6 +6,10 @@ Pre-norm layers: ``h = x + attn(rmsnorm(x)); out = h + mlp(rmsnorm(h))`` and a f
 - Attention through ``scaled_dot_product_attention``, scale 1/sqrt(head_dim), no biases.
 - MLP: ``down(gelu_erf(gate(x)) * up(x))`` -- exact GELU, not SiLU (upstream sets ``hidden_act="gelu"``).
 Parameter names match the checkpoint (``layers.N.self_attn.q_proj.weight`` ...).
+
+Speed (see ``benchmarks/``): :meth:`Backbone.fuse` stores q/k/v and gate/up side by side in one buffer
+each (the parameters become row slices of it, so nothing is copied twice), which turns seven matrix
+products per layer into four; an AR step is a mat-vec product per weight, so fewer, longer reads.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from valle_studio.engine.model.kernels import Linear, linear
 from valle_studio.engine.model.kv_cache import KVCache
 
 
@@ -24,6 +29,9 @@ class RMSNorm(nn.Module):
         self.eps = eps
 
     def forward(self, x: Tensor) -> Tensor:
+        if x.dtype == torch.float32 and self.weight.dtype == torch.float32:
+            # one fused kernel, bit-identical to the three-step float32 formula below
+            return F.rms_norm(x, self.weight.shape, self.weight, self.eps)
         dtype = x.dtype
         h = x.float()
         h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps)
@@ -45,19 +53,21 @@ class Rotary:
         return self._inv_freq[device]
 
     def cos_sin(self, positions: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
-        """``positions``: ``[B, S]`` int64 -> cos, sin: ``[B, 1, S, head_dim]`` in ``dtype``."""
+        """``positions``: ``[B, S]`` int64 -> cos, signed sin: ``[B, S, 1, head_dim]`` in ``dtype``.
+
+        The sin table carries rotate_half's sign (``-sin`` on the first half), so that
+        ``x * cos + roll(x, half) * sin`` equals HF's ``x * cos + rotate_half(x) * sin`` exactly.
+        """
         freqs = positions.float()[..., None] * self.inv_freq(positions.device)
         emb = torch.cat((freqs, freqs), dim=-1)
-        return emb.cos().to(dtype)[:, None], emb.sin().to(dtype)[:, None]
-
-
-def _rotate_half(x: Tensor) -> Tensor:
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+        sin = emb.sin()
+        sin[..., : self.head_dim // 2].neg_()
+        return emb.cos().to(dtype)[:, :, None], sin.to(dtype)[:, :, None]
 
 
 def _apply_rope(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-    return x * cos + _rotate_half(x) * sin
+    """``x``: ``[B, S, ..., head_dim]``; ``cos``/``sin`` broadcast over the middle axes."""
+    return x * cos + x.roll(x.shape[-1] // 2, dims=-1) * sin
 
 
 class Attention(nn.Module):
@@ -66,10 +76,39 @@ class Attention(nn.Module):
         self.heads = heads
         self.kv_heads = kv_heads
         self.head_dim = dim // heads
-        self.q_proj = nn.Linear(dim, heads * self.head_dim, bias=False)
-        self.k_proj = nn.Linear(dim, kv_heads * self.head_dim, bias=False)
-        self.v_proj = nn.Linear(dim, kv_heads * self.head_dim, bias=False)
-        self.o_proj = nn.Linear(heads * self.head_dim, dim, bias=False)
+        self.q_proj = Linear(dim, heads * self.head_dim, bias=False)
+        self.k_proj = Linear(dim, kv_heads * self.head_dim, bias=False)
+        self.v_proj = Linear(dim, kv_heads * self.head_dim, bias=False)
+        self.o_proj = Linear(heads * self.head_dim, dim, bias=False)
+        # [q; k; v] rows in one buffer (fuse()), or an int8 module replacing all three (quantize.py)
+        self._qkv: Tensor | nn.Module | None = None
+
+    def fuse(self) -> None:
+        """Keep q/k/v in one contiguous buffer; the three weights become views of it."""
+        if not isinstance(self._qkv, nn.Module):
+            self._qkv = _fuse_rows(self.q_proj, self.k_proj, self.v_proj)
+
+    def _project(self, x: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``x`` ``[B, S, dim]`` -> rotated q ``[B, heads, S, hd]``, rotated k and v ``[B, kv_heads, S, hd]``."""
+        b, s, _ = x.shape
+        hd = self.head_dim
+        fused = self._qkv
+        if isinstance(fused, nn.Module) or (
+            fused is not None and _still_fused(fused, self.q_proj, self.k_proj, self.v_proj)
+        ):
+            qkv = fused(x) if isinstance(fused, nn.Module) else linear(x, fused)
+            if self.heads == self.kv_heads:
+                # q and k side by side: one rotation for both
+                qkv = qkv.view(b, s, 3, self.heads, hd)
+                qk = _apply_rope(qkv[:, :, :2], cos[:, :, None], sin[:, :, None])
+                return qk[:, :, 0].transpose(1, 2), qk[:, :, 1].transpose(1, 2), qkv[:, :, 2].transpose(1, 2)
+            nq, nk = self.heads * hd, self.kv_heads * hd
+            q, k, v = qkv.split((nq, nk, nk), dim=-1)
+        else:
+            q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        q = _apply_rope(q.view(b, s, self.heads, hd), cos, sin)
+        k = _apply_rope(k.view(b, s, self.kv_heads, hd), cos, sin)
+        return q.transpose(1, 2), k.transpose(1, 2), v.view(b, s, self.kv_heads, hd).transpose(1, 2)
 
     def forward(
         self,
@@ -83,11 +122,7 @@ class Attention(nn.Module):
     ) -> Tensor:
         """``x``: ``[B, S, dim]``; ``mask``: bool ``[B, 1, S, K]`` (True = attend) or None."""
         b, s, _ = x.shape
-        q = self.q_proj(x).view(b, s, self.heads, self.head_dim).transpose(1, 2)
-        k = self.k_proj(x).view(b, s, self.kv_heads, self.head_dim).transpose(1, 2)
-        v = self.v_proj(x).view(b, s, self.kv_heads, self.head_dim).transpose(1, 2)
-        q = _apply_rope(q, cos, sin)
-        k = _apply_rope(k, cos, sin)
+        q, k, v = self._project(x, cos, sin)
         if cache is not None:
             k, v = cache.update(layer, k, v)
         if self.kv_heads != self.heads:
@@ -103,12 +138,60 @@ class Attention(nn.Module):
 class MLP(nn.Module):
     def __init__(self, dim: int, ffn_dim: int) -> None:
         super().__init__()
-        self.gate_proj = nn.Linear(dim, ffn_dim, bias=False)
-        self.up_proj = nn.Linear(dim, ffn_dim, bias=False)
-        self.down_proj = nn.Linear(ffn_dim, dim, bias=False)
+        self.gate_proj = Linear(dim, ffn_dim, bias=False)
+        self.up_proj = Linear(dim, ffn_dim, bias=False)
+        self.down_proj = Linear(ffn_dim, dim, bias=False)
+        # [gate; up] rows in one buffer (fuse()), or an int8 module replacing both (quantize.py)
+        self._gate_up: Tensor | nn.Module | None = None
+
+    def fuse(self) -> None:
+        """Keep gate and up in one contiguous buffer; both weights become views of it."""
+        if not isinstance(self._gate_up, nn.Module):
+            self._gate_up = _fuse_rows(self.gate_proj, self.up_proj)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.down_proj(F.gelu(self.gate_proj(x)) * self.up_proj(x))
+        fused = self._gate_up
+        if isinstance(fused, nn.Module):
+            gate, up = fused(x).chunk(2, dim=-1)
+        elif fused is not None and _still_fused(fused, self.gate_proj, self.up_proj):
+            gate, up = linear(x, fused).chunk(2, dim=-1)
+        else:
+            gate, up = self.gate_proj(x), self.up_proj(x)
+        return self.down_proj(F.gelu(gate).mul_(up))
+
+
+def _fuse_rows(*layers: nn.Module) -> Tensor | None:
+    """Concatenate the weights ``[out_i, in]`` of bias-free linear layers into one ``[sum out_i, in]``
+    buffer and make each layer's weight a row slice of it. None when the layers cannot be fused
+    (quantized, on the meta device, mixed devices or dtypes)."""
+    weights = [getattr(m, "weight", None) for m in layers]
+    if not all(isinstance(w, Tensor) for w in weights) or any(getattr(m, "bias", None) is not None for m in layers):
+        return None
+    first = weights[0]
+    assert first is not None
+    if first.is_meta or any(w.device != first.device or w.dtype != first.dtype for w in weights):  # type: ignore[union-attr]
+        return None
+    with torch.no_grad():
+        buffer = torch.cat([w.detach() for w in weights], dim=0)  # type: ignore[union-attr]
+    row = 0
+    for module, w in zip(layers, weights, strict=True):
+        n = w.shape[0]  # type: ignore[union-attr]
+        module.weight = nn.Parameter(buffer[row : row + n], requires_grad=False)
+        row += n
+    return buffer
+
+
+def _still_fused(buffer: Tensor, *layers: nn.Module) -> bool:
+    """Each weight is still the row slice of ``buffer`` that :func:`_fuse_rows` made it (a later
+    ``.to()``, ``load_state_dict(assign=True)`` or quantization replaces them and ends the fusion)."""
+    ptr, step = buffer.data_ptr(), buffer.stride(0) * buffer.element_size()
+    row = 0
+    for m in layers:
+        w = getattr(m, "weight", None)
+        if not isinstance(w, Tensor) or w.data_ptr() != ptr + row * step or w.dtype != buffer.dtype:
+            return False
+        row += w.shape[0]
+    return True
 
 
 class DecoderLayer(nn.Module):
@@ -143,6 +226,12 @@ class Backbone(nn.Module):
         self.layers = nn.ModuleList(DecoderLayer(dim, heads, kv_heads, ffn_dim, eps) for _ in range(layers))
         self.norm = RMSNorm(dim, eps)
         self.rotary = Rotary(dim // heads, theta)
+
+    def fuse(self) -> None:
+        """Fuse q/k/v and gate/up of every layer (see the module docstring); call after moving the model."""
+        for layer in self.layers:
+            layer.self_attn.fuse()
+            layer.mlp.fuse()
 
     def forward(
         self,

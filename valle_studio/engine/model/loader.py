@@ -26,18 +26,29 @@ def load_model(
     device: str | torch.device = "cpu",
     dtype: torch.dtype | str = torch.float32,
     legacy_summing: bool | None = None,
+    quantize: str | None = None,
 ) -> VallEModel:
     """Load an ecker VALL-E v1 checkpoint (``.sft`` safetensors or ``.pth`` with a ``module`` key).
 
     ``device``: "cpu", "cuda", "cuda:N", "mps" or "auto". ``dtype``: float32 (the only choice on the
     CPU), float16 or bfloat16 (GPUs), or "auto". ``legacy_summing``: None decides from the stored
     config (see :func:`~valle_studio.engine.model.config.auto_legacy_summing`); True/False forces it.
+    ``quantize="int8"``: int8 dynamic quantisation of the backbone (CPU and float32 only; faster, less
+    exact -- see :mod:`valle_studio.engine.quantize`); None keeps the weights as loaded.
 
     Raises :class:`CheckpointError` (a readable sentence) for every problem with the file, and
     :class:`~valle_studio.engine.model.devices.DeviceError` for an unusable device or dtype.
     """
+    if quantize not in (None, "int8"):
+        raise ValueError(f"unknown quantisation {quantize!r}: the only choice is 'int8' (or None for none)")
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
+    if quantize == "int8":
+        from valle_studio.engine.quantize import QuantizationError, refusal
+
+        reason = refusal(dev, dt)
+        if reason is not None:  # before reading gigabytes
+            raise QuantizationError(reason)
     with open_checkpoint(path) as ckpt:
         name = ckpt.path.name
         try:
@@ -69,6 +80,11 @@ def load_model(
     del state
     model.requires_grad_(False)
     model.eval()
+    model.fuse()
+    if quantize == "int8":
+        from valle_studio.engine.quantize import quantize_int8
+
+        quantize_int8(model)
     model.ignored_tensors = ignored
     if ignored:
         log.debug("%s: ignoring %d unused tensors: %s", name, len(ignored), ", ".join(ignored[:8]))

@@ -29,6 +29,7 @@ from valle_studio.engine.model.config import (
     ModelConfig,
 )
 from valle_studio.engine.model.inputs import Assembled, ModelInput, assemble
+from valle_studio.engine.model.kernels import Linear
 from valle_studio.engine.model.kv_cache import KVCache
 
 DecodeKind = Literal["ar", "len", "stt"]
@@ -47,7 +48,7 @@ class Classifiers(nn.Module):
 
     def __init__(self, classes: dict[int, int], dim: int) -> None:
         super().__init__()
-        self.proj = nn.ModuleDict({str(i): nn.Linear(dim, n) for i, n in sorted(classes.items())})
+        self.proj = nn.ModuleDict({str(i): Linear(dim, n) for i, n in sorted(classes.items())})
 
     def has(self, index: int) -> bool:
         return str(index) in self.proj
@@ -107,6 +108,16 @@ class VallEModel(nn.Module):
         )
         # Set by the loader: stored tensors inference does not use.
         self.ignored_tensors: list[str] = []
+        # "int8" once valle_studio.engine.quantize has replaced the backbone matrices.
+        self.quantized: str | None = None
+
+    def fuse(self) -> VallEModel:
+        """Store each layer's q/k/v and gate/up weights side by side (faster; see ``Backbone.fuse``).
+
+        The loader does this; call it again after moving the model to another device or dtype.
+        Returns the model."""
+        self.model.fuse()
+        return self
 
     # -- helpers --------------------------------------------------------------------------------
     @property

@@ -7,6 +7,11 @@ the ``config`` metadata must be a JSON object (upstream's exporter writes it).
 
 ``.pth``/``.pt``: ``torch.load(weights_only=True)``, which refuses any pickle that would import or
 call code; such a file is rejected without ever running it.
+
+Both: the stored ``config`` must hold values the model loader accepts (a supported version, sane
+flags), and when the file has the text embedding every v1 model has, its tensor shapes must fit that
+config (e.g. a head count that divides the width). So a file that cannot load is refused at import,
+not later when the user picks it.
 """
 
 from __future__ import annotations
@@ -103,7 +108,26 @@ def _inspect_sft(path: Path) -> CheckpointInfo:
         raise InvalidModelFileError(f"'{path.name}': the 'config' metadata is not JSON ({exc})") from exc
     if not isinstance(config, dict):
         raise InvalidModelFileError(f"'{path.name}': the 'config' metadata is not a JSON object")
+    shapes = {key: tuple(entry["shape"]) for key, entry in tensors.items()}
+    _check_config(path.name, shapes, config)
     return CheckpointInfo("sft", len(tensors), config)
+
+
+def _check_config(name: str, shapes: dict[str, tuple[int, ...]], config: dict[str, Any] | None) -> None:
+    """Refuse configs (and, for complete files, tensor layouts) that the model loader would refuse."""
+    from valle_studio.engine.model.checkpoint import CheckpointError
+    from valle_studio.engine.model.config import HEAD_LEN, ConfigError, check_supported, flags_from_metadata
+    from valle_studio.engine.model.layout import config_from_shapes
+
+    try:
+        flags = flags_from_metadata(config, has_len_head=f"classifiers.proj.{HEAD_LEN}.weight" in shapes)
+        check_supported(flags)
+        if "text_emb.weight" in shapes:
+            config_from_shapes(name, shapes, flags, legacy_summing=None)
+    except ConfigError as exc:
+        raise InvalidModelFileError(f"refused '{name}': its config cannot be used ({exc})") from exc
+    except CheckpointError as exc:
+        raise InvalidModelFileError(f"refused '{name}': {str(exc).removeprefix(name + ': ')}") from exc
 
 
 def _inspect_pth(path: Path) -> CheckpointInfo:
@@ -123,4 +147,7 @@ def _inspect_pth(path: Path) -> CheckpointInfo:
         raise InvalidModelFileError(f"'{path.name}' has no tensor '{V1_KEY}': it is not a VALL-E v1 "
                                     "checkpoint of ecker/vall-e")
     config = obj.get("config")
-    return CheckpointInfo("pth", len(state), config if isinstance(config, dict) else None)
+    config = config if isinstance(config, dict) else None
+    shapes = {key: tuple(value.shape) for key, value in state.items() if isinstance(value, torch.Tensor)}
+    _check_config(path.name, shapes, config)
+    return CheckpointInfo("pth", len(state), config)

@@ -3,12 +3,19 @@
 Upstream feeds the model phonemes made by ``phonemizer``'s espeak backend with
 ``preserve_punctuation=True, with_stress=True`` and ``.phonemize([text], strip=True)`` (default
 separator: phones joined, words separated by one space). The trained checkpoints expect exactly
-that text, so this module reproduces it, including its known oddities:
+that text, so this module reproduces it, with one deliberate exception:
 
-* a decimal point followed by more text ends the output ("3.14 ok." keeps only "three."):
-  phonemizer then returns several chunks for the one input and upstream keeps the first;
+* upstream loses the rest of a sentence after a decimal number ("Pi is 3.14 ok." speaks only
+  "Pi is three."): phonemizer cuts the line at the decimal point and upstream keeps the first of the
+  resulting chunks. Here lines are cut where the punctuation really is
+  (:mod:`~valle_studio.engine.text.punctuation`), so espeak reads "three point one four ok" as it
+  does without punctuation handling; should phonemizer still return several chunks, they are joined
+  rather than dropped. Other oddities are kept:
 * Mandarin uses the ``cmn-latn-pinyin`` voice and its tone digits 1-5 become ``ˇ ˉ ˊ ˋ _``;
 * Japanese is converted to hiragana with ``pykakasi`` first.
+
+Text is cleaned first (:func:`~valle_studio.engine.text.clean.clean_text`): a NUL would end espeak's
+C string and silently drop the rest, so control characters become spaces.
 
 espeak-ng comes from the ``espeakng-loader`` wheel (library and data), so users need no system
 espeak. Set ``PHONEMIZER_ESPEAK_LIBRARY`` (and optionally ``PHONEMIZER_ESPEAK_DATA_PATH``) to use
@@ -25,6 +32,7 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
+from valle_studio.engine.text.clean import clean_text
 from valle_studio.engine.text.languages import LANGUAGES, Language, language_id, resolve_language
 
 if TYPE_CHECKING:
@@ -108,8 +116,22 @@ def _backend(voice: str) -> EspeakBackend:
             raise PhonemizerUnavailableError(
                 f"cannot start espeak-ng with voice {voice!r}: {exc}{_library_hint()}"
             ) from exc
+        _use_decimal_safe_punctuation(backend)
         _backends[voice] = backend
     return backend
+
+
+def _use_decimal_safe_punctuation(backend: EspeakBackend) -> None:
+    """Swap in the punctuation handling that keeps decimals whole (see the module docstring)."""
+    try:
+        from valle_studio.engine.text.punctuation import DecimalSafePunctuation
+
+        punctuator = DecimalSafePunctuation()
+    except (ImportError, AttributeError, TypeError) as exc:  # another phonemizer layout: keep its own
+        log.warning("keeping phonemizer's punctuation handling (%s); decimals may split sentences", exc)
+        return
+    if hasattr(backend, "_punctuator"):
+        backend._punctuator = punctuator
 
 
 def espeak_version() -> str:
@@ -156,6 +178,7 @@ def phonemize(text: str, language: str = "en") -> str:
     lang = resolve_language(language)
     if not isinstance(text, str):
         raise ValueError(f"text must be a str, got {type(text).__name__}")
+    text = clean_text(text)
     if lang.code == "ja":
         text = to_hiragana(text)
     if not text.strip():
@@ -165,10 +188,10 @@ def phonemize(text: str, language: str = "en") -> str:
     if not chunks:
         return ""
     if len(chunks) > 1:
-        # Upstream keeps only the first chunk; say so, because the rest of the text is not spoken.
-        log.warning("phonemizer split %r into %d chunks; only the first is used (as upstream does), "
-                    "the rest is dropped: %r", text, len(chunks), chunks[1:])
-    phonemes = chunks[0]
+        # Upstream keeps only the first chunk and so drops text; every chunk is spoken here.
+        log.warning("phonemizer split %r into %d chunks; joining them (upstream would keep only the "
+                    "first): %r", text, len(chunks), chunks)
+    phonemes = " ".join(chunk.strip() for chunk in chunks if chunk.strip())
     if lang.code == "zh":
         phonemes = phonemes.translate(_ZH_TONES)
     return phonemes

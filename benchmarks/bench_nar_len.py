@@ -1,0 +1,72 @@
+"""NAR-len demasking: one step's passes (conditional + unconditional) against the GEMM rate.
+
+A demasking step runs the conditional input (text, prompt, masked response) and the CFG null input
+(text ``<bos></eos>``, no prompt, same response) through the whole bidirectional model. Its useful
+FLOPs (linear layers, attention, head; padding not counted) divided by its time is compared with
+the float32 GEMM rate measured back to back in the same round. Both ways of running the pair are
+timed: as two passes (what the CPU picks) and as one right-padded batch.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+
+from benchmarks._common import Report
+from benchmarks.bench_ar import FPS, conditioning
+from benchmarks.bounds import GemmBound, pass_flops
+from valle_studio.engine.generation._common import batch_full_passes, run_pair
+from valle_studio.engine.model import ModelInput, VallEModel
+from valle_studio.engine.model.config import MASK_TOKEN
+
+
+def demask_inputs(model: VallEModel, seconds: float) -> tuple[ModelInput, ModelInput, int]:
+    """The cond/null inputs of a mid-run demasking step for ``seconds`` of speech (half masked)."""
+    frames = int(seconds * FPS)
+    text, prompt = conditioning(seconds)
+    gen = torch.Generator().manual_seed(1)
+    resp = torch.randint(0, 1024, (frames,), generator=gen)
+    resp[torch.randperm(frames, generator=gen)[: frames // 2]] = MASK_TOKEN
+    cond = ModelInput.nar_len(text, 0, prompt, resp)
+    null = ModelInput.nar_len(torch.tensor([1, 2]), 0, None, resp)
+    return cond, null, frames
+
+
+@torch.inference_mode()
+def pass_vs_bound(model: VallEModel, report: Report, *, seconds: float, rounds: int) -> float:
+    """Median (achieved FLOP/s of the step) / (GEMM rate) for ``seconds`` of speech; prints figures."""
+    cond, null, frames = demask_inputs(model, seconds)
+    lengths = [model.embed(cond).embeds.shape[0], model.embed(null).embeds.shape[0]]
+    flops = pass_flops(model.config, lengths, head_rows=frames)
+    bound = GemmBound(model.config, rows=lengths[0])
+    picked = batch_full_passes(model, cond, null, None)
+    run_pair(model, cond, null, frames, False)  # warm-up
+    separate, padded, rates, ratios = [], [], [], []
+    for _ in range(rounds):
+        r = bound.measure()
+        rate = GemmBound.best(r)
+        start = time.perf_counter()
+        run_pair(model, cond, null, frames, False)
+        t_sep = time.perf_counter() - start
+        start = time.perf_counter()
+        run_pair(model, cond, null, frames, True)
+        t_pad = time.perf_counter() - start
+        separate.append(t_sep)
+        padded.append(t_pad)
+        rates.append(r)
+        ratios.append(flops / min(t_sep, t_pad) / 1e9 / rate)
+    t_sep, t_pad = statistics.median(separate), statistics.median(padded)
+    ratio = statistics.median(ratios)
+    best_rate = statistics.median(GemmBound.best(r) for r in rates)
+    kinds = ", ".join(f"{k} {statistics.median(r[k] for r in rates):.0f}" for k in rates[0])
+    report.say(f"   NAR-len step, {seconds:g} s ({frames} frames; cond {lengths[0]} + null {lengths[1]} tokens, "
+               f"{flops / 1e9:.0f} GFLOP useful)")
+    report.say(f"     two passes {t_sep:.2f} s = {flops / t_sep / 1e9:.0f} GFLOP/s; padded batch {t_pad:.2f} s = "
+               f"{flops / t_pad / 1e9:.0f} GFLOP/s; the engine picks {'the batch' if picked else 'two passes'}")
+    report.say(f"     GEMM rate {best_rate:.0f} GFLOP/s (best of {kinds}); "
+               f"step at {100 * ratio:.0f}% of it")
+    report.figures[f"nar_len_step_s@{seconds:g}"] = min(t_sep, t_pad)
+    report.figures[f"nar_len_gemm_fraction@{seconds:g}"] = ratio
+    return ratio

@@ -1,0 +1,28 @@
+"""Fixtures shared by the GUI tests (and re-exported by ``tests/reliability/conftest.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QThread
+
+
+@pytest.fixture(autouse=True)
+def no_dangling_qthreads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail when a test leaves a QThread running (napari's ``_dangling_qthreads`` idea).
+
+    Every ``QThread.start`` during the test is recorded; after the test each of those threads must
+    have finished. A thread still running means a window or task did not shut down cleanly.
+    """
+    started: list[QThread] = []
+    original = QThread.start
+
+    def start(self: QThread, *args: object) -> None:
+        started.append(self)
+        original(self, *args)
+
+    monkeypatch.setattr(QThread, "start", start)
+    yield
+    running = [t.objectName() or repr(t) for t in started if t.isRunning()]
+    assert not running, f"QThreads left running: {running}"

@@ -1,0 +1,53 @@
+"""Fixtures of the reliability suite: one tiny model, one random codec, the phoneme tokenizer.
+
+The QThread leak check of the GUI tests applies here too (re-exported from ``tests/app/conftest.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.app.conftest import no_dangling_qthreads  # noqa: F401  (autouse: every test here is checked)
+from tests.reliability.helpers import FAST
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random checkpoint in upstream's format (NAR-len capable, so every stage can run)."""
+    from valle_studio.engine.debug import write_tiny_checkpoint
+
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.sft", seed=5)
+
+
+@pytest.fixture(scope="session")
+def tiny_bytes(tiny_model: Path) -> bytes:
+    return tiny_model.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def codec() -> Any:
+    from valle_studio.engine.codec import EncodecVocosCodec
+
+    return EncodecVocosCodec.random(seed=0, with_vocos=False)
+
+
+@pytest.fixture(scope="session")
+def tokenizer(parity_dir: Path) -> Path:
+    return parity_dir / "tokenizer.json"
+
+
+@pytest.fixture()
+def with_codec(monkeypatch: pytest.MonkeyPatch, codec: Any) -> Any:
+    """Make the CLI's synthesizer find ``codec`` as if its weights were installed."""
+    import valle_studio.engine.synthesizer as synthesizer
+
+    monkeypatch.setattr(synthesizer, "resolve_codec", lambda store, device: codec)
+    return codec
+
+
+@pytest.fixture()
+def fast() -> Any:
+    return FAST

@@ -1,0 +1,596 @@
+"""The Batch tab: a script in, one audio file per line out.
+
+Opening (or dropping) a script makes a batch project under ``user_data_dir()/batch``. The table lists
+its lines; voice, text and seed are edited in place. "Run all" generates every line without a
+current take, "Run selected" adds a take to the selected lines, "Run failed" retries failures. The
+queue runs on a worker thread (pause, resume, cancel) and the project is saved after every line;
+the latest project is reopened when the view is created, which is how an interrupted batch resumes.
+Takes are auditioned in the window's shared player, approved and deleted below the table; "Export…"
+writes the approved takes with manifests, optionally a combined file and SRT subtitles.
+
+Self-contained: it gets a synthesizer provider (the loaded engine or None), the voice library, the
+shared playback controller and a provider of the sampler's current settings.
+"""
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QPalette,
+    QShortcut,
+    QShowEvent,
+    QTextDocumentFragment,
+)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from valle_studio.app.audio_bridge import PlaybackController
+from valle_studio.app.batch_table import COL_TEXT, QUEUED, RUNNING, BatchTableModel, BatchTableView
+from valle_studio.app.batch_worker import BatchController
+from valle_studio.app.widgets.batch_export_dialog import BatchExporter
+from valle_studio.app.widgets.batch_takes_panel import BatchTakesPanel
+from valle_studio.batch import projects
+from valle_studio.batch.eta import format_eta
+from valle_studio.batch.export import ExportOptions
+from valle_studio.batch.lock import ProjectBusy
+from valle_studio.batch.project import BatchProject, ProjectError
+from valle_studio.batch.rows import FAILED
+from valle_studio.batch.runner import (
+    PAUSED,
+    RESUMED,
+    ROW_FAILED,
+    ROW_FINISHED,
+    ROW_PROGRESS,
+    ROW_STARTED,
+    BatchEvent,
+    RunSummary,
+)
+from valle_studio.batch.script import ScriptError
+from valle_studio.engine.settings import GenerationSettings
+from valle_studio.engine.text.languages import LANGUAGES
+from valle_studio.studio.voices import VoiceLibrary
+
+log = logging.getLogger(__name__)
+SCRIPT_FILTER = "Scripts (*.txt *.csv *.tsv *.tab);;All files (*)"
+NO_VOICE = "(none)"
+EMPTY_TEXT = ("<p style='font-size:large'><b>Batch: one audio file per line</b></p>"
+              "<p>Open a script, or drop one here: a text file with one line per clip, or a CSV/TSV with a "
+              "<i>text</i> column (and optionally <i>voice</i>, <i>filename</i>, <i>seed</i>).</p>"
+              "<p>Tags such as <code>[Narrator] text</code> or <code>Alice: text</code> pick saved voices.</p>")
+
+
+def settings_summary(settings: GenerationSettings) -> str:
+    parts = [settings.modality, f"temperature {settings.ar_temperature:g}", f"{settings.max_steps} steps",
+             f"max {settings.max_duration:g} s"]
+    if settings.seed is not None:
+        parts.append(f"seed {settings.seed}")
+    return ", ".join(parts)
+
+
+class BatchView(QWidget):
+    """See the module docstring. ``busy_changed(bool)``: a run started or ended (the window may want
+    to hold back its own generation meanwhile); ``status_message(str)``: one line for a status bar."""
+
+    busy_changed = Signal(bool)
+    status_message = Signal(str)
+
+    def __init__(self, synthesizer: Callable[[], Any], voices: VoiceLibrary, playback: PlaybackController,
+                 settings: Callable[[], GenerationSettings], parent: QWidget | None = None, *,
+                 projects_root: Path | None = None, reopen_last: bool = True) -> None:
+        super().__init__(parent)
+        self._synthesizer = synthesizer
+        self.voices = voices
+        self.playback = playback
+        self._settings = settings
+        self.projects_root = projects_root or projects.default_root()
+        self.project: BatchProject | None = None
+        self.controller = BatchController(self)
+        self.exporter = BatchExporter(self)
+        self.setAcceptDrops(True)
+        self._build()
+        self._connect()
+        self._fill_voice_combo()
+        self._update_summary()
+        self._update_controls()
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+        if reopen_last:
+            latest = projects.latest(self.projects_root)
+            if latest is not None:
+                self.open_project(latest, quiet=True)
+
+    # -- layout -----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.open_script_button = QPushButton("Open script…")
+        self.open_project_button = QPushButton("Open project…")
+        self.project_label = QLabel()
+        self.project_label.setTextFormat(Qt.TextFormat.RichText)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Write the approved takes as WAV files, with manifests")
+        top = QHBoxLayout()
+        for widget in (self.open_script_button, self.open_project_button):
+            top.addWidget(widget)
+        top.addWidget(self.project_label, 1)
+        top.addWidget(self.export_button)
+
+        self.voice_combo = QComboBox()
+        self.voice_combo.setToolTip("The voice of lines that do not name one ((none): the model's own voice)")
+        self.voice_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.voice_combo.setMinimumContentsLength(14)
+        self.language_combo = QComboBox()
+        for code, language in LANGUAGES.items():
+            self.language_combo.addItem(language.name, code)
+        self.settings_label = QLabel()
+        # Long settings summaries must not widen the window; the tooltip has them all.
+        self.settings_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.use_settings_button = QPushButton("Use current sampler settings")
+        self.use_settings_button.setToolTip("Generate the lines from now on with the sampler panel's settings")
+        options = QHBoxLayout()
+        options.addWidget(QLabel("Default voice:"))
+        options.addWidget(self.voice_combo)
+        options.addWidget(QLabel("Language:"))
+        options.addWidget(self.language_combo)
+        options.addSpacing(12)
+        options.addWidget(self.settings_label, 1)
+        options.addWidget(self.use_settings_button)
+
+        self.message_frame = QFrame()
+        self.message_frame.setFrameShape(QFrame.Shape.StyledPanel)
+        self.message_frame.setAutoFillBackground(True)
+        self.message_frame.setBackgroundRole(QPalette.ColorRole.AlternateBase)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        QHBoxLayout(self.message_frame).addWidget(self.message)
+        self.message_frame.hide()
+
+        self.model = BatchTableModel(self)
+        self.table = BatchTableView(self.model, self.voices.names)
+        self.takes = BatchTakesPanel(self.playback)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.takes)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+
+        self.empty_label = QLabel(EMPTY_TEXT)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setContentsMargins(40, 40, 40, 40)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty_label)
+        self.stack.addWidget(splitter)
+
+        self.run_all_button = QPushButton("Run all")
+        self.run_all_button.setToolTip("Generate every line without a current take (failed and edited "
+                                       "lines included); finished lines are kept")
+        self.run_selected_button = QPushButton("Run selected")
+        self.run_selected_button.setToolTip("Generate a new take of each selected line")
+        self.run_failed_button = QPushButton("Run failed")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress_label = QLabel()
+        run = QHBoxLayout()
+        for button in (self.run_all_button, self.run_selected_button, self.run_failed_button,
+                       self.pause_button, self.cancel_button):
+            run.addWidget(button)
+        run.addWidget(self.progress, 1)
+        run.addWidget(self.progress_label)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(options)
+        layout.addWidget(self.message_frame)
+        layout.addWidget(self.stack, 1)
+        layout.addLayout(run)
+
+    def _connect(self) -> None:
+        self.open_script_button.clicked.connect(self._choose_script)
+        self.open_project_button.clicked.connect(self._choose_project)
+        self.export_button.clicked.connect(self.export)
+        self.voice_combo.activated.connect(self._on_default_voice)
+        self.language_combo.activated.connect(self._on_language)
+        self.use_settings_button.clicked.connect(self.use_current_settings)
+        self.run_all_button.clicked.connect(self.run_all)
+        self.run_selected_button.clicked.connect(self.run_selected)
+        self.run_failed_button.clicked.connect(self.run_failed)
+        self.pause_button.toggled.connect(self._on_pause_toggled)
+        self.cancel_button.clicked.connect(self.controller.cancel)
+        self.controller.event.connect(self._on_event)
+        self.controller.finished.connect(self._on_finished)
+        self.controller.failed.connect(lambda message: self._say(f"The batch stopped: {message}", error=True))
+        self.controller.running_changed.connect(self._on_running_changed)
+        self.controller.paused_changed.connect(self._on_paused_changed)
+        self.model.edit_failed.connect(lambda message: self._say(message, error=True))
+        # Progress repaints rows many times a second; the counts only change when a row ends or is edited.
+        self.model.dataChanged.connect(lambda *_: self.controller.is_running or self._update_summary())
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_current_takes())
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_controls())
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.takes.changed.connect(self.model.refresh)
+        self.exporter.started.connect(self._on_export_started)
+        self.exporter.progress.connect(lambda fraction: self.progress.setValue(round(1000 * fraction)))
+        self.exporter.done.connect(self._on_export_done)
+        self.takes.error.connect(lambda message: self._say(message, error=True))
+        space = QShortcut(QKeySequence(Qt.Key.Key_Space), self.table)
+        space.setContext(Qt.ShortcutContext.WidgetShortcut)
+        space.activated.connect(self.play_current)
+
+    # -- projects ---------------------------------------------------------------------------------
+    def open_script(self, path: str | Path) -> bool:
+        """Make a new project from a script file and show it. False (with a message) on errors."""
+        if self.controller.is_running:
+            return False
+        try:
+            project = projects.create_from_script(
+                Path(path), self.projects_root, settings=self._settings(), voices=self.voices.names(),
+                default_voice=self.voice_combo.currentData() or "",
+                language=self.language_combo.currentData() or "en")
+        except (ScriptError, ProjectError, OSError) as exc:
+            self._say(f"Cannot open the script: {exc}", error=True)
+            return False
+        self.set_project(project)
+        notes = [html.escape(w) for w in project.warnings]
+        self._say(f"Opened <b>{html.escape(Path(path).name)}</b>: {len(project.rows)} lines."
+                  + "".join(f"<br>{n}" for n in notes) + self._missing_voices_note())
+        return True
+
+    def open_project(self, folder: str | Path, *, quiet: bool = False) -> bool:
+        if self.controller.is_running:
+            return False
+        if self.project is not None and Path(folder).resolve() == self.project.folder.resolve():
+            return True
+        try:
+            project = BatchProject.open(folder)
+        except (ProjectError, ProjectBusy, OSError) as exc:
+            if not quiet:
+                self._say(f"Cannot open the batch project: {exc}", error=True)
+            return False
+        self.set_project(project)
+        counts = project.counts()
+        left = len(project.rows) - counts["done"]
+        text = f"Opened <b>{html.escape(project.name)}</b>: {counts['done']} of {len(project.rows)} lines done."
+        if left:
+            text += " <b>Run all</b> finishes the rest."
+        self._say(text + "".join(f"<br>{html.escape(w)}" for w in project.warnings) + self._missing_voices_note())
+        return True
+
+    def set_project(self, project: BatchProject | None) -> None:
+        """Show ``project`` (closing the one shown before, which releases its lock)."""
+        if self.project is not None and self.project is not project:
+            self.project.close()
+        self.project = project
+        self.model.set_project(project)
+        self.stack.setCurrentIndex(1 if project is not None else 0)
+        self._fill_voice_combo()
+        if project is not None:
+            self.language_combo.setCurrentIndex(max(0, self.language_combo.findData(project.language)))
+            self.table.selectRow(0)
+        self._show_current_takes()
+        self._update_summary()
+        self._update_controls()
+
+    def _choose_script(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a script", str(Path.home()), SCRIPT_FILTER)
+        if path:
+            self.open_script(path)
+
+    def _choose_project(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a batch project", str(self.projects_root),
+                                              "Batch project (project.json)")
+        if path:
+            self.open_project(Path(path).parent)
+
+    def _missing_voices_note(self) -> str:
+        if self.project is None:
+            return ""
+        known = {n.casefold() for n in self.voices.names()}
+        wanted = {self.project.voice_for(r) for r in self.project.rows} - {""}
+        missing = sorted(v for v in wanted if v.casefold() not in known)
+        if not missing:
+            return ""
+        return ("<br>No saved voice called " + ", ".join(f"<b>{html.escape(m)}</b>" for m in missing)
+                + ": save it in the voice panel, or pick another voice for those lines.")
+
+    # -- options ----------------------------------------------------------------------------------
+    def _fill_voice_combo(self) -> None:
+        """List the saved voices; select the project's default voice, else keep the choice made."""
+        previous = self.voice_combo.currentData() if self.voice_combo.count() else None
+        self.voice_combo.clear()
+        self.voice_combo.addItem(NO_VOICE, "")
+        for name in self.voices.names():
+            self.voice_combo.addItem(name, name)
+        wanted = self.project.default_voice if self.project is not None else previous
+        if self.project is None and wanted is None and self.voice_combo.count() > 1:
+            wanted = self.voice_combo.itemData(1)  # a saved voice rather than none, for a first script
+        if wanted and self.voice_combo.findData(wanted) < 0:
+            self.voice_combo.addItem(f"{wanted} (not saved)", wanted)
+        self.voice_combo.setCurrentIndex(max(0, self.voice_combo.findData(wanted or "")))
+
+    def _on_default_voice(self) -> None:
+        if self.project is not None:
+            self.project.set_defaults(default_voice=self.voice_combo.currentData() or "")
+            self.model.refresh()
+
+    def _on_language(self) -> None:
+        if self.project is not None:
+            self.project.set_defaults(language=self.language_combo.currentData() or "en")
+            self.model.refresh()
+
+    def use_current_settings(self) -> None:
+        if self.project is None:
+            return
+        self.project.set_settings(self._settings())
+        self._update_summary()
+        self._say("The project now uses the sampler's current settings; finished lines keep their takes.")
+
+    def _set_row_settings(self, row_ids: list[str], use_current: bool) -> None:
+        assert self.project is not None
+        base = self.project.settings.to_dict()
+        overrides = {k: v for k, v in self._settings().to_dict().items() if base.get(k) != v} if use_current else {}
+        try:
+            for row_id in row_ids:
+                self.project.update_row(row_id, settings=overrides)
+        except ValueError as exc:
+            self._say(str(exc), error=True)
+        self.model.refresh()
+
+    # -- running ----------------------------------------------------------------------------------
+    def selected_row_ids(self) -> list[str]:
+        if self.project is None:
+            return []
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [self.project.rows[r].id for r in rows if r < len(self.project.rows)]
+
+    def run_all(self) -> bool:
+        if self.project is None:
+            return False
+        ids = self.project.ids_needing_work()
+        if not ids:
+            self._say("Every line is done. Select lines and press <b>Run selected</b> for new takes.")
+            return False
+        return self.run(ids)
+
+    def run_selected(self) -> bool:
+        return self.run(self.selected_row_ids())
+
+    def run_failed(self) -> bool:
+        return self.project is not None and self.run(self.project.ids_with_status(FAILED))
+
+    def run(self, row_ids: list[str]) -> bool:
+        """Queue ``row_ids`` on the worker thread."""
+        if self.project is None or not row_ids or self.controller.is_running:
+            return False
+        synthesizer = self._synthesizer()
+        if synthesizer is None:
+            self._say("Load a voice model first: the batch uses the model loaded in the main window.", error=True)
+            return False
+        for row_id in row_ids:
+            self.model.set_live(row_id, QUEUED)
+        self.progress.setValue(0)
+        self.progress_label.setText(f"0 of {len(row_ids)} lines")
+        self.message_frame.hide()
+        return self.controller.start(self.project, synthesizer, row_ids, voices=self.voices)
+
+    def _on_event(self, event: BatchEvent) -> None:
+        if event.kind in (ROW_STARTED, ROW_PROGRESS):
+            self.model.set_live(event.row_id, RUNNING, event.row_fraction, event.message)
+        elif event.kind in (ROW_FINISHED, ROW_FAILED):
+            self.model.clear_live(event.row_id)
+            self._update_summary()
+            if self.takes.row is not None and self.takes.row.id == event.row_id:
+                self.takes.show_row(self.project, self.takes.row)
+        self.progress.setValue(round(event.fraction * 1000))
+        eta = format_eta(event.eta_s)
+        state = "paused" if event.kind == PAUSED else f"{event.fraction:.0%}"
+        if event.kind == RESUMED:
+            state = f"{event.fraction:.0%}"
+        self.progress_label.setText(f"{event.done} of {event.total} lines · {state}"
+                                    + (f" · about {eta} left" if eta and event.kind != PAUSED else ""))
+
+    def _on_finished(self, summary: RunSummary) -> None:
+        self.model.clear_live()
+        self._show_current_takes()
+        parts = [f"{len(summary.finished)} line{'s' if len(summary.finished) != 1 else ''} generated"]
+        if summary.failed:
+            parts.append(f"<span style='color:#d03c3c'>{len(summary.failed)} failed</span> (see the Status "
+                          "column; <b>Run failed</b> retries them)")
+        if summary.cancelled:
+            parts.append("cancelled; the lines not reached are still pending")
+        self._say("Batch: " + ", ".join(parts) + f" in {summary.elapsed_s:.0f} s.")
+        counts = self.project.counts() if self.project is not None else {"done": 0}
+        total = len(self.project.rows) if self.project is not None else 0
+        self.progress_label.setText(f"{'Cancelled' if summary.cancelled else 'Finished'} · "
+                                    f"{counts['done']} of {total} lines done")
+        self.status_message.emit(f"Batch: {len(summary.finished)} generated, {len(summary.failed)} failed")
+        if not summary.cancelled and not summary.failed:
+            self.progress.setValue(1000)
+
+    def _on_running_changed(self, running: bool) -> None:
+        self._update_controls()
+        self.busy_changed.emit(running)
+
+    def _on_paused_changed(self, paused: bool) -> None:
+        self.pause_button.blockSignals(True)
+        self.pause_button.setChecked(paused)
+        self.pause_button.blockSignals(False)
+        self.pause_button.setText("Resume" if paused else "Pause")
+
+    def _on_pause_toggled(self, checked: bool) -> None:
+        if checked:
+            self.controller.pause()
+        else:
+            self.controller.resume()
+
+    # -- takes and rows ---------------------------------------------------------------------------
+    def _current_row(self):
+        index = self.table.currentIndex()
+        if self.project is None or not index.isValid() or index.row() >= len(self.project.rows):
+            return None
+        return self.project.rows[index.row()]
+
+    def _show_current_takes(self) -> None:
+        self.takes.show_row(self.project, self._current_row())
+
+    def play_current(self) -> None:
+        """Play (or pause) the approved take of the current line."""
+        row = self._current_row()
+        take = row.approved_take if row is not None else None
+        if take is not None:
+            self.takes.show_row(self.project, row)
+            self.takes.play_take(take, restart=False)
+
+    def _context_menu(self, position) -> None:
+        if self.project is None:
+            return
+        ids = self.selected_row_ids()
+        running = self.controller.is_running
+        menu = QMenu(self)
+        regenerate = menu.addAction("Generate a new take", lambda: self.run(ids))
+        regenerate.setEnabled(bool(ids) and not running)
+        menu.addSeparator()
+        menu.addAction("Use the sampler's current settings for these lines",
+                       lambda: self._set_row_settings(ids, True)).setEnabled(bool(ids))
+        menu.addAction("Back to the project's settings",
+                       lambda: self._set_row_settings(ids, False)).setEnabled(bool(ids))
+        menu.addSeparator()
+        menu.addAction("Insert a line above", self._insert_row).setEnabled(not running)
+        menu.addAction("Delete lines…", lambda: self.delete_rows(ids)).setEnabled(bool(ids) and not running)
+        menu.popup(self.table.viewport().mapToGlobal(position))
+
+    def _insert_row(self) -> None:
+        assert self.project is not None
+        index = self.table.currentIndex().row() if self.table.currentIndex().isValid() else len(self.project.rows)
+        self.project.insert_row(index, "New line.")
+        self.model.reload()
+        self.table.setCurrentIndex(self.model.index(index, COL_TEXT))
+        self.table.edit(self.model.index(index, COL_TEXT))
+
+    def delete_rows(self, row_ids: list[str], *, confirm: bool = True) -> None:
+        if self.project is None or not row_ids or self.controller.is_running:
+            return
+        if confirm:
+            answer = QMessageBox.question(self, "Delete lines", f"Delete {len(row_ids)} line(s) and their takes?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.project.remove_rows(row_ids)
+        self.model.reload()
+        self._show_current_takes()
+        self._update_summary()
+
+    # -- export -----------------------------------------------------------------------------------
+    def export(self) -> None:
+        """Ask where and how (the export dialog), then export on a background thread."""
+        if self.project is not None and not self.exporter.busy:
+            self.exporter.ask_and_export(self.project)
+
+    def start_export(self, options: ExportOptions, *, on_conflict: str | None = None) -> bool:
+        """Export without the dialog; asks first when files not written by this batch are in the way."""
+        return self.project is not None and self.exporter.start(self.project, options, on_conflict=on_conflict)
+
+    def _on_export_started(self) -> None:
+        self.progress_label.setText("Exporting…")
+        self._update_controls()
+
+    def _on_export_done(self, text: str, error: bool) -> None:
+        self.progress_label.setText("")
+        if not error:
+            self.progress.setValue(1000)
+        self._say(text, error=error)
+        self.status_message.emit(QTextDocumentFragment.fromHtml(text).toPlainText())
+        self._update_controls()
+
+    # -- state ------------------------------------------------------------------------------------
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.message.setText(f"<span style='color:#d03c3c'>{text}</span>" if error else text)
+        self.message_frame.setVisible(bool(text))
+
+    def _update_summary(self) -> None:
+        project = self.project
+        if project is None:
+            self.project_label.setText("<i>No batch open</i>")
+            self.settings_label.setText("")
+            return
+        counts = project.counts()
+        parts = [f"{counts['done']} of {len(project.rows)} done"]
+        if counts["failed"]:
+            parts.append(f"{counts['failed']} failed")
+        if counts["changed"]:
+            parts.append(f"{counts['changed']} edited")
+        self.project_label.setText(f"<b>{html.escape(project.name)}</b> · " + " · ".join(parts))
+        self.settings_label.setText(f"Settings: {settings_summary(project.settings)}")
+        self.settings_label.setToolTip(", ".join(f"{k} {v}" for k, v in project.settings.to_dict().items()))
+
+    def _update_controls(self) -> None:
+        has = self.project is not None
+        running = self.controller.is_running
+        exporting = self.exporter.busy
+        idle = has and not running and not exporting
+        self.open_script_button.setEnabled(not running and not exporting)
+        self.open_project_button.setEnabled(not running and not exporting)
+        self.export_button.setEnabled(idle)
+        # Without a project the two combos choose the defaults for the next script.
+        self.voice_combo.setEnabled(not running and not exporting)
+        self.language_combo.setEnabled(not running and not exporting)
+        self.use_settings_button.setEnabled(idle)
+        self.run_all_button.setEnabled(idle)
+        self.run_selected_button.setEnabled(idle and bool(self.table.selectionModel().selectedRows()))
+        self.run_failed_button.setEnabled(idle and bool(self.project and self.project.counts()["failed"]))
+        self.pause_button.setEnabled(running)
+        self.cancel_button.setEnabled(running)
+        if not running:
+            self._on_paused_changed(False)
+
+    def shutdown(self) -> None:
+        """Stop a run (waiting for the worker) and release the project (call when the window closes)."""
+        self.controller.shutdown()
+        self.exporter.wait()
+        if self.project is not None:
+            self.project.close()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # Voices may have been saved in the voice panel while another tab was showing.
+        if not self.controller.is_running:
+            self._fill_voice_combo()
+        super().showEvent(event)
+
+    # -- drag and drop ----------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if len(urls) == 1 and urls[0].isLocalFile() and Path(urls[0].toLocalFile()).suffix.lower() in \
+                {".txt", ".csv", ".tsv", ".tab"} and not self.controller.is_running:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.open_script(event.mimeData().urls()[0].toLocalFile())
+        event.acceptProposedAction()
+
+
+__all__ = ["BatchView", "settings_summary"]
