@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import resource
 import sys
 import time
+
+from benchmarks._common import peak_rss_mb
 
 
 def main() -> int:
@@ -48,8 +49,7 @@ def main() -> int:
     code = app_main.main([])
     result["exit_code"] = code
     result["torch_loaded_at_exit"] = "torch" in sys.modules
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result["peak_rss_mb"] = peak / 1024 / (1024 if sys.platform == "darwin" else 1)
+    result["peak_rss_mb"] = peak_rss_mb()
     print("APP-PROBE " + json.dumps(result), flush=True)
     return 0
 

@@ -100,9 +100,30 @@ def load_average() -> str:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB."""
+    """Peak resident memory of this process so far, in MiB.
+
+    Linux: ``VmHWM`` of /proc/self/status (``ru_maxrss`` would carry over the parent's peak into a
+    child started by fork + exec); elsewhere ``getrusage``.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1024 / (1024 if sys.platform == "darwin" else 1)
+
+
+def rss_mb() -> float:
+    """Current resident memory in MiB (Linux; the peak elsewhere)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak_rss_mb()
 
 
 def machine_line() -> str:

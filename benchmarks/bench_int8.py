@@ -17,7 +17,7 @@ from benchmarks._model import build_full_model
 from benchmarks.bench_ar import ar_input
 from benchmarks.bench_nar_len import demask_inputs
 from valle_studio.engine.generation._common import run_pair
-from valle_studio.engine.model import VallEModel
+from valle_studio.engine.model import KVCache, VallEModel
 from valle_studio.engine.quantize import quantize_int8, refusal
 
 
@@ -31,11 +31,8 @@ def _errors(want: torch.Tensor, got: torch.Tensor) -> str:
 
 
 @torch.inference_mode()
-def _ar_step(model: VallEModel, context: int, steps: int) -> float:
-    cache = model.new_cache(1, context + steps + 2)
-    model.prefill([ar_input(model, context)], cache)
+def _ar_steps(model: VallEModel, cache: KVCache, steps: int) -> float:
     token = torch.tensor([7])
-    model.decode(cache, token, "ar")
     times = []
     for _ in range(steps):
         start = time.perf_counter()
@@ -57,10 +54,16 @@ def int8_vs_fp32(fp32: VallEModel, report: Report, *, rounds: int, steps: int) -
     report.say("   AR logits (context 600, last 8 rows): " + _errors(fp32([ar_in], last=8), int8([ar_in], last=8)))
     nl_err = _errors(fp32([cond], last=frames), int8([cond], last=frames))
     report.say(f"   NAR-len logits (5 s, {frames} rows): {nl_err}")
+    caches = []
+    for model in (fp32, int8):
+        cache = model.new_cache(1, 600 + rounds * steps + 2)
+        model.prefill([ar_in], cache)
+        model.decode(cache, torch.tensor([7]), "ar")  # warm-up
+        caches.append(cache)
     ar32, ar8, nl32, nl8 = [], [], [], []
     for _ in range(rounds):
-        ar32.append(_ar_step(fp32, 600, steps))
-        ar8.append(_ar_step(int8, 600, steps))
+        ar32.append(_ar_steps(fp32, caches[0], steps))
+        ar8.append(_ar_steps(int8, caches[1], steps))
         for model, out in ((fp32, nl32), (int8, nl8)):
             start = time.perf_counter()
             run_pair(model, cond, null, frames, False)

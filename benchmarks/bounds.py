@@ -64,6 +64,15 @@ class MatVecBound:
         out["read"] = self.bytes / (time.perf_counter() - start) / 1e9
         return out
 
+    @torch.inference_mode()
+    def sweep(self, kernel: str) -> float:
+        """GB/s of one mat-vec sweep with one kernel."""
+        fn = self.kernels[kernel]
+        start = time.perf_counter()
+        for w in self.matrices:
+            fn(self.x, w)  # type: ignore[operator]
+        return self.bytes / (time.perf_counter() - start) / 1e9
+
     def best(self, rates: dict[str, float]) -> float:
         """The mat-vec bound: the fastest kernel's bandwidth (the plain read is not a mat-vec)."""
         return max(v for k, v in rates.items() if k != "read")

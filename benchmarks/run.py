@@ -7,7 +7,8 @@
 Items (see benchmarks/README.md): ``e2e`` (end-to-end 5 s / 10 s, both modalities, real-time factor,
 run first so that the process's peak memory is the engine's own), ``ar`` (AR step vs the bandwidth
 bound), ``nar-len`` (demasking step vs the GEMM rate), ``uncached`` (cached vs uncached AR),
-``int8`` (optional quantisation), ``app`` (launch to interactive window).
+``int8`` (optional quantisation), ``app`` (launch to interactive window), ``memory`` (loading a
+full-size checkpoint in a fresh process: time and peak memory).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-ITEMS = ("e2e", "ar", "nar-len", "uncached", "int8", "app")
+ITEMS = ("e2e", "ar", "nar-len", "uncached", "int8", "app", "memory")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -29,7 +30,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="torch threads: a number, or auto (physical cores minus cores other processes keep busy)")
     parser.add_argument("--only", default=",".join(ITEMS), help=f"comma-separated items of: {', '.join(ITEMS)}")
     parser.add_argument("--demask-steps", type=int, default=None,
-                        help="NAR-len demasking steps in the end-to-end runs (default 8, quick 2; "
+                        help="NAR-len demasking steps in the end-to-end runs (default 4, quick 2; "
                              "25 and 50 are projected)")
     parser.add_argument("--profile", action="store_true", help="print a torch.profiler table of AR steps")
     parser.add_argument("--json", metavar="PATH", help="also write every figure to this JSON file")
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(threads)
-    from benchmarks import bench_app, bench_ar, bench_e2e, bench_int8, bench_nar_len
+    from benchmarks import bench_app, bench_ar, bench_e2e, bench_int8, bench_memory, bench_nar_len
     from benchmarks._model import build_full_model
     from benchmarks.bounds import MatVecBound
     from valle_studio.engine.model import kernels
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if "e2e" in args.only:
         report.section("3. end-to-end synthesis (text ids + 3 s prompt -> codes -> audio), real-time factor")
         codec = bench_e2e.load_codec()
-        steps = args.demask_steps or (2 if q else 8)
+        steps = args.demask_steps or (2 if q else 4)
         for seconds in (5.0,) if q else (5.0, 10.0):
             for modality in ("ar+nar", "nar-len"):
                 bench_e2e.synthesize(model, codec, report, seconds=seconds, modality=modality, steps=steps)
@@ -83,10 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     if "ar" in args.only:
         report.section("1. AR step (KV cache) vs the memory-bandwidth bound")
         bound = MatVecBound(400 if q else 800)
-        ratios = bench_ar.step_vs_bound(model, bound, report, contexts=(200, 600, 1200), rounds=3 if q else 5,
-                                        steps=4 if q else 8)
+        ratios = bench_ar.step_vs_bound(model, bound, report, contexts=(200, 600, 1200), pairs=12 if q else 30)
         if not q:
-            bench_ar.step_vs_bound(model, bound, report, contexts=(600,), rounds=3, steps=6, batch=2)
+            bench_ar.step_vs_bound(model, bound, report, contexts=(600,), pairs=12, batch=2)
+        bench_ar.kernel_comparison(model, report, pairs=4 if q else 10)
         if args.profile:
             bench_ar.profile_step(model, report)
         del bound
@@ -95,27 +96,32 @@ def main(argv: list[str] | None = None) -> int:
 
     if "nar-len" in args.only:
         report.section("2. NAR-len demasking step vs the GEMM rate")
-        fractions = [bench_nar_len.pass_vs_bound(model, report, seconds=s, rounds=2 if q else 3)
-                     for s in ((5.0,) if q else (5.0, 10.0))]
+        fractions = [bench_nar_len.pass_vs_bound(model, report, seconds=s, rounds=r)
+                     for s, r in (((5.0, 2),) if q else ((5.0, 3), (10.0, 2)))]
         worst = min(fractions)
         report.check("NAR-len passes at >= 70% of the measured GEMM rate", worst >= 0.70, f"{100 * worst:.0f}%")
 
     if "uncached" in args.only:
         report.section("4. cached AR vs our uncached path (the way upstream runs)")
         seconds = 4.0 if q else 10.0
-        speedup = bench_ar.cached_vs_uncached(model, report, seconds=seconds, samples=3 if q else 5)
+        speedup = bench_ar.cached_vs_uncached(model, report, seconds=seconds, samples=3 if q else 5,
+                                              repeats=1 if q else 2)
         report.check(f"cached AR >= 25x the uncached path ({seconds:g} s of speech)", speedup >= 25,
                      f"{speedup:.0f}x")
 
     if "int8" in args.only:
         report.section("optional int8 dynamic quantisation (CPU) vs float32")
-        bench_int8.int8_vs_fp32(model, report, rounds=1 if q else 3, steps=4 if q else 8)
+        bench_int8.int8_vs_fp32(model, report, rounds=1 if q else 2, steps=4 if q else 8)
 
     if "app" in args.only:
         report.section("5. app launch to an interactive window")
         ready = bench_app.app_startup(report, runs=1 if q else 3, watch=3.0 if q else 5.0)
         if ready is not None:
             report.check("app window interactive in < 2 s", ready < 2.0, f"{ready:.2f} s")
+
+    if "memory" in args.only:
+        report.section("5. memory: load_model of a full-size checkpoint in a fresh process")
+        bench_memory.load_and_memory(report, threads=threads, modes=("fp32", "int8"))
 
     report.summary()
     from benchmarks._common import busy_cores_of_others, load_average

@@ -15,6 +15,9 @@ from collections.abc import Sequence
 from valle_studio import __version__
 from valle_studio.engine.settings import MODALITIES, SPLIT_MODES
 
+#: ``--stream-mode`` choices (valle_studio.engine.streaming.STREAM_MODES; no torch import here).
+STREAM_MODES = ("auto", "exact", "sentences")
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -96,8 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--lang", default="en", help="language: en, ja, de, fr, zh, ko (default en)")
     io.add_argument("--prompt", action="append", default=[], metavar="FILE",
                     help="reference audio, or .npy int codes [T, 8]; repeat to concatenate")
-    io.add_argument("--out", metavar="FILE.wav", help="write audio (wav/flac/ogg by extension)")
+    io.add_argument("--out", metavar="FILE.wav", help="write audio (wav/flac/ogg by extension); '-' writes a "
+                                                      "16-bit WAV to stdout")
     io.add_argument("--out-codes", metavar="FILE.npy", help="write the generated codes, [T, 8] int")
+    live = synth.add_argument_group("streaming: hear the start while the rest is generated")
+    live.add_argument("--stream", action="store_true",
+                      help="generate in chunks: with --out - the WAV on stdout grows chunk by chunk (pipe it "
+                           "to a player); a file given to --out is still written whole, at the end")
+    live.add_argument("--play", action="store_true",
+                      help="play the audio on the default output device as it is generated (implies --stream)")
+    live.add_argument("--stream-mode", choices=STREAM_MODES, default="auto",
+                      help="auto: AR+NAR sentences stream in chunks (on models with bidirectional NAR "
+                           "attention the take then differs slightly from a non-streamed one); exact: "
+                           "chunks only where the take stays identical, else whole sentences; sentences: "
+                           "whole sentences only (default auto)")
     io.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     io.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (default auto)")
     io.add_argument("--quiet", action="store_true", help="no progress on stderr")

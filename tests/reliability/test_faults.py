@@ -152,11 +152,16 @@ def test_new_generation_while_one_runs(qtbot: Any, codec: Any, tokenizer: Path, 
     assert window.engine.is_busy and stopped == []
 
     # A start that gets through anyway (a script, a race with the shortcut) replaces the running job.
-    status, take = generate_and_wait(qtbot, window, "The second request.")
+    takes: list[Any] = []
+    window.take_added.connect(takes.append)
+    window.text_panel.set_text("The second request.")
+    second = window.generate()
+    assert second != first and window.progress_panel.stage.text() != "Stopped"  # the panel shows the new job
     gate.release.set()
-    assert status == "finished" and take.text == "The second request."
+    qtbot.waitUntil(lambda: bool(takes), timeout=30_000)
+    assert takes[0].text == "The second request."
     qtbot.waitUntil(lambda: len(stopped) == 2, timeout=10_000)
-    assert stopped[0] == (first, "cancelled") and stopped[1][1] == "finished"
+    assert stopped == [(first, "cancelled"), (second, "finished")]
     assert window.history_model.rowCount() == 1 and boxes.shown == []
     close_window(window)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
+import os
 import sys
 import threading
 import traceback
@@ -30,7 +31,7 @@ from PySide6.QtCore import QObject, QTimer, QtMsgType, Signal, Slot, qInstallMes
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 import valle_studio
-from valle_studio.paths import APP_NAME, user_log_dir
+from valle_studio.paths import APP_NAME, user_cache_dir, user_log_dir
 
 log = logging.getLogger("valle_studio")
 
@@ -113,6 +114,17 @@ def _redirect_std_streams() -> None:
 
 def _qt_message_handler(mode: QtMsgType, context: object, message: str) -> None:
     logging.getLogger("qt").log(_QT_LEVELS.get(mode, logging.WARNING), "%s", message)
+
+
+def contain_library_caches() -> None:
+    """Send caches that libraries would put in the system's temporary folder to the app's cache folder.
+
+    torch creates ``/tmp/torchinductor_<user>`` when the first model is built (on the engine thread) and
+    sets ``TORCHINDUCTOR_CACHE_DIR`` then. Setting it here, on the main thread before any other thread
+    starts, keeps the folder in the app's own cache and means nobody changes the environment later,
+    while other threads may be reading it.
+    """
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(user_cache_dir() / "torchinductor"))
 
 
 # -- crash dialog ---------------------------------------------------------------------------------
@@ -214,6 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(arguments)
     log_path = setup_logging(args.debug)
+    contain_library_caches()
     log.info("%s %s starting (Python %s)", APP_NAME, valle_studio.__version__, sys.version.split()[0])
     qInstallMessageHandler(_qt_message_handler)
     reporter = CrashReporter(log_path)

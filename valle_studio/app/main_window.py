@@ -73,7 +73,9 @@ class MainWindow(QMainWindow):
         self._batch_busy = False
         self.banner = Banner(NO_MODEL_TEXT, "Open &model manager…")
         self.banner.setObjectName("noModelBanner")
-        self._request: SynthesisRequest | None = None
+        # The request of each job still running: a new Generate cancels the old job, whose
+        # "cancelled" arrives after the new request was made and must not take it away.
+        self._requests: dict[int, SynthesisRequest] = {}
         self._dialog: ModelManagerDialog | None = None
         self._closed = False
 
@@ -331,9 +333,10 @@ class MainWindow(QMainWindow):
         if not self.text_panel.text().strip():
             self.statusBar().showMessage("Type some text first.", 4000)
             return None
-        self._request = self.build_request()
-        self.progress_panel.start("starting")
-        job = self.engine.generate(self._request)
+        request = self.build_request()
+        job = self.engine.generate(request)  # cancels a running job first: its "Stopped" comes before ...
+        self.progress_panel.start("starting")  # ... this, so the panel shows the new job
+        self._requests[job] = request
         self._update_actions()
         return job
 
@@ -345,9 +348,9 @@ class MainWindow(QMainWindow):
     def _on_progress(self, _job: int, progress: Progress) -> None:
         self.progress_panel.update_progress(progress)
 
-    def _on_finished(self, _job: int, result: SynthesisResult) -> None:
+    def _on_finished(self, job: int, result: SynthesisResult) -> None:
         self.progress_panel.finish(result)
-        request, self._request = self._request, None
+        request = self._requests.pop(job, None)
         if request is None or result.audio is None:
             return
         model = getattr(self.engine.info, "name", "") or (self.engine.spec.model if self.engine.spec else "")
@@ -369,13 +372,13 @@ class MainWindow(QMainWindow):
             f"(RTF {result.real_time_factor:.2f})", 8000)
         self.take_added.emit(take)
 
-    def _on_failed(self, _job: int, message: str) -> None:
-        self._request = None
+    def _on_failed(self, job: int, message: str) -> None:
+        self._requests.pop(job, None)
         self.progress_panel.failed(message)
         QMessageBox.warning(self, "Generation failed", message)
 
-    def _on_cancelled(self, _job: int) -> None:
-        self._request = None
+    def _on_cancelled(self, job: int) -> None:
+        self._requests.pop(job, None)
         self.progress_panel.cancelled()
         self.statusBar().showMessage("Generation stopped.", 4000)
 

@@ -86,6 +86,7 @@ class _EngineWorker(QObject):
     finished = Signal(int, object)  # job id, SynthesisResult
     failed = Signal(int, str)
     cancelled = Signal(int)
+    chunk = Signal(int, object)  # job id, AudioChunk (streamed generation only)
     phonemized = Signal(int, object)  # request id, list[str] | str (an error message)
 
     def __init__(self, loader: Loader) -> None:
@@ -118,6 +119,14 @@ class _EngineWorker(QObject):
 
     @Slot(int, object, object)
     def synthesize(self, job_id: int, request: SynthesisRequest, token: CancelToken) -> None:
+        self._run(job_id, request, token, streaming=False)
+
+    @Slot(int, object, object)
+    def stream(self, job_id: int, request: SynthesisRequest, token: CancelToken) -> None:
+        """Like :meth:`synthesize`, handing out ``chunk`` signals as the audio is generated."""
+        self._run(job_id, request, token, streaming=True)
+
+    def _run(self, job_id: int, request: SynthesisRequest, token: CancelToken, *, streaming: bool) -> None:
         if token.cancelled:  # cancelled while waiting in the queue
             self.cancelled.emit(job_id)
             return
@@ -134,7 +143,13 @@ class _EngineWorker(QObject):
                 self.progress.emit(job_id, p)
 
         try:
-            result: SynthesisResult = self._synth.synthesize(request, progress=on_progress, cancel=token)
+            if streaming and hasattr(self._synth, "stream"):
+                stream = self._synth.stream(request, progress=on_progress, cancel=token)
+                for piece in stream:
+                    self.chunk.emit(job_id, piece)
+                result: SynthesisResult = stream.result
+            else:
+                result = self._synth.synthesize(request, progress=on_progress, cancel=token)
         except Cancelled:
             self.cancelled.emit(job_id)
             return
@@ -177,6 +192,7 @@ class EngineController(QObject):
     job_finished = Signal(int, object)  # job id, SynthesisResult
     job_failed = Signal(int, str)
     job_cancelled = Signal(int)
+    job_chunk = Signal(int, object)  # job id, AudioChunk: audio of a streamed job as it is generated
     busy_changed = Signal(bool)
     # Every job the worker ends, current or stale: (job id, "finished" | "failed" | "cancelled").
     # Tells when the engine thread is idle again; a job the user cancelled reports "cancelled" here.
@@ -187,6 +203,7 @@ class EngineController(QObject):
     _do_probe = Signal()
     _do_load = Signal(object)
     _do_synthesize = Signal(int, object, object)
+    _do_stream = Signal(int, object, object)
     _do_phonemize = Signal(int, str, str, str)
 
     def __init__(self, loader: Loader, parent: QObject | None = None) -> None:
@@ -199,6 +216,7 @@ class EngineController(QObject):
         self._do_probe.connect(self._worker.probe)
         self._do_load.connect(self._worker.load)
         self._do_synthesize.connect(self._worker.synthesize)
+        self._do_stream.connect(self._worker.stream)
         self._do_phonemize.connect(self._worker.phonemize)
         self._worker.devices_found.connect(self._on_devices)
         self._worker.loaded.connect(self._on_loaded)
@@ -207,6 +225,7 @@ class EngineController(QObject):
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
         self._worker.cancelled.connect(self._on_cancelled)
+        self._worker.chunk.connect(self._on_chunk)
         self._worker.phonemized.connect(self._on_phonemized)
         self.devices: list[str] = ["cpu"]
         self.info: Any = None
@@ -268,15 +287,18 @@ class EngineController(QObject):
         self.model_loading.emit(spec)
         self._do_load.emit(spec)
 
-    def generate(self, request: SynthesisRequest) -> int:
-        """Queue a generation; cancels the one running. Returns the new job id."""
+    def generate(self, request: SynthesisRequest, *, stream: bool = False) -> int:
+        """Queue a generation; cancels the one running. Returns the new job id.
+
+        ``stream``: hand the audio out as it is generated (``job_chunk`` signals before ``job_finished``).
+        """
         self.start()
         self.cancel()
         self._next_id += 1
         self._job, self._token = self._next_id, CancelToken()
         self.busy_changed.emit(True)
         self.job_started.emit(self._job)
-        self._do_synthesize.emit(self._job, request, self._token)
+        (self._do_stream if stream else self._do_synthesize).emit(self._job, request, self._token)
         return self._job
 
     def cancel(self) -> None:
@@ -322,6 +344,11 @@ class EngineController(QObject):
     def _on_progress(self, job_id: int, progress: Progress) -> None:
         if job_id == self._job:
             self.job_progress.emit(job_id, progress)
+
+    @Slot(int, object)
+    def _on_chunk(self, job_id: int, chunk: Any) -> None:
+        if job_id == self._job:
+            self.job_chunk.emit(job_id, chunk)
 
     @Slot(int, object)
     def _on_finished(self, job_id: int, result: SynthesisResult) -> None:

@@ -129,4 +129,7 @@ def quantize_int8(model: VallEModel) -> VallEModel:
         attn.q_proj = attn.k_proj = attn.v_proj = None  # the int8 copies replace them
         mlp.gate_proj = mlp.up_proj = None
     model.quantized = "int8"
+    from valle_studio.engine.model.loader import trim_heap
+
+    trim_heap()  # the float32 matrices are gone: give their memory back
     return model

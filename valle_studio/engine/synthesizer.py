@@ -12,6 +12,7 @@ The codec is loaded lazily: a run with code prompts that only needs codes back n
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import threading
 import time
@@ -31,6 +32,7 @@ from valle_studio.engine.settings import FRAMES_PER_SECOND, GenerationSettings
 
 if TYPE_CHECKING:
     from valle_studio.engine.codec import Codec
+    from valle_studio.engine.streaming import StreamOptions, SynthesisStream
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,7 @@ class Synthesizer:
         from valle_studio.engine.model import load_model
         from valle_studio.engine.model.devices import resolve_device, resolve_dtype
 
+        _keep_torch_caches_in_app_folder()
         resolved = resolve_model(model, tokenizer=tokenizer, store=store)
         torch_device = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, torch_device)
@@ -148,6 +151,45 @@ class Synthesizer:
         return SynthesisResult(audio=audio, sample_rate=SAMPLE_RATE, codes=np.concatenate(codes_np, axis=0),
                                sentences=sentences, seed=seed, modality=modality,
                                elapsed_s=time.perf_counter() - started)
+
+    def stream(self, request: SynthesisRequest, *, options: StreamOptions | None = None,
+               progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> SynthesisStream:
+        """Generate speech for ``request`` and hand the audio out in chunks as it is generated::
+
+            stream = synth.stream(request)
+            for chunk in stream:  # AudioChunk: samples [S] float32, sample_offset, ...
+                player.append(chunk.samples)
+            take = stream.result  # the SynthesisResult, once the last chunk is out
+
+        Unusable input raises :class:`SynthesisError` here; the model runs as the stream is iterated
+        (so :class:`~valle_studio.engine.progress.Cancelled` comes from the iteration). See
+        :mod:`valle_studio.engine.streaming` for how sentences are cut and when the codes are exactly
+        those :meth:`synthesize` gives (``stream.exact``; ``stream.note`` says why not).
+        """
+        from valle_studio.engine import streaming
+
+        started = time.perf_counter()
+        options = options or streaming.StreamOptions()
+        settings = request.settings
+        seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
+        generator = torch.Generator(device=self.model.device).manual_seed(seed)
+        texts, phonemes, lines = self._request_lines(request)
+        parts = read_prompts(request.prompts, settings.prompt_length_frames())
+        codec = self.codec(required=True)  # audio out needs it anyway
+        assert codec is not None
+        with torch.inference_mode():
+            prompt = encode_prompts(parts, codec, settings.prompt_length_frames())
+            prompt_t = None if prompt is None else torch.as_tensor(prompt, device=self.model.device)
+        modality = pipeline.resolve_modality(settings, self.model.can_nar_len)
+        inside = streaming.streams_inside_sentences(self.model, settings, modality, options)
+        note = streaming.inexact_reason(self.model, settings, modality) if inside else None
+        chunks = streaming.iter_code_chunks(self.model, lines, prompt_t, settings, modality=modality,
+                                            generator=generator, options=options, progress=progress,
+                                            cancel=cancel)
+        return streaming.SynthesisStream(chunks, codec, texts=texts, phonemes=phonemes, seed=seed,
+                                         modality=modality, gap_s=settings.gap,
+                                         overlap_frames=options.overlap_frames, started=started,
+                                         exact=note is None, note=note, progress=progress, cancel=cancel)
 
     def _request_lines(self, request: SynthesisRequest
                        ) -> tuple[list[str], list[str], list[pipeline.LineInput]]:
@@ -220,6 +262,20 @@ class Synthesizer:
                          language_id=self.frontend.language_id(language), max_tokens=max_tokens,
                          progress=progress, cancel=cancel)
         return self.frontend.decode_phonemes(ids)
+
+
+def _keep_torch_caches_in_app_folder() -> None:
+    """torch creates its compile cache folder (``/tmp/torchinductor_<user>``) when the first model is
+    built; unless the user chose a place for it, it goes to the app's cache folder instead.
+
+    Only on the main thread: changing the environment while other threads read it can crash (glibc's
+    setenv/getenv). The GUI, which loads models on its engine thread, sets it at start-up instead
+    (``valle_studio.app.main.contain_library_caches``).
+    """
+    if "TORCHINDUCTOR_CACHE_DIR" not in os.environ and threading.current_thread() is threading.main_thread():
+        from valle_studio.paths import user_cache_dir
+
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(user_cache_dir() / "torchinductor")
 
 
 def _release_memory() -> None:

@@ -5,14 +5,19 @@ once into a KV cache and each step adds one position, which gives the same logit
 fixed per-segment positions). Classifier-free guidance (``cfg_strength > 0``) runs the null input
 (text ``[1, 2]``, no prompt, same response) beside the conditional one and combines the last
 ``len(response) + 1`` rows of both -- the rescale's std spans all of them, as upstream's does.
+
+:func:`iter_ar` is the loop itself, yielding each code as it is sampled (streaming consumes it);
+:func:`generate_ar` collects it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch import Tensor
 
-from valle_studio.engine.generation._common import codes_tensor, make_conditioning
+from valle_studio.engine.generation._common import Conditioning, codes_tensor, make_conditioning
 from valle_studio.engine.generation.causal import CausalRunner
 from valle_studio.engine.model import ModelInput, VallEModel
 from valle_studio.engine.model.config import STOP_TOKEN
@@ -51,10 +56,68 @@ def generate_ar(
     and null inputs as one padded batch (one cache) instead of two. ``use_cache=False`` recomputes the
     whole sequence each step, as upstream does.
     """
+    tokens = list(iter_ar(
+        model, text=text, language_id=language_id, prompt=prompt, sampler=sampler, max_frames=max_frames,
+        prefix=prefix, cfg_strength=cfg_strength, cfg_rescale=cfg_rescale, raw_text=raw_text,
+        prompt_task=prompt_task, batch_cfg=batch_cfg, use_cache=use_cache, generator=generator,
+        progress=progress, cancel=cancel,
+    ))
+    return torch.tensor(tokens, dtype=torch.long, device=model.device)
+
+
+def iter_ar(
+    model: VallEModel,
+    *,
+    text: Tensor,
+    language_id: int = 0,
+    prompt: Tensor | None = None,
+    sampler: SamplerConfig,
+    max_frames: int,
+    prefix: Tensor | None = None,
+    cfg_strength: float = 0.0,
+    cfg_rescale: float = 0.7,
+    raw_text: bool = False,
+    prompt_task: str | None = None,
+    batch_cfg: bool = True,
+    use_cache: bool = True,
+    generator: torch.Generator | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Iterator[int]:
+    """:func:`generate_ar` one level-0 code at a time: yields each new code (an ``int`` in 0..1023) as
+    soon as it is sampled, the ``prefix`` excluded. Same arguments, same draws from ``generator``, same
+    progress events; the inputs are checked now, the model runs as the iterator is consumed.
+
+    The caller may do other work between two codes (streaming runs the NAR there); closing the iterator
+    early frees the KV cache.
+    """
     if max_frames < 1:
         raise ValueError(f"max_frames must be at least 1, got {max_frames}")
-    cond = make_conditioning(model, text, language_id, prompt, raw_text, prompt_task)
-    start = codes_tensor(model, prefix, "prefix")[:, 0] if prefix is not None and len(prefix) else None
+    with torch.inference_mode():
+        cond = make_conditioning(model, text, language_id, prompt, raw_text, prompt_task)
+        start = codes_tensor(model, prefix, "prefix")[:, 0] if prefix is not None and len(prefix) else None
+    return _ar_steps(model, cond, start, sampler=sampler, max_frames=max_frames, cfg_strength=cfg_strength,
+                     cfg_rescale=cfg_rescale, batch_cfg=batch_cfg, use_cache=use_cache, generator=generator,
+                     progress=progress, cancel=cancel)
+
+
+@torch.inference_mode()
+def _ar_steps(
+    model: VallEModel,
+    cond: Conditioning,
+    start: Tensor | None,
+    *,
+    sampler: SamplerConfig,
+    max_frames: int,
+    cfg_strength: float,
+    cfg_rescale: float,
+    batch_cfg: bool,
+    use_cache: bool,
+    generator: torch.Generator | None,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+) -> Iterator[int]:
+    """The KV-cached loop behind :func:`iter_ar`; ``start``: ``[p]`` prefix codes or None."""
     resp0 = start if start is not None else torch.zeros(0, dtype=torch.long, device=model.device)
     inputs = [ModelInput.ar(cond.text, cond.language_id, cond.prompt, resp0, **cond.input_kwargs())]
     use_cfg = cfg_strength > 0.0
@@ -86,6 +149,7 @@ def generate_ar(
             if token == STOP_TOKEN:
                 break
             tokens.append(token)
+            yield token
             if step + 1 == max_frames:
                 break
             last = runner.push(token)
@@ -94,4 +158,3 @@ def generate_ar(
     finally:
         runner.close()
     report(progress, cancel, STAGE, max_frames, max_frames)
-    return torch.tensor(tokens[resp0.shape[0] :], dtype=torch.long, device=model.device)

@@ -1,19 +1,21 @@
 """The matrix product every linear layer of the model uses, with the fastest float32 CPU kernel available.
 
 On x86 CPUs PyTorch sends float32 ``F.linear`` to MKL's sgemm. On some CPUs (measured on an AMD EPYC
-with AVX-512) that path is slow for exactly the shapes inference needs: mat-vec products (one token, the
-AR step) reach about a third of the memory bandwidth, and 2..8-row products (a CFG pair) run at about
-1 GFLOP/s. oneDNN's linear primitive (``torch.ops.mkldnn._linear_pointwise``, the kernel PyTorch's own
-compiler picks for CPU inference) reads the same plain row-major weights with neither problem and also
-runs large GEMMs faster. Results differ from MKL's only by float32 rounding (both accumulate in float32).
+with AVX-512, ``benchmarks/``) that path is slow for exactly the shapes inference needs: mat-vec
+products (one token, the AR step) stream weights at half of oneDNN's rate (15 vs 32 GB/s), and 2..8-row
+products (a CFG pair) at a few GB/s. oneDNN's linear primitive (``torch.ops.mkldnn._linear_pointwise``,
+the kernel PyTorch's own compiler picks for CPU inference) reads the same plain row-major weights with
+neither problem and also runs large GEMMs faster. Results differ from MKL's only by float32 rounding
+(both accumulate in float32).
 
 :func:`linear` uses oneDNN for float32 CPU tensors when no gradient is needed, and ``F.linear`` otherwise
-(GPUs, half precision, builds without oneDNN, training). :func:`set_backend` forces a choice, which is
-how the benchmark compares the two.
+(GPUs, half precision, ARM CPUs, builds without oneDNN, training). :func:`set_backend` forces a
+choice, which is how the benchmark compares the two.
 """
 
 from __future__ import annotations
 
+import platform
 from typing import Literal
 
 import torch
@@ -23,6 +25,7 @@ from torch import Tensor
 Backend = Literal["auto", "onednn", "torch"]
 
 _state: dict[str, object] = {"backend": "auto", "onednn_ok": None}
+_X86 = platform.machine().lower() in ("x86_64", "amd64")
 
 
 def _onednn_works() -> bool:
@@ -55,10 +58,14 @@ def set_backend(backend: Backend) -> None:
 
 
 def backend() -> Backend:
-    """The backend :func:`linear` uses for float32 CPU tensors now (``"onednn"`` or ``"torch"``)."""
+    """The backend :func:`linear` uses for float32 CPU tensors now (``"onednn"`` or ``"torch"``).
+
+    ``auto`` picks oneDNN on x86-64 only: on ARM (Apple silicon) PyTorch's default path uses the
+    platform's BLAS, which oneDNN's ARM kernels are not known to beat.
+    """
     chosen = _state["backend"]
     if chosen == "auto":
-        return "onednn" if _onednn_works() else "torch"
+        return "onednn" if _X86 and _onednn_works() else "torch"
     return chosen  # type: ignore[return-value]
 
 

@@ -17,6 +17,8 @@ not later when the user picks it.
 from __future__ import annotations
 
 import json
+import pickle
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -137,11 +139,15 @@ def _inspect_pth(path: Path) -> CheckpointInfo:
         # weights_only=True: the unpickler refuses every global outside plain tensors and containers,
         # so a file that would run code fails here without running it.
         obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # torch's own message explains how to load the file unsafely; that is not advice to pass on.
+        raise InvalidModelFileError(f"refused '{path.name}': it holds Python objects other than plain weights, "
+                                    "which could run code on this computer. Files that need code to load are "
+                                    "never opened.") from exc
     except Exception as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InvalidModelFileError(f"refused '{path.name}': it cannot be loaded as plain weights "
-                                    f"(torch.load with weights_only=True failed: {reason}). Files that need "
-                                    "code to load are never opened.") from exc
+        reason = re.sub(r"\x1b\[[0-9;]*m", "", (str(exc).strip().splitlines() or [type(exc).__name__])[0])
+        raise InvalidModelFileError(f"refused '{path.name}': it is not a readable PyTorch checkpoint ({reason}; "
+                                    "truncated or damaged?)") from exc
     state = obj.get("module", obj) if isinstance(obj, dict) else None
     if not isinstance(state, dict) or V1_KEY not in state:
         raise InvalidModelFileError(f"'{path.name}' has no tensor '{V1_KEY}': it is not a VALL-E v1 "

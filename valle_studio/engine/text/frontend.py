@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from valle_studio.engine.text.clean import clean_text
 from valle_studio.engine.text.languages import resolve_language
 from valle_studio.engine.text.phonemize import phonemize
 from valle_studio.engine.text.tokenizer import PhonemeTokenizer, TextTokenizer
@@ -97,6 +98,7 @@ class TextFrontend:
                 raise ValueError(
                     f"no-phonemize mode needs {TEXT_TOKENIZER_FILE}, but no text tokenizer was loaded"
                 )
+            text = clean_text(text)  # a lone surrogate would break the tokenizer's UTF-8 encoding
             return TokenizedLine(text, self.text_tokenizer.encode(text), lang.id, raw_text=True)
         ipa = self._phonemize(text, lang.code)
         return TokenizedLine(ipa, self.tokenizer.encode(ipa), lang.id)

@@ -23,13 +23,20 @@ another espeak-ng instead, e.g. a system 1.51 to match upstream's recorded outpu
 Everything is set up lazily on first use; importing this module loads nothing.
 
 phonemizer and espeak-ng are not thread-safe: every call goes through one process-wide lock.
+
+phonemizer loads a private copy of the espeak-ng library for each voice, made in a new temporary
+folder; those copies are made in the app's cache folder (``user_cache_dir()/espeak``) rather than the
+system's temporary folder, so the app writes nowhere else (and leftovers of a crash stay contained).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import tempfile
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from valle_studio.engine.text.clean import clean_text
@@ -96,6 +103,21 @@ def _configure_espeak() -> None:
     _configured = True
 
 
+@contextlib.contextmanager
+def _library_copies_in_app_cache() -> Iterator[None]:
+    """Make phonemizer's per-voice copy of libespeak-ng in the app's cache folder. Caller holds ``_lock``."""
+    from valle_studio.paths import user_cache_dir
+
+    folder = user_cache_dir() / "espeak"
+    folder.mkdir(parents=True, exist_ok=True)
+    previous = tempfile.tempdir
+    tempfile.tempdir = str(folder)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = previous
+
+
 def _library_hint() -> str:
     library = os.environ.get("PHONEMIZER_ESPEAK_LIBRARY")
     return f" (espeak-ng library from PHONEMIZER_ESPEAK_LIBRARY={library})" if library else ""
@@ -109,9 +131,10 @@ def _backend(voice: str) -> EspeakBackend:
         from phonemizer.backend import EspeakBackend
 
         try:
-            backend = EspeakBackend(
-                voice, preserve_punctuation=True, with_stress=True, logger=_phonemizer_log
-            )
+            with _library_copies_in_app_cache():
+                backend = EspeakBackend(
+                    voice, preserve_punctuation=True, with_stress=True, logger=_phonemizer_log
+                )
         except RuntimeError as exc:
             raise PhonemizerUnavailableError(
                 f"cannot start espeak-ng with voice {voice!r}: {exc}{_library_hint()}"
@@ -143,7 +166,8 @@ def espeak_version() -> str:
             from phonemizer.backend.espeak.wrapper import EspeakWrapper
 
             try:
-                parts = EspeakWrapper().version
+                with _library_copies_in_app_cache():
+                    parts = EspeakWrapper().version
             except RuntimeError as exc:
                 raise PhonemizerUnavailableError(f"cannot load espeak-ng: {exc}{_library_hint()}") from exc
             _version = ".".join(str(p) for p in parts)
