@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from valle_studio.app.model_manager import ModelManagerDialog
 from valle_studio.app.model_rows import installed_names
 from valle_studio.app.services import AppServices
+from valle_studio.app.stream_bridge import StreamBridge
 from valle_studio.app.widgets.banner import Banner
 from valle_studio.app.widgets.batch_view import BatchView
 from valle_studio.app.widgets.history_panel import HistoryModel, HistoryPanel
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self.batch_view = BatchView(lambda: self.engine.synthesizer, services.voices, services.playback,
                                     self._batch_settings)
         self._batch_busy = False
+        self.stream_bridge = StreamBridge(self.engine, self.output_panel, self.settings, self)
         self.banner = Banner(NO_MODEL_TEXT, "Open &model manager…")
         self.banner.setObjectName("noModelBanner")
         # The request of each job still running: a new Generate cancels the old job, whose
@@ -334,8 +336,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Type some text first.", 4000)
             return None
         request = self.build_request()
-        job = self.engine.generate(request)  # cancels a running job first: its "Stopped" comes before ...
-        self.progress_panel.start("starting")  # ... this, so the panel shows the new job
+        # Cancels a running job first: its "Stopped" comes before the lines below, which show the new job.
+        job = self.engine.generate(request, stream=self.stream_bridge.wanted())
+        self.stream_bridge.track(job, request.text)
+        self.progress_panel.start("starting")
         self._requests[job] = request
         self._update_actions()
         return job
@@ -350,6 +354,7 @@ class MainWindow(QMainWindow):
 
     def _on_finished(self, job: int, result: SynthesisResult) -> None:
         self.progress_panel.finish(result)
+        streamed = self.stream_bridge.take_over(job)  # its audio is in the output panel already
         request = self._requests.pop(job, None)
         if request is None or result.audio is None:
             return
@@ -362,11 +367,11 @@ class MainWindow(QMainWindow):
             log.error("%s", exc)
             QMessageBox.warning(self, "Could not keep the take", str(exc))
             self.output_panel.set_clip(result.audio, result.sample_rate, title=request.text,
-                                       name=suggested_name(request.text, result.seed))
+                                       name=suggested_name(request.text, result.seed), streamed=streamed)
             return
         self.history_model.add(take)
         self.history_panel.select(take.id)
-        self._show_take(take, result.audio, result.sample_rate)
+        self._show_take(take, result.audio, result.sample_rate, streamed=streamed)
         self.statusBar().showMessage(
             f"Take ready: {result.duration_s:.1f} s of speech in {result.elapsed_s:.1f} s "
             f"(RTF {result.real_time_factor:.2f})", 8000)
@@ -383,10 +388,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Generation stopped.", 4000)
 
     # -- takes ---------------------------------------------------------------------------------
-    def _show_take(self, take: Take, audio: Any, sample_rate: int) -> None:
+    def _show_take(self, take: Take, audio: Any, sample_rate: int, *, streamed: bool = False) -> None:
         title = " ".join(take.text.split())
         title = title if len(title) <= 120 else title[:119] + "…"
-        self.output_panel.set_clip(audio, sample_rate, title=title, name=suggested_name(take.text, take.seed))
+        self.output_panel.set_clip(audio, sample_rate, title=title, name=suggested_name(take.text, take.seed),
+                                   streamed=streamed)
         self._update_actions()
 
     def audition(self, take: Take) -> None:

@@ -80,7 +80,7 @@ class Synthesizer:
     @classmethod
     def load(cls, model: str | Path, *, device: str = "auto", dtype: str = "auto",
              codec: Codec | Literal["auto"] | None = "auto", tokenizer: Path | None = None,
-             legacy_summing: bool | None = None, store=None) -> Synthesizer:
+             legacy_summing: bool | None = None, store=None, quantize: str | None = None) -> Synthesizer:
         """Load a checkpoint (path, or name of an installed model) and its tokenizers.
 
         ``tokenizer``: a ``tokenizer.json``; by default the one beside the model file, else the one the
@@ -96,7 +96,8 @@ class Synthesizer:
         torch_dtype = resolve_dtype(dtype, torch_device)
         if legacy_summing is None:
             legacy_summing = resolved.legacy_summing
-        loaded = load_model(resolved.path, device=torch_device, dtype=torch_dtype, legacy_summing=legacy_summing)
+        loaded = load_model(resolved.path, device=torch_device, dtype=torch_dtype, legacy_summing=legacy_summing,
+                            quantize=quantize)
         return cls(loaded, resolved, codec)
 
     @property

@@ -3,6 +3,10 @@
 It takes the :class:`~valle_studio.app.audio_bridge.PlaybackController` in ``__init__`` and shows
 one clip at a time (the newest take, or the take being auditioned). When there is no audio device
 the play button stays disabled and says why, in its tooltip and in a line under the waveform.
+
+A streamed generation (:mod:`valle_studio.app.stream_bridge`) fills the panel as the audio arrives:
+:meth:`OutputPanel.begin_stream`, :meth:`~OutputPanel.append_stream`, then :meth:`~OutputPanel.end_stream`
+(or :meth:`~OutputPanel.stop_stream` on cancel); the waveform grows and the player plays on gaplessly.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -69,6 +74,7 @@ class OutputPanel(QWidget):
         self.export_filter = next(iter(EXPORT_FILTERS))
         self._name = "take"
         self._cursor = 0.0
+        self._streaming = False  # audio is still arriving (begin_stream .. end_stream)
 
         self.title = QLabel("No take yet")
         self.title.setObjectName("outputTitle")
@@ -86,6 +92,9 @@ class OutputPanel(QWidget):
         self.export = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton), "&Export…")
         self.export.setObjectName("export")
         self.export.setToolTip("Save this take as WAV, FLAC or Ogg Vorbis.")
+        self.play_while_generating = QCheckBox("Play &while generating")
+        self.play_while_generating.setObjectName("playWhileGenerating")
+        self.play_while_generating.setChecked(playback.available)
         self.device_note = QLabel("")
         self.device_note.setObjectName("deviceNote")
         self.device_note.setWordWrap(True)
@@ -94,6 +103,7 @@ class OutputPanel(QWidget):
         row.addWidget(self.play)
         row.addWidget(self.time)
         row.addStretch(1)
+        row.addWidget(self.play_while_generating)
         row.addWidget(self.export)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -112,8 +122,19 @@ class OutputPanel(QWidget):
         self._update_enabled()
 
     # -- clip ------------------------------------------------------------------------------
-    def set_clip(self, samples: np.ndarray, sample_rate: int, *, title: str, name: str) -> None:
-        """Show and load a clip: ``samples`` mono float32 ``[S]``. ``name`` seeds the export file name."""
+    def set_clip(self, samples: np.ndarray, sample_rate: int, *, title: str, name: str,
+                 streamed: bool = False) -> None:
+        """Show and load a clip: ``samples`` mono float32 ``[S]``. ``name`` seeds the export file name.
+
+        ``streamed``: the clip is the one that was just streamed in; the player carries on where it is.
+        """
+        if streamed and self._streaming_clip(samples):
+            self._streaming = False
+            self._name = name
+            self.title.setText(title)
+            self.clip_changed.emit()
+            return
+        self._streaming = False
         self.samples = np.asarray(samples, dtype=np.float32).reshape(-1)
         self.sample_rate = int(sample_rate)
         self._name = name
@@ -130,6 +151,7 @@ class OutputPanel(QWidget):
     def clear(self) -> None:
         if self._owns_playback():
             self.playback.stop()
+        self._streaming = False
         self.samples = None
         self.sample_rate = 0
         self.title.setText("No take yet")
@@ -137,6 +159,57 @@ class OutputPanel(QWidget):
         self._show_time(0.0)
         self._update_enabled()
         self.clip_changed.emit()
+
+    # -- streaming -------------------------------------------------------------------------
+    @property
+    def streaming(self) -> bool:
+        """True while a streamed take is still arriving."""
+        return self._streaming
+
+    def begin_stream(self, samples: np.ndarray, sample_rate: int, *, title: str, play: bool) -> None:
+        """Show the first chunk (``[S]`` float32) of a take being generated; with ``play``, start it."""
+        self.samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        self.sample_rate = int(sample_rate)
+        self._streaming = True
+        self.title.setText(title)
+        self.waveform.set_audio(self.samples, self.sample_rate)
+        self._cursor = 0.0
+        self.waveform.set_cursor(0.0)
+        if play and self.playback.available:
+            self.playback.load(self.samples, self.sample_rate, owner=self, complete=False)
+            self.playback.play()
+        self._show_time(0.0)
+        self._update_enabled()
+        self.clip_changed.emit()
+
+    def append_stream(self, samples: np.ndarray) -> None:
+        """Add the next chunk: the waveform grows and, if this take is playing, the player plays it next."""
+        if not self._streaming or self.samples is None:
+            return
+        chunk = np.asarray(samples, dtype=np.float32).reshape(-1)
+        self.samples = np.concatenate([self.samples, chunk])
+        self.waveform.append(chunk)
+        if self._owns_playback():
+            self.playback.append(chunk)
+        self._show_time(self._cursor)
+
+    def end_stream(self) -> None:
+        """The last chunk is in: playback stops when it reaches the end."""
+        if self._streaming and self._owns_playback():
+            self.playback.mark_complete()
+
+    def stop_stream(self, title: str) -> None:
+        """The generation stopped early: stop playing; the audio so far stays visible under ``title``."""
+        if not self._streaming:
+            return
+        self._streaming = False
+        if self._owns_playback():
+            self.playback.stop()
+        self.title.setText(title)
+
+    def _streaming_clip(self, samples: np.ndarray) -> bool:
+        current = self.samples
+        return current is not None and len(current) == len(samples) and np.array_equal(current, samples)
 
     @property
     def duration_s(self) -> float:
@@ -203,6 +276,10 @@ class OutputPanel(QWidget):
     def _update_enabled(self) -> None:
         has_clip = self.samples is not None
         self.export.setEnabled(has_clip)
+        self.play_while_generating.setEnabled(self.playback.available)
+        self.play_while_generating.setToolTip(
+            "Start playing as soon as the first words are generated; the rest follows as it is made."
+            if self.playback.available else "Playback is off: there is no audio output device.")
         if not self.playback.available:
             reason = self.playback.unavailable_reason or "Playback is not available."
             self.play.setEnabled(False)
@@ -221,7 +298,7 @@ class OutputPanel(QWidget):
 
     def _reclaim(self, seconds: float) -> None:
         assert self.samples is not None
-        self.playback.load(self.samples, self.sample_rate, owner=self)
+        self.playback.load(self.samples, self.sample_rate, owner=self, complete=not self._streaming)
         self.playback.seek(seconds)
 
     def _on_position(self, seconds: float, force: bool = False) -> None:

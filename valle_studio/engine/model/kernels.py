@@ -2,11 +2,11 @@
 
 On x86 CPUs PyTorch sends float32 ``F.linear`` to MKL's sgemm. On some CPUs (measured on an AMD EPYC
 with AVX-512, ``benchmarks/``) that path is slow for exactly the shapes inference needs: mat-vec
-products (one token, the AR step) stream weights at half of oneDNN's rate (15 vs 32 GB/s), and 2..8-row
-products (a CFG pair) at a few GB/s. oneDNN's linear primitive (``torch.ops.mkldnn._linear_pointwise``,
-the kernel PyTorch's own compiler picks for CPU inference) reads the same plain row-major weights with
-neither problem and also runs large GEMMs faster. Results differ from MKL's only by float32 rounding
-(both accumulate in float32).
+products (one token, the AR step) stream weights at half of oneDNN's rate with 2 threads (15 vs
+32 GB/s; 16 vs 17 GB/s with 1 thread), and 2..8-row products (a CFG pair) at a few GB/s. oneDNN's
+linear primitive (``torch.ops.mkldnn._linear_pointwise``, the kernel PyTorch's own compiler picks for
+CPU inference) reads the same plain row-major weights with neither problem and also runs large GEMMs
+faster. Results differ from MKL's only by float32 rounding (both accumulate in float32).
 
 :func:`linear` uses oneDNN for float32 CPU tensors when no gradient is needed, and ``F.linear`` otherwise
 (GPUs, half precision, ARM CPUs, builds without oneDNN, training). :func:`set_backend` forces a
