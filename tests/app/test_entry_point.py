@@ -91,3 +91,10 @@ def test_logging_qt_messages_and_crash_dialog(qtbot: Any, tmp_path: Path) -> Non
         logging.getLogger().removeHandler(handler)
         handler.close()
     assert QApplication.instance() is not None
+
+
+def test_app_icon_has_every_rendered_size(qapp) -> None:
+    from valle_studio.app.icons import ICON_SIZES, app_icon
+
+    sizes = {(s.width(), s.height()) for s in app_icon().availableSizes()}
+    assert sizes == {(n, n) for n in ICON_SIZES}

@@ -31,6 +31,7 @@ from PySide6.QtCore import QObject, QTimer, QtMsgType, Signal, Slot, qInstallMes
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 import valle_studio
+from valle_studio.app.icons import app_icon
 from valle_studio.paths import APP_NAME, user_cache_dir, user_log_dir
 
 log = logging.getLogger("valle_studio")
@@ -235,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *arguments])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
+    app.setWindowIcon(app_icon())
+    app.setDesktopFileName("valle-studio")  # Wayland app id, matches assets/valle-studio.desktop
     app.setOrganizationName("valle-studio")
     app.setApplicationVersion(valle_studio.__version__)
     follow_color_scheme(app)
