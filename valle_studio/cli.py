@@ -108,11 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
                            "to a player); a file given to --out is still written whole, at the end")
     live.add_argument("--play", action="store_true",
                       help="play the audio on the default output device as it is generated (implies --stream)")
-    live.add_argument("--stream-mode", choices=STREAM_MODES, default="auto",
-                      help="auto: AR+NAR sentences stream in chunks (on models with bidirectional NAR "
-                           "attention the take then differs slightly from a non-streamed one); exact: "
-                           "chunks only where the take stays identical, else whole sentences; sentences: "
-                           "whole sentences only (default auto)")
+    live.add_argument("--stream-mode", choices=STREAM_MODES,
+                      help="implies --stream. auto: AR+NAR sentences stream in chunks (on models with "
+                           "bidirectional NAR attention the take then differs slightly from a non-streamed one); "
+                           "exact: chunks only where the take stays identical, else whole sentences; "
+                           "sentences: whole sentences only (default auto)")
     io.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     io.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (default auto)")
     io.add_argument("--quiet", action="store_true", help="no progress on stderr")

@@ -60,6 +60,9 @@ def _check_outputs(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
     if not args.out and not args.out_codes and not getattr(args, "play", False):
         raise CliError("nothing to write: give --out FILE.wav (or - for stdout), --out-codes FILE.npy "
                        "and/or --play")
+    if args.out == STDOUT and getattr(sys.stdout, "isatty", lambda: False)():
+        raise CliError("--out -: stdout is a terminal; pipe it to a player (| aplay, | ffplay -) or redirect "
+                       "it to a file")
     out = Path(args.out) if args.out and args.out != STDOUT else None
     codes = Path(args.out_codes) if args.out_codes else None
     if out is not None and out.suffix.lower() not in AUDIO_SUFFIXES:
@@ -143,7 +146,7 @@ def _stream_synth(synth, request, args: argparse.Namespace, progress, player):  
     """Run ``request`` as a stream into the player and/or stdout; returns the finished result."""
     from valle_studio.engine.streaming import StreamOptions
 
-    stream = synth.stream(request, options=StreamOptions(mode=args.stream_mode), progress=progress)
+    stream = synth.stream(request, options=StreamOptions(mode=args.stream_mode or "auto"), progress=progress)
     if stream.note and not args.quiet:
         print(f"note: streamed in chunks, so the take can differ from a non-streamed one: {stream.note} "
               "(--stream-mode exact avoids it)", file=sys.stderr, flush=True)
@@ -186,7 +189,7 @@ def run_synth(args: argparse.Namespace, settings: GenerationSettings) -> int:
     request = SynthesisRequest(text=args.text or "", phonemes=args.phonemes, language=args.lang,
                                prompts=tuple(Path(p) for p in args.prompt), settings=settings)
     try:
-        if args.stream or player is not None:
+        if args.stream or args.stream_mode or player is not None:
             result = _stream_synth(synth, request, args, progress, player)
         else:
             result = synth.synthesize(request, progress=progress, decode=out is not None or args.out == STDOUT)

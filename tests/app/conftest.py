@@ -1,4 +1,9 @@
-"""Fixtures shared by the GUI tests (and re-exported by ``tests/reliability/conftest.py``)."""
+"""Fixtures shared by the GUI tests (and re-exported by ``tests/reliability/conftest.py``).
+
+Importing this module also applies the start-up work-around of the app for Qt bindings that leak
+references to ``None`` (``valle_studio.app.qt_fixes``): the test session makes hundreds of thousands
+of Qt calls, and with an affected binding the interpreter would abort at a random test otherwise.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QThread
+
+from valle_studio.app.qt_fixes import guard_none_refcount
+
+guard_none_refcount()
 
 
 @pytest.fixture(autouse=True)

@@ -230,6 +230,13 @@ def test_options_are_checked(bad: dict) -> None:
         StreamOptions(**bad)
 
 
+def test_cli_offers_the_engine_modes() -> None:
+    from valle_studio import cli
+    from valle_studio.engine.streaming import STREAM_MODES
+
+    assert cli.STREAM_MODES == STREAM_MODES  # the CLI keeps its own copy so that --help needs no torch
+
+
 # -- decoding with overlap -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def codec() -> EncodecVocosCodec:
@@ -415,3 +422,15 @@ def test_cli_play_plays_the_take_gaplessly(cli_model: Path, parity_dir: Path, tm
     # what the device got is the take, with silence only where the data ran late (underruns) or after the end
     voiced = heard[np.abs(heard) > 0]
     np.testing.assert_array_equal(voiced, audio[np.abs(audio) > 0])
+
+
+def test_cli_will_not_write_wav_bytes_to_a_terminal(cli_model: Path, parity_dir: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from valle_studio import cli
+
+    pipe = _Pipe()
+    monkeypatch.setattr(sys, "stdout", SimpleNamespace(buffer=pipe, isatty=lambda: True, write=lambda text: None,
+                                                       flush=lambda: None))
+    assert cli.main(_synth_args(cli_model, parity_dir, "--stream", "--out", "-")) == cli.EXIT_ERROR
+    assert "stdout is a terminal" in capsys.readouterr().err and pipe.getvalue() == b""

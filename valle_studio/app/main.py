@@ -228,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(arguments)
     log_path = setup_logging(args.debug)
     contain_library_caches()
+    from valle_studio.app.qt_fixes import guard_none_refcount
+
+    guard_none_refcount()  # before the first widget: see qt_fixes
     log.info("%s %s starting (Python %s)", APP_NAME, valle_studio.__version__, sys.version.split()[0])
     qInstallMessageHandler(_qt_message_handler)
     reporter = CrashReporter(log_path)

@@ -278,7 +278,9 @@ class OutputPanel(QWidget):
         self.export.setEnabled(has_clip)
         self.play_while_generating.setEnabled(self.playback.available)
         self.play_while_generating.setToolTip(
-            "Start playing as soon as the first words are generated; the rest follows as it is made."
+            "Start playing as soon as the first words are generated; the rest follows as it is made. On "
+            "models whose refinement (NAR) attention is bidirectional, an AR+NAR take generated this way can "
+            "differ slightly from one generated whole."
             if self.playback.available else "Playback is off: there is no audio output device.")
         if not self.playback.available:
             reason = self.playback.unavailable_reason or "Playback is not available."
