@@ -157,7 +157,7 @@ def test_chunk_boundaries_follow_the_options(causal: VallEModel, prompt: torch.T
     expected, boundary = [], SMALL.first_chunk_frames
     while boundary < sum(sizes):
         expected.append(boundary)
-        boundary = SMALL.next_boundary(boundary)
+        boundary = SMALL.next_boundary(boundary, "cpu")
     assert ends == expected  # 4, 6, 9, 14, 21, ...: causal NAR needs no lookahead
 
 
@@ -176,7 +176,7 @@ def test_bidirectional_nar_is_approximate_but_level0_is_kept(bidirectional: Vall
     assert levels_differ  # frames streamed early miss their right-hand context
     # the newest frames of a round are lookahead, handed out only in the next round
     sizes = [len(c.codes) for c in chunks if c.sentence_index == 1]
-    assert sizes[:2] == [SMALL.first_chunk_frames - SMALL.nar_lookahead_frames, SMALL.next_boundary(4) - 4]
+    assert sizes[:2] == [SMALL.first_chunk_frames - SMALL.nar_lookahead_frames, SMALL.next_boundary(4, "cpu") - 4]
 
 
 def test_exact_mode_streams_bidirectional_models_by_sentence(bidirectional: VallEModel,
@@ -228,6 +228,13 @@ def test_cancel_between_chunks(causal: VallEModel, prompt: torch.Tensor) -> None
 def test_options_are_checked(bad: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(bad)).split("_")[0]):
         StreamOptions(**bad)
+
+
+def test_default_growth_depends_on_the_device() -> None:
+    options = StreamOptions(first_chunk_frames=64)
+    assert [options.next_boundary(b, "cpu") for b in (64, 256)] == [256, 1024]  # one round per 4x
+    assert [options.next_boundary(b, "cuda") for b in (64, 128)] == [128, 256]
+    assert StreamOptions(growth=3.0).next_boundary(100, "cpu") == 300
 
 
 def test_cli_offers_the_engine_modes() -> None:

@@ -17,6 +17,10 @@ How a sentence is cut into chunks:
   out keep their codes: the NAR input for them is what was handed out, and what the pass predicts for
   them again is discarded. Boundaries fall after ``first_chunk_frames`` AR frames, then each chunk is
   ``growth`` times longer (few NAR rounds for a long sentence, an early start for every sentence).
+  Every round costs seven full passes over text, prompt and frames: on a GPU that is the time of a few
+  AR steps, on a CPU (compute-bound) that of a few hundred, and there generation is slower than real
+  time anyway. So the default growth is 2 on accelerators and 4 on the CPU, where a sentence of up to
+  3.4 s gets one round besides its last (``benchmarks/bench_streaming.py`` measures both).
 
   This is *exact* (:func:`inexact_reason` is None) when the NAR attention is causal, the NAR levels are
   greedy and the NAR runs without classifier-free guidance: row t of a causal pass sees rows <= t only,
@@ -65,6 +69,9 @@ StreamMode = Literal["auto", "exact", "sentences"]
 STREAM_MODES: tuple[str, ...] = ("auto", "exact", "sentences")
 REFINE_STAGE = "refining"
 DECODE_STAGE = "decoding"
+#: Default chunk growth (see the module docstring): NAR rounds are cheap on accelerators, dear on CPUs.
+ACCELERATOR_GROWTH = 2.0
+CPU_GROWTH = 4.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,7 @@ class StreamOptions:
 
     mode: StreamMode = "auto"
     first_chunk_frames: int = 64
-    growth: float = 2.0
+    growth: float | None = None  # None: by device (see growth_on)
     overlap_frames: int = 24
     nar_lookahead_frames: int = 16
 
@@ -86,16 +93,23 @@ class StreamOptions:
             raise ValueError(f"stream mode must be one of {', '.join(STREAM_MODES)}, not {self.mode!r}")
         if not isinstance(self.first_chunk_frames, int) or self.first_chunk_frames < 1:
             raise ValueError(f"first_chunk_frames must be a whole number >= 1, got {self.first_chunk_frames!r}")
-        if not 1.0 <= float(self.growth) <= 16.0:
-            raise ValueError(f"growth must be between 1 and 16, got {self.growth!r}")
+        if self.growth is not None and not 1.0 <= float(self.growth) <= 16.0:
+            raise ValueError(f"growth must be between 1 and 16 (or None: by device), got {self.growth!r}")
         for name in ("overlap_frames", "nar_lookahead_frames"):
             value = getattr(self, name)
             if not isinstance(value, int) or not 0 <= value <= 1000:
                 raise ValueError(f"{name} must be a whole number of frames from 0 to 1000, got {value!r}")
 
-    def next_boundary(self, frames: int) -> int:
+    def growth_on(self, device_type: str) -> float:
+        """``growth``, or the default for a model on ``device_type`` ("cpu", "cuda", "mps")."""
+        if self.growth is not None:
+            return float(self.growth)
+        return CPU_GROWTH if device_type == "cpu" else ACCELERATOR_GROWTH
+
+    def next_boundary(self, frames: int, device_type: str) -> int:
         """The AR frame count at which the chunk after a boundary at ``frames`` ends."""
-        return frames + max(self.first_chunk_frames, math.ceil(frames * (self.growth - 1.0)))
+        growth = self.growth_on(device_type)
+        return frames + max(self.first_chunk_frames, math.ceil(frames * (growth - 1.0)))
 
 
 @dataclass(frozen=True)
@@ -245,7 +259,7 @@ def _ar_nar_chunks(model: Any, line: pipeline.LineInput, ids: Tensor, prefix: Te
             level0.append(token)
             if len(level0) < boundary:
                 continue
-            boundary = options.next_boundary(len(level0))
+            boundary = options.next_boundary(len(level0), model.device.type)
             new = _refine(model, done, level0, len(level0) - lookahead, **refine)
             if len(new):
                 yield len(done), new, False

@@ -6,7 +6,9 @@ the CLI and batch all call one API::
     synth = Synthesizer.load("ar+nar-len-llama-8")
     result = synth.synthesize(SynthesisRequest(text="Hello.", prompts=(Path("voice.wav"),)))
 
-The codec is loaded lazily: a run with code prompts that only needs codes back never touches it.
+``synth.stream(request)`` is the same generation handed out in audio chunks as it is made (see
+:mod:`valle_studio.engine.streaming`). The codec is loaded lazily: a run with code prompts that only
+needs codes back never touches it.
 """
 
 from __future__ import annotations
