@@ -57,3 +57,21 @@ def test_rolling_context_joins_tokens_and_prefixes_level0() -> None:
     assert ids.tolist() == [1, 10, 11, 20, 30, 31, 2]
     assert prefix.tolist() == [0, 8, 16, 24, 32]  # level 0 of every earlier frame, in order
     assert pipeline._with_context(line, []) == (line.ids, None)
+
+
+def test_a_line_the_model_ends_at_once_is_empty_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from valle_studio.engine import generation as gen
+
+    model = type("M", (), {"device": torch.device("cpu")})()
+    ar_outputs = iter([torch.zeros(0, dtype=torch.long), torch.tensor([5, 6, 7])])
+    monkeypatch.setattr(gen, "generate_ar", lambda *a, **k: next(ar_outputs))
+    monkeypatch.setattr(gen, "generate_nar", lambda *a, level0, **k: level0[:, None].repeat(1, 8))
+    lines = [pipeline.LineInput(torch.tensor([1, 9, 2]), 0), pipeline.LineInput(torch.tensor([1, 8, 2]), 0)]
+    codes = pipeline.generate_lines(model, lines, None, GenerationSettings(), modality="ar+nar",
+                                    generator=torch.Generator())
+    assert [tuple(c.shape) for c in codes] == [(0, 8), (3, 8)]
+
+    monkeypatch.setattr(gen, "generate_ar", lambda *a, **k: torch.zeros(0, dtype=torch.long))
+    with pytest.raises(pipeline.NothingGenerated, match="another seed"):
+        pipeline.generate_lines(model, lines, None, GenerationSettings(), modality="ar+nar",
+                                generator=torch.Generator())

@@ -104,43 +104,76 @@ def _with_context(line: LineInput, history: Sequence[_ContextEntry]) -> tuple[to
     return ids, prefix
 
 
+class NothingGenerated(ValueError):
+    """The model stopped before producing a single frame for any line."""
+
+
+def empty_codes(model) -> torch.Tensor:
+    """``[0, 8]`` int64: a line for which the AR chose the stop token at its very first step."""
+    return torch.zeros((0, 8), dtype=torch.long, device=model.device)
+
+
+def generate_line(model, line: LineInput, ids: torch.Tensor, prefix: torch.Tensor | None, common: dict,
+                  settings: GenerationSettings, modality: str) -> torch.Tensor:
+    """One line: level 0 (AR or NAR-len), then NAR levels 1..7. Returns ``[T, 8]`` int64.
+
+    ``ids``: the line's tokens with the rolling context joined in; ``prefix``: the context's level-0
+    codes (or None); ``common``: ``language_id, prompt, raw_text, generator, progress, cancel``.
+    The length is predicted, and the NAR levels refined, from the line's own tokens (``line.ids``):
+    the context only steers level 0, as upstream does.
+    """
+    from valle_studio.engine import generation as gen
+
+    if modality == "ar+nar":
+        level0 = gen.generate_ar(model, text=ids, sampler=ar_sampler(settings),
+                                 max_frames=settings.max_duration_frames(), prefix=prefix,
+                                 cfg_strength=effective_cfg(settings), cfg_rescale=settings.cfg_rescale, **common)
+        if level0.numel() == 0:  # stop token at the first step: this line says nothing
+            return empty_codes(model)
+    else:
+        predicted = None
+        if settings.duration_frames is None:
+            predicted = gen.predict_length(model, text=line.ids, **_without(common, "generator"))
+        level0 = gen.generate_nar_len(model, text=ids, length=nar_len_frames(predicted, settings),
+                                      sampler=ar_sampler(settings), steps=settings.max_steps,
+                                      cfg_strength=settings.cfg_strength, cfg_rescale=settings.cfg_rescale,
+                                      remask=settings.remask, masked_only=settings.scores_masked_only,
+                                      prefix=prefix, **common)
+    return gen.generate_nar(model, level0=level0, text=line.ids, sampler=nar_sampler(settings),
+                            cfg_strength=effective_cfg(settings), cfg_rescale=settings.cfg_rescale, **common)
+
+
+def line_context(line: LineInput, index: int, count: int, history: Sequence[_ContextEntry],
+                 settings: GenerationSettings) -> tuple[torch.Tensor, torch.Tensor | None, str]:
+    """``(ids, prefix, detail)`` for line ``index`` of ``count``: the last ``context_history``
+    finished lines joined in, and the "sentence i/n" text its progress events carry."""
+    keep = history[-settings.context_history:] if settings.context_history else []
+    ids, prefix = _with_context(line, keep)
+    return ids, prefix, (f"sentence {index + 1}/{count}" if count > 1 else "")
+
+
 def generate_lines(model, lines: Sequence[LineInput], prompt: torch.Tensor | None,
                    settings: GenerationSettings, *, modality: str, generator: torch.Generator,
                    progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
                    ) -> list[torch.Tensor]:
-    """Generate every line; returns one ``[T, 8]`` int64 code matrix per line."""
-    from valle_studio.engine import generation as gen
-
+    """Generate every line; returns one ``[T, 8]`` int64 code matrix per line (``[0, 8]`` for a line
+    the model ended at once). Raises :class:`NothingGenerated` when every line came out empty."""
     results: list[torch.Tensor] = []
     history: list[_ContextEntry] = []
     for index, line in enumerate(lines):
-        detail = f"sentence {index + 1}/{len(lines)}" if len(lines) > 1 else ""
-        step_progress = _tagged(progress, detail)
-        keep = history[-settings.context_history:] if settings.context_history else []
-        ids, prefix = _with_context(line, keep)
-        common = dict(text=ids, language_id=line.language_id, prompt=prompt, raw_text=line.raw_text,
-                      generator=generator, progress=step_progress, cancel=cancel)
-        if modality == "ar+nar":
-            level0 = gen.generate_ar(model, sampler=ar_sampler(settings),
-                                     max_frames=settings.max_duration_frames(), prefix=prefix,
-                                     cfg_strength=effective_cfg(settings), cfg_rescale=settings.cfg_rescale,
-                                     **common)
-        else:
-            predicted = None
-            if settings.duration_frames is None:
-                # the length is predicted from the line itself, not from the context prefix
-                predicted = gen.predict_length(model, **{**_without(common, "generator"), "text": line.ids})
-            level0 = gen.generate_nar_len(model, length=nar_len_frames(predicted, settings),
-                                          sampler=ar_sampler(settings), steps=settings.max_steps,
-                                          cfg_strength=settings.cfg_strength, cfg_rescale=settings.cfg_rescale,
-                                          remask=settings.remask, masked_only=settings.scores_masked_only,
-                                          prefix=prefix, **common)
-        codes = gen.generate_nar(model, level0=level0, sampler=nar_sampler(settings),
-                                 cfg_strength=effective_cfg(settings), cfg_rescale=settings.cfg_rescale,
-                                 **{**common, "text": line.ids})
+        ids, prefix, detail = line_context(line, index, len(lines), history, settings)
+        common = dict(language_id=line.language_id, prompt=prompt, raw_text=line.raw_text,
+                      generator=generator, progress=_tagged(progress, detail), cancel=cancel)
+        codes = generate_line(model, line, ids, prefix, common, settings, modality)
         results.append(codes)
         history.append(_ContextEntry(line.ids, codes))
+    if not any(len(c) for c in results):
+        raise NothingGenerated(NOTHING_GENERATED)
     return results
+
+
+NOTHING_GENERATED = ("the model stopped before saying anything (it chose its stop token at the first step); "
+                     "try again with another seed or a higher temperature")
 
 
 def _tagged(progress: ProgressCallback | None, detail: str) -> ProgressCallback | None:

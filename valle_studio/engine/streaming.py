@@ -53,7 +53,7 @@ import torch
 from torch import Tensor
 
 from valle_studio.engine import pipeline
-from valle_studio.engine.generation._common import batch_full_passes, codes_tensor, make_conditioning, run_pair
+from valle_studio.engine.generation._common import batch_full_passes, make_conditioning, run_pair
 from valle_studio.engine.generation.ar import iter_ar
 from valle_studio.engine.model import ModelInput
 from valle_studio.engine.model.config import LEVELS
@@ -199,9 +199,7 @@ def iter_code_chunks(
     history: list[pipeline._ContextEntry] = []
     last = len(lines) - 1
     for index, line in enumerate(lines):
-        detail = f"sentence {index + 1}/{len(lines)}" if len(lines) > 1 else ""
-        keep = history[-settings.context_history:] if settings.context_history else []
-        ids, prefix = pipeline._with_context(line, keep)
+        ids, prefix, detail = pipeline.line_context(line, index, len(lines), history, settings)
         common = dict(language_id=line.language_id, prompt=prompt, raw_text=line.raw_text, generator=generator,
                       progress=pipeline._tagged(progress, detail), cancel=cancel)
         if inside:
@@ -212,34 +210,11 @@ def iter_code_chunks(
                 yield CodeChunk(codes.to("cpu", torch.int64), offset, index, end, end and index == last)
             codes = torch.cat(pieces)
         else:
-            codes = _whole_line(model, line, ids, prefix, common, settings, modality)
+            codes = pipeline.generate_line(model, line, ids, prefix, common, settings, modality)
             yield CodeChunk(codes.to("cpu", torch.int64), 0, index, True, index == last)
         history.append(pipeline._ContextEntry(line.ids, codes))
-
-
-def _whole_line(model: Any, line: pipeline.LineInput, ids: Tensor, prefix: Tensor | None, common: dict,
-                settings: GenerationSettings, modality: str) -> Tensor:
-    """One line, as one step of :func:`pipeline.generate_lines` makes it: ``[T, 8]`` int64."""
-    from valle_studio.engine import generation as gen
-
-    if modality == "ar+nar":
-        level0 = gen.generate_ar(model, text=ids, sampler=pipeline.ar_sampler(settings),
-                                 max_frames=settings.max_duration_frames(), prefix=prefix,
-                                 cfg_strength=pipeline.effective_cfg(settings), cfg_rescale=settings.cfg_rescale,
-                                 **common)
-    else:
-        predicted = None
-        if settings.duration_frames is None:  # predicted from the line itself, not the context prefix
-            predicted = gen.predict_length(model, text=line.ids,
-                                           **{k: v for k, v in common.items() if k != "generator"})
-        level0 = gen.generate_nar_len(model, text=ids, length=pipeline.nar_len_frames(predicted, settings),
-                                      sampler=pipeline.ar_sampler(settings), steps=settings.max_steps,
-                                      cfg_strength=settings.cfg_strength, cfg_rescale=settings.cfg_rescale,
-                                      remask=settings.remask, masked_only=settings.scores_masked_only,
-                                      prefix=prefix, **common)
-    return gen.generate_nar(model, level0=level0, text=line.ids, sampler=pipeline.nar_sampler(settings),
-                            cfg_strength=pipeline.effective_cfg(settings), cfg_rescale=settings.cfg_rescale,
-                            **common)
+    if not any(len(entry.codes) for entry in history):
+        raise pipeline.NothingGenerated(pipeline.NOTHING_GENERATED)
 
 
 def _ar_nar_chunks(model: Any, line: pipeline.LineInput, ids: Tensor, prefix: Tensor | None, common: dict,
@@ -266,6 +241,9 @@ def _ar_nar_chunks(model: Any, line: pipeline.LineInput, ids: Tensor, prefix: Te
                 done = torch.cat([done, new])
     finally:
         tokens.close()  # frees the AR cache at once when the consumer stops early
+    if not level0:  # the AR stopped at once: this line says nothing (as in pipeline.generate_line)
+        yield 0, pipeline.empty_codes(model), True
+        return
     new = _refine(model, done, level0, len(level0), **refine)
     yield len(done), new, True
 
@@ -280,8 +258,6 @@ def _refine(model: Any, done: Tensor, level0: list[int], upto: int, *, text: Ten
     far (t of them). The loop is :func:`generation.generate_nar`'s, run over all t frames; the frames
     beyond ``upto`` are lookahead, generated now and again in the next round.
     """
-    if not level0:  # the AR stopped at once: the same error as the non-streamed NAR gives
-        codes_tensor(model, torch.zeros(0, dtype=torch.long), "level0")
     c = done.shape[0]
     if upto <= c:
         return done.new_zeros((0, LEVELS))

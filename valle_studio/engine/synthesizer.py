@@ -246,7 +246,8 @@ class Synthesizer:
             report(progress, cancel, "decoding", index, len(codes))
             if index and gap.size:
                 pieces.append(gap)
-            pieces.append(np.asarray(codec.decode(torch.as_tensor(line_codes)), dtype=np.float32))
+            if len(line_codes):  # a line the model ended at once has no audio of its own
+                pieces.append(np.asarray(codec.decode(torch.as_tensor(line_codes)), dtype=np.float32))
         report(progress, cancel, "decoding", len(codes), len(codes))
         return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
 
