@@ -20,7 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-ITEMS = ("e2e", "ar", "nar-len", "uncached", "int8", "app", "memory")
+ITEMS = ("e2e", "ar", "nar-len", "uncached", "int8", "app", "memory", "streaming")
+# Streaming (time to first audio, issue 9) adds ~2.5 minutes; the default run stays under 10 minutes without it.
+DEFAULT_ITEMS = tuple(item for item in ITEMS if item != "streaming")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -28,7 +30,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="fewer rounds and shorter runs")
     parser.add_argument("--threads", default="auto",
                         help="torch threads: a number, or auto (physical cores minus cores other processes keep busy)")
-    parser.add_argument("--only", default=",".join(ITEMS), help=f"comma-separated items of: {', '.join(ITEMS)}")
+    parser.add_argument("--only", default=",".join(DEFAULT_ITEMS),
+                        help=f"comma-separated items of: {', '.join(ITEMS)} (default: all but streaming)")
     parser.add_argument("--demask-steps", type=int, default=None,
                         help="NAR-len demasking steps in the end-to-end runs (default 4, quick 2; "
                              "25 and 50 are projected)")
@@ -122,6 +125,16 @@ def main(argv: list[str] | None = None) -> int:
     if "memory" in args.only:
         report.section("5. memory: load_model of a full-size checkpoint in a fresh process")
         bench_memory.load_and_memory(report, threads=threads, modes=("fp32", "int8"))
+
+    if "streaming" in args.only:
+        from benchmarks import bench_streaming
+
+        report.section("6. streaming: time to first audio vs total time, streamed vs not")
+        stream_codec = bench_e2e.load_codec()
+        for modality in ("ar+nar", "nar-len"):
+            bench_streaming.stream_vs_whole(model, stream_codec, report, modality=modality,
+                                            steps=args.demask_steps or (2 if q else 4))
+        del stream_codec
 
     report.summary()
     from benchmarks._common import busy_cores_of_others, load_average
