@@ -273,7 +273,7 @@ def test_no_model_loaded_is_explained(make_view, script: Path) -> None:
 def _drag(kind, path: Path):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    return mime, kind(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+    return mime, kind(_event_pos(kind), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                       Qt.KeyboardModifier.NoModifier)
 
 
@@ -325,3 +325,11 @@ def test_export_writes_files_and_asks_before_touching_foreign_ones(qtbot, make_v
                      "04-thank-you.wav", "combined.srt", "manifest.csv", "manifest.json"]
     samples = np.asarray(json.loads((out / "manifest.json").read_text())["files"][0]["duration_s"])
     assert samples > 0 and view.progress.value() == 1000
+
+
+def _event_pos(event_type: type) -> object:
+    """Drop events take a QPointF; drag enter/move events take a QPoint (PySide6 6.11 is strict)."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QDropEvent
+
+    return QPointF(10, 10) if event_type is QDropEvent else QPoint(10, 10)

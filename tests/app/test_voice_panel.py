@@ -119,7 +119,7 @@ def _drop_event(path, cls):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     action = Qt.DropAction.CopyAction
-    return mime, cls(QPointF(10, 10), action, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    return mime, cls(_event_pos(cls), action, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
 
 
 def test_drag_and_drop_accepts_audio_files_only(qtbot, tmp_path, panel: VoicePanel) -> None:
@@ -343,3 +343,11 @@ def test_playback_that_fails_to_start_is_reported(qtbot, tmp_path, boxes, monkey
     qtbot.mouseClick(panel.play_button, Qt.MouseButton.LeftButton)
     assert boxes == [("Playback problem", "Could not open the audio output device: Device unavailable")]
     assert panel.play_button.text() == "Play"
+
+
+def _event_pos(event_type: type) -> object:
+    """Drop events take a QPointF; drag enter/move events take a QPoint (PySide6 6.11 is strict)."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QDropEvent
+
+    return QPointF(10, 10) if event_type is QDropEvent else QPoint(10, 10)
