@@ -283,7 +283,7 @@ def _keep_torch_caches_in_app_folder() -> None:
 
 
 def _release_memory() -> None:
-    """Give cached GPU memory back after an out-of-memory failure."""
+    """Give cached GPU memory back after an out-of-memory failure, so a smaller request can run."""
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
     mps = getattr(torch, "mps", None)
