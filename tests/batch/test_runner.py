@@ -145,17 +145,15 @@ def test_seeds_pinned_rows_repeat_and_new_takes_vary(tiny_synth, voices, tmp_pat
 
 def test_each_voice_is_encoded_once_per_run(tiny_synth, voices, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    import valle_studio.engine.prompts as prompts
-
     calls: list[object] = []
-    original = prompts.prompt_codes
-    monkeypatch.setattr(prompts, "prompt_codes", lambda source, codec: calls.append(source) or original(source, codec))
+    codec = tiny_synth.codec(required=True)
+    original = codec.encode
+    monkeypatch.setattr(codec, "encode", lambda samples, rate: calls.append(rate) or original(samples, rate))
     lines = [ScriptLine("One.", 1), ScriptLine("Two.", 2, voice="Alice"), ScriptLine("Three.", 3),
              ScriptLine("Four.", 4, voice="Alice")]
     with make_project(tmp_path / "p", lines) as project:
         assert BatchRunner(project, tiny_synth, voices=voices).run([r.id for r in project.rows]).ok
-    audio = [c for c in calls if isinstance(c, tuple)]  # the engine re-validates the codes it is given
-    assert len(audio) == 3  # Narrator's one clip + Alice's two clips, for four rows
+    assert len(calls) == 3  # Narrator's one clip + Alice's two clips encoded once each, for four rows
 
 
 def test_eta_weighs_rows_by_text_length() -> None:

@@ -263,7 +263,7 @@ def run_out_of_memory(monkeypatch: pytest.MonkeyPatch, make_error: Any) -> list[
 
     released: list[int] = []
     original = pipeline.generate_line
-    monkeypatch.setattr(synthesizer, "_release_memory", lambda: released.append(1))
+    monkeypatch.setattr(synthesizer, "release_memory", lambda: released.append(1))
 
     def generate_line(*args: Any, **kwargs: Any) -> Any:
         monkeypatch.setattr(pipeline, "generate_line", original)  # the next request fits again

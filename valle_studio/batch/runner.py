@@ -258,7 +258,8 @@ class BatchRunner:
         return codes
 
     def _encode_prompts(self, voice: str) -> tuple[Any, ...]:
-        from valle_studio.engine.prompts import prompt_codes
+        """The voice's clips as code arrays, encoded once per run (the same checks as a single take)."""
+        from valle_studio.engine.prompts import encode_prompts, needs_codec, read_prompts
 
         if voice:
             if self.voices is None:
@@ -268,10 +269,9 @@ class BatchRunner:
             sources = [Path(p) for p in self.project.prompt_files]
         if not sources:
             return ()
-        need_codec = any(not str(s).endswith(".npy") for s in sources if isinstance(s, Path)) or \
-            any(isinstance(s, tuple) for s in sources)
-        codec = self.synth.codec(required=need_codec) if need_codec else None
-        return tuple(prompt_codes(source, codec) for source in sources)
+        parts = read_prompts(sources)
+        codec = self.synth.codec(required=True) if needs_codec(parts) else None
+        return tuple(encode_prompts([part], codec) for part in parts)
 
     def _emit(self, kind: str, row_id: str, index: int, done: int, total: int, eta: EtaEstimator,
               fraction: float, message: str = "") -> None:

@@ -356,9 +356,9 @@ class SynthesisStream:
         try:
             yield from self._decode_all()
         except (MemoryError, getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)):
-            from valle_studio.engine.synthesizer import _release_memory
+            from valle_studio.engine.synthesizer import release_memory
 
-            _release_memory()  # so that a smaller request right after can succeed
+            release_memory()  # so that a smaller request right after can succeed
             raise
         finally:
             close = getattr(self._chunks, "close", None)

@@ -148,7 +148,7 @@ class Synthesizer:
             codes_np = [c.to("cpu", torch.int64).numpy() for c in codes]
             audio = self._decode(codes_np, settings, progress, cancel) if decode else None
         except _OUT_OF_MEMORY:
-            _release_memory()  # so that a smaller request right after can succeed
+            release_memory()  # so that a smaller request right after can succeed
             raise
         sentences = tuple(SentenceResult(t, p, c) for t, p, c in zip(texts, phonemes, codes_np, strict=True))
         return SynthesisResult(audio=audio, sample_rate=SAMPLE_RATE, codes=np.concatenate(codes_np, axis=0),
@@ -282,7 +282,7 @@ def _keep_torch_caches_in_app_folder() -> None:
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(user_cache_dir() / "torchinductor")
 
 
-def _release_memory() -> None:
+def release_memory() -> None:
     """Give cached GPU memory back after an out-of-memory failure, so a smaller request can run."""
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
