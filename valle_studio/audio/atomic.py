@@ -110,7 +110,7 @@ def _fsync_file(temp: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     """Persist the rename itself (POSIX); best effort, not possible on Windows."""
     if os.name != "posix":
         return
@@ -186,7 +186,7 @@ def atomic_write(path: str | os.PathLike[str], data: Writer | bytes | str, *,
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
-    _fsync_folder(folder)
+    fsync_folder(folder)
     return path
 
 

@@ -16,7 +16,7 @@ import json
 import os
 from pathlib import Path
 
-from valle_studio.audio.atomic import atomic_write_json
+from valle_studio.audio.atomic import atomic_write_json, fsync_folder
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
 from valle_studio.engine.store import hub_fetch, integrity
 from valle_studio.engine.store.catalog import RemoteFile
@@ -50,17 +50,6 @@ def _prepare_hub_partial(part: Path, etag: str, url: str) -> None:
     if recorded != etag:
         _discard(part)
         atomic_write_json(_sidecar(part), {"etag": etag, "url": url})
-
-
-def _fsync_folder(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def download_file(file: RemoteFile, dest: Path, *, partial_dir: Path, endpoints: Endpoints,
@@ -127,5 +116,5 @@ def download_file(file: RemoteFile, dest: Path, *, partial_dir: Path, endpoints:
     dest.parent.mkdir(parents=True, exist_ok=True)
     os.replace(part, dest)
     _discard(part)  # the sidecar
-    _fsync_folder(dest.parent)
+    fsync_folder(dest.parent)
     return dest
