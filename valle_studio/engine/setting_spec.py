@@ -141,6 +141,14 @@ class FieldSpec:
         if not ok:
             raise SettingsError(self.name, f"must be {self.rule_words()}")
 
+    def allows(self, value: object) -> bool:
+        """Whether :meth:`check` accepts ``value`` (for callers that word their own message)."""
+        try:
+            self.check(value)
+        except SettingsError:
+            return False
+        return True
+
     def _range(self) -> Range:
         assert self.range is not None
         return self.range
