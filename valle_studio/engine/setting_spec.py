@@ -134,8 +134,8 @@ class FieldSpec:
         elif self.kind == "choice":
             ok = isinstance(value, str) and value in self.values
         elif not _is_number(value, self.integer):
-            kind = "a whole number" if self.integer else "a number"
-            raise SettingsError(self.name, f"must be {kind}, not {value!r}")
+            what = "a whole number" if self.integer else "a number"
+            raise SettingsError(self.name, f"must be {what}, not {value!r}")
         else:
             ok = value in self._range()
         if not ok:
