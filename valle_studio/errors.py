@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-#: What to try after running out of memory, in the words of each front end.
-OOM_ADVICE_CLI = ("try a shorter text (or --split sentences), a lower --max-duration, fewer --steps, "
-                  "or --dtype float16 on a GPU")
-OOM_ADVICE_GUI = ("try a shorter text (or split it into sentences), a lower Max duration, fewer Steps, "
-                  "or half precision (float16) on a GPU in the model manager (Ctrl+M)")
+from valle_studio.engine.settings import SPECS, SettingsError, gui_message
+
+_SPLIT, _DURATION, _STEPS = SPECS["split"], SPECS["max_duration"], SPECS["max_steps"]
+#: What to try after running out of memory, in the words of each front end (flags and labels from the specs).
+OOM_ADVICE_CLI = (f"try a shorter text (or {_SPLIT.cli_flag} sentences), a lower {_DURATION.cli_flag}, "
+                  f"fewer {_STEPS.cli_flag}, or --dtype float16 on a GPU")
+OOM_ADVICE_GUI = (f"try a shorter text (or split it into sentences), a lower {_DURATION.title}, "
+                  f"fewer {_STEPS.title}, or half precision (float16) on a GPU in the model manager (Ctrl+M)")
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -34,6 +37,8 @@ def describe(exc: BaseException, *, gui: bool = False) -> str:
     if is_out_of_memory(exc):
         advice = OOM_ADVICE_GUI if gui else OOM_ADVICE_CLI
         return f"out of memory: {advice}"
+    if gui and isinstance(exc, SettingsError):
+        return gui_message(exc)  # names the setting by its label; the CLI words its flags itself
     if isinstance(exc, UnicodeError):
         return f"the text contains characters that cannot be used ({text})"
     return text

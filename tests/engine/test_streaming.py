@@ -238,10 +238,10 @@ def test_default_growth_depends_on_the_device() -> None:
 
 
 def test_cli_offers_the_engine_modes() -> None:
-    from valle_studio import cli
+    from valle_studio.cli import synth
     from valle_studio.engine.streaming import STREAM_MODES
 
-    assert cli.STREAM_MODES == STREAM_MODES  # the CLI keeps its own copy so that --help needs no torch
+    assert synth.STREAM_MODES == STREAM_MODES  # the CLI keeps its own copy so that --help needs no torch
 
 
 # -- decoding with overlap -------------------------------------------------------------------------------------

@@ -123,13 +123,13 @@ def test_stop_at_every_stage(stage: str, qtbot: Any, codec: Any, tokenizer: Path
 @pytest.mark.parametrize("stage", STAGES)
 def test_ctrl_c_at_every_stage(stage: str, tmp_path: Path, tiny_model: Path, tokenizer: Path, with_codec: Any,
                                monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from valle_studio import synth_command
+    from valle_studio.cli import options
 
     def interrupt(self: Any, event: Progress) -> None:
         if event.stage == stage:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(synth_command.StderrProgress, "__call__", interrupt)
+    monkeypatch.setattr(options.StderrProgress, "__call__", interrupt)
     out = tmp_path / "out"
     out.mkdir()
     outcome = run_cli(capsys, ["synth", "--model", str(tiny_model), "--tokenizer", str(tokenizer), "--text",

@@ -44,7 +44,7 @@ from valle_studio.batch.rows import (
     new_id,
 )
 from valle_studio.batch.script import ScriptLine
-from valle_studio.engine.settings import GenerationSettings
+from valle_studio.engine.settings import SPECS, GenerationSettings
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +293,7 @@ class BatchProject:
                 overrides = dict(changes["settings"] or {})
                 GenerationSettings.from_dict({**self.settings.to_dict(), **overrides})  # validates
                 changes["settings"] = {k: v for k, v in overrides.items() if self.settings.to_dict().get(k) != v}
-            if changes.get("seed") is not None and not 0 <= int(changes["seed"]) < 2**63:
+            if changes.get("seed") is not None and not SPECS["seed"].allows(int(changes["seed"])):
                 raise ProjectError("a seed must be between 0 and 2^63 - 1")
             for key, value in changes.items():
                 setattr(row, key, " ".join(value.split()) if key == "text" else value)

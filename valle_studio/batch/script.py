@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from valle_studio.engine.settings import SPECS
 from valle_studio.engine.text.languages import resolve_language
 
 FORMATS = ("text", "csv", "tsv")
@@ -192,7 +193,7 @@ def _parse_seed(value: str, where: str) -> int | None:
         seed = int(value.replace("_", ""))
     except ValueError:
         raise ScriptError(f"{where}, column 'seed': {value!r} is not a whole number") from None
-    if not 0 <= seed < 2**63:
+    if not SPECS["seed"].allows(seed):
         raise ScriptError(f"{where}, column 'seed': {seed} is out of range (0 to 2^63 - 1)")
     return seed
 

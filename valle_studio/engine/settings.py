@@ -1,8 +1,13 @@
-"""One frozen set of generation settings, shared by the GUI, the CLI and batch.
+"""One frozen set of generation settings, shared by the GUI, the CLI and batch, each declared once.
 
 Upstream's web UI builds one dict and every stage (AR level 0, NAR levels 1..7, NAR-len demasking) reads
 the same keys from it (see ``shared/reference/generation-semantics.md``). :class:`GenerationSettings`
 is that dict, typed and validated once in ``__post_init__``. The defaults are the web UI's.
+
+Each field is declared with :func:`~.setting_spec.setting`: its default, range, step, GUI label and tip,
+CLI help and flag, in one place (:data:`SPECS` collects them). Validation, the sampler panel, the CLI
+flags and the stored settings are all derived from that declaration; the field order is the order the
+sampler panel and ``--help`` show them in.
 
 Nothing here imports torch, so the GUI can build and validate settings before the engine is loaded.
 """
@@ -10,19 +15,17 @@ Nothing here imports torch, so the GUI can build and validate settings before th
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from valle_studio.engine.setting_spec import Choice, FieldSpec, Range, SettingsError, bind_specs, setting
 
 Modality = Literal["auto", "ar+nar", "nar-len"]
 SplitMode = Literal["sentences", "lines", "none"]
 
-MODALITIES: tuple[str, ...] = ("auto", "ar+nar", "nar-len")
-SPLIT_MODES: tuple[str, ...] = ("sentences", "lines", "none")
 FRAMES_PER_SECOND = 75  # EnCodec 24 kHz: 320-sample hop
-
-
-class SettingsError(ValueError):
-    """A setting is out of range or contradicts another one; the message names the field."""
+MAX_SECONDS = 120.0  # longest piece of text, and so the longest fixed NAR-len length
 
 
 @dataclass(frozen=True)
@@ -34,58 +37,152 @@ class GenerationSettings:
     """
 
     # Which generation path: "auto" picks NAR-len when the model has a len head, else AR+NAR.
-    modality: Modality = "auto"
+    modality: Modality = setting(
+        "auto", label="&Modality", basic=True, help="generation path",
+        tip="How the speech is generated. NAR-len predicts the length and fills in all frames in a few passes "
+            "(fast). AR + NAR writes one frame after another (slower, can be more natural). Auto uses NAR-len "
+            "when the model can.",
+        choices=(Choice("auto", "Auto (what the model supports best)"),
+                 Choice("ar+nar", "AR + NAR (one frame at a time)"),
+                 Choice("nar-len", "NAR-len (all frames at once, faster)")))
     # AR level-0 temperature; also the start temperature of NAR-len demasking (annealed by 1 - t).
-    ar_temperature: float = 1.0
+    ar_temperature: float = setting(
+        1.0, label="Temperature", range=Range(0.0, 10.0), step=0.05, decimals=2, basic=True,
+        help="AR / NAR-len temperature, 0 = greedy",
+        tip="How adventurous the main pass is. 0 always picks the most likely sound (flat, repeatable); about 1 "
+            "sounds natural; higher gets wilder and can break down. In NAR-len it starts here and cools down "
+            "step by step.")
     # Temperature of the NAR refinement levels 1..7 (0 = greedy, what upstream's UI sends).
-    nar_temperature: float = 0.0
-    # Dynamic temperature floor; None disables it. When set (>= 0) the temperature slides from
-    # ``ar/nar_temperature`` toward this value as the model gets more confident.
-    min_temperature: float | None = None
+    nar_temperature: float = setting(
+        0.0, label="Refinement temperature", range=Range(0.0, 10.0), step=0.05, decimals=2, basic=True,
+        help="NAR levels 1-7 temperature, 0 = greedy",
+        tip="Randomness of the seven passes that add detail to the sound. 0 picks the most likely detail every "
+            "time, which is what the original web UI does and usually sounds best.")
+    # NAR-len demasking steps.
+    max_steps: int = setting(
+        50, label="Steps", range=Range(1, 500), basic=True, flag="--steps", metavar="N",
+        help="NAR-len demasking steps",
+        tip="NAR-len only: how many passes fill in the speech. More steps is slower and usually cleaner; "
+            "25–50 is typical.")
+    # Upper bound on the length of each generated sentence, in seconds.
+    max_duration: float = setting(
+        12.0, label="Max duration", range=Range(0.0, MAX_SECONDS, low_open=True), step=0.5, decimals=1,
+        unit="seconds", basic=True, help="cap per sentence",
+        tip="The longest one piece of text may become. Generation stops here even if the sentence is not "
+            "finished.")
+    # Classifier-free guidance strength (0 = no unconditional pass; NAR-len always uses >= 2.5).
+    cfg_strength: float = setting(
+        1.0, label="Guidance (CFG)", range=Range(0.0, 20.0), step=0.25, decimals=2, basic=True,
+        help="classifier-free guidance strength",
+        tip="How closely the speech follows the text and the reference voice. 1 leaves the model as it is, "
+            "higher follows more strictly but can sound strained, 0 skips the extra pass (faster). NAR-len "
+            "always uses at least 2.5.")
+    # Random seed; None draws a fresh one per run (recorded with the take).
+    seed: int | None = setting(
+        None, label="See&d", range=Range(0, 2**63, high_open=True), rule="a non-negative 63-bit integer",
+        off_text="random", basic=True, help="random seed; the one used is printed",
+        tip="The same seed with the same settings, text and voice gives the same take. Leave empty for a new "
+            "random seed each time; every take records the seed it used.")
     # Keep only the k most likely tokens (0 = off).
-    top_k: int = 0
+    top_k: int = setting(
+        0, label="Top-k", range=Range(0, 8575), off_text="off", help="keep the k most likely tokens",
+        tip="Only consider the k most likely sounds at each step. Lower is safer and flatter.")
     # Nucleus sampling: keep the smallest set whose probability reaches p (1.0 = off).
-    top_p: float = 1.0
+    top_p: float = setting(
+        1.0, label="Top-p", range=Range(0.0, 1.0, low_open=True), step=0.01, decimals=2,
+        help="nucleus sampling threshold, 1 = off",
+        tip="Only consider the most likely sounds whose chances add up to p. 1 = off; 0.9 or so cuts rare "
+            "glitches.")
     # Drop tokens less likely than min_p times the best one (0 = off).
-    min_p: float = 0.0
+    min_p: float = setting(
+        0.0, label="Min-p", range=Range(0.0, 1.0, high_open=True), step=0.01, decimals=2, off_text="off",
+        help="drop tokens below min-p x the best",
+        tip="Ignore sounds less likely than this share of the most likely one. 0.05–0.1 trims rare glitches.")
     # Top-nσ: keep logits within n standard deviations of the best (0 = off).
-    top_no: float = 0.0
+    top_no: float = setting(
+        0.0, label="Top-nσ", range=Range(0.0, 10.0), step=0.1, decimals=2, off_text="off",
+        help="top-nσ: keep logits within n std of the best",
+        tip="Keep only sounds that score within n standard deviations of the best one. 1 is the original's "
+            "setting; smaller is stricter.")
     # Divide the logits of already generated tokens by this factor (1.0 = off).
-    repetition_penalty: float = 1.0
+    repetition_penalty: float = setting(
+        1.0, label="Repetition penalty", range=Range(0.0, 10.0, low_open=True), step=0.05, decimals=2,
+        help="penalise repeated tokens, 1 = off",
+        tip="Make sounds that were just produced less likely to come again. 1 = off; 1.1–1.5 reduces stutters "
+            "and loops.")
     # Scales the penalty with distance: each earlier token divides by factor * distance**decay, so a
     # positive decay penalises older repeats more, a negative one less (0 = same for all).
-    repetition_penalty_decay: float = 0.0
+    repetition_penalty_decay: float = setting(
+        0.0, label="Penalty decay", range=Range(-4.0, 4.0), step=0.1, decimals=2,
+        help="fade the penalty with distance",
+        tip="How quickly the repetition penalty fades for sounds further back. 0 = it does not fade.")
     # AR only: make stopping less (positive) or more (negative) likely as the output grows.
-    length_penalty: float = 0.0
-    # Classifier-free guidance strength (0 = no unconditional pass; NAR-len always uses >= 2.5).
-    cfg_strength: float = 1.0
+    length_penalty: float = setting(
+        0.0, label="Length penalty", range=Range(-4.0, 4.0), step=0.1, decimals=2,
+        help="AR: push the stop token later (+) or earlier (-)",
+        tip="AR only: positive values make the voice keep talking longer, negative values make it stop "
+            "sooner. 0 = off.")
     # Rescale the guided logits back toward the conditional spread (0 = off, 1 = full).
-    cfg_rescale: float = 0.75
-    # NAR-len demasking steps.
-    max_steps: int = 50
-    # Upper bound on the length of each generated sentence, in seconds.
-    max_duration: float = 12.0
-    # Fixed NAR-len length in frames instead of predicting it (None = predict).
-    duration_frames: int | None = None
-    # NAR-len: re-mask a little more each step (upstream's "Remask").
-    remask: bool = False
-    # NAR-len: only re-score masked positions (upstream's "Sampled Scores: Masked Only").
-    scores_masked_only: bool = False
+    cfg_rescale: float = setting(
+        0.75, label="Guidance rescale", range=Range(0.0, 1.0), step=0.05, decimals=2, help="CFG rescale φ",
+        tip="Pulls strongly guided speech back toward the model's natural range so it does not sound harsh. "
+            "0 = off, 1 = full.")
+    # How many previous sentences are fed back as context.
+    context_history: int = setting(
+        0, label="Rolling context", range=Range(0, 4), off_text="off", metavar="N",
+        help="previous sentences fed as context",
+        tip="Feed the last N generated pieces back in as context, so consecutive sentences keep the same "
+            "voice and pace.")
+    # Dynamic temperature floor; None disables it. When set (>= 0) the temperature slides from
+    # ``ar/nar_temperature`` toward this value as the model gets more confident.
+    min_temperature: float | None = setting(
+        None, label="Dynamic temperature floor", range=Range(0.0, 10.0), step=0.05, decimals=2,
+        off_text="off", help="dynamic temperature floor",
+        tip="Lower the temperature toward this value whenever the model is confident. Off keeps the "
+            "temperature fixed.")
     # Repeat/trim the reference prompt to this many seconds (0 = use it as is).
-    prompt_length: float = 0.0
-    # How the text is cut into separately generated pieces.
-    split: SplitMode = "sentences"
-    # How many previous sentences are fed back as context (0-4).
-    context_history: int = 0
+    prompt_length: float = setting(
+        0.0, label="Reference length", range=Range(0.0, 60.0), step=0.5, decimals=1, unit="seconds",
+        off_text="as recorded", help="repeat/trim the reference to this length",
+        tip="Repeat or trim the reference voice to this many seconds before use.")
     # Silence inserted between generated sentences, in seconds.
-    gap: float = 0.0
-    # Random seed; None draws a fresh one per run (recorded with the take).
-    seed: int | None = None
+    gap: float = setting(
+        0.0, label="Pause between pieces", range=Range(0.0, 10.0), step=0.05, decimals=2, unit="seconds",
+        help="silence between sentences", tip="Silence inserted between generated pieces of text.")
+    # Fixed NAR-len length in frames instead of predicting it (None = predict).
+    duration_frames: int | None = setting(
+        None, label="Fixed length", range=Range(1, int(MAX_SECONDS * FRAMES_PER_SECOND)), step=5, unit="frames",
+        off_text="model decides", flag="--duration", help="fix the NAR-len length in frames, 75 a second",
+        tip="NAR-len: make every piece exactly this many frames long (75 per second) instead of letting the "
+            "model decide.")
+    # NAR-len: re-mask a little more each step (upstream's "Remask").
+    remask: bool = setting(
+        False, label="Remask", help="NAR-len: upstream's remask option",
+        tip="NAR-len: re-mask a little more at every pass. Can clean up mumbling.")
+    # NAR-len: only re-score masked positions (upstream's "Sampled Scores: Masked Only").
+    scores_masked_only: bool = setting(
+        False, label="Score masked frames only", help="NAR-len: only re-score masked positions",
+        tip="NAR-len: only re-judge the frames still being filled in; finished frames stay as they are.")
     # Treat the input as raw text through the text tokenizer instead of phonemizing it.
-    no_phonemize: bool = False
+    no_phonemize: bool = setting(
+        False, label="Raw text (no phonemes)", help="feed raw text through the text tokenizer instead of phonemes",
+        tip="Give the model the text itself instead of its IPA pronunciation. Only for models trained on text.")
+    # How the text is cut into separately generated pieces (the text panel shows it, not the sampler).
+    split: SplitMode = setting(
+        "sentences", label="&Split by", panel="text", help="how text is cut into pieces",
+        tip="How the text is cut into pieces that are generated one after another.",
+        choices=(Choice("sentences", "Sentences",
+                        "Generate each sentence separately, then join them. Best for long texts."),
+                 Choice("lines", "Lines", "Generate each line of the text separately (one line = one piece)."),
+                 Choice("none", "Whole text", "Generate the whole text in one go. Long texts may trail off or "
+                                              "be cut at the maximum duration.")))
 
     def __post_init__(self) -> None:
-        _validate(self)
+        for spec in SPECS.values():
+            spec.check(getattr(self, spec.name))
+        # The one rule across units: a duration cap that truncates to zero frames cannot generate anything.
+        if self.max_duration_frames() < 1:
+            raise SettingsError("max_duration", "must be at least one frame (1/75 s)")
 
     # -- derived values -------------------------------------------------------------------------
     def max_duration_frames(self) -> int:
@@ -101,62 +198,54 @@ class GenerationSettings:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-compatible dict (for takes, manifests and project files)."""
+        """Plain JSON-compatible dict (for takes, manifests, project files and the app's saved settings)."""
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GenerationSettings:
         """Build from a dict, ignoring unknown keys (files written by newer versions)."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{k: v for k, v in data.items() if k in SPECS})
 
 
-def _check(cond: bool, name: str, message: str) -> None:
-    if not cond:
-        raise SettingsError(f"{name}: {message}")
+#: Every field's declaration, in field order (the order of the sampler panel and of ``--help``).
+SPECS: dict[str, FieldSpec] = bind_specs(GenerationSettings, typing.get_type_hints(GenerationSettings))
 
 
-def _validate(s: GenerationSettings) -> None:
-    _check(s.modality in MODALITIES, "modality", f"must be one of {', '.join(MODALITIES)}")
-    _check(s.split in SPLIT_MODES, "split", f"must be one of {', '.join(SPLIT_MODES)}")
-    _check(0.0 <= s.ar_temperature <= 10.0, "ar_temperature", "must be between 0 and 10")
-    _check(0.0 <= s.nar_temperature <= 10.0, "nar_temperature", "must be between 0 and 10")
-    if s.min_temperature is not None:
-        _check(0.0 <= s.min_temperature <= 10.0, "min_temperature", "must be between 0 and 10")
-    _check(0 <= s.top_k <= 8575, "top_k", "must be between 0 and 8575")
-    _check(0.0 < s.top_p <= 1.0, "top_p", "must be above 0 and at most 1")
-    _check(0.0 <= s.min_p < 1.0, "min_p", "must be at least 0 and below 1")
-    _check(0.0 <= s.top_no <= 10.0, "top_no", "must be between 0 and 10")
-    _check(0.0 < s.repetition_penalty <= 10.0, "repetition_penalty", "must be above 0 and at most 10")
-    _check(-4.0 <= s.repetition_penalty_decay <= 4.0, "repetition_penalty_decay", "must be between -4 and 4")
-    _check(-4.0 <= s.length_penalty <= 4.0, "length_penalty", "must be between -4 and 4")
-    _check(0.0 <= s.cfg_strength <= 20.0, "cfg_strength", "must be between 0 and 20")
-    _check(0.0 <= s.cfg_rescale <= 1.0, "cfg_rescale", "must be between 0 and 1")
-    _check(1 <= s.max_steps <= 500, "max_steps", "must be between 1 and 500")
-    _check(0.0 < s.max_duration <= 120.0, "max_duration", "must be above 0 and at most 120 seconds")
-    _check(s.max_duration_frames() >= 1, "max_duration", "must be at least one frame (1/75 s)")
-    if s.duration_frames is not None:
-        _check(1 <= s.duration_frames <= 120 * FRAMES_PER_SECOND, "duration_frames", "must be 1..9000")
-    _check(0.0 <= s.prompt_length <= 60.0, "prompt_length", "must be between 0 and 60 seconds")
-    _check(0 <= s.context_history <= 4, "context_history", "must be between 0 and 4")
-    _check(0.0 <= s.gap <= 10.0, "gap", "must be between 0 and 10 seconds")
-    if s.seed is not None:
-        _check(0 <= s.seed < 2**63, "seed", "must be a non-negative 63-bit integer")
+def gui_message(error: SettingsError) -> str:
+    """``error`` in the GUI's words: the setting's label ("Top-p: must be ...") instead of its field name."""
+    spec = SPECS.get(error.field)
+    return f"{spec.title}: {error.problem}" if spec else str(error)
+
+MODALITIES: tuple[str, ...] = SPECS["modality"].values
+SPLIT_MODES: tuple[str, ...] = SPECS["split"].values
 
 
-#: Named starting points offered by the GUI. "default" is exactly upstream's web UI.
-PRESETS: dict[str, GenerationSettings] = {
-    "default": GenerationSettings(),
+@dataclass(frozen=True)
+class Preset:
+    """A named starting point offered by the GUI: its label and tip, and the settings it loads."""
+
+    name: str
+    label: str
+    tip: str
+    settings: GenerationSettings
+
+
+#: The presets in the order the GUI lists them. "default" is exactly upstream's web UI.
+PRESET_LIST: tuple[Preset, ...] = (
+    Preset("default", "Default (original web UI)", "Exactly the settings of the original VALL-E web UI.",
+           GenerationSettings()),
     # Lower temperatures and a little repetition control: fewer artefacts, flatter delivery.
-    "stable": GenerationSettings(
-        ar_temperature=0.6, min_p=0.05, repetition_penalty=1.1, repetition_penalty_decay=0.5,
-        cfg_strength=3.0, max_steps=50,
-    ),
+    Preset("stable", "Stable", "Cooler, guided sampling: fewer glitches, a flatter delivery.",
+           GenerationSettings(ar_temperature=0.6, min_p=0.05, repetition_penalty=1.1,
+                              repetition_penalty_decay=0.5, cfg_strength=3.0, max_steps=50)),
     # Hotter sampling with a nucleus cap: livelier prosody, more variation between takes.
-    "expressive": GenerationSettings(ar_temperature=1.1, top_p=0.95, cfg_strength=2.5, max_steps=50),
-}
+    Preset("expressive", "Expressive",
+           "Hotter sampling with a nucleus cap: livelier, and takes differ more from each other.",
+           GenerationSettings(ar_temperature=1.1, top_p=0.95, cfg_strength=2.5, max_steps=50)),
+)
+PRESETS: dict[str, GenerationSettings] = {preset.name: preset.settings for preset in PRESET_LIST}
 
 __all__ = [
-    "FRAMES_PER_SECOND", "MODALITIES", "PRESETS", "SPLIT_MODES",
-    "GenerationSettings", "Modality", "SettingsError", "SplitMode",
+    "FRAMES_PER_SECOND", "MAX_SECONDS", "MODALITIES", "PRESETS", "PRESET_LIST", "SPECS", "SPLIT_MODES",
+    "FieldSpec", "GenerationSettings", "Modality", "Preset", "SettingsError", "SplitMode", "gui_message",
 ]

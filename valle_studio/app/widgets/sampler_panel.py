@@ -1,8 +1,10 @@
 """Sampler settings: presets, the everyday controls, and the rest under "Advanced".
 
 The panel produces a :class:`GenerationSettings` (:meth:`SamplerPanel.settings`) and can show one
-(:meth:`SamplerPanel.set_settings`, used by "reuse settings"). Spin-box ranges come from
-:mod:`.sampler_fields` and match the settings' validation, so an invalid value cannot be entered.
+(:meth:`SamplerPanel.set_settings`, used by "reuse settings"). Every control is built from the settings'
+one declaration (``engine.settings.SPECS``, turned into widget geometry by :mod:`.sampler_fields`), in
+declaration order, with the spec's label, tip and "basic" flag; the ranges match the validation, so an
+invalid value cannot be entered. The presets, their labels and tips come from ``engine.settings``.
 The text split mode belongs to the text panel; :meth:`settings` keeps whatever split it is given.
 """
 
@@ -26,23 +28,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from valle_studio.app.widgets.sampler_fields import FIELDS, FLAGS, MODALITY_LABELS, MODALITY_TIP, NumberField
-from valle_studio.engine.settings import MODALITIES, PRESETS, GenerationSettings
+from valle_studio.app.widgets.sampler_fields import (
+    CHOICES,
+    FIELDS,
+    FLAGS,
+    MAX_SEED,
+    SEED,
+    NumberField,
+)
+from valle_studio.engine.setting_spec import FieldSpec
+from valle_studio.engine.settings import PRESET_LIST, PRESETS, SPECS, GenerationSettings
 
-PRESET_LABELS = {"default": "Default (original web UI)", "stable": "Stable", "expressive": "Expressive"}
-PRESET_TIPS = {
-    "default": "Exactly the settings of the original VALL-E web UI.",
-    "stable": "Cooler, guided sampling: fewer glitches, a flatter delivery.",
-    "expressive": "Hotter sampling with a nucleus cap: livelier, and takes differ more from each other.",
-}
 CUSTOM = "custom"
-MAX_SEED = 2**63 - 1
 # Fields a preset does not touch: the seed is the user's, the split mode the text panel's.
 _NOT_IN_PRESET = ("seed", "split")
 
 
 class SeedValidator(QRegularExpressionValidator):
-    """Digits only, below 2**63 (the settings' limit); empty means "random"."""
+    """Digits only, at most :data:`MAX_SEED` (the settings' limit); empty means "random"."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(QRegularExpression(r"\d{0,19}"), parent)
@@ -83,6 +86,20 @@ def _shrinkable(combo: QComboBox) -> None:
     combo.setMinimumContentsLength(10)
 
 
+def _combo(spec: FieldSpec) -> QComboBox:
+    """A combo box of an enum setting: its choices' labels and tips, the spec's tip."""
+    combo = QComboBox()
+    combo.setAccessibleName(spec.title)
+    combo.setObjectName(spec.name)
+    for choice in spec.choices:
+        combo.addItem(choice.label, choice.value)
+        if choice.tip:
+            combo.setItemData(combo.count() - 1, choice.tip, Qt.ItemDataRole.ToolTipRole)
+    combo.setToolTip(spec.tip)
+    _shrinkable(combo)
+    return combo
+
+
 def _label(text: str, buddy: QWidget) -> QLabel:
     label = QLabel(text)
     label.setBuddy(buddy)
@@ -102,21 +119,15 @@ class SamplerPanel(QWidget):
 
         self.preset = QComboBox()
         self.preset.setAccessibleName("Preset")
-        for name in PRESETS:
-            self.preset.addItem(PRESET_LABELS.get(name, name.title()), name)
-            self.preset.setItemData(self.preset.count() - 1, PRESET_TIPS.get(name, ""),
-                                    Qt.ItemDataRole.ToolTipRole)
+        for preset in PRESET_LIST:
+            self.preset.addItem(preset.label, preset.name)
+            self.preset.setItemData(self.preset.count() - 1, preset.tip, Qt.ItemDataRole.ToolTipRole)
         self.preset.addItem("Custom", CUSTOM)
         _shrinkable(self.preset)
         self.preset.setToolTip("Named starting points. Changing any value below makes the preset 'Custom'.")
 
-        self.modality = QComboBox()
-        self.modality.setAccessibleName("Modality")
-        for name in MODALITIES:
-            self.modality.addItem(MODALITY_LABELS.get(name, name), name)
-        self.modality.setToolTip(MODALITY_TIP)
-        _shrinkable(self.modality)
-
+        self.choices: dict[str, QComboBox] = {spec.name: _combo(spec) for spec in CHOICES}
+        self.modality = self.choices["modality"]
         self.spins: dict[str, QAbstractSpinBox] = {f.name: _spin(f) for f in FIELDS}
         self.flags: dict[str, QCheckBox] = {}
         for name, label, tip in FLAGS:
@@ -126,13 +137,11 @@ class SamplerPanel(QWidget):
             self.flags[name] = box
 
         self.seed = QLineEdit()
-        self.seed.setObjectName("seed")
-        self.seed.setAccessibleName("Seed")
-        self.seed.setPlaceholderText("random")
+        self.seed.setObjectName(SEED.name)
+        self.seed.setAccessibleName(SEED.title)
+        self.seed.setPlaceholderText(SEED.off_text)
         self.seed.setValidator(SeedValidator(self.seed))
-        self.seed.setToolTip("The same seed with the same settings, text and voice gives the same take. "
-                             "Leave empty for a new random seed each time; every take records the seed "
-                             "it used.")
+        self.seed.setToolTip(SEED.tip)
         self.random_seed = QPushButton("&Random")
         self.random_seed.setToolTip("Clear the seed: every generation draws a new random one.")
         self.random_seed.clicked.connect(self.seed.clear)
@@ -150,23 +159,19 @@ class SamplerPanel(QWidget):
         self.advanced_button.setToolTip("Show the finer sampling controls.")
         self.advanced_button.toggled.connect(self.set_advanced_visible)
 
-        # One form for both parts, so labels line up; the advanced rows are hidden, not removed.
+        # One form for both parts, so labels line up; the advanced rows are hidden, not removed. Rows follow
+        # the declaration order: the basic settings, "Advanced", then the rest.
         self.form = QFormLayout()
         self.form.addRow(_label("Pr&eset", self.preset), self.preset)
-        self.form.addRow(_label("&Modality", self.modality), self.modality)
-        for field in FIELDS:
-            if field.basic:
-                self.form.addRow(_label(field.label, self.spins[field.name]), self.spins[field.name])
-        self.form.addRow(_label("See&d", self.seed), seed_row)
-        self.form.addRow(self.advanced_button)
         self._advanced_rows: list[QWidget] = []
-        for field in FIELDS:
-            if not field.basic:
-                self.form.addRow(_label(field.label, self.spins[field.name]), self.spins[field.name])
-                self._advanced_rows.append(self.spins[field.name])
-        for box in self.flags.values():
-            self.form.addRow(box)
-            self._advanced_rows.append(box)
+        for spec in (s for s in SPECS.values() if s.basic):
+            self._add_row(spec, seed_row)
+        self.form.addRow(self.advanced_button)
+        for spec in (s for s in SPECS.values() if not s.basic):
+            self._add_row(spec, seed_row)
+            widget = self._widget(spec)
+            if widget is not None:
+                self._advanced_rows.append(widget)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -175,7 +180,8 @@ class SamplerPanel(QWidget):
         self.set_advanced_visible(False)
 
         self.preset.currentIndexChanged.connect(self._on_preset)
-        self.modality.currentIndexChanged.connect(self._on_value)
+        for combo in self.choices.values():
+            combo.currentIndexChanged.connect(self._on_value)
         for spin in self.spins.values():
             spin.valueChanged.connect(self._on_value)  # type: ignore[attr-defined]
         for box in self.flags.values():
@@ -186,11 +192,13 @@ class SamplerPanel(QWidget):
     # -- values --------------------------------------------------------------------------------
     def settings(self) -> GenerationSettings:
         """The settings the controls show (always valid: the ranges match the validation)."""
-        values: dict[str, object] = {"modality": self.modality.currentData(), "split": self._split}
+        values: dict[str, object] = {name: combo.currentData() for name, combo in self.choices.items()}
+        values["split"] = self._split
         for field in FIELDS:
             value = self.spins[field.name].value()  # type: ignore[attr-defined]
-            # The "off" end of an optional field (and any negative number typed next to it) is None.
-            if field.none_at_minimum and (value <= field.minimum or value < 0):
+            # The "off" position of an optional field, or anything typed below its range, is None.
+            low = SPECS[field.name].range.low  # type: ignore[union-attr]
+            if field.none_at_minimum and value < low:
                 value = None
             values[field.name] = value
         for name, box in self.flags.items():
@@ -203,7 +211,8 @@ class SamplerPanel(QWidget):
         self._loading = True
         try:
             self._split = settings.split
-            self.modality.setCurrentIndex(max(0, self.modality.findData(settings.modality)))
+            for name, combo in self.choices.items():
+                combo.setCurrentIndex(max(0, combo.findData(getattr(settings, name))))
             for field in FIELDS:
                 value = getattr(settings, field.name)
                 if value is None:
@@ -238,6 +247,26 @@ class SamplerPanel(QWidget):
             self.advanced_button.setChecked(visible)
 
     # -- internals -----------------------------------------------------------------------------
+    def _widget(self, spec: FieldSpec) -> QWidget | None:
+        """The control of ``spec`` in this panel (None: another panel shows it)."""
+        if spec.name == SEED.name:
+            return self.seed
+        for controls in (self.choices, self.spins, self.flags):
+            if spec.name in controls:
+                return controls[spec.name]  # type: ignore[return-value]
+        return None
+
+    def _add_row(self, spec: FieldSpec, seed_row: QHBoxLayout) -> None:
+        widget = self._widget(spec)
+        if widget is None:
+            return
+        if isinstance(widget, QCheckBox):
+            self.form.addRow(widget)  # a check box carries its own label
+        elif widget is self.seed:
+            self.form.addRow(_label(spec.label, widget), seed_row)
+        else:
+            self.form.addRow(_label(spec.label, widget), widget)
+
     def _select_matching_preset(self) -> None:
         current = self.settings()
         neutral = {k: getattr(PRESETS["default"], k) for k in _NOT_IN_PRESET}

@@ -19,15 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from valle_studio.engine.settings import SPLIT_MODES
+from valle_studio.engine.settings import SPECS
 from valle_studio.engine.text.languages import LANGUAGES
 
-SPLIT_LABELS = {"sentences": "Sentences", "lines": "Lines", "none": "Whole text"}
-SPLIT_TIPS = {
-    "sentences": "Generate each sentence separately, then join them. Best for long texts.",
-    "lines": "Generate each line of the text separately (one line = one piece).",
-    "none": "Generate the whole text in one go. Long texts may trail off or be cut at the maximum duration.",
-}
+SPLIT = SPECS["split"]  # the split mode's one declaration: its choices, their labels and tips
 PHONEME_DELAY_MS = 400  # wait for a pause in typing before phonemizing again
 
 
@@ -64,11 +59,10 @@ class TextPanel(QWidget):
 
         self.split = QComboBox()
         self.split.setAccessibleName("Split text by")
-        for mode in SPLIT_MODES:
-            self.split.addItem(SPLIT_LABELS.get(mode, mode), mode)
-            self.split.setItemData(self.split.count() - 1, SPLIT_TIPS.get(mode, ""),
-                                   Qt.ItemDataRole.ToolTipRole)
-        self.split.setToolTip("How the text is cut into pieces that are generated one after another.")
+        for choice in SPLIT.choices:
+            self.split.addItem(choice.label, choice.value)
+            self.split.setItemData(self.split.count() - 1, choice.tip, Qt.ItemDataRole.ToolTipRole)
+        self.split.setToolTip(SPLIT.tip)
         _shrinkable(self.split)
 
         self.show_phonemes = QCheckBox("Show &phonemes")
@@ -87,7 +81,7 @@ class TextPanel(QWidget):
 
         language_label = QLabel("&Language")
         language_label.setBuddy(self.language)
-        split_label = QLabel("&Split by")
+        split_label = QLabel(SPLIT.label)
         split_label.setBuddy(self.split)
         row = QHBoxLayout()
         row.addWidget(language_label)

@@ -1,4 +1,8 @@
-"""Argument checks shared by :class:`SamplerConfig` and the processors; every message names the field."""
+"""Argument checks shared by :class:`SamplerConfig` and the processors; every message names the field.
+
+These check what the maths needs (type, finiteness, the domain of a processor), never what a user may
+choose: the user-facing ranges are declared once, in ``engine.settings``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,12 @@
-"""Sampler settings: one frozen, validated record that :func:`~.pipeline.sample` turns into processors."""
+"""Sampler settings: one frozen, validated record that :func:`~.pipeline.sample` turns into processors.
+
+:class:`SamplerConfig` declares no user-facing ranges: those belong to the settings' one declaration
+(``engine.settings.SPECS``), which the GUI, the CLI and the stored settings use. Its checks are only the
+sanity checks of the maths, documented per field: the right type, finite, and the sign or interval in
+which the processor is defined (a temperature below 0 or a top-p above 1 means nothing). Every value
+the settings allow lies inside them (``tests/engine/test_setting_specs.py`` builds the sampler from
+each range end), so a valid :class:`GenerationSettings` always makes a valid :class:`SamplerConfig`.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +44,7 @@ class SamplerConfig:
     length_penalty: float = 0.0
 
     def __post_init__(self) -> None:
+        # Type, finiteness and mathematical domain only; see the module docstring.
         name = type(self).__name__
         check_number(f"{name}.temperature", self.temperature, low=0.0)
         if self.min_temperature is not None:

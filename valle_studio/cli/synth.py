@@ -1,6 +1,6 @@
 """``valle-studio-cli synth``: one request through the Synthesizer, results written atomically.
 
-Everything that can be checked cheaply is checked before the model loads: the language, every
+Everything that can be checked cheaply is checked before the model loads: the flags, the language, every
 reference prompt (read and decoded, with its advice printed as notes) and that the output folders
 accept files. A run that fails leaves no output file behind.
 
@@ -20,11 +20,17 @@ import contextlib
 import io
 import struct
 import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from valle_studio.engine.progress import Progress
+from valle_studio.cli.options import (
+    EXIT_OK,
+    CliError,
+    StderrProgress,
+    add_device_flags,
+    add_sampler_flags,
+    settings_from_args,
+)
 from valle_studio.engine.settings import GenerationSettings
 
 if TYPE_CHECKING:
@@ -32,30 +38,54 @@ if TYPE_CHECKING:
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 STDOUT = "-"  # ``--out -``: a WAV on stdout
+#: ``--stream-mode`` choices: a copy of valle_studio.engine.streaming.STREAM_MODES, so that ``--help``
+#: needs no torch (tests/engine/test_streaming.py checks that the two agree).
+STREAM_MODES = ("auto", "exact", "sentences")
 
 
-class StderrProgress:
-    """Progress on stderr: one line per stage change, at most ~4 updates a second within a stage."""
+def add_parser(sub: Any) -> None:
+    """The ``synth`` command on ``sub`` (the main parser's subparsers)."""
+    synth = sub.add_parser("synth", help="speak text (or phonemes) in the voice of reference clips",
+                           description="Generate speech. Codes in (--prompt x.npy) and codes out "
+                                       "(--out-codes) need no codec weights.")
+    io = synth.add_argument_group("input and output")
+    io.add_argument("--model", required=True, metavar="PATH|NAME",
+                    help="a .sft/.pth checkpoint, or the name of an installed model")
+    io.add_argument("--tokenizer", metavar="PATH",
+                    help="tokenizer.json (default: beside the model, else the installed one)")
+    text = io.add_mutually_exclusive_group(required=True)
+    text.add_argument("--text", help="text to speak")
+    text.add_argument("--phonemes", metavar="IPA", help="IPA phonemes to speak (skips the text front end)")
+    io.add_argument("--lang", default="en", help="language: en, ja, de, fr, zh, ko (default en)")
+    io.add_argument("--prompt", action="append", default=[], metavar="FILE",
+                    help="reference audio, or .npy int codes [T, 8]; repeat to concatenate")
+    io.add_argument("--out", metavar="FILE.wav", help="write audio (wav/flac/ogg by extension); '-' writes a "
+                                                      "16-bit WAV to stdout")
+    io.add_argument("--out-codes", metavar="FILE.npy", help="write the generated codes, [T, 8] int")
+    live = synth.add_argument_group("streaming: hear the start while the rest is generated")
+    live.add_argument("--stream", action="store_true",
+                      help="generate in chunks: with --out - the WAV on stdout grows chunk by chunk (pipe it "
+                           "to a player); a file given to --out is still written whole, at the end")
+    live.add_argument("--play", action="store_true",
+                      help="play the audio on the default output device as it is generated (implies --stream)")
+    live.add_argument("--stream-mode", choices=STREAM_MODES,
+                      help="implies --stream. auto: AR+NAR sentences stream in chunks (on models with "
+                           "bidirectional NAR attention the take then differs slightly from a non-streamed one); "
+                           "exact: chunks only where the take stays identical, else whole sentences; "
+                           "sentences: whole sentences only (default auto)")
+    add_device_flags(io)
+    io.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_sampler_flags(synth)
+    synth.set_defaults(handler=run)
 
-    def __init__(self, stream=None, interval: float = 0.25) -> None:
-        self.stream = stream  # None: whatever sys.stderr is when a line is printed
-        self.interval = interval
-        self._last_stage = ""
-        self._last_time = 0.0
 
-    def __call__(self, event: Progress) -> None:
-        now = time.monotonic()
-        key = f"{event.stage}|{event.detail}"
-        finished = event.total and event.done >= event.total
-        if key == self._last_stage and not finished and now - self._last_time < self.interval:
-            return
-        self._last_stage, self._last_time = key, now
-        print(f"  {event.text}", file=self.stream or sys.stderr, flush=True)
+def run(args: argparse.Namespace) -> int:
+    """The command's handler: the flags become settings before anything heavy loads."""
+    return run_synth(args, settings_from_args(args))
 
 
 def _check_outputs(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
     from valle_studio.audio.atomic import ensure_writable
-    from valle_studio.cli import CliError
 
     if not args.out and not args.out_codes and not getattr(args, "play", False):
         raise CliError("nothing to write: give --out FILE.wav (or - for stdout), --out-codes FILE.npy "
@@ -133,7 +163,6 @@ def _check_play(args: argparse.Namespace):  # -> Player | None
     if not args.play:
         return None
     from valle_studio.audio.playback import Player
-    from valle_studio.cli import CliError
 
     player = Player()
     reason = player.unavailable_reason()
@@ -171,6 +200,7 @@ def _stream_synth(synth, request, args: argparse.Namespace, progress, player):  
 
 
 def run_synth(args: argparse.Namespace, settings: GenerationSettings) -> int:
+    """Check, load, generate and write; ``settings`` are already validated."""
     import numpy as np
 
     from valle_studio.audio.atomic import atomic_write
@@ -217,4 +247,4 @@ def run_synth(args: argparse.Namespace, settings: GenerationSettings) -> int:
             player.wait()  # the rest of the audio, then the device is released
         finally:
             player.close()
-    return 0
+    return EXIT_OK

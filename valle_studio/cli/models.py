@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
-from valle_studio.synth_command import StderrProgress
+from valle_studio.cli.options import EXIT_OK, CliError, StderrProgress
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Any) -> None:
+    """The ``models`` command on ``sub`` (the main parser's subparsers)."""
     models = sub.add_parser("models", help="manage installed models (list, download, import, remove, default)")
     actions = models.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("list", help="known and installed models, with their licence terms")
@@ -22,10 +24,11 @@ def add_parser(sub) -> None:
     remove.add_argument("name")
     default = actions.add_parser("default", help="show or set the default model")
     default.add_argument("name", nargs="?")
-    models.set_defaults(handler=run_models)
+    models.set_defaults(handler=run)
 
 
-def run_models(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """The command's handler: one store action."""
     from valle_studio.engine.store import ModelStore
 
     store = ModelStore()
@@ -37,25 +40,23 @@ def run_models(args: argparse.Namespace) -> int:
             print(f"{mark} {name:28s} {state}")
             for title, terms in store.licences(name) if name in store.available() else []:
                 print(f"      {title}: {terms}")
-        return 0
+        return EXIT_OK
     if args.action == "download":
         progress = StderrProgress()
         for name in args.names:
             written = store.download(name, progress=progress)
             print(f"{name}: {'downloaded ' + str(len(written)) + ' file(s)' if written else 'already complete'}",
                   file=sys.stderr)
-        return 0
+        return EXIT_OK
     if args.action == "import":
         name = store.import_file(args.path, args.name, replace=args.replace, progress=StderrProgress())
         print(f"imported as {name}", file=sys.stderr)
-        return 0
+        return EXIT_OK
     if args.action == "remove":
         if not store.remove(args.name):
-            from valle_studio.cli import CliError
-
             raise CliError(f"model '{args.name}' is not installed")
-        return 0
+        return EXIT_OK
     if args.name:
         store.default_model = args.name
     print(store.default_model)
-    return 0
+    return EXIT_OK

@@ -13,15 +13,24 @@ import argparse
 import hashlib
 import sys
 from pathlib import Path
+from typing import Any
 
 from valle_studio.batch.names import DEFAULT_TEMPLATE
+from valle_studio.cli.options import (
+    EXIT_ERROR,
+    EXIT_OK,
+    CliError,
+    add_device_flags,
+    add_sampler_flags,
+    given_sampler_flags,
+    settings_from_args,
+)
 
 PROJECT_DIR = ".valle-batch"
 
 
-def add_parser(sub) -> None:
-    from valle_studio.cli import _sampler_flags
-
+def add_parser(sub: Any) -> None:
+    """The ``batch`` command on ``sub`` (the main parser's subparsers)."""
     batch = sub.add_parser(
         "batch", help="speak every line of a script into its own WAV file (resumable)",
         description="Generate one WAV per script line. SCRIPT is plain text (one line per file; "
@@ -48,18 +57,15 @@ def add_parser(sub) -> None:
     batch.add_argument("--model", metavar="PATH|NAME", help="checkpoint or installed model (default: the default)")
     batch.add_argument("--tokenizer", metavar="PATH", help="tokenizer.json (default: beside the model)")
     batch.add_argument("--lang", help="language of untagged lines: en, ja, de, fr, zh, ko (default en)")
-    batch.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
-    batch.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (default auto)")
+    add_device_flags(batch)
     batch.add_argument("--quiet", action="store_true", help="only errors and the summary on stderr")
-    _sampler_flags(batch)
-    batch.set_defaults(handler=_run)
+    add_sampler_flags(batch)
+    batch.set_defaults(handler=run)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from valle_studio.cli import settings_from_args
-
-    settings = settings_from_args(args)  # validate flags before loading anything heavy
-    return run_batch(args, settings)
+def run(args: argparse.Namespace) -> int:
+    """The command's handler: the flags become settings before anything heavy loads."""
+    return run_batch(args, settings_from_args(args))
 
 
 def _say(args: argparse.Namespace, text: str, *, always: bool = False) -> None:
@@ -67,20 +73,10 @@ def _say(args: argparse.Namespace, text: str, *, always: bool = False) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
-def _given_sampler_flags(args: argparse.Namespace) -> list[str]:
-    from valle_studio.cli import _FIELD_OF
-    from valle_studio.engine.settings import GenerationSettings
-
-    fields = GenerationSettings.__dataclass_fields__
-    return ["--" + dest.replace("_", "-") for dest, value in vars(args).items()
-            if value is not None and _FIELD_OF.get(dest, dest) in fields]
-
-
 def _open_or_create(args: argparse.Namespace, settings, out_dir: Path):
     """The project to work on: the one in OUT_DIR when resuming, else a new one from SCRIPT."""
     from valle_studio.batch.project import BatchProject
     from valle_studio.batch.script import read_script
-    from valle_studio.cli import CliError
     from valle_studio.studio.voices import VoiceLibrary
 
     folder = out_dir / PROJECT_DIR
@@ -101,7 +97,7 @@ def _open_or_create(args: argparse.Namespace, settings, out_dir: Path):
         problems = []
         if digest != project.script.get("sha256"):
             problems.append(f"{script_path} changed since the batch started")
-        flags = _given_sampler_flags(args)
+        flags = given_sampler_flags(args)
         if flags and settings.to_dict() != project.settings.to_dict():
             problems.append(f"the batch keeps the settings it started with (leave out {', '.join(flags)})")
         other_voice = bool(args.voice) and args.voice != project.default_voice
@@ -150,7 +146,6 @@ def _open_or_create(args: argparse.Namespace, settings, out_dir: Path):
 
 def _export_options(args: argparse.Namespace, project, out_dir: Path):
     from valle_studio.batch.export import ExportOptions
-    from valle_studio.cli import CliError
 
     record = project.export_record(out_dir)
     template = args.template or (record.template if record else DEFAULT_TEMPLATE)
@@ -165,7 +160,6 @@ def run_batch(args: argparse.Namespace, settings) -> int:
     from valle_studio.batch.eta import format_eta
     from valle_studio.batch.export import export_project, export_row, plan_export
     from valle_studio.batch.runner import ROW_FAILED, ROW_FINISHED, BatchEvent, BatchRunner
-    from valle_studio.cli import EXIT_ERROR, CliError
     from valle_studio.engine.synthesizer import Synthesizer
 
     out_dir = Path(args.out_dir)
@@ -223,4 +217,4 @@ def run_batch(args: argparse.Namespace, settings) -> int:
         if failed:
             _say(args, f"{failed} line(s) failed; fix them and run again with --resume to retry", always=True)
             return EXIT_ERROR
-    return 0
+    return EXIT_OK

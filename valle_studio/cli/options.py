@@ -1,0 +1,128 @@
+"""What every command shares: the sampler flags, the exit codes, :class:`CliError` and progress on stderr.
+
+The sampler flags are built from the settings' one declaration (``engine.settings.SPECS``): one flag per
+field, with the spec's flag name, type, choices, help, range and default, so ``--help``, the parsing and
+the validation cannot disagree. :func:`settings_from_args` turns the parsed flags back into validated
+:class:`~valle_studio.engine.settings.GenerationSettings` and words a refused value with its flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any, Protocol, TextIO
+
+from valle_studio.engine.progress import Progress
+from valle_studio.engine.setting_spec import FieldSpec
+from valle_studio.engine.settings import SPECS, GenerationSettings, SettingsError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_CANCELLED = 130
+
+#: The CLI metavar of each unit a spec may name.
+_METAVARS = {"seconds": "SECONDS", "frames": "FRAMES"}
+
+#: argparse destination -> the spec of the sampler flag that fills it.
+SPEC_OF_DEST: dict[str, FieldSpec] = {spec.cli_dest: spec for spec in SPECS.values()}
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit code 1."""
+
+
+class ArgumentContainer(Protocol):
+    """An argparse parser or argument group: whatever flags can be added to."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def flag_help(spec: FieldSpec) -> str:
+    """The ``--help`` text of a sampler flag: the spec's help, then its range and default."""
+    if spec.kind == "flag":
+        return spec.help
+    if spec.kind == "choice":
+        return f"{spec.help} (default: {spec.default})"
+    allowed = spec.rule_words()
+    if spec.off_text and not spec.optional:
+        assert spec.range is not None
+        allowed += f", {spec.range.low:g} = {spec.off_text}"
+    default = spec.off_text if spec.default is None else f"{spec.default:g}"
+    return f"{spec.help} ({allowed}; default: {default})"
+
+
+def add_sampler_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per settings field, in declaration order. Every default is None, so that
+    :func:`settings_from_args` (and a resumed batch) can tell the flags that were given."""
+    group = parser.add_argument_group("sampling (defaults: upstream's web UI)")
+    for spec in SPECS.values():
+        if spec.kind == "flag":
+            group.add_argument(spec.cli_flag, action="store_true", default=None, help=flag_help(spec))
+        elif spec.kind == "choice":
+            group.add_argument(spec.cli_flag, choices=spec.values, help=flag_help(spec))
+        else:
+            metavar = spec.metavar or _METAVARS.get(spec.unit)
+            group.add_argument(spec.cli_flag, type=int if spec.integer else float, metavar=metavar,
+                               help=flag_help(spec))
+
+
+def given_sampler_flags(args: argparse.Namespace) -> list[str]:
+    """The sampler flags given on the command line, in ``--help`` order."""
+    return [SPEC_OF_DEST[dest].cli_flag for dest, value in vars(args).items()
+            if value is not None and dest in SPEC_OF_DEST]
+
+
+def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
+    """Build validated settings from parsed flags; unset flags keep the defaults.
+
+    A refused value names the flag and the value given, then the setting's rule
+    (``--top-p 3 is out of range (top_p: must be above 0 and at most 1)``).
+    """
+    changes = {SPEC_OF_DEST[dest].name: value for dest, value in vars(args).items()
+               if value is not None and dest in SPEC_OF_DEST}
+    try:
+        return GenerationSettings(**changes)
+    except SettingsError as exc:
+        spec = SPECS[exc.field]
+        if spec.name not in changes:  # a default never fails alone; say what was refused anyway
+            raise CliError(str(exc)) from exc
+        raise CliError(f"{spec.cli_flag} {_shown(changes[spec.name])} is out of range ({exc})") from exc
+
+
+def _shown(value: object) -> str:
+    """A flag's parsed value as the user would have typed it: ``3`` for 3.0, ``0.001``, ``nan``."""
+    return f"{value:.15g}" if isinstance(value, float) else str(value)
+
+
+def add_device_flags(parser: ArgumentContainer) -> None:
+    """``--device`` and ``--dtype``, the same for every command that loads a model."""
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    parser.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (default auto)")
+
+
+class StderrProgress:
+    """Progress on stderr: one line per stage change, at most ~4 updates a second within a stage."""
+
+    def __init__(self, stream: TextIO | None = None, interval: float = 0.25) -> None:
+        self.stream = stream  # None: whatever sys.stderr is when a line is printed
+        self.interval = interval
+        self._last_stage = ""
+        self._last_time = 0.0
+
+    def __call__(self, event: Progress) -> None:
+        now = time.monotonic()
+        key = f"{event.stage}|{event.detail}"
+        finished = event.total and event.done >= event.total
+        if key == self._last_stage and not finished and now - self._last_time < self.interval:
+            return
+        self._last_stage, self._last_time = key, now
+        print(f"  {event.text}", file=self.stream or sys.stderr, flush=True)
+
+
+__all__ = [
+    "EXIT_CANCELLED", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "SPEC_OF_DEST", "ArgumentContainer", "CliError",
+    "StderrProgress",
+    "add_device_flags", "add_sampler_flags", "flag_help", "given_sampler_flags", "settings_from_args",
+]
