@@ -131,3 +131,21 @@ def test_decode_accepts_every_phoneme_id(phonemes: PhonemeTokenizer, ids: list[i
     decoded = phonemes.decode(ids)
     assert decoded == "".join(phonemes.decode([i]) for i in ids)
     assert len(decoded) >= sum(1 for i in ids if i > 3)  # every non-special id gives text
+
+
+def test_tiny_tokenizers_are_reproducible_and_cover_phonemized_text(tmp_path: Path,
+                                                                     phonemes: PhonemeTokenizer) -> None:
+    """``engine.debug`` writes the same files every time, and espeak's IPA for the six languages
+    meets few unknown symbols, so tests through the tiny tokenizer feed the model real ids."""
+    from valle_studio.engine.debug import write_tiny_tokenizers
+    from valle_studio.engine.text import phonemize
+
+    first, second = write_tiny_tokenizers(tmp_path / "a"), write_tiny_tokenizers(tmp_path / "b")
+    for name in ("tokenizer.json", "text_tokenizer.json"):
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+    assert not write_tiny_tokenizers(tmp_path / "c", text_tokenizer=False).joinpath("text_tokenizer.json").exists()
+    samples = {"en": "Hello world, this is a test.", "de": "Guten Tag, wie geht es dir?", "fr": "Bonjour, ça va?",
+               "zh": "你好，世界。", "ja": "こんにちは", "ko": "안녕하세요"}
+    for language, text in samples.items():
+        ids = phonemes.encode(phonemize(text, language))
+        assert ids.count(0) == 0, (language, phonemes.tokens(phonemize(text, language)))
