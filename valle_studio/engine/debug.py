@@ -19,7 +19,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -142,10 +142,19 @@ def write_tiny_checkpoint(
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    return _atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+
+
+def _atomic_write(path: Path, write: Callable[[str], None]) -> Path:
+    """``write(temporary path)`` beside ``path``, then rename it over ``path``: a crash leaves no half file.
+
+    The pattern by hand rather than the app's atomic module: the engine does not import the layers
+    above it, and these files are test and demo inputs only.
+    """
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".part", dir=path.parent)
     os.close(fd)
     try:
-        save_file(tensors, tmp, metadata=metadata)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -160,7 +169,7 @@ _SPECIALS = ("<unk>", "<bos>", "</eos>", "<mask>")  # ids 0-3, as the engine's t
 _PHONEME_SOURCES = (
     " .,!?;:-'\"()…«»¡¿",
     "abcdefghijklmnopqrstuvwxyz",
-    "ˈˌːˑʰʲʷˠˤ˞ʼ\u0303\u031e\u0320\u0329\u032f\u0325\u0330\u0361ˉˊˇˋ˙˥˦˧˨˩"  # marks, combining diacritics,
+    "ˈˌːˑʰʲʷˠˤ˞ʼ\u0303\u031e\u0320\u0329\u032f\u0325\u0330\u0361ˉˊˇˋ˙˥˦˧˨˩",  # marks, tones
     "æçðøœŋθχβᵻ",
     "".join(map(chr, range(0x250, 0x2B0))),  # IPA Extensions
     ("aɪ", "aʊ", "eɪ", "oʊ", "ɔɪ", "tʃ", "dʒ", "iː", "uː", "ɑː", "ɔː", "ɜː", "ɪə", "ʊə", "eə"),  # BPE merges
@@ -239,11 +248,21 @@ def write_tiny_tokenizers(folder: str | Path, *, text_tokenizer: bool = True) ->
     The names are the ones :meth:`~valle_studio.engine.text.TextFrontend.from_dir` and the model
     store look for, so the folder works wherever upstream's tokenizer folder does.
     """
-    from valle_studio.audio.atomic import atomic_write_json
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(folder / "tokenizer.json", tiny_phoneme_tokenizer_json())
+    files = {"tokenizer.json": tiny_phoneme_tokenizer_json()}
     if text_tokenizer:
-        atomic_write_json(folder / "text_tokenizer.json", tiny_text_tokenizer_json())
+        files["text_tokenizer.json"] = tiny_text_tokenizer_json()
+    for name, content in files.items():
+        _write_json(folder / name, content)
     return folder
+
+
+def _write_json(path: Path, content: dict) -> Path:
+    text = json.dumps(content, ensure_ascii=False, indent=1) + "\n"
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+
+    return _atomic_write(path, write)
