@@ -1,5 +1,8 @@
 """``valle-studio-cli synth`` end to end on the tiny fixture checkpoints (codes in, codes out).
 
+All but the bad-input test compare against upstream's golden vectors (``parity_dir``); that one
+needs only a model and a tokenizer, so it takes tiny ones made by ``engine.debug``.
+
 Each generation case of the golden vectors is reproduced through the CLI flags, following
 ``generation-semantics.md``: ONE settings dict drives every stage. Where upstream's case routed a
 setting to one stage only (``ar_``-prefixed keywords), only the stage it reached is comparable, so
@@ -97,12 +100,15 @@ def test_cli_predicted_length_gets_floor_and_padding(parity_dir: Path, cases: di
     assert np.load(out).shape == (int(788 * 1.05), 8)
 
 
-def test_cli_bad_inputs_are_one_line_errors(parity_dir: Path, tmp_path: Path,
+def test_cli_bad_inputs_are_one_line_errors(tiny_tokenizer: Path, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from valle_studio.engine.debug import write_tiny_checkpoint
+
     bad_prompt = tmp_path / "bad.npy"
     np.save(bad_prompt, np.zeros((5, 3), dtype=np.int64))
-    model = str(parity_dir / CHECKPOINTS["ar+nar"])
-    tok = str(parity_dir / "tokenizer.json")
+    # any AR+NAR model without a len head will do (the "NAR-len" run must be refused)
+    model = str(write_tiny_checkpoint(tmp_path / "tiny-ar+nar.sft", capabilities=("ar", "nar"), noncausal_masks=False))
+    tok = str(tiny_tokenizer)
     runs = {
         "shaped [T, 8]": ["--model", model, "--tokenizer", tok, "--phonemes", "a", "--prompt", str(bad_prompt),
                           "--out-codes", str(tmp_path / "o.npy")],

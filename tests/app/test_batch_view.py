@@ -31,12 +31,12 @@ RUN_TIMEOUT_MS = 120_000
 
 
 @pytest.fixture(scope="module")
-def synth(parity_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+def synth(tiny_tokenizer: Path, tmp_path_factory: pytest.TempPathFactory):
     from valle_studio.engine.codec import EncodecVocosCodec
     from valle_studio.engine.synthesizer import Synthesizer
 
     return Synthesizer.load(tiny_model(tmp_path_factory.mktemp("model")), device="cpu", dtype="float32",
-                            codec=EncodecVocosCodec.random(seed=0), tokenizer=parity_dir / "tokenizer.json")
+                            codec=EncodecVocosCodec.random(seed=0), tokenizer=tiny_tokenizer)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The main window end to end with a tiny random model: real engine thread, real signals, real files.
 
 The model is written by ``engine.debug.write_tiny_checkpoint`` into a temporary model store, the
-tokenizer comes from the ``parity_dir`` fixture and the codec is ``EncodecVocosCodec.random``. Sound
+tokenizer comes from the ``tiny_tokenizer`` fixture and the codec is ``EncodecVocosCodec.random``. Sound
 goes to ``tests.audio.fake_stream.FakeStreamFactory``, a stand-in for PortAudio that runs its own
 callback thread at 20x real time.
 """
@@ -41,7 +41,7 @@ def codec() -> Any:
 
 
 @pytest.fixture()
-def home(tmp_path: Path, parity_dir: Path) -> Path:
+def home(tmp_path: Path) -> Path:
     """A model store with one tiny model installed under the name "tiny"."""
     from valle_studio.engine.debug import write_tiny_checkpoint
 
@@ -49,7 +49,7 @@ def home(tmp_path: Path, parity_dir: Path) -> Path:
     return tmp_path
 
 
-def make_services(home: Path, parity_dir: Path, codec: Any, *,
+def make_services(home: Path, tokenizer: Path, codec: Any, *,
                   output_reason: str | None = None) -> AppServices:
     from valle_studio.engine.store import ModelStore
 
@@ -62,7 +62,7 @@ def make_services(home: Path, parity_dir: Path, codec: Any, *,
         loads.append(spec)
         assert QThread.currentThread().objectName() == "valle-engine"  # never on the UI thread
         return Synthesizer.load(store.path_of(spec.model), device="cpu", dtype="float32", codec=codec,
-                                tokenizer=parity_dir / "tokenizer.json")
+                                tokenizer=tokenizer)
 
     factory = FakeStreamFactory(speed=20.0, output_reason=output_reason)
     services = AppServices(
@@ -88,8 +88,8 @@ def close_window(window: MainWindow) -> None:
     assert not window.engine.thread.isRunning()
 
 
-def test_generate_take_through_worker_thread(qtbot: Any, home: Path, parity_dir: Path, codec: Any) -> None:
-    services = make_services(home, parity_dir, codec)
+def test_generate_take_through_worker_thread(qtbot: Any, home: Path, tiny_tokenizer: Path, codec: Any) -> None:
+    services = make_services(home, tiny_tokenizer, codec)
     window = open_window(qtbot, services)
     assert services.loads == [LoadSpec("tiny", "auto", "auto")]  # type: ignore[attr-defined]
     assert window.model_label.text() == "Model: tiny"
@@ -133,8 +133,8 @@ def test_generate_take_through_worker_thread(qtbot: Any, home: Path, parity_dir:
     close_window(window)
 
 
-def test_cancel_mid_run_never_finishes(qtbot: Any, home: Path, parity_dir: Path, codec: Any) -> None:
-    window = open_window(qtbot, make_services(home, parity_dir, codec))
+def test_cancel_mid_run_never_finishes(qtbot: Any, home: Path, tiny_tokenizer: Path, codec: Any) -> None:
+    window = open_window(qtbot, make_services(home, tiny_tokenizer, codec))
     window.text_panel.set_text("A sentence that would take a long while to demask.")
     window.sampler_panel.set_settings(PRESETS["default"].replace(max_steps=500, max_duration=8.0, seed=7))
     finished: list[int] = []
@@ -152,8 +152,8 @@ def test_cancel_mid_run_never_finishes(qtbot: Any, home: Path, parity_dir: Path,
     close_window(window)
 
 
-def test_keyboard_generate_stop_and_space(qtbot: Any, home: Path, parity_dir: Path, codec: Any) -> None:
-    window = open_window(qtbot, make_services(home, parity_dir, codec))
+def test_keyboard_generate_stop_and_space(qtbot: Any, home: Path, tiny_tokenizer: Path, codec: Any) -> None:
+    window = open_window(qtbot, make_services(home, tiny_tokenizer, codec))
     window.sampler_panel.set_settings(PRESETS["default"].replace(max_steps=500, max_duration=8.0))
     editor = window.text_panel.editor
     editor.setFocus()
@@ -183,9 +183,9 @@ def test_keyboard_generate_stop_and_space(qtbot: Any, home: Path, parity_dir: Pa
     close_window(window)
 
 
-def test_history_persists_and_reuse_and_audition(qtbot: Any, home: Path, parity_dir: Path,
+def test_history_persists_and_reuse_and_audition(qtbot: Any, home: Path, tiny_tokenizer: Path,
                                                  codec: Any) -> None:
-    window = open_window(qtbot, make_services(home, parity_dir, codec))
+    window = open_window(qtbot, make_services(home, tiny_tokenizer, codec))
     window.text_panel.set_text("Keep me.")
     window.text_panel.set_split_mode("none")
     window.sampler_panel.set_settings(FAST.replace(ar_temperature=0.7))
@@ -196,7 +196,7 @@ def test_history_persists_and_reuse_and_audition(qtbot: Any, home: Path, parity_
     close_window(window)
 
     # A restart: new services over the same folders.
-    services = make_services(home, parity_dir, codec)
+    services = make_services(home, tiny_tokenizer, codec)
     again = open_window(qtbot, services)
     assert again.history_model.rowCount() == 1
     take = again.history_model.take_at(0)
@@ -241,8 +241,8 @@ def test_history_persists_and_reuse_and_audition(qtbot: Any, home: Path, parity_
     close_window(again)
 
 
-def test_generation_uses_the_chosen_voice(qtbot: Any, home: Path, parity_dir: Path, codec: Any) -> None:
-    window = open_window(qtbot, make_services(home, parity_dir, codec))
+def test_generation_uses_the_chosen_voice(qtbot: Any, home: Path, tiny_tokenizer: Path, codec: Any) -> None:
+    window = open_window(qtbot, make_services(home, tiny_tokenizer, codec))
     rng = np.random.default_rng(0)
     window.voice_panel.set_draft((0.1 * rng.standard_normal(3 * 24_000)).astype(np.float32), 24_000, "Alice")
     assert len(window.build_request().prompts) == 1
@@ -255,9 +255,9 @@ def test_generation_uses_the_chosen_voice(qtbot: Any, home: Path, parity_dir: Pa
     close_window(window)
 
 
-def test_export_and_read_back(qtbot: Any, home: Path, parity_dir: Path, codec: Any,
+def test_export_and_read_back(qtbot: Any, home: Path, tiny_tokenizer: Path, codec: Any,
                               monkeypatch: pytest.MonkeyPatch) -> None:
-    window = open_window(qtbot, make_services(home, parity_dir, codec))
+    window = open_window(qtbot, make_services(home, tiny_tokenizer, codec))
     window.text_panel.set_text("Export me.")
     window.text_panel.set_split_mode("none")
     window.sampler_panel.set_settings(FAST)
@@ -289,8 +289,8 @@ def test_export_and_read_back(qtbot: Any, home: Path, parity_dir: Path, codec: A
     close_window(window)
 
 
-def test_no_model_leads_to_model_manager(qtbot: Any, tmp_path: Path, parity_dir: Path, codec: Any) -> None:
-    services = make_services(tmp_path, parity_dir, codec)  # empty store
+def test_no_model_leads_to_model_manager(qtbot: Any, tmp_path: Path, tiny_tokenizer: Path, codec: Any) -> None:
+    services = make_services(tmp_path, tiny_tokenizer, codec)  # empty store
     window = MainWindow(services)
     qtbot.addWidget(window)
     window.show()
@@ -308,12 +308,12 @@ def test_no_model_leads_to_model_manager(qtbot: Any, tmp_path: Path, parity_dir:
     close_window(window)
 
 
-def test_download_from_window_loads_the_model(qtbot: Any, tmp_path: Path, parity_dir: Path,
+def test_download_from_window_loads_the_model(qtbot: Any, tmp_path: Path, tiny_tokenizer: Path,
                                               codec: Any) -> None:
     from valle_studio.engine.debug import write_tiny_checkpoint
     from valle_studio.engine.progress import report
 
-    services = make_services(tmp_path, parity_dir, codec)  # nothing installed
+    services = make_services(tmp_path, tiny_tokenizer, codec)  # nothing installed
 
     class Downloader:  # the store's download signature; writes a real tiny checkpoint
         def download(self, name: str, *, progress: Any = None, cancel: Any = None) -> list[Path]:
@@ -381,8 +381,8 @@ def test_follows_the_palette(qtbot: Any, tmp_path: Path, codec: Any, dark: bool)
     assert (mean < 90 and banner < 90) if dark else (mean > 170 and banner > 170)
 
 
-def test_no_audio_device_explains_disabled_play(qtbot: Any, home: Path, parity_dir: Path, codec: Any) -> None:
-    services = make_services(home, parity_dir, codec, output_reason="No audio output device found")
+def test_no_audio_device_explains_disabled_play(qtbot: Any, home: Path, tiny_tokenizer: Path, codec: Any) -> None:
+    services = make_services(home, tiny_tokenizer, codec, output_reason="No audio output device found")
     window = open_window(qtbot, services)
     window.text_panel.set_text("Silent.")
     window.text_panel.set_split_mode("none")

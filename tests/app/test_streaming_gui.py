@@ -25,7 +25,8 @@ from valle_studio.engine.settings import PRESETS
 pytestmark = pytest.mark.gui
 
 SR = 24_000
-#: Two AR+NAR sentences; with this seed the tiny model makes 214 and 18 frames (several chunks).
+#: Two AR+NAR sentences; with this seed and the tiny tokenizer the tiny model makes 42 and 300 frames
+#: (the 4 s cap): several chunks.
 STREAMED = PRESETS["default"].replace(modality="ar+nar", max_duration=4.0, seed=2, gap=0.1)
 TEXT = "Stream this sentence. And then this one."
 
@@ -38,18 +39,18 @@ def codec() -> Any:
 
 
 @pytest.fixture()
-def home(tmp_path: Path, parity_dir: Path) -> Path:
+def home(tmp_path: Path) -> Path:
     from valle_studio.engine.debug import write_tiny_checkpoint
 
     write_tiny_checkpoint(tmp_path / "models" / "tiny" / "model.sft")
     return tmp_path
 
 
-def services_for(home: Path, parity_dir: Path, codec: Any, *, speed: float = 1.0, step_s: float = 0.0,
+def services_for(home: Path, tokenizer: Path, codec: Any, *, speed: float = 1.0, step_s: float = 0.0,
                  output_reason: str | None = None) -> AppServices:
     """``test_generation``'s services with a fake device at ``speed`` x real time; ``step_s`` slows
     every AR step of a streamed generation down (so that a test can act between two chunks)."""
-    services = make_services(home, parity_dir, codec, output_reason=output_reason)
+    services = make_services(home, tokenizer, codec, output_reason=output_reason)
     factory = FakeStreamFactory(speed=speed, output_reason=output_reason)
     services.playback = PlaybackController(stream_factory=factory)
     services.factory = factory  # type: ignore[attr-defined]
@@ -112,9 +113,9 @@ def test_panel_appends_chunks_gaplessly_while_playing(qtbot: Any) -> None:
     playback.shutdown()
 
 
-def test_window_plays_the_take_while_it_is_generated(qtbot: Any, home: Path, parity_dir: Path,
+def test_window_plays_the_take_while_it_is_generated(qtbot: Any, home: Path, tiny_tokenizer: Path,
                                                     codec: Any) -> None:
-    services = services_for(home, parity_dir, codec, speed=1.0)
+    services = services_for(home, tiny_tokenizer, codec, speed=1.0)
     window = open_window(qtbot, services)
     window.text_panel.set_text(TEXT)
     window.sampler_panel.set_settings(STREAMED)
@@ -148,9 +149,9 @@ def test_window_plays_the_take_while_it_is_generated(qtbot: Any, home: Path, par
     close_window(window)
 
 
-def test_stop_mid_stream_stops_sound_and_generation(qtbot: Any, home: Path, parity_dir: Path,
+def test_stop_mid_stream_stops_sound_and_generation(qtbot: Any, home: Path, tiny_tokenizer: Path,
                                                     codec: Any) -> None:
-    services = services_for(home, parity_dir, codec, speed=1.0, step_s=0.01)
+    services = services_for(home, tiny_tokenizer, codec, speed=1.0, step_s=0.01)
     window = open_window(qtbot, services)
     window.text_panel.set_text(TEXT)
     window.sampler_panel.set_settings(STREAMED)
@@ -174,15 +175,15 @@ def test_stop_mid_stream_stops_sound_and_generation(qtbot: Any, home: Path, pari
     close_window(window)
 
 
-def test_box_off_or_no_device_generates_whole_takes(qtbot: Any, home: Path, parity_dir: Path,
+def test_box_off_or_no_device_generates_whole_takes(qtbot: Any, home: Path, tiny_tokenizer: Path,
                                                     codec: Any) -> None:
-    services = services_for(home, parity_dir, codec, speed=20.0)
+    services = services_for(home, tiny_tokenizer, codec, speed=20.0)
     window = open_window(qtbot, services)
     window.output_panel.play_while_generating.setChecked(False)
     assert services.settings.qsettings.value(SETTING_KEY) in (False, "false")
     close_window(window)
 
-    services = services_for(home, parity_dir, codec, speed=20.0)  # a restart keeps the choice
+    services = services_for(home, tiny_tokenizer, codec, speed=20.0)  # a restart keeps the choice
     again = open_window(qtbot, services)
     assert not again.output_panel.play_while_generating.isChecked() and not again.stream_bridge.wanted()
     again.text_panel.set_text(TEXT)
@@ -194,7 +195,7 @@ def test_box_off_or_no_device_generates_whole_takes(qtbot: Any, home: Path, pari
     assert chunks == [] and again.output_panel.samples is not None
     close_window(again)
 
-    silent = services_for(home, parity_dir, codec, output_reason="No audio output device found")
+    silent = services_for(home, tiny_tokenizer, codec, output_reason="No audio output device found")
     window = open_window(qtbot, silent)
     box = window.output_panel.play_while_generating
     assert not box.isEnabled() and not window.stream_bridge.wanted() and "no audio output" in box.toolTip()

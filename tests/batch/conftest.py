@@ -15,13 +15,13 @@ FAST = GenerationSettings(max_steps=2, max_duration=0.5)
 
 
 @pytest.fixture(scope="session")
-def tiny_synth(parity_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+def tiny_synth(tiny_tokenizer: Path, tmp_path_factory: pytest.TempPathFactory):
     from valle_studio.engine.codec import EncodecVocosCodec
     from valle_studio.engine.synthesizer import Synthesizer
 
     model = tiny_model(tmp_path_factory.mktemp("tiny-model"))
     return Synthesizer.load(model, device="cpu", dtype="float32", codec=EncodecVocosCodec.random(seed=0),
-                            tokenizer=parity_dir / "tokenizer.json")
+                            tokenizer=tiny_tokenizer)
 
 
 @pytest.fixture(scope="module")

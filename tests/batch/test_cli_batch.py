@@ -41,22 +41,22 @@ def use_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def batch_argv(home: Path, parity_dir: Path, script: Path, out: Path, *extra: str) -> list[str]:
+def batch_argv(home: Path, tokenizer: Path, script: Path, out: Path, *extra: str) -> list[str]:
     return ["batch", str(script), "--out-dir", str(out), "--model", str(home / "tiny.sft"),
-            "--tokenizer", str(parity_dir / "tokenizer.json"), *FAST_FLAGS, *extra]
+            "--tokenizer", str(tokenizer), *FAST_FLAGS, *extra]
 
 
 def wavs(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.glob("*.wav"))
 
 
-def test_batch_writes_a_wav_per_line_and_both_manifests(use_home: Path, parity_dir: Path, tmp_path: Path,
+def test_batch_writes_a_wav_per_line_and_both_manifests(use_home: Path, tiny_tokenizer: Path, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     script = tmp_path / "scene.txt"
     script.write_text("# scene 1\n[Alice] Who is there?\nIt is me.\n\nAlice: Come in, then.\n../../x\nCON\n"
                       "🎉 A party! 🎉\n", encoding="utf-8")
     out = tmp_path / "out"
-    code = cli.main(batch_argv(use_home, parity_dir, script, out, "--voice", "Narrator", "--srt"))
+    code = cli.main(batch_argv(use_home, tiny_tokenizer, script, out, "--voice", "Narrator", "--srt"))
     err = capsys.readouterr().err
     assert code == 0, err
     expected = ["001_Alice_who-is-there.wav", "002_Narrator_it-is-me.wav", "003_Alice_come-in-then.wav",
@@ -78,7 +78,7 @@ def test_batch_writes_a_wav_per_line_and_both_manifests(use_home: Path, parity_d
     assert "[6/6] line 6" in err and "done: 6 of 6 lines" in err
 
 
-def test_a_failed_line_exits_non_zero_and_resume_retries_only_it(use_home: Path, parity_dir: Path,
+def test_a_failed_line_exits_non_zero_and_resume_retries_only_it(use_home: Path, tiny_tokenizer: Path,
                                                                   tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     library = VoiceLibrary()
@@ -88,7 +88,7 @@ def test_a_failed_line_exits_non_zero_and_resume_retries_only_it(use_home: Path,
     script.write_text("text,voice,filename\nFirst.,,first\nSecond.,Broken,second\nThird.,Alice,third\n")
     out = tmp_path / "out"
     try:
-        assert cli.main(batch_argv(use_home, parity_dir, script, out, "--voice", "Narrator")) == cli.EXIT_ERROR
+        assert cli.main(batch_argv(use_home, tiny_tokenizer, script, out, "--voice", "Narrator")) == cli.EXIT_ERROR
         err = capsys.readouterr().err
         assert "line 2 FAILED:" in err and "1 line(s) failed" in err
         assert wavs(out) == ["first.wav", "third.wav"]
@@ -97,7 +97,7 @@ def test_a_failed_line_exits_non_zero_and_resume_retries_only_it(use_home: Path,
         before = {name: (out / name).stat().st_mtime_ns for name in wavs(out)}
 
         library.save("Broken", [(voice_clip(base=200.0), SR)], replace=True)  # repaired
-        assert cli.main(batch_argv(use_home, parity_dir, script, out, "--resume")) == 0
+        assert cli.main(batch_argv(use_home, tiny_tokenizer, script, out, "--resume")) == 0
         err = capsys.readouterr().err
         assert "resuming: 2 of 3 lines already done" in err and "1 line(s) to generate" in err
         assert wavs(out) == ["first.wav", "second.wav", "third.wav"]
@@ -106,14 +106,14 @@ def test_a_failed_line_exits_non_zero_and_resume_retries_only_it(use_home: Path,
         library.delete("Broken")
 
 
-def test_prompt_files_voice_untagged_lines(use_home: Path, parity_dir: Path, tmp_path: Path) -> None:
+def test_prompt_files_voice_untagged_lines(use_home: Path, tiny_tokenizer: Path, tmp_path: Path) -> None:
     clip = tmp_path / "reader.wav"
     sf.write(clip, voice_clip(2.0), SR)
     script = tmp_path / "lines.tsv"
     script.write_text("text\tvoice\tseed\nPlain line.\t\t5\nTagged line.\tAlice\t\n", encoding="utf-8")
     out = tmp_path / "out"
-    argv = batch_argv(use_home, parity_dir, script, out, "--prompt", str(clip), "--template", "{lang}-{voice}-{index}",
-                      "--wav-format", "float")
+    argv = batch_argv(use_home, tiny_tokenizer, script, out, "--prompt", str(clip),
+                      "--template", "{lang}-{voice}-{index}", "--wav-format", "float")
     assert cli.main(argv) == 0
     assert wavs(out) == ["en-Alice-2.wav", "en-reader-1.wav"]
     entries = json.loads((out / "manifest.json").read_text())["files"]
@@ -128,26 +128,26 @@ def test_prompt_files_voice_untagged_lines(use_home: Path, parity_dir: Path, tmp
     ("Hi.\n", ["--prompt", "missing.wav"], "prompt file not found: missing.wav"),
     ("Hi.\n", ["--voice", "Narrator", "--top-p", "3"], "top_p: must be above 0 and at most 1"),
 ])
-def test_bad_invocations_are_one_line_errors(use_home: Path, parity_dir: Path, tmp_path: Path,
+def test_bad_invocations_are_one_line_errors(use_home: Path, tiny_tokenizer: Path, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str], script_text: str,
                                              extra: list[str], needle: str) -> None:
     script = tmp_path / "s.txt"
     script.write_text(script_text)
-    assert cli.main(batch_argv(use_home, parity_dir, script, tmp_path / "out", *extra)) == cli.EXIT_ERROR
+    assert cli.main(batch_argv(use_home, tiny_tokenizer, script, tmp_path / "out", *extra)) == cli.EXIT_ERROR
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("valle-studio-cli: error:") and needle in err, err
 
 
-def test_an_existing_batch_needs_resume_and_the_same_script(use_home: Path, parity_dir: Path, tmp_path: Path,
+def test_an_existing_batch_needs_resume_and_the_same_script(use_home: Path, tiny_tokenizer: Path, tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     script = tmp_path / "s.txt"
     script.write_text("Hi.\n")
     out = tmp_path / "out"
     BatchProject.create(out / ".valle-batch", [ScriptLine("Hi.", 1)], name="s", settings=GenerationSettings(),
                         script={"sha256": "0" * 64}).close()
-    assert cli.main(batch_argv(use_home, parity_dir, script, out, "--voice", "Narrator")) == cli.EXIT_ERROR
+    assert cli.main(batch_argv(use_home, tiny_tokenizer, script, out, "--voice", "Narrator")) == cli.EXIT_ERROR
     assert "already holds a batch (0 of 1 lines done); add --resume" in capsys.readouterr().err
-    assert cli.main(batch_argv(use_home, parity_dir, script, out, "--resume", "--top-k", "5")) == cli.EXIT_ERROR
+    assert cli.main(batch_argv(use_home, tiny_tokenizer, script, out, "--resume", "--top-k", "5")) == cli.EXIT_ERROR
     err = capsys.readouterr().err
     assert "s.txt changed since the batch started" in err and "(leave out --steps, --max-duration, --top-k)" in err
 
@@ -161,13 +161,13 @@ def _done_rows(project_file: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_killed_batch_resumes_without_redoing_finished_rows(home: Path, parity_dir: Path, tmp_path: Path) -> None:
+def test_killed_batch_resumes_without_redoing_finished_rows(home: Path, tiny_tokenizer: Path, tmp_path: Path) -> None:
     lines = [f"Line number {n}, spoken once." for n in range(1, 9)]
     script = tmp_path / "book.txt"
     script.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
     project_file = out / ".valle-batch" / "project.json"
-    argv = [sys.executable, "-m", "valle_studio.cli", *batch_argv(home, parity_dir, script, out,
+    argv = [sys.executable, "-m", "valle_studio.cli", *batch_argv(home, tiny_tokenizer, script, out,
                                                                   "--voice", "Narrator")]
     env = {**os.environ, "VALLE_STUDIO_HOME": str(home)}
     with open(tmp_path / "first.log", "wb") as log:

@@ -48,7 +48,7 @@ def test_create_save_and_reopen_round_trip(project: BatchProject, tmp_path: Path
         assert again.rows[2].filename == "third.wav" and again.language_for(again.rows[2]) == "de"
         assert again.settings == GenerationSettings(max_steps=4) and again.default_voice == "Narrator"
         assert again.rows[0].approved_take == take
-        assert again.rows[0].approved_take.settings["seed"] == 11  # the take's settings reproduce it
+        assert again.rows[0].approved_take.settings.seed == 11  # the take's settings reproduce it
         samples, sr = again.take_audio(take)
         assert sr == SR and np.allclose(samples, tone(), atol=1e-5)
 
@@ -76,7 +76,7 @@ def test_takes_approval_and_deletion(project: BatchProject) -> None:
     project.approve(row.id, one.id)
     assert row.approved_take == one
     project.delete_take(row.id, one.id)
-    assert row.approved == two.id and not (project.folder / one.file).exists()
+    assert row.approved == two.id and not (project.folder / one.audio_file).exists()
     with pytest.raises(KeyError):
         project.approve(row.id, one.id)
 
@@ -114,10 +114,10 @@ def test_crash_leftovers_are_cleaned_and_missing_takes_dropped(project: BatchPro
     orphan.write_bytes(b"partial")
     temp = project.folder / ".project.json.1234abcd.tmp"
     temp.write_text("{")
-    (project.folder / lost.file).unlink()  # a take deleted by hand
+    (project.folder / lost.audio_file).unlink()  # a take deleted by hand
     with BatchProject.open(project.folder) as again:
         assert not orphan.exists() and not temp.exists()
-        assert (again.folder / kept.file).exists()
+        assert (again.folder / kept.audio_file).exists()
         assert again.rows[1].takes == [] and again.rows[1].approved is None
         assert again.status(again.rows[1]) == PENDING
         assert again.warnings == ["row 2: 1 take file(s) are missing and were dropped"]
@@ -144,3 +144,61 @@ def test_damaged_or_foreign_project_files_are_clear_errors(tmp_path: Path) -> No
     ProjectLock(folder).acquire().release()  # each failed open released its lock
     with pytest.raises(ProjectError, match="already holds a batch project"):
         BatchProject.create(folder, LINES, name="x", settings=GenerationSettings())
+
+
+def test_a_format_1_project_opens_and_is_saved_as_format_2(tmp_path: Path) -> None:
+    """project.json as format 1 wrote it (by hand here): takes named their audio ``file`` and kept their
+    settings as a plain dict, rounded, without modality, sample rate or RTF."""
+    import soundfile as sf
+
+    folder = tmp_path / "old"
+    (folder / "takes").mkdir(parents=True)
+    sf.write(folder / "takes" / "r1-t1.flac", tone(), SR, format="FLAC", subtype="PCM_24")
+    take_settings = {**GenerationSettings(max_steps=4).to_dict(), "seed": 11}
+    take = {"id": "t1", "file": "takes/r1-t1.flac", "seed": 11, "duration_s": 0.5, "settings": take_settings,
+            "text": "First line.", "voice": "Narrator", "language": "en", "model": "tiny",
+            "created": "2024-05-01T09:30:00+00:00", "elapsed_s": 0.125}
+    rows = [{"id": "r1", "text": "First line.", "voice": "", "seed": None, "filename": "", "language": "",
+             "settings": {}, "takes": [take], "approved": "t1", "error": "", "source_line": 1},
+            {"id": "r2", "text": "Second line.", "voice": "Alice", "seed": 5, "filename": "", "language": "",
+             "settings": {"top_k": 5}, "takes": [], "approved": None, "error": "", "source_line": 2}]
+    (folder / PROJECT_FILE).write_text(json.dumps({
+        "format": "valle-studio-batch", "version": 1, "name": "old", "created": "2024-05-01T09:00:00+00:00",
+        "script": {}, "model": "tiny", "language": "en", "default_voice": "Narrator", "prompt_files": [],
+        "settings": GenerationSettings(max_steps=4).to_dict(), "rows": rows, "exports": []}), encoding="utf-8")
+
+    with BatchProject.open(folder) as project:
+        assert project.warnings == [] and project.counts()[DONE] == 1 and project.counts()[PENDING] == 1
+        old = project.rows[0].approved_take
+        assert old is not None and old.audio_file == "takes/r1-t1.flac"
+        assert old.settings == GenerationSettings(max_steps=4, seed=11) and old.seed == 11
+        assert (old.text, old.voice, old.language, old.model, old.elapsed_s) == \
+            ("First line.", "Narrator", "en", "tiny", 0.125)
+        assert (old.modality, old.sample_rate, old.real_time_factor) == ("", 0, 0.25)
+        assert np.allclose(project.take_audio(old)[0], tone(), atol=1e-5)
+        assert project.settings_for(project.rows[1]).top_k == 5
+        new = add_take(project, 1, seed=3)
+        project.save()
+    saved = json.loads((folder / PROJECT_FILE).read_text(encoding="utf-8"))
+    assert saved["version"] == 2
+    stored = saved["rows"][0]["takes"][0]
+    assert "file" not in stored and stored["audio_file"] == "takes/r1-t1.flac" and stored["seed"] == 11
+    assert saved["rows"][1]["takes"][0]["sample_rate"] == SR
+    with BatchProject.open(folder) as again:
+        assert again.rows[0].approved_take == old and again.rows[1].approved_take == new
+        assert (folder / "takes" / "r1-t1.flac").is_file()  # not taken for a leftover
+
+
+def test_a_take_that_cannot_be_read_is_a_damaged_project_not_a_lost_take(project: BatchProject,
+                                                                         tmp_path: Path) -> None:
+    add_take(project, 0, seed=11)
+    project.save()
+    project.close()
+    path = tmp_path / "proj" / PROJECT_FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    take = data["rows"][0]["takes"][0]
+    take["settings"]["max_steps"] = 0
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ProjectError, match=rf"is damaged: take {take['id']}: max_steps"):
+        BatchProject.open(tmp_path / "proj")
+    assert (tmp_path / "proj" / take["audio_file"]).is_file() and path.read_text(encoding="utf-8") == json.dumps(data)

@@ -54,7 +54,7 @@ def test_rows_are_saved_one_by_one_with_progress_and_eta(tiny_synth, voices, tmp
         assert [project.status(r) for r in project.rows] == [DONE, DONE, DONE]
         take = project.rows[1].approved_take
         assert take.voice == "Alice" and take.text == "A second line." and take.model == "tiny"
-        assert 0 < take.duration_s <= 0.5 + 1e-6 and take.settings["max_steps"] == 2
+        assert 0 < take.duration_s <= 0.5 + 1e-6 and take.settings.max_steps == 2
 
     kinds = [e.kind for e in events]
     assert kinds[0] == ROW_STARTED and kinds[-1] == ROW_FINISHED and kinds.count(ROW_FINISHED) == 3
@@ -103,7 +103,7 @@ def test_cancel_mid_row_records_nothing_half_done(tiny_synth, voices, tmp_path: 
         assert summary.cancelled and summary.finished == (project.rows[0].id,)
         assert [project.status(r) for r in project.rows] == [DONE, PENDING, PENDING]
         assert sorted(p.name for p in (project.folder / "takes").iterdir()) == [
-            Path(project.rows[0].approved_take.file).name]
+            Path(project.rows[0].approved_take.audio_file).name]
 
 
 def test_pause_holds_the_row_until_resumed(tiny_synth, voices, tmp_path: Path) -> None:

@@ -172,12 +172,14 @@ def test_missing_optional_tensors_disable_their_features(tmp_path: Path, stored:
 
 
 # -- the legacy level-summing switch ------------------------------------------------------------------
-def test_legacy_summing_rule_and_override(parity_dir: Path) -> None:
-    # a file on its own gets HEAD's summing, as upstream HEAD gives it (the golden ar+nar file needs it)
-    assert not load_model(parity_dir / "tiny-ar+nar.sft").config.legacy_summing
-    assert not load_model(parity_dir / "tiny-ar+nar-len.sft").config.legacy_summing
-    assert load_model(parity_dir / "tiny-ar+nar-len.sft", legacy_summing=True).config.legacy_summing
-    assert not load_model(parity_dir / "tiny-ar+nar.sft", legacy_summing=False).config.legacy_summing
+def test_legacy_summing_rule_and_override(tiny: Path, tmp_path: Path) -> None:
+    # a file on its own gets HEAD's summing, as upstream HEAD gives it (the golden files' flags are
+    # checked in test_upstream_files_load_with_their_flags); both layouts, both overrides
+    ar_nar = write_tiny_checkpoint(tmp_path / "tiny-ar+nar.sft", capabilities=("ar", "nar"), noncausal_masks=False)
+    assert not load_model(ar_nar).config.legacy_summing
+    assert not load_model(tiny).config.legacy_summing
+    assert load_model(tiny, legacy_summing=True).config.legacy_summing
+    assert not load_model(ar_nar, legacy_summing=False).config.legacy_summing
 
 
 @pytest.mark.parametrize("level", range(1, 8), ids=[f"L{i}" for i in range(1, 8)])

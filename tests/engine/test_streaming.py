@@ -279,9 +279,9 @@ def test_overlap_decoding_is_seamless(codec: EncodecVocosCodec, vocoder: str) ->
 
 # -- Synthesizer.stream ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def synth(parity_dir: Path, tmp_path_factory: pytest.TempPathFactory, codec: EncodecVocosCodec) -> Synthesizer:
+def synth(tiny_tokenizer: Path, tmp_path_factory: pytest.TempPathFactory, codec: EncodecVocosCodec) -> Synthesizer:
     path = write_tiny_checkpoint(tmp_path_factory.mktemp("synth") / "tiny.sft", seed=3, noncausal_masks=False)
-    return Synthesizer.load(path, device="cpu", codec=codec, tokenizer=parity_dir / "tokenizer.json")
+    return Synthesizer.load(path, device="cpu", codec=codec, tokenizer=tiny_tokenizer)
 
 
 @pytest.mark.parametrize("modality", ["ar+nar", "nar-len"])
@@ -328,7 +328,7 @@ def test_stream_checks_input_at_once_and_iterates_once(synth: Synthesizer) -> No
 
 def test_stream_cancelled_mid_sentence(synth: Synthesizer) -> None:
     token = CancelToken()
-    settings = SAMPLED.replace(max_duration=2.0)
+    settings = SAMPLED.replace(max_duration=2.0, seed=2)  # 72 frames with the tiny tokenizer: several chunks
     stream = synth.stream(SynthesisRequest(text="A long one to stop.", settings=settings),
                           options=StreamOptions(first_chunk_frames=30, overlap_frames=8), cancel=token)
     chunks = iter(stream)
@@ -362,12 +362,13 @@ def cli_model(tmp_path_factory: pytest.TempPathFactory, codec: EncodecVocosCodec
     return write_tiny_checkpoint(tmp_path_factory.mktemp("cli") / "tiny.sft", seed=3, noncausal_masks=False)
 
 
-def _synth_args(model: Path, parity_dir: Path, *extra: str) -> list[str]:
-    return ["synth", "--model", str(model), "--tokenizer", str(parity_dir / "tokenizer.json"), "--text",
-            "Hello there. How are you?", "--modality", "ar+nar", "--max-duration", "1", "--seed", "3", *extra]
+def _synth_args(model: Path, tokenizer: Path, *extra: str) -> list[str]:
+    """A request whose take (92 frames with the tiny tokenizer and this seed) streams in several chunks."""
+    return ["synth", "--model", str(model), "--tokenizer", str(tokenizer), "--text",
+            "Hello there. How are you?", "--modality", "ar+nar", "--max-duration", "1", "--seed", "1", *extra]
 
 
-def test_cli_stream_to_stdout_is_a_growing_wav(cli_model: Path, parity_dir: Path, tmp_path: Path,
+def test_cli_stream_to_stdout_is_a_growing_wav(cli_model: Path, tiny_tokenizer: Path, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     import soundfile as sf
@@ -377,7 +378,7 @@ def test_cli_stream_to_stdout_is_a_growing_wav(cli_model: Path, parity_dir: Path
     pipe = _Pipe()
     monkeypatch.setattr(sys, "stdout", SimpleNamespace(buffer=pipe, write=lambda text: None, flush=lambda: None))
     out = tmp_path / "take.wav"
-    assert cli.main(_synth_args(cli_model, parity_dir, "--stream", "--out", "-", "--out-codes",
+    assert cli.main(_synth_args(cli_model, tiny_tokenizer, "--stream", "--out", "-", "--out-codes",
                                 str(tmp_path / "c.npy"))) == cli.EXIT_OK
     err = capsys.readouterr().err
     assert "first audio after" in err and "note:" not in err  # causal and greedy NAR: exact
@@ -387,13 +388,13 @@ def test_cli_stream_to_stdout_is_a_growing_wav(cli_model: Path, parity_dir: Path
     assert len(pipe.flushed) > 3 and len(set(pipe.flushed)) == len(pipe.flushed)  # chunk after chunk
     streamed = np.frombuffer(data[44:], dtype="<i2")
     # the same request, not streamed, into a file: the same samples (as 16-bit PCM)
-    assert cli.main(_synth_args(cli_model, parity_dir, "--out", str(out))) == cli.EXIT_OK
+    assert cli.main(_synth_args(cli_model, tiny_tokenizer, "--out", str(out))) == cli.EXIT_OK
     audio, rate = sf.read(out, dtype="float32")
     assert rate == 24_000 and len(streamed) == len(audio)
     assert np.abs(streamed.astype(np.float32) / 32767 - audio).max() < 2e-4
 
 
-def test_cli_play_without_a_device_is_one_line(cli_model: Path, parity_dir: Path, monkeypatch: pytest.MonkeyPatch,
+def test_cli_play_without_a_device_is_one_line(cli_model: Path, tiny_tokenizer: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     from tests.audio.fake_stream import FakeStreamFactory
     from valle_studio import cli
@@ -402,13 +403,13 @@ def test_cli_play_without_a_device_is_one_line(cli_model: Path, parity_dir: Path
     monkeypatch.setattr(playback, "default_stream_factory",
                         lambda: FakeStreamFactory(output_reason="No audio output device found"))
     monkeypatch.setattr(Synthesizer, "load", lambda *a, **k: pytest.fail("the model loaded before the check"))
-    assert cli.main(_synth_args(cli_model, parity_dir, "--play")) == cli.EXIT_ERROR
+    assert cli.main(_synth_args(cli_model, tiny_tokenizer, "--play")) == cli.EXIT_ERROR
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == ("valle-studio-cli: error: --play: No audio output device found; write the audio with "
                        "--out instead")
 
 
-def test_cli_play_plays_the_take_gaplessly(cli_model: Path, parity_dir: Path, tmp_path: Path,
+def test_cli_play_plays_the_take_gaplessly(cli_model: Path, tiny_tokenizer: Path, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     import soundfile as sf
@@ -420,7 +421,7 @@ def test_cli_play_plays_the_take_gaplessly(cli_model: Path, parity_dir: Path, tm
     factory = FakeStreamFactory(speed=40.0)
     monkeypatch.setattr(playback, "default_stream_factory", lambda: factory)
     out = tmp_path / "take.wav"
-    assert cli.main(_synth_args(cli_model, parity_dir, "--play", "--out", str(out), "--gap", "0.2")) == cli.EXIT_OK
+    assert cli.main(_synth_args(cli_model, tiny_tokenizer, "--play", "--out", str(out), "--gap", "0.2")) == cli.EXIT_OK
     audio, _ = sf.read(out, dtype="float32")
     (stream,) = factory.streams
     assert stream.closed  # played to the end, then released
@@ -431,7 +432,7 @@ def test_cli_play_plays_the_take_gaplessly(cli_model: Path, parity_dir: Path, tm
     np.testing.assert_array_equal(voiced, audio[np.abs(audio) > 0])
 
 
-def test_cli_will_not_write_wav_bytes_to_a_terminal(cli_model: Path, parity_dir: Path,
+def test_cli_will_not_write_wav_bytes_to_a_terminal(cli_model: Path, tiny_tokenizer: Path,
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     from valle_studio import cli
@@ -439,5 +440,5 @@ def test_cli_will_not_write_wav_bytes_to_a_terminal(cli_model: Path, parity_dir:
     pipe = _Pipe()
     monkeypatch.setattr(sys, "stdout", SimpleNamespace(buffer=pipe, isatty=lambda: True, write=lambda text: None,
                                                        flush=lambda: None))
-    assert cli.main(_synth_args(cli_model, parity_dir, "--stream", "--out", "-")) == cli.EXIT_ERROR
+    assert cli.main(_synth_args(cli_model, tiny_tokenizer, "--stream", "--out", "-")) == cli.EXIT_ERROR
     assert "stdout is a terminal" in capsys.readouterr().err and pipe.getvalue() == b""

@@ -24,9 +24,9 @@ def codec() -> EncodecVocosCodec:
 
 
 @pytest.fixture(scope="module")
-def synth(parity_dir: Path, tmp_path_factory: pytest.TempPathFactory, codec: EncodecVocosCodec) -> Synthesizer:
+def synth(tiny_tokenizer: Path, tmp_path_factory: pytest.TempPathFactory, codec: EncodecVocosCodec) -> Synthesizer:
     model = write_tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.sft", seed=3)
-    return Synthesizer.load(model, device="cpu", codec=codec, tokenizer=parity_dir / "tokenizer.json")
+    return Synthesizer.load(model, device="cpu", codec=codec, tokenizer=tiny_tokenizer)
 
 
 @pytest.fixture(scope="module")
@@ -121,16 +121,16 @@ def test_transcribe_returns_phonemes(synth: Synthesizer, voice_wav: Path) -> Non
     assert isinstance(text, str)  # a random model hears random phonemes; the loop must still end cleanly
 
 
-def test_code_only_synthesizer_refuses_audio_prompts(parity_dir: Path, voice_wav: Path, tmp_path: Path) -> None:
+def test_code_only_synthesizer_refuses_audio_prompts(tiny_tokenizer: Path, voice_wav: Path, tmp_path: Path) -> None:
     model = write_tiny_checkpoint(tmp_path / "tiny.sft", seed=1)
-    synth = Synthesizer.load(model, codec=None, tokenizer=parity_dir / "tokenizer.json")
+    synth = Synthesizer.load(model, codec=None, tokenizer=tiny_tokenizer)
     with pytest.raises(ValueError, match="codec"):
         synth.synthesize(SynthesisRequest(text="Hi.", prompts=(voice_wav,), settings=FAST))
     result = synth.synthesize(SynthesisRequest(text="Hi.", settings=FAST), decode=False)
     assert result.audio is None and result.codes.shape[1] == 8
 
 
-def test_installed_pre_fix_model_loads_with_legacy_summing(parity_dir: Path) -> None:
+def test_installed_pre_fix_model_loads_with_legacy_summing(tiny_tokenizer: Path) -> None:
     """Loading by catalog name passes the catalog's legacy flag; a file path keeps HEAD summing."""
     from valle_studio.engine.store import ModelStore
 
@@ -138,7 +138,7 @@ def test_installed_pre_fix_model_loads_with_legacy_summing(parity_dir: Path) -> 
     folder = store.folder_of("ar+nar-llama-8")
     folder.mkdir(parents=True, exist_ok=True)
     write_tiny_checkpoint(folder / "model.sft", capabilities=("ar", "nar"), noncausal_masks=False)
-    tok = parity_dir / "tokenizer.json"
+    tok = tiny_tokenizer
     by_name = Synthesizer.load("ar+nar-llama-8", codec=None, tokenizer=tok, store=store)
     by_path = Synthesizer.load(folder / "model.sft", codec=None, tokenizer=tok)
     assert by_name.model.config.legacy_summing and not by_path.model.config.legacy_summing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -18,8 +19,8 @@ from valle_studio.engine.text import (
 
 
 @pytest.fixture(scope="module")
-def frontend(parity_dir: Path) -> TextFrontend:
-    return TextFrontend.from_dir(parity_dir)
+def frontend(tiny_tokenizers: Path) -> TextFrontend:
+    return TextFrontend.from_dir(tiny_tokenizers)
 
 
 def test_tokens_for_phonemizes_then_tokenizes(frontend: TextFrontend) -> None:
@@ -32,17 +33,18 @@ def test_tokens_for_phonemizes_then_tokenizes(frontend: TextFrontend) -> None:
 
 
 @pytest.mark.parametrize("code", list(LANGUAGES))
-def test_language_id_follows_the_requested_language(code: str, parity_dir: Path) -> None:
+def test_language_id_follows_the_requested_language(code: str, tiny_tokenizer: Path) -> None:
     seen: list[tuple[str, str]] = []
 
     def fake(text: str, language: str) -> str:
         seen.append((text, language))
         return "a"
 
-    line = TextFrontend(parity_dir / "tokenizer.json", phonemizer=fake).tokens_for("x", code.upper())
+    line = TextFrontend(tiny_tokenizer, phonemizer=fake).tokens_for("x", code.upper())
     assert seen == [("x", code)]  # the phonemizer gets the canonical code
     assert line.language_id == LANGUAGES[code].id
-    assert line.ids == [1, 16, 2]
+    a_id = json.loads(tiny_tokenizer.read_text(encoding="utf-8"))["model"]["vocab"]["a"]
+    assert line.ids == [1, a_id, 2]
 
 
 def test_zh_variants_map_to_mandarin(frontend: TextFrontend) -> None:
@@ -60,8 +62,8 @@ def test_no_phonemize_uses_the_text_tokenizer(frontend: TextFrontend) -> None:
     assert line.ids != frontend.ids_for_phonemes("Hello world.")
 
 
-def test_no_phonemize_without_text_tokenizer_is_a_clear_error(parity_dir: Path, tmp_path: Path) -> None:
-    shutil.copy(parity_dir / "tokenizer.json", tmp_path / "tokenizer.json")
+def test_no_phonemize_without_text_tokenizer_is_a_clear_error(tiny_tokenizer: Path, tmp_path: Path) -> None:
+    shutil.copy(tiny_tokenizer, tmp_path / "tokenizer.json")
     frontend = TextFrontend.from_dir(tmp_path)
     assert not frontend.supports_raw_text
     with pytest.raises(ValueError, match=r"no-phonemize mode needs text_tokenizer\.json"):
@@ -79,8 +81,8 @@ def test_missing_tokenizer_folder(tmp_path: Path) -> None:
         TextFrontend.from_dir(tmp_path)
 
 
-def test_accepts_loaded_tokenizers(parity_dir: Path) -> None:
-    tok = PhonemeTokenizer(parity_dir / "tokenizer.json")
+def test_accepts_loaded_tokenizers(tiny_tokenizer: Path) -> None:
+    tok = PhonemeTokenizer(tiny_tokenizer)
     assert TextFrontend(tok).tokenizer is tok
 
 

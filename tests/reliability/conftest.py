@@ -1,4 +1,4 @@
-"""Fixtures of the reliability suite: one tiny model, one random codec, the phoneme tokenizer.
+"""Fixtures of the reliability suite: one tiny model, one random codec, a tiny phoneme tokenizer.
 
 The QThread leak check of the GUI tests applies here too (re-exported from ``tests/app/conftest.py``).
 """
@@ -35,8 +35,9 @@ def codec() -> Any:
 
 
 @pytest.fixture(scope="session")
-def tokenizer(parity_dir: Path) -> Path:
-    return parity_dir / "tokenizer.json"
+def tokenizer(tiny_tokenizer: Path) -> Path:
+    """The tiny ``tokenizer.json`` of ``engine.debug`` (upstream's is not needed to exercise faults)."""
+    return tiny_tokenizer
 
 
 @pytest.fixture()

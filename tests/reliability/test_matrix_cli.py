@@ -34,7 +34,7 @@ from tests.reliability.helpers import (
     make_read_only,
     run_cli,
 )
-from valle_studio.engine.store import CATALOG, ENCODEC, TOKENIZERS, Endpoints, ModelStore
+from valle_studio.engine.store import ENCODEC, TOKENIZERS, Endpoints, ModelStore
 from valle_studio.engine.store import catalog as catalog_module
 
 
@@ -166,17 +166,13 @@ def use_hub(monkeypatch: pytest.MonkeyPatch, endpoints: Endpoints, world: World 
         monkeypatch.setattr(catalog_module, "CATALOG", world.catalog)
 
 
-def serve_real_tokenizers(hub: FakeHub, parity_dir: Path) -> None:
-    """The real catalog's tokenizer entry, served upstream's bytes (which match its pinned hashes)."""
-    for file in CATALOG[TOKENIZERS].files:
-        hub.add_plain(f"/gh/{file.repo}/{file.revision}/{file.path}", (parity_dir / file.local_name).read_bytes())
-
-
-def test_tokenizer_that_fails_its_checksum(hub: FakeHub, parity_dir: Path, monkeypatch: pytest.MonkeyPatch,
+def test_tokenizer_that_fails_its_checksum(hub: FakeHub, monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    serve_real_tokenizers(hub, parity_dir)
+    # The catalog as served by the hub, each file pinned to the bytes served (upstream's real bytes
+    # against the real pins: tests/engine/test_store_catalog.py).
+    world = serve_catalog(hub)
     hub.corrupt = {"/tokenizer.json"}  # one flipped byte on the way
-    use_hub(monkeypatch, hub.endpoints)
+    use_hub(monkeypatch, hub.endpoints, world)
     store = ModelStore()
     outcome = run_cli(capsys, ["models", "download", TOKENIZERS])
     assert_cli_error(outcome, "tokenizer.json", "sha256 check", "damaged")

@@ -228,7 +228,7 @@ def manifest_entries(project: BatchProject, record: ExportRecord) -> list[dict]:
         entries.append({"index": index + 1, "file": record.files[row.id].name, "text": take.text,
                         "voice": take.voice, "language": take.language, "seed": take.seed,
                         "duration_s": round(take.duration_s, 3), "take": take.id, "model": take.model,
-                        "settings": take.settings})
+                        "settings": take.settings.to_dict()})
     return entries
 
 
@@ -282,9 +282,9 @@ def write_combined(project: BatchProject, record: ExportRecord, gap_s: float, wa
         with sf.SoundFile(temp, "w", samplerate=sample_rate, channels=1, subtype=subtype, format=container) as out:
             for i, take in enumerate(takes):
                 assert take is not None
-                clip = load_audio(project.folder / take.file)
+                clip = load_audio(project.folder / take.audio_file)
                 if clip.sample_rate != sample_rate:
-                    raise ProjectError(f"{take.file}: {clip.sample_rate} Hz, expected {sample_rate} Hz")
+                    raise ProjectError(f"{take.audio_file}: {clip.sample_rate} Hz, expected {sample_rate} Hz")
                 if i and gap.size:
                     out.write(gap)
                 out.write(clip.samples if subtype == "FLOAT" else np.clip(clip.samples, -1.0, 1.0))

@@ -6,6 +6,10 @@ Layout of a project folder::
     takes/<row>-<take>.flac   24-bit FLAC of every take
     .lock                     held by the process that has the project open (see lock.py)
 
+Format 2 stores each take as the studio's :class:`~valle_studio.studio.takes.Take` record (the history's
+fields: ``audio_file``, ``modality``, ``real_time_factor``, ...); format-1 projects, whose takes named
+their audio ``file``, open as they are and are saved as format 2 from then on.
+
 Crash safety rests on one ordering: a take's audio file is complete on disk before ``project.json``
 mentions it, and ``project.json`` is replaced atomically after every finished row. So after a crash
 or a kill the saved project never names a missing file, and every row it calls finished stays
@@ -45,13 +49,15 @@ from valle_studio.batch.rows import (
 )
 from valle_studio.batch.script import ScriptLine
 from valle_studio.engine.settings import SPECS, GenerationSettings
+from valle_studio.studio.takes import rtf_of
 
 log = logging.getLogger(__name__)
 
 PROJECT_FILE = "project.json"
 TAKES_DIR = "takes"
 FORMAT = "valle-studio-batch"
-VERSION = 1
+#: 2: takes are :class:`~valle_studio.studio.takes.Take` records (1: batch-only takes; still read).
+VERSION = 2
 _ROW_FIELDS = ("text", "voice", "seed", "filename", "language", "settings")
 
 
@@ -170,7 +176,7 @@ class BatchProject:
     def _check_takes(self) -> None:
         """Forget takes whose audio file vanished (deleted by hand), with a warning."""
         for index, row in enumerate(self.rows):
-            missing = [t for t in row.takes if not (self.folder / t.file).is_file()]
+            missing = [t for t in row.takes if not (self.folder / t.audio_file).is_file()]
             if not missing:
                 continue
             row.takes = [t for t in row.takes if t not in missing]
@@ -180,7 +186,7 @@ class BatchProject:
 
     def _remove_leftovers(self) -> None:
         """Delete take files no row mentions (generated when a crash hit) and stale temporary files."""
-        known = {t.file for row in self.rows for t in row.takes}
+        known = {t.audio_file for row in self.rows for t in row.takes}
         for folder in (self.folder, self.folder / TAKES_DIR):
             if not folder.is_dir():
                 continue
@@ -276,7 +282,7 @@ class BatchProject:
 
     def take_audio(self, take: Take) -> tuple[np.ndarray, int]:
         """``(samples [S] float32, sample_rate)`` of a take."""
-        clip = load_audio(self.folder / take.file)
+        clip = load_audio(self.folder / take.audio_file)
         return clip.samples, clip.sample_rate
 
     # -- changes (each saves) ---------------------------------------------------------------------
@@ -317,7 +323,7 @@ class BatchProject:
             self.rows = [r for r in self.rows if r.id not in ids]
             self.save()
         for take in gone:
-            (self.folder / take.file).unlink(missing_ok=True)
+            (self.folder / take.audio_file).unlink(missing_ok=True)
 
     def set_settings(self, settings: GenerationSettings) -> None:
         with self.lock:
@@ -347,23 +353,26 @@ class BatchProject:
             if row.approved == take_id:
                 row.approved = row.takes[-1].id if row.takes else None
             self.save()
-        (self.folder / take.file).unlink(missing_ok=True)
+        (self.folder / take.audio_file).unlink(missing_ok=True)
 
     # -- used by the runner (the caller saves) ----------------------------------------------------
     def add_take(self, row_id: str, audio: np.ndarray, sample_rate: int, *, seed: int,
                  settings: GenerationSettings, text: str, voice: str, language: str, model: str,
-                 elapsed_s: float, approve: bool = True) -> Take:
+                 elapsed_s: float, modality: str = "", approve: bool = True) -> Take:
         """Write ``audio`` (``[S]`` float32) as a new take of the row, then record it. The audio file is
-        complete before the row mentions it; call :meth:`save` afterwards to make the take durable."""
+        complete before the row mentions it; call :meth:`save` afterwards to make the take durable.
+        ``modality``: the generation path that ran (the result's), "" when unknown."""
         with self.lock:
             row = self.row(row_id)
             take_id = new_id({t.id for t in row.takes})
         relative = f"{TAKES_DIR}/{row_id}-{take_id}.flac"
         (self.folder / TAKES_DIR).mkdir(exist_ok=True)
         save_audio(self.folder / relative, audio, sample_rate, subtype="PCM_24")
-        take = Take(id=take_id, file=relative, seed=int(seed), duration_s=len(audio) / sample_rate,
-                    settings=settings.replace(seed=int(seed)).to_dict(), text=text, voice=voice,
-                    language=language, model=model, created=_now(), elapsed_s=elapsed_s)
+        duration_s = len(audio) / sample_rate
+        take = Take(id=take_id, created=_now(), text=text, voice=voice, language=language, model=model,
+                    settings=settings.replace(seed=int(seed)), seed=int(seed), modality=modality,
+                    duration_s=duration_s, elapsed_s=elapsed_s, real_time_factor=rtf_of(elapsed_s, duration_s),
+                    sample_rate=int(sample_rate), audio_file=relative)
         with self.lock:
             row = self.row(row_id)
             row.takes.append(take)

@@ -1,7 +1,9 @@
 """The records a batch project is made of: rows, their takes, and what was exported where.
 
 Plain dataclasses with ``to_dict``/``from_dict`` for ``project.json``; :class:`~valle_studio.batch.
-project.BatchProject` owns them and does all the locking and saving.
+project.BatchProject` owns them and does all the locking and saving. A row's takes are the studio's
+own :class:`~valle_studio.studio.takes.Take` records (re-exported here), so a take has the same
+fields in the history and in a batch.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
+
+from valle_studio.studio.takes import Take
 
 # Persisted states of a row (see Row.status). "queued" and "running" exist only while a run is going.
 PENDING = "pending"  # no take yet
@@ -24,37 +28,6 @@ def new_id(taken: set[str] | None = None, prefix: str = "") -> str:
         candidate = prefix + secrets.token_hex(4)
         if not taken or candidate not in taken:
             return candidate
-
-
-@dataclass(frozen=True)
-class Take:
-    """One generated version of a row. ``file`` is relative to the project folder; ``settings`` are
-    the full settings used, with ``seed`` filled in, so they reproduce the take."""
-
-    id: str
-    file: str
-    seed: int
-    duration_s: float
-    settings: dict[str, Any]
-    text: str
-    voice: str
-    language: str
-    model: str
-    created: str  # ISO 8601, UTC
-    elapsed_s: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "file": self.file, "seed": self.seed, "duration_s": round(self.duration_s, 4),
-                "settings": self.settings, "text": self.text, "voice": self.voice, "language": self.language,
-                "model": self.model, "created": self.created, "elapsed_s": round(self.elapsed_s, 3)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Take:
-        return cls(id=str(data["id"]), file=str(data["file"]), seed=int(data["seed"]),
-                   duration_s=float(data["duration_s"]), settings=dict(data.get("settings") or {}),
-                   text=str(data.get("text", "")), voice=str(data.get("voice", "")),
-                   language=str(data.get("language", "")), model=str(data.get("model", "")),
-                   created=str(data.get("created", "")), elapsed_s=float(data.get("elapsed_s", 0.0)))
 
 
 @dataclass

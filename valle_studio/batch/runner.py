@@ -231,7 +231,7 @@ class BatchRunner:
         audio = np.asarray(result.audio, dtype=np.float32)
         take = project.add_take(row_id, audio, result.sample_rate, seed=result.seed, settings=settings,
                                 text=text, voice=label, language=language, model=self._model_name(),
-                                elapsed_s=result.elapsed_s)
+                                elapsed_s=result.elapsed_s, modality=result.modality)
         try:
             if self.after_take is not None:
                 self.after_take(project.row(row_id), take)

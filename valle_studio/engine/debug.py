@@ -1,6 +1,12 @@
-"""Tiny random-weight checkpoints in upstream's exact ``.sft`` format, for tests and demos without weights.
+"""Tiny random-weight checkpoints and tokenizers, for tests and demos without downloaded files.
 
-The file matches what upstream's exporter writes: safetensors with every tensor in float16 and three
+:func:`write_tiny_checkpoint` writes upstream's exact ``.sft`` format; :func:`write_tiny_tokenizers`
+writes a ``tokenizer.json`` (phonemes, ids 0-255, the rows of ``text_emb``) and a
+``text_tokenizer.json`` (raw characters, ids below the 8575 rows of ``raw_text_emb``) in the HF
+``tokenizers`` format the engine reads. Together they let every test that needs *a* model and *a*
+tokenizer run on a plain clone; only the golden-vector tests need upstream's own files.
+
+The checkpoint matches what upstream's exporter writes: safetensors with every tensor in float16 and three
 JSON metadata entries (``config``, ``userdata``, ``stats``). Weights are drawn at unit scale (like the
 parity fixtures' tiny models) rather than with LLaMA's 0.02 init, so the layers actually do
 something, and the stop logits get a bias that makes greedy and sampled loops end after a
@@ -13,7 +19,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -136,12 +142,127 @@ def write_tiny_checkpoint(
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    return _atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+
+
+def _atomic_write(path: Path, write: Callable[[str], None]) -> Path:
+    """``write(temporary path)`` beside ``path``, then rename it over ``path``: a crash leaves no half file.
+
+    The pattern by hand rather than the app's atomic module: the engine does not import the layers
+    above it, and these files are test and demo inputs only.
+    """
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".part", dir=path.parent)
     os.close(fd)
     try:
-        save_file(tensors, tmp, metadata=metadata)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+# -- tokenizers ------------------------------------------------------------------------------------------------
+_SPECIALS = ("<unk>", "<bos>", "</eos>", "<mask>")  # ids 0-3, as the engine's tokenizer module expects
+#: Phoneme symbols in id order from 4: what espeak's IPA is made of first (so real phonemized text
+#: mostly hits known ids), then whole Unicode blocks to fill all 252 ids a tiny model's head can emit.
+_PHONEME_SOURCES = (
+    " .,!?;:-'\"()…«»¡¿",
+    "abcdefghijklmnopqrstuvwxyz",
+    "ˈˌːˑʰʲʷˠˤ˞ʼ\u0303\u031e\u0320\u0329\u032f\u0325\u0330\u0361ˉˊˇˋ˙˥˦˧˨˩",  # marks, tones
+    "æçðøœŋθχβᵻ",
+    "".join(map(chr, range(0x250, 0x2B0))),  # IPA Extensions
+    ("aɪ", "aʊ", "eɪ", "oʊ", "ɔɪ", "tʃ", "dʒ", "iː", "uː", "ɑː", "ɔː", "ɜː", "ɪə", "ʊə", "eə"),  # BPE merges
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+    "".join(map(chr, range(0x20, 0x7F))),
+    "".join(map(chr, range(0x2B0, 0x300))),  # Spacing Modifier Letters
+)
+#: Second spellings of an id (like upstream's ``a``/``ä``): decoding must pick the first spelling.
+_PHONEME_ALIASES = {"ä": "a", "ö": "ø", "ü": "y"}
+#: Raw-text symbols: letters first, so the same ASCII text gets other ids than from the phoneme file.
+_TEXT_SOURCES = (
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+    "".join(map(chr, range(0x20, 0x7F))),
+    "".join(map(chr, range(0xA1, 0x100))),  # Latin-1 letters and signs
+    "–—‘’“”„…€",
+)
+
+
+def _vocab(sources: Sequence[str | Sequence[str]], size: int | None) -> dict[str, int]:
+    """Specials, then every symbol of ``sources`` once, in order; exactly ``size`` ids when given."""
+    vocab = {token: idx for idx, token in enumerate(_SPECIALS)}
+    for source in sources:
+        for token in source:
+            if size is not None and len(vocab) == size:
+                return vocab
+            vocab.setdefault(token, len(vocab))
+    if size is not None and len(vocab) < size:
+        raise ValueError(f"only {len(vocab)} symbols for a vocabulary of {size}")
+    return vocab
+
+
+def _tokenizer_json(vocab: dict[str, int], merges: list[str]) -> dict:
+    """An HF ``tokenizers`` BPE file without normalizer or pre-tokenizer that wraps text as <bos> … </eos>."""
+    added = [{"id": idx, "content": token, "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": False, "special": True} for idx, token in enumerate(_SPECIALS)]
+    wrap = {token: {"id": token, "ids": [vocab[token]], "tokens": [token]} for token in ("<bos>", "</eos>")}
+    return {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+        "normalizer": None, "pre_tokenizer": None,
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "<bos>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                       {"SpecialToken": {"id": "</eos>", "type_id": 0}}],
+            "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+            "special_tokens": wrap,
+        },
+        "decoder": None,
+        "model": {"type": "BPE", "dropout": None, "unk_token": "<unk>", "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                  "vocab": vocab, "merges": merges},
+    }
+
+
+def tiny_phoneme_tokenizer_json() -> dict:
+    """The content of the tiny ``tokenizer.json``: 256 ids (every id a tiny model's phoneme head can
+    emit decodes), a few BPE merges (diphthongs, affricates, long vowels) and a few ids that two
+    spellings share."""
+    vocab = _vocab(_PHONEME_SOURCES, _TEXT_TOKENS)
+    merges = [f"{token[0]} {token[1]}" for token in vocab if len(token) == 2 and token not in _SPECIALS]
+    for alias, token in _PHONEME_ALIASES.items():
+        vocab[alias] = vocab[token]  # after the first spelling: the file order decides the decode
+    return _tokenizer_json(vocab, merges)
+
+
+def tiny_text_tokenizer_json() -> dict:
+    """The content of the tiny ``text_tokenizer.json``: one id per character (ASCII, Latin-1, typographic
+    punctuation), all below the 8575 rows of ``raw_text_emb``."""
+    vocab = _vocab(_TEXT_SOURCES, None)
+    assert len(vocab) <= _RAW_TEXT_TOKENS
+    return _tokenizer_json(vocab, [])
+
+
+def write_tiny_tokenizers(folder: str | Path, *, text_tokenizer: bool = True) -> Path:
+    """Write ``tokenizer.json`` (and ``text_tokenizer.json`` unless told not to) into ``folder``; returns it.
+
+    The names are the ones :meth:`~valle_studio.engine.text.TextFrontend.from_dir` and the model
+    store look for, so the folder works wherever upstream's tokenizer folder does.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"tokenizer.json": tiny_phoneme_tokenizer_json()}
+    if text_tokenizer:
+        files["text_tokenizer.json"] = tiny_text_tokenizer_json()
+    for name, content in files.items():
+        _write_json(folder / name, content)
+    return folder
+
+
+def _write_json(path: Path, content: dict) -> Path:
+    text = json.dumps(content, ensure_ascii=False, indent=1) + "\n"
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+
+    return _atomic_write(path, write)

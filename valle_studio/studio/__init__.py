@@ -1,1 +1,2 @@
-"""Application services without Qt: take history and other state the GUI shows but does not own."""
+"""Application services without Qt: the take record (``takes``, shared with batch projects), take
+history, voices, and other state the GUI shows but does not own."""

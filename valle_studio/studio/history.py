@@ -5,6 +5,9 @@ Layout under ``user_data_dir()/history`` (or any folder given to :class:`History
     index.json          {"version": 1, "takes": [take, ...]}   newest last
     audio/<take id>.flac
 
+Each take is a :class:`~valle_studio.studio.takes.Take` (the record batch projects use too) in its
+``to_dict`` form.
+
 Both kinds of file are written through :func:`valle_studio.audio.atomic.atomic_write`, so a crash
 mid-write leaves the previous state intact. A damaged index is set aside as
 ``index.json.corrupt`` and the history starts empty rather than refusing to start the app.
@@ -19,7 +22,6 @@ import math
 import os
 import secrets
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ import numpy as np
 from valle_studio.audio.atomic import AtomicWriteError, atomic_write, atomic_write_json
 from valle_studio.engine.requests import SynthesisResult
 from valle_studio.engine.settings import GenerationSettings
+from valle_studio.studio.takes import Take
 
 log = logging.getLogger(__name__)
 
@@ -39,48 +42,6 @@ AUDIO_DIR = "audio"
 
 class HistoryError(RuntimeError):
     """A take could not be stored or read back; the message names the file."""
-
-
-@dataclass(frozen=True)
-class Take:
-    """One generated clip and everything needed to reproduce it.
-
-    ``settings`` are the settings the run used with ``seed`` filled in, so reusing them repeats
-    the take. ``real_time_factor`` is None when the clip was empty (no finite RTF).
-    """
-
-    id: str
-    created: str  # ISO 8601, UTC
-    text: str
-    voice: str
-    language: str
-    model: str
-    settings: GenerationSettings
-    seed: int
-    modality: str
-    duration_s: float
-    elapsed_s: float
-    real_time_factor: float | None
-    sample_rate: int
-    audio_file: str  # relative to the history folder
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def created_local(self) -> datetime:
-        """Creation time in the local time zone."""
-        return datetime.fromisoformat(self.created).astimezone()
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["settings"] = self.settings.to_dict()
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Take:
-        fields = dict(data)
-        fields["settings"] = GenerationSettings.from_dict(fields.get("settings") or {})
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in fields.items() if k in known})
 
 
 def _write_flac(path: Path, audio: np.ndarray, sample_rate: int) -> None:
@@ -204,7 +165,7 @@ class History:
 
     # -- index file ----------------------------------------------------------------------------
     def _write_index(self) -> None:
-        data = {"version": INDEX_VERSION, "takes": [t.to_json() for t in self._takes]}
+        data = {"version": INDEX_VERSION, "takes": [t.to_dict() for t in self._takes]}
         try:
             atomic_write_json(self.index_path, data, indent=1)
         except AtomicWriteError as exc:
@@ -229,8 +190,8 @@ class History:
         takes: list[Take] = []
         for i, entry in enumerate(data["takes"]):
             try:
-                take = Take.from_json(entry)
-            except (TypeError, ValueError) as exc:
+                take = Take.from_dict(entry)
+            except ValueError as exc:
                 log.warning("%s: skipping take #%d: %s", path, i, exc)
                 continue
             if not (self.folder / take.audio_file).is_file():
