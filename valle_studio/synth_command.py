@@ -20,11 +20,10 @@ import contextlib
 import io
 import struct
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from valle_studio.engine.progress import Progress
+from valle_studio.engine.progress import Progress, ProgressThrottle
 from valle_studio.engine.settings import GenerationSettings
 
 if TYPE_CHECKING:
@@ -39,17 +38,12 @@ class StderrProgress:
 
     def __init__(self, stream=None, interval: float = 0.25) -> None:
         self.stream = stream  # None: whatever sys.stderr is when a line is printed
-        self.interval = interval
-        self._last_stage = ""
-        self._last_time = 0.0
+        self._throttle = ProgressThrottle(self._print, interval, key=lambda event: (event.stage, event.detail))
 
     def __call__(self, event: Progress) -> None:
-        now = time.monotonic()
-        key = f"{event.stage}|{event.detail}"
-        finished = event.total and event.done >= event.total
-        if key == self._last_stage and not finished and now - self._last_time < self.interval:
-            return
-        self._last_stage, self._last_time = key, now
+        self._throttle(event)
+
+    def _print(self, event: Progress) -> None:
         print(f"  {event.text}", file=self.stream or sys.stderr, flush=True)
 
 

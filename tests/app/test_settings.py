@@ -13,8 +13,8 @@ from valle_studio.engine.settings import PRESETS
 
 def test_defaults_on_a_fresh_file(tmp_path: Path) -> None:
     s = AppSettings.from_file(tmp_path / "a.ini")
-    values = (s.device, s.precision, s.language, s.split, s.show_phonemes)
-    assert values == ("auto", "auto", "en", "sentences", False)
+    values = (s.device, s.precision, s.language, s.show_phonemes, s.play_while_generating)
+    assert values == ("auto", "auto", "en", False, True)
     assert s.generation() is None and s.geometry.isEmpty()
 
 

@@ -92,7 +92,6 @@ class VoicePanel(QWidget):
         self._update()
 
     # --- building --------------------------------------------------------------------------
-
     def _build(self) -> None:
         self.voice_combo = QComboBox()
         self.voice_combo.setAccessibleName("Voice")
@@ -202,7 +201,6 @@ class VoicePanel(QWidget):
         self.recording.error.connect(lambda msg: self._warn("Recording problem", msg))
 
     # --- public ----------------------------------------------------------------------------
-
     def prompts(self) -> tuple[PromptSource, ...]:
         """``(samples [S] float32, sample_rate)`` per clip of the chosen voice, or of the draft."""
         if self._voice is not None:
@@ -223,6 +221,10 @@ class VoicePanel(QWidget):
     def busy(self) -> bool:
         """True while a file is being decoded."""
         return self._pending != 0
+
+    def shutdown(self) -> None:
+        """Wait for a file still being decoded (the window is closing)."""
+        self._loader.shutdown()
 
     def import_file(self, path: str | Path) -> None:
         """Decode ``path`` in the background; it becomes the draft (or a message box explains why not)."""
@@ -285,7 +287,6 @@ class VoicePanel(QWidget):
         self._update()
 
     # --- editing ---------------------------------------------------------------------------
-
     def keep_selection(self) -> None:
         """Cut the draft down to the selected region."""
         sel = self.waveform.selection()
@@ -319,7 +320,6 @@ class VoicePanel(QWidget):
         self.refresh_voices(select_name=voice.name)
 
     # --- slots -----------------------------------------------------------------------------
-
     def _replace_draft(self, samples: np.ndarray) -> None:
         assert self._draft is not None
         self._draft = PromptClip(samples, self._draft.sample_rate, self._draft.label)
@@ -500,7 +500,6 @@ class VoicePanel(QWidget):
         QMessageBox.warning(self, title, message)
 
     # --- drag and drop ---------------------------------------------------------------------
-
     @staticmethod
     def _dropped_file(event: QDragEnterEvent | QDropEvent) -> Path | None:
         for url in event.mimeData().urls():
@@ -522,7 +521,6 @@ class VoicePanel(QWidget):
             self.import_file(path)
 
     # --- state -----------------------------------------------------------------------------
-
     def _update(self) -> None:
         draft_mode = self._voice is None
         has_draft = self._draft is not None and len(self._draft.samples) > 0
