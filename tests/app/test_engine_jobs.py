@@ -9,6 +9,7 @@ hold at its first step until the test lets it go.
 from __future__ import annotations
 
 import gc
+import itertools
 import threading
 import time
 import weakref
@@ -87,7 +88,7 @@ class CountingSynth:
     def overlapping(self) -> list[tuple[str, str]]:
         """Pairs of calls whose run times overlap (there must be none)."""
         spans = sorted(self.calls, key=lambda call: call[1])
-        return [(a[0], b[0]) for a, b in zip(spans, spans[1:], strict=False) if b[1] < a[2]]
+        return [(a[0], b[0]) for a, b in itertools.pairwise(spans) if b[1] < a[2]]
 
 
 @pytest.fixture()
