@@ -86,6 +86,7 @@ def test_batch_during_a_take_is_refused_and_generate_during_a_batch_too(qtbot: A
         qtbot.mouseClick(batch.run_all_button, Qt.MouseButton.LeftButton)
     assert window.tabs.tabText(1) == BATCH_RUNNING_TAB
     assert window.engine_label.text() == 'Engine: running the batch "scene"'
+    assert window.progress_panel.stage.text() == 'Engine busy: running the batch "scene" on the Batch tab'
     assert not window.generate_action.isEnabled() and not window.stop_action.isEnabled()
     assert window.generate_action.toolTip() == "A batch is running on the Batch tab: wait for it or cancel it first."
     assert window.generate() is None
@@ -93,7 +94,7 @@ def test_batch_during_a_take_is_refused_and_generate_during_a_batch_too(qtbot: A
     with qtbot.waitSignal(batch.controller.finished, timeout=30_000) as done:
         pass
     assert done.args[0].ok and window.tabs.tabText(1) == BATCH_TAB and window.engine_label.text() == "Engine: idle"
-    assert window.generate_action.isEnabled()
+    assert window.generate_action.isEnabled() and window.progress_panel.stage.text() == "Ready"
     assert [text for text, *_ in synth.calls] == ["hold this take", "First line.", "Second line."]
     assert synth.max_active == 1 and synth.overlapping() == []
     window.close()
@@ -139,3 +140,20 @@ def test_model_change_during_a_batch_stops_it_and_says_so(qtbot: Any, tmp_path: 
     qtbot.waitUntil(lambda: window.model_ready, timeout=30_000)
     assert window.engine_label.text() == "Engine: idle" and synth.max_active == 1
     window.close()
+
+
+def test_the_model_manager_warns_and_closing_mid_batch_stops_it_cleanly(qtbot: Any, tmp_path: Path,
+                                                                          script: Path) -> None:
+    synth = CountingSynth(steps=2000, step_s=0.005)
+    window = open_window(qtbot, tmp_path, synth)
+    dialog = window.open_model_manager()
+    assert not dialog.busy_note.isVisible()
+    batch = window.batch_view
+    batch.open_script(script)
+    with qtbot.waitSignal(batch.controller.event, timeout=10_000):
+        batch.run_all()
+    assert dialog.busy_note.isVisible() and "stops it" in dialog.busy_note.text()
+    project = batch.project
+    window.close()  # mid-row: the run is cancelled and waited for, then the project is let go
+    assert not window.engine.thread.isRunning() and synth.active == 0
+    assert all(project.status(row) == "pending" for row in project.rows)  # nothing half-done recorded

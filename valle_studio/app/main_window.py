@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self._requests: dict[int, SynthesisRequest] = {}
         self._dialog: ModelManagerDialog | None = None
         self._closed = False
+        self._strip_holder: int | None = None  # the job (not a take) the progress strip last announced
 
         self._build_actions()
         self._build_layout()
@@ -312,6 +313,14 @@ class MainWindow(QMainWindow):
         self.engine_label.setText(f"Engine: {state.text()}")
         self.tabs.setTabText(self.tabs.indexOf(self.batch_view),
                              BATCH_RUNNING_TAB if state.holds(JobKind.BATCH) else BATCH_TAB)
+        # The strip under the tabs says when other work (a batch) takes the engine, and when it is free.
+        holder = self._holder()
+        if holder is not None and holder.id != self._strip_holder:
+            where = " on the Batch tab" if holder.kind is JobKind.BATCH else ""
+            self.progress_panel.show_message(f"Engine busy: {state.text()}{where}")
+        elif holder is None and self._strip_holder is not None and self.model_ready:
+            self.progress_panel.show_message("Ready")
+        self._strip_holder = holder.id if holder is not None else None
         self._update_actions()
 
     def _on_notice(self, text: str) -> None:
