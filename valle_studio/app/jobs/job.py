@@ -40,14 +40,11 @@ class Job(QObject):
         self.kind = kind
         self.title = title
         self.keep_after_cancel = keep_after_cancel
+        self.token = token
         self.work = Work(job_id, fn, token, needs_model=needs_model, keep_after_cancel=keep_after_cancel)
         self.running = False  # on the engine thread now
         self.done = False  # the engine thread is done with it (``stopped`` was emitted)
         self.answered = False  # finished, failed or cancelled was emitted
-
-    @property
-    def token(self) -> StepToken:
-        return self.work.token  # type: ignore[return-value]
 
     @property
     def cancel_requested(self) -> bool:
