@@ -81,7 +81,7 @@ def test_batch_during_a_take_is_refused_and_generate_during_a_batch_too(qtbot: A
     assert batch.run_all_button.isEnabled() and "Generate every line" in batch.run_all_button.toolTip()
 
     # Now the batch holds the engine: Generate is off, says why, and refuses when triggered anyway.
-    synth.steps, synth.step_s = 30, 0.01
+    synth.steps, synth.step_s = 60, 0.01
     with qtbot.waitSignal(batch.controller.event, timeout=10_000):
         qtbot.mouseClick(batch.run_all_button, Qt.MouseButton.LeftButton)
     assert window.tabs.tabText(1) == BATCH_RUNNING_TAB

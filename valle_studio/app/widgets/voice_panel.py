@@ -201,6 +201,7 @@ class VoicePanel(QWidget):
         self.recording.error.connect(lambda msg: self._warn("Recording problem", msg))
 
     # --- public ----------------------------------------------------------------------------
+
     def prompts(self) -> tuple[PromptSource, ...]:
         """``(samples [S] float32, sample_rate)`` per clip of the chosen voice, or of the draft."""
         if self._voice is not None:
@@ -221,10 +222,6 @@ class VoicePanel(QWidget):
     def busy(self) -> bool:
         """True while a file is being decoded."""
         return self._pending != 0
-
-    def shutdown(self) -> None:
-        """Wait for a file still being decoded (the window is closing)."""
-        self._loader.shutdown()
 
     def import_file(self, path: str | Path) -> None:
         """Decode ``path`` in the background; it becomes the draft (or a message box explains why not)."""
@@ -287,6 +284,7 @@ class VoicePanel(QWidget):
         self._update()
 
     # --- editing ---------------------------------------------------------------------------
+
     def keep_selection(self) -> None:
         """Cut the draft down to the selected region."""
         sel = self.waveform.selection()
@@ -320,6 +318,7 @@ class VoicePanel(QWidget):
         self.refresh_voices(select_name=voice.name)
 
     # --- slots -----------------------------------------------------------------------------
+
     def _replace_draft(self, samples: np.ndarray) -> None:
         assert self._draft is not None
         self._draft = PromptClip(samples, self._draft.sample_rate, self._draft.label)
@@ -498,6 +497,10 @@ class VoicePanel(QWidget):
 
     def _warn(self, title: str, message: str) -> None:
         QMessageBox.warning(self, title, message)
+
+    def shutdown(self) -> None:
+        """Wait for a file still being decoded (the window is closing)."""
+        self._loader.shutdown()
 
     # --- drag and drop ---------------------------------------------------------------------
     @staticmethod
