@@ -16,6 +16,7 @@ from tests.audio.fake_stream import FakeStreamFactory
 from tests.batch.helpers import SR, tiny_model, voice_clip
 from valle_studio.app.audio_bridge import PlaybackController
 from valle_studio.app.batch_table import COL_DURATION, COL_INDEX, COL_SEED, COL_STATUS, COL_TAKES, COL_TEXT, COL_VOICE
+from valle_studio.app.jobs import EngineController, LoadSpec
 from valle_studio.app.widgets.batch_export_dialog import BatchExportDialog, BatchExporter
 from valle_studio.app.widgets.batch_view import BatchView
 from valle_studio.batch.export import ExportOptions
@@ -57,10 +58,16 @@ def script(tmp_path: Path) -> Path:
 @pytest.fixture
 def make_view(qtbot, tmp_path: Path, synth, voices: VoiceLibrary):
     views: list[BatchView] = []
+    engines: list[EngineController] = []
     playback = PlaybackController(stream_factory=FakeStreamFactory(speed=25))
 
     def make(*, reopen_last: bool = False, settings: GenerationSettings = FAST, loaded: bool = True) -> BatchView:
-        view = BatchView(lambda: synth if loaded else None, voices, playback, lambda: settings,
+        engine = EngineController(lambda spec: synth)  # the window's engine: it holds the model, not the view
+        engines.append(engine)
+        if loaded:
+            with qtbot.waitSignal(engine.model_loaded, timeout=60_000):
+                engine.load(LoadSpec("tiny"))
+        view = BatchView(engine, voices, playback, lambda: settings,
                          projects_root=tmp_path / "batch", reopen_last=reopen_last)
         qtbot.addWidget(view)
         view.resize(1000, 640)
@@ -71,6 +78,8 @@ def make_view(qtbot, tmp_path: Path, synth, voices: VoiceLibrary):
     yield make
     for view in views:
         view.shutdown()
+    for engine in engines:
+        assert engine.shutdown()
     playback.shutdown()
 
 

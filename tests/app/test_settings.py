@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import configparser
+import json
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray
+from PySide6.QtCore import QByteArray, QSettings
 
 from valle_studio.app.settings import SETTINGS_VERSION, AppSettings
 from valle_studio.engine.settings import PRESETS
@@ -13,8 +14,8 @@ from valle_studio.engine.settings import PRESETS
 
 def test_defaults_on_a_fresh_file(tmp_path: Path) -> None:
     s = AppSettings.from_file(tmp_path / "a.ini")
-    values = (s.device, s.precision, s.language, s.split, s.show_phonemes)
-    assert values == ("auto", "auto", "en", "sentences", False)
+    values = (s.device, s.precision, s.language, s.show_phonemes, s.play_while_generating)
+    assert values == ("auto", "auto", "en", False, True)
     assert s.generation() is None and s.geometry.isEmpty()
 
 
@@ -50,3 +51,20 @@ def test_from_app_lives_in_user_config_dir() -> None:
 
     s = AppSettings.from_app()
     assert Path(s.path) == user_config_dir() / "valle-studio.ini"
+
+
+def test_version_1_split_mode_moves_into_the_generation_settings(tmp_path: Path) -> None:
+    def old_file(name: str, **values: object) -> Path:  # as version 1 wrote it
+        old = QSettings(str(tmp_path / name), QSettings.Format.IniFormat)
+        old.setValue("meta/version", 1)
+        for key, value in values.items():
+            old.setValue(f"setting/{key}", value)
+        old.sync()
+        return tmp_path / name
+
+    saved = json.dumps(PRESETS["stable"].replace(seed=9).to_dict())
+    s = AppSettings.from_file(old_file("old.ini", split="lines", generation=saved))
+    assert s.generation() == PRESETS["stable"].replace(seed=9, split="lines")
+    assert s.qsettings.value("setting/split") is None and int(s.qsettings.value("meta/version")) == SETTINGS_VERSION
+    only_split = AppSettings.from_file(old_file("only.ini", split="none"))
+    assert only_split.generation() == PRESETS["default"].replace(split="none")

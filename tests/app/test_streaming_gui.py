@@ -18,7 +18,7 @@ from tests.app.test_generation import close_window, make_services, open_window
 from tests.audio.fake_stream import FakeStreamFactory
 from valle_studio.app.audio_bridge import PlaybackController
 from valle_studio.app.services import AppServices
-from valle_studio.app.stream_bridge import SETTING_KEY
+from valle_studio.app.settings import AppSettings
 from valle_studio.app.widgets.output_panel import OutputPanel
 from valle_studio.engine.settings import PRESETS
 
@@ -180,7 +180,7 @@ def test_box_off_or_no_device_generates_whole_takes(qtbot: Any, home: Path, tiny
     services = services_for(home, tiny_tokenizer, codec, speed=20.0)
     window = open_window(qtbot, services)
     window.output_panel.play_while_generating.setChecked(False)
-    assert services.settings.qsettings.value(SETTING_KEY) in (False, "false")
+    assert services.settings.qsettings.value(AppSettings.play_while_generating.key) in (False, "false")
     close_window(window)
 
     services = services_for(home, tiny_tokenizer, codec, speed=20.0)  # a restart keeps the choice

@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QThread
 
-from valle_studio.app.tasks import BackgroundTask
-from valle_studio.app.workers import EngineController, LoadSpec
+from valle_studio.app.jobs import BackgroundTask, EngineController, LoadSpec
 from valle_studio.engine.progress import CancelToken, Progress, report
 from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from tests.audio.fake_stream import FakeStreamFactory
 from valle_studio.app.audio_bridge import PlaybackController, RecordingController
+from valle_studio.app.jobs import LoadSpec
 from valle_studio.app.main_window import MainWindow
 from valle_studio.app.services import AppServices
 from valle_studio.app.settings import AppSettings
-from valle_studio.app.workers import LoadSpec
 from valle_studio.studio.history import History
 from valle_studio.studio.voices import VoiceLibrary
 

@@ -14,14 +14,14 @@ is False, ``unavailable_reason`` says why in a sentence, and the start methods e
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from valle_studio.app.jobs.background import BackgroundTask
 from valle_studio.audio.devices import AudioDevice, AudioUnavailable, StreamFactory, default_stream_factory
-from valle_studio.audio.io import AudioError, load_audio
+from valle_studio.audio.io import AudioClip, AudioError, load_audio
 from valle_studio.audio.playback import Player, PlayerState
 from valle_studio.audio.recording import Recorder
 
@@ -280,7 +280,7 @@ class RecordingController(QObject):
 
 
 class AudioFileLoader(QObject):
-    """Decodes audio files off the UI thread (long files take seconds).
+    """Decodes audio files off the UI thread (long files take seconds), one background task each.
 
     Results arrive as queued signals on the UI thread. :meth:`load` returns a ticket, so a caller can
     drop the answer to a request it no longer wants (the user picked another file meanwhile).
@@ -292,20 +292,38 @@ class AudioFileLoader(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._ticket = 0
+        self._tasks: list[BackgroundTask] = []
 
     def load(self, path: Path) -> int:
         self._ticket += 1
         ticket = self._ticket
-        threading.Thread(target=self._run, args=(ticket, path), name="file-loader", daemon=True).start()
+        task = BackgroundTask(lambda _progress, _cancel: (ticket, _decode(path)), name="valle-file-loader")
+        task.finished.connect(self._on_done)
+        self._tasks.append(task)
+        task.start()
         return ticket
 
-    def _run(self, ticket: int, path: Path) -> None:
-        try:
-            clip = load_audio(path)
-        except AudioError as exc:
-            self.failed.emit(ticket, str(exc))
-        except Exception as exc:  # anything else is a bug, but the user still gets an answer
-            log.exception("loading %s failed", path)
-            self.failed.emit(ticket, f"Could not open '{path}': {exc}")
+    def shutdown(self, timeout_ms: int = 10_000) -> None:
+        """Wait for decodes still running (the window is closing)."""
+        for task in self._tasks:
+            task.wait(timeout_ms)
+        self._tasks.clear()
+
+    def _on_done(self, answer: tuple[int, AudioClip | str]) -> None:
+        self._tasks = [task for task in self._tasks if task.running]
+        ticket, outcome = answer
+        if isinstance(outcome, str):
+            self.failed.emit(ticket, outcome)
         else:
-            self.loaded.emit(ticket, clip)
+            self.loaded.emit(ticket, outcome)
+
+
+def _decode(path: Path) -> AudioClip | str:
+    """The clip, or a sentence saying why it cannot be opened (on the task's thread)."""
+    try:
+        return load_audio(path)
+    except AudioError as exc:
+        return str(exc)
+    except Exception as exc:  # anything else is a bug, but the user still gets an answer
+        log.exception("loading %s failed", path)
+        return f"Could not open '{path}': {exc}"

@@ -9,9 +9,18 @@ crash a row is simply pending again. A delegate draws the running row's progress
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -46,7 +55,7 @@ class BatchTableModel(QAbstractTableModel):
 
     edit_failed = Signal(str)
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.project: BatchProject | None = None
         self._live: dict[str, tuple[str, float, str]] = {}  # row id -> (state, fraction, stage text)
@@ -256,9 +265,9 @@ class VoiceDelegate(QStyledItemDelegate):
 
     DEFAULT = "(project default)"
 
-    def __init__(self, names: Any, parent: Any = None) -> None:
+    def __init__(self, names: Callable[[], list[str]], parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._names = names  # callable returning the saved voice names
+        self._names = names  # the saved voice names, read each time an editor opens
 
     def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: _Index) -> QWidget:
         combo = QComboBox(parent)
@@ -276,7 +285,7 @@ class VoiceDelegate(QStyledItemDelegate):
             position = editor.count() - 1
         editor.setCurrentIndex(position)
 
-    def setModelData(self, editor: QWidget, model: Any, index: _Index) -> None:
+    def setModelData(self, editor: QWidget, model: QAbstractItemModel, index: _Index) -> None:
         assert isinstance(editor, QComboBox)
         model.setData(index, editor.currentData(), Qt.ItemDataRole.EditRole)
 
@@ -285,7 +294,8 @@ class BatchTableView(QTableView):
     """The table widget: whole-row selection, the status and voice delegates, a stretching text column.
     Editing starts with a double click, F2 or a click on a selected cell (Space is left for playback)."""
 
-    def __init__(self, model: BatchTableModel, voice_names: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, model: BatchTableModel, voice_names: Callable[[], list[str]],
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setModel(model)
         self.setAccessibleName("Batch lines")

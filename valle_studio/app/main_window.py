@@ -1,20 +1,26 @@
 """The main window: voice on the left, text and sampler in the middle, output and history on the right.
 
-It wires widgets to services and holds no engine logic: generation runs on the engine thread of
-:class:`~valle_studio.app.workers.EngineController`, results arrive as queued signals, each finished
-run becomes a take in the history. With no model installed the window says so in a banner and
-leads to the model manager instead of failing.
+It wires widgets to services and holds no engine logic: every model job (a take here, a batch run on
+the Batch tab) is a job of the one :class:`~valle_studio.app.jobs.controller.EngineController`, results
+arrive as queued signals, each finished take becomes a take in the history. The window follows the
+engine's busy state: the status bar says what the engine does, Generate is off (saying why) while a
+batch holds it, and the Batch tab is marked while its run goes. With no model installed the window
+says so in a banner and leads to the model manager instead of failing.
+
+The generation settings are read and shown in one place each (:meth:`MainWindow.generation_settings`,
+:meth:`MainWindow.apply_settings`): the sampler panel holds the sampler's fields, the text panel the
+split mode, and nothing copies one into the other.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QGroupBox,
     QLabel,
     QMainWindow,
@@ -26,6 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from valle_studio.app.jobs.controller import EngineController
+from valle_studio.app.jobs.records import EngineBusy, EngineState, JobInfo, JobKind, LoadSpec
 from valle_studio.app.model_manager import ModelManagerDialog
 from valle_studio.app.model_rows import installed_names
 from valle_studio.app.services import AppServices
@@ -38,15 +46,17 @@ from valle_studio.app.widgets.progress_panel import ProgressPanel
 from valle_studio.app.widgets.sampler_panel import SamplerPanel
 from valle_studio.app.widgets.text_panel import TextPanel
 from valle_studio.app.widgets.voice_panel import VoicePanel
-from valle_studio.app.workers import EngineController, LoadSpec
+from valle_studio.engine.interfaces import ModelInfoProtocol
 from valle_studio.engine.progress import Progress
 from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
+from valle_studio.engine.settings import GenerationSettings
 from valle_studio.studio.history import HistoryError, Take
 
 log = logging.getLogger(__name__)
 
 NO_MODEL_TEXT = ("<b>No voice model is installed yet.</b> VALL-E Studio needs one to speak. Open the "
                  "model manager to download one (about 450 MB) or to import a model file you already have.")
+BATCH_TAB, BATCH_RUNNING_TAB = "&Batch", "&Batch (running)"
 
 
 class MainWindow(QMainWindow):
@@ -69,17 +79,16 @@ class MainWindow(QMainWindow):
         self.output_panel = OutputPanel(services.playback)
         self.history_panel = HistoryPanel(self.history_model)
         self.progress_panel = ProgressPanel()
-        self.batch_view = BatchView(lambda: self.engine.synthesizer, services.voices, services.playback,
-                                    self._batch_settings)
-        self._batch_busy = False
+        self.batch_view = BatchView(self.engine, services.voices, services.playback, self._batch_settings)
         self.stream_bridge = StreamBridge(self.engine, self.output_panel, self.settings, self)
         self.banner = Banner(NO_MODEL_TEXT, "Open &model manager…")
         self.banner.setObjectName("noModelBanner")
-        # The request of each job still running: a new Generate cancels the old job, whose
-        # "cancelled" arrives after the new request was made and must not take it away.
+        # The request of each studio take not answered yet (other jobs' signals are not the window's):
+        # a new Generate cancels the old job, whose "cancelled" must not take the new request away.
         self._requests: dict[int, SynthesisRequest] = {}
         self._dialog: ModelManagerDialog | None = None
         self._closed = False
+        self._strip_holder: int | None = None  # the job (not a take) the progress strip last announced
 
         self._build_actions()
         self._build_layout()
@@ -87,9 +96,6 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore()
         self._update_actions()
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)  # see eventFilter: Space stays with focused buttons
 
     # -- construction --------------------------------------------------------------------------
     def _build_actions(self) -> None:
@@ -200,7 +206,10 @@ class MainWindow(QMainWindow):
         self.device_label.setObjectName("statusDevice")
         self.precision_label = QLabel("Precision: –")
         self.precision_label.setObjectName("statusPrecision")
-        for label in (self.model_label, self.device_label, self.precision_label):
+        self.engine_label = QLabel("Engine: idle")
+        self.engine_label.setObjectName("statusEngine")
+        self.engine_label.setToolTip("What the engine is doing: one job at a time (a take, a batch, ...)")
+        for label in (self.engine_label, self.model_label, self.device_label, self.precision_label):
             self.statusBar().addPermanentWidget(label)
 
     def _connect(self) -> None:
@@ -229,8 +238,8 @@ class MainWindow(QMainWindow):
         self.engine.job_finished.connect(self._on_finished)
         self.engine.job_failed.connect(self._on_failed)
         self.engine.job_cancelled.connect(self._on_cancelled)
-        self.engine.busy_changed.connect(self._update_actions)
-        self.batch_view.busy_changed.connect(self._on_batch_busy)
+        self.engine.state_changed.connect(self._on_engine_state)
+        self.engine.notice.connect(self._on_notice)
         self.batch_view.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
 
     # -- state ---------------------------------------------------------------------------------
@@ -244,11 +253,10 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(s.splitter_state)
         saved = s.generation()
         if saved is not None:
-            self.sampler_panel.set_settings(saved)
+            self.apply_settings(saved)
         self.sampler_panel.set_advanced_visible(s.advanced_open)
         self.text_panel.set_text(s.text)
         self.text_panel.set_language_code(s.language)
-        self.text_panel.set_split_mode(s.split)
         self.text_panel.show_phonemes.setChecked(s.show_phonemes)
         self.output_panel.export_dir = s.export_dir
 
@@ -258,12 +266,11 @@ class MainWindow(QMainWindow):
         s.geometry = self.saveGeometry()
         s.window_state = self.saveState()
         s.splitter_state = self.splitter.saveState()
-        s.set_generation(self.sampler_panel.settings())
+        s.set_generation(self.generation_settings())
         s.show_phonemes = self.text_panel.phonemes_shown()
         s.advanced_open = self.sampler_panel.advanced_visible()
         s.text = self.text_panel.text()
         s.language = self.text_panel.language_code()
-        s.split = self.text_panel.split_mode()
         s.export_dir = self.output_panel.export_dir
         s.sync()
 
@@ -288,25 +295,59 @@ class MainWindow(QMainWindow):
     def model_ready(self) -> bool:
         return self.engine.is_loaded and not self.engine.is_loading
 
-    def _batch_settings(self):
-        """Settings for batch rows: the sampler panel as it stands (the batch keeps its own split)."""
-        return self.sampler_panel.settings()
+    def generation_settings(self) -> GenerationSettings:
+        """The settings the Studio tab shows: the sampler's fields and the text panel's split mode."""
+        return self.sampler_panel.settings().replace(split=self.text_panel.split_mode())
 
-    def _on_batch_busy(self, busy: bool) -> None:
-        self._batch_busy = busy
+    def apply_settings(self, settings: GenerationSettings) -> None:
+        """Show ``settings`` (a saved set, a take's): the sampler's fields and the split mode."""
+        self.sampler_panel.set_settings(settings)
+        self.text_panel.set_split_mode(settings.split)
+
+    def _batch_settings(self) -> GenerationSettings:
+        """Settings for batch rows: the sampler as it stands. The Studio tab's split mode stays out: a
+        batch line is split into sentences (its project keeps its own split)."""
+        return self.sampler_panel.settings().replace(split=GenerationSettings().split)
+
+    def _on_engine_state(self, state: EngineState) -> None:
+        self.engine_label.setText(f"Engine: {state.text()}")
+        self.tabs.setTabText(self.tabs.indexOf(self.batch_view),
+                             BATCH_RUNNING_TAB if state.holds(JobKind.BATCH) else BATCH_TAB)
+        # The strip under the tabs says when other work (a batch) takes the engine, and when it is free.
+        holder = self._holder()
+        if holder is not None and holder.id != self._strip_holder:
+            where = " on the Batch tab" if holder.kind is JobKind.BATCH else ""
+            self.progress_panel.show_message(f"Engine busy: {state.text()}{where}")
+        elif holder is None and self._strip_holder is not None and self.model_ready:
+            self.progress_panel.show_message("Ready")
+        self._strip_holder = holder.id if holder is not None else None
         self._update_actions()
 
+    def _on_notice(self, text: str) -> None:
+        self.statusBar().showMessage(text, 10_000)
+
+    def _holder(self) -> JobInfo | None:
+        """The job other than a studio take that holds the engine (a batch), if any."""
+        active = self.engine.state.active
+        return active if active is not None and not active.kind.is_studio_take else None
+
+    def _busy_text(self, holder: JobInfo) -> str:
+        if holder.kind is JobKind.BATCH:
+            return "A batch is running on the Batch tab: wait for it or cancel it first."
+        return f"The engine is busy with {holder.label}: wait for it or cancel it first."
+
     def _update_actions(self, *_: object) -> None:
-        busy = self.engine.is_busy or self._batch_busy
+        state = self.engine.state
+        holder = self._holder()
         has_text = bool(self.text_panel.text().strip())
         ready = self.model_ready
-        self.generate_action.setEnabled(ready and has_text and not busy)
+        self.generate_action.setEnabled(ready and has_text and not state.busy)
         if not ready:
             why = ("The model is still loading." if self.engine.is_loading else
                    "No voice model is loaded: open the model manager (Ctrl+M).")
-        elif self._batch_busy:
-            why = "A batch is running on the Batch tab: pause or cancel it first."
-        elif busy:
+        elif holder is not None:
+            why = self._busy_text(holder)
+        elif state.busy:
             why = "A generation is running: stop it first (Esc)."
         elif not has_text:
             why = "Type some text first."
@@ -314,16 +355,15 @@ class MainWindow(QMainWindow):
             why = "Generate speech from the text in the chosen voice (Ctrl+Enter)."
         self.generate_action.setToolTip(why)
         self.generate_action.setStatusTip(why)
-        self.stop_action.setEnabled(self.engine.is_busy)
+        self.stop_action.setEnabled(state.holds(JobKind.TAKE))
         has_clip = self.output_panel.samples is not None
         self.play_action.setEnabled(has_clip and self.services.playback.available)
         self.export_action.setEnabled(has_clip)
 
     # -- generation ----------------------------------------------------------------------------
     def build_request(self) -> SynthesisRequest:
-        settings = self.sampler_panel.settings().replace(split=self.text_panel.split_mode())
         return SynthesisRequest(text=self.text_panel.text(), language=self.text_panel.language_code(),
-                                prompts=tuple(self.voice_panel.prompts()), settings=settings)
+                                prompts=tuple(self.voice_panel.prompts()), settings=self.generation_settings())
 
     def generate(self) -> int | None:
         """Start a generation on the engine thread (Ctrl+Enter); returns its job id."""
@@ -336,8 +376,12 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Type some text first.", 4000)
             return None
         request = self.build_request()
-        # Cancels a running job first: its "Stopped" comes before the lines below, which show the new job.
-        job = self.engine.generate(request, stream=self.stream_bridge.wanted())
+        # Cancels a running take first: its "Stopped" comes before the lines below, which show the new job.
+        try:
+            job = self.engine.generate(request, stream=self.stream_bridge.wanted())
+        except EngineBusy as busy:  # a batch holds the engine: the two never run together
+            self.statusBar().showMessage(self._busy_text(busy.holder), 6000)
+            return None
         self.stream_bridge.track(job, request.text)
         self.progress_panel.start("starting")
         self._requests[job] = request
@@ -345,18 +389,20 @@ class MainWindow(QMainWindow):
         return job
 
     def stop(self) -> None:
-        """Cancel the running generation (Esc)."""
-        if self.engine.is_busy:
-            self.engine.cancel()
+        """Cancel the running generation (Esc); a batch is stopped on its own tab."""
+        self.engine.cancel_studio_takes()
 
-    def _on_progress(self, _job: int, progress: Progress) -> None:
-        self.progress_panel.update_progress(progress)
+    def _on_progress(self, job: int, progress: Progress) -> None:
+        if job in self._requests:
+            self.progress_panel.update_progress(progress)
 
     def _on_finished(self, job: int, result: SynthesisResult) -> None:
+        request = self._requests.pop(job, None)
+        if request is None:
+            return  # not a take of this window (a batch, a task)
         self.progress_panel.finish(result)
         streamed = self.stream_bridge.take_over(job)  # its audio is in the output panel already
-        request = self._requests.pop(job, None)
-        if request is None or result.audio is None:
+        if result.audio is None:
             return
         model = getattr(self.engine.info, "name", "") or (self.engine.spec.model if self.engine.spec else "")
         try:
@@ -378,17 +424,19 @@ class MainWindow(QMainWindow):
         self.take_added.emit(take)
 
     def _on_failed(self, job: int, message: str) -> None:
-        self._requests.pop(job, None)
+        if self._requests.pop(job, None) is None:
+            return
         self.progress_panel.failed(message)
         QMessageBox.warning(self, "Generation failed", message)
 
     def _on_cancelled(self, job: int) -> None:
-        self._requests.pop(job, None)
+        if self._requests.pop(job, None) is None:
+            return
         self.progress_panel.cancelled()
         self.statusBar().showMessage("Generation stopped.", 4000)
 
     # -- takes ---------------------------------------------------------------------------------
-    def _show_take(self, take: Take, audio: Any, sample_rate: int, *, streamed: bool = False) -> None:
+    def _show_take(self, take: Take, audio: np.ndarray, sample_rate: int, *, streamed: bool = False) -> None:
         title = " ".join(take.text.split())
         title = title if len(title) <= 120 else title[:119] + "…"
         self.output_panel.set_clip(audio, sample_rate, title=title, name=suggested_name(take.text, take.seed),
@@ -407,12 +455,11 @@ class MainWindow(QMainWindow):
 
     def reuse_settings(self, take: Take) -> None:
         """Load a take's settings (and its seed) back into the sampler and the split mode."""
-        self.sampler_panel.set_settings(take.settings)
-        self.text_panel.set_split_mode(take.settings.split)
+        self.apply_settings(take.settings)
         self.text_panel.set_language_code(take.language)
         self.statusBar().showMessage(f"Settings of the take with seed {take.seed} loaded.", 5000)
 
-    def _on_exported(self, path: Any) -> None:
+    def _on_exported(self, path: Path) -> None:
         self.statusBar().showMessage(f"Exported {path}", 6000)
 
     # -- models --------------------------------------------------------------------------------
@@ -442,7 +489,7 @@ class MainWindow(QMainWindow):
         self.progress_panel.show_message(f"Loading {spec.model}…")
         self._update_actions()
 
-    def _on_model_loaded(self, spec: LoadSpec, info: Any) -> None:
+    def _on_model_loaded(self, spec: LoadSpec, info: ModelInfoProtocol | None) -> None:
         self.banner.setVisible(False)
         self.model_label.setText(f"Model: {getattr(info, 'name', spec.model)}")
         self.model_label.setToolTip(str(getattr(info, "path", "")))
@@ -482,21 +529,13 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self)
         if self._dialog is not None:
             self._dialog.shutdown()
         self.save_state()
         self.batch_view.shutdown()
         self.engine.shutdown()
-        self.voice_panel_shutdown()
+        self.voice_panel.shutdown()
         self.services.playback.shutdown()
-
-    def voice_panel_shutdown(self) -> None:
-        closer = getattr(self.voice_panel, "shutdown", None)
-        if callable(closer):
-            closer()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

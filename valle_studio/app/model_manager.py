@@ -4,8 +4,9 @@ device and precision, and each model's licence terms.
 It takes the model store in ``__init__`` (the real :class:`~valle_studio.engine.store.ModelStore` or
 a test double with the same methods) and, optionally, a ``downloader``: any object with the store's
 ``download(name, *, progress, cancel)`` signature (the store itself by default). Downloads and
-imports run as :class:`~valle_studio.app.tasks.BackgroundTask` s, so the dialog stays responsive and
-Cancel works mid-file.
+imports run as :class:`~valle_studio.app.jobs.background.BackgroundTask` s, so the dialog stays
+responsive and Cancel works mid-file. With an ``engine`` it also shows the devices found and, while a
+job holds the engine, that changing the model, device or precision stops it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import html
 import logging
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -35,9 +35,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from valle_studio.app.jobs.background import BackgroundTask, TaskFunction
+from valle_studio.app.jobs.controller import EngineController
+from valle_studio.app.jobs.records import EngineState
 from valle_studio.app.model_rows import PRECISIONS, device_label, installed_names, model_rows
 from valle_studio.app.settings import AppSettings
-from valle_studio.app.tasks import BackgroundTask
+from valle_studio.engine.interfaces import DownloaderProtocol, ModelStoreProtocol
 from valle_studio.engine.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -51,15 +54,15 @@ class ModelManagerDialog(QDialog):
     models_changed = Signal()  # installed models changed (download, import, removal)
     choice_changed = Signal()  # default model, device or precision changed: reload
 
-    def __init__(self, store: Any, settings: AppSettings, engine: Any = None, parent: QWidget | None = None,
-                 *, downloader: Any = None) -> None:
+    def __init__(self, store: ModelStoreProtocol, settings: AppSettings, engine: EngineController | None = None,
+                 parent: QWidget | None = None, *, downloader: DownloaderProtocol | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Model manager")
         self.setObjectName("modelManager")
         self.store = store
         self.settings = settings
         self.engine = engine
-        self.downloader = downloader if downloader is not None else store
+        self.downloader: DownloaderProtocol = downloader if downloader is not None else store
         self.task: BackgroundTask | None = None
         self._task_name = ""
         self._available_devices: list[str] = ["cpu"]
@@ -119,6 +122,11 @@ class ModelManagerDialog(QDialog):
         form.addRow(device_label_widget, self.device)
         form.addRow(precision_label_widget, self.precision)
 
+        self.busy_note = QLabel("")
+        self.busy_note.setObjectName("engineBusyNote")
+        self.busy_note.setWordWrap(True)
+        self.busy_note.setVisible(False)
+
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.close)
 
@@ -130,6 +138,7 @@ class ModelManagerDialog(QDialog):
         layout.addWidget(QLabel("About the selected model and its licence terms:"))
         layout.addWidget(self.details, 2)
         layout.addLayout(form)
+        layout.addWidget(self.busy_note)
         layout.addWidget(close)
         self.resize(760, 620)
 
@@ -139,10 +148,12 @@ class ModelManagerDialog(QDialog):
         self.import_button.clicked.connect(self.ask_import)
         self.remove.clicked.connect(self.remove_selected)
         self.make_default.clicked.connect(self.set_default_selected)
-        self.set_devices(list(getattr(engine, "devices", ["cpu"])))
-        if engine is not None and hasattr(engine, "devices_changed"):
+        self.set_devices(list(engine.devices) if engine is not None else ["cpu"])
+        if engine is not None:
             engine.devices_changed.connect(self.set_devices)
             engine.model_loaded.connect(self._on_model_loaded)
+            engine.state_changed.connect(self._on_engine_state)
+            self._on_engine_state(engine.state)
         self.device.currentIndexChanged.connect(self._on_device)
         self.precision.currentIndexChanged.connect(self._on_precision)
         self.refresh()
@@ -154,8 +165,8 @@ class ModelManagerDialog(QDialog):
         self.rows = {row.name: row for row in model_rows(self.store)}
         default = self._default()
         self.tree.clear()
-        spec = getattr(self.engine, "spec", None)
-        in_use = getattr(spec, "model", None)
+        spec = self.engine.spec if self.engine is not None else None
+        in_use = spec.model if spec is not None else None
         for row in self.rows.values():
             status = f"{row.status} · in use" if row.name == in_use else row.status
             star = "★" if row.name == default and row.installed else ""
@@ -172,6 +183,14 @@ class ModelManagerDialog(QDialog):
 
     def _on_model_loaded(self, *_: object) -> None:
         self.refresh()  # show which model is in use
+
+    def _on_engine_state(self, state: EngineState) -> None:
+        """Say up front that a model change now stops the work that holds the engine."""
+        active = state.active
+        if active is not None:
+            self.busy_note.setText(f"The engine is busy with {active.label}: changing the default model, "
+                                   "the device or the precision now stops it.")
+        self.busy_note.setVisible(active is not None)
 
     def selected_name(self) -> str | None:
         item = self.tree.currentItem()
@@ -257,9 +276,9 @@ class ModelManagerDialog(QDialog):
             self.progress_label.setText("Cancelling…")
             self.task.cancel()
 
-    def _run(self, name: str, text: str, fn: Any) -> BackgroundTask:
+    def _run(self, name: str, text: str, fn: TaskFunction) -> BackgroundTask:
         self._task_name = name
-        self.task = BackgroundTask(fn, self)
+        self.task = BackgroundTask(fn, name="valle-model-task")
         self.task.progress.connect(self._on_progress)
         self.task.finished.connect(self._on_task_finished)
         self.task.failed.connect(self._on_task_failed)
@@ -283,13 +302,11 @@ class ModelManagerDialog(QDialog):
         self.progress_label.setText(f"{progress.stage}: {amount}{detail}")
 
     def _end_task(self, message: str) -> None:
-        if self.task is not None:
-            self.task.deleteLater()
         self.task = None
         self.progress.setVisible(False)
         self.progress_label.setText(message)
 
-    def _on_task_finished(self, result: Any) -> None:
+    def _on_task_finished(self, result: object) -> None:
         name = result if isinstance(result, str) else self._task_name
         self._end_task(f"{name} is ready.")
         if not installed_names(self.store)[1:]:  # the first model becomes the default by itself

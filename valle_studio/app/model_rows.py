@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+
+from valle_studio.engine.interfaces import ModelStoreProtocol
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ PRECISIONS = {
 DEVICE_NAMES = {"auto": "Automatic (the fastest found)", "cpu": "CPU", "mps": "Apple GPU (MPS)"}
 
 
-def installed_names(store: Any) -> list[str]:
+def installed_names(store: ModelStoreProtocol) -> list[str]:
     """Models whose checkpoint is on disk; [] when the store cannot be read."""
     try:
         return list(store.installed())
@@ -57,7 +58,7 @@ class ModelRow:
         return "Available to download"
 
 
-def model_rows(store: Any) -> list[ModelRow]:
+def model_rows(store: ModelStoreProtocol) -> list[ModelRow]:
     """Catalog models and imported ones, in the store's order."""
     installed = installed_names(store)
     names = list(store.available()) + [n for n in installed if n not in store.available()]

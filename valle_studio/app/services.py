@@ -9,32 +9,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
 
 from valle_studio.app.audio_bridge import PlaybackController, RecordingController
+from valle_studio.app.jobs.records import Loader, LoadSpec
 from valle_studio.app.settings import AppSettings
-from valle_studio.app.workers import Loader, LoadSpec
+from valle_studio.engine.interfaces import DownloaderProtocol, ModelStoreProtocol, SynthesizerProtocol
 from valle_studio.studio.history import History
 from valle_studio.studio.voices import VoiceLibrary
 
 log = logging.getLogger(__name__)
-
-
-class ModelStoreLike(Protocol):
-    """The part of :class:`valle_studio.engine.store.ModelStore` the app uses."""
-
-    def available(self) -> Any: ...
-
-    def installed(self) -> Any: ...
-
-    def download(self, name: str, *, progress: Any = None, cancel: Any = None) -> Any: ...
-
-    def import_file(self, path: Path, name: str | None = None) -> Any: ...
-
-    def remove(self, name: str) -> Any: ...
-
-    default_model: str
 
 
 @dataclass
@@ -43,19 +26,19 @@ class AppServices:
 
     settings: AppSettings
     history: History
-    store: Any  # ModelStoreLike
+    store: ModelStoreProtocol
     loader: Loader  # runs on the engine thread
     playback: PlaybackController
     recording: RecordingController
     voices: VoiceLibrary
     # Anything with the store's ``download(name, *, progress, cancel)``; None = the store itself.
-    downloader: Any = None
+    downloader: DownloaderProtocol | None = None
 
 
-def store_loader(store: Any) -> Loader:
+def store_loader(store: ModelStoreProtocol) -> Loader:
     """A loader that loads installed models of ``store`` with the engine's own resolver."""
 
-    def load(spec: LoadSpec) -> Any:
+    def load(spec: LoadSpec) -> SynthesizerProtocol:
         from valle_studio.engine.synthesizer import Synthesizer  # imports torch: engine thread only
 
         return Synthesizer.load(spec.model, device=spec.device, dtype=spec.precision, store=store)

@@ -2,7 +2,8 @@
 
 Every option is declared once below with its default. ``setting/*`` keys are preferences the user
 chose; ``persist/*`` keys are window state (geometry, splitters) that can be thrown away. The file
-carries a ``meta/version`` so later versions can migrate it.
+carries a ``meta/version`` so later versions can migrate it (version 2 keeps the text split mode in
+the saved generation settings, where every other generation setting is, instead of a key of its own).
 
 Use :meth:`AppSettings.from_app` in the app (``user_config_dir()/valle-studio.ini``) and
 :meth:`AppSettings.from_file` in tests and portable installs.
@@ -22,7 +23,8 @@ from valle_studio.engine.settings import GenerationSettings, SettingsError
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-SETTINGS_VERSION = 1
+_OLD_SPLIT_KEY = "setting/split"  # version 1
+SETTINGS_VERSION = 2
 FILE_NAME = "valle-studio.ini"
 
 
@@ -85,12 +87,11 @@ class AppSettings:
     device = Option("setting/device", "auto")
     precision = Option("setting/precision", "auto")
     language = Option("setting/language", "en")
-    split = Option("setting/split", "sentences")
     show_phonemes = Option("setting/show_phonemes", False)
-    generation_json = Option("setting/generation", "")
+    generation_json = Option("setting/generation", "")  # GenerationSettings, the split mode included
     export_dir = Option("setting/export_dir", "")
-    export_format = Option("setting/export_format", "wav")
     text = Option("setting/text", "")
+    play_while_generating = Option("setting/play_while_generating", True)
     # -- window state --------------------------------------------------------------------------
     geometry = BytesOption("persist/geometry", QByteArray())
     window_state = BytesOption("persist/window_state", QByteArray())
@@ -143,8 +144,24 @@ class AppSettings:
         if version > SETTINGS_VERSION:
             log.warning("%s was written by a newer version (%d); unknown keys are kept", self.path, version)
         elif version < SETTINGS_VERSION:
-            # Version 0 is a fresh file: nothing to convert yet.
+            # Version 0 is a fresh file; version 1 kept the split mode apart from the generation settings.
+            self._fold_split_into_generation()
             self.qsettings.setValue("meta/version", SETTINGS_VERSION)
+
+    def _fold_split_into_generation(self) -> None:
+        """Version 1 -> 2: ``setting/split`` becomes the ``split`` of the saved generation settings."""
+        split = self.qsettings.value(_OLD_SPLIT_KEY, None)
+        if split is None:
+            return
+        try:
+            saved = json.loads(self.generation_json or "{}")
+        except ValueError:
+            saved = None
+        # An unreadable set was ignored before and still is; only the split mode is carried over then.
+        data = saved if isinstance(saved, dict) else {}
+        data["split"] = str(split)
+        self.generation_json = json.dumps(data)
+        self.qsettings.remove(_OLD_SPLIT_KEY)
 
 
 __all__ = ["AppSettings", "Option"]

@@ -14,23 +14,21 @@ Chunks arrive as queued signals, so everything here runs on the UI thread.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from PySide6.QtCore import QObject, Slot
 
+from valle_studio.app.jobs.controller import EngineController
+from valle_studio.app.settings import AppSettings
 from valle_studio.app.widgets.output_panel import OutputPanel
-from valle_studio.app.workers import EngineController
+from valle_studio.engine.interfaces import AudioChunkProtocol
 
 log = logging.getLogger(__name__)
 
-#: Settings-file key of the "Play while generating" box.
-SETTING_KEY = "setting/play_while_generating"
-
 
 class StreamBridge(QObject):
-    """See the module docstring. ``settings``: an :class:`~valle_studio.app.settings.AppSettings` or None."""
+    """See the module docstring. ``settings`` remembers the box (None: it is not remembered)."""
 
-    def __init__(self, engine: EngineController, panel: OutputPanel, settings: Any = None,
+    def __init__(self, engine: EngineController, panel: OutputPanel, settings: AppSettings | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
@@ -42,7 +40,7 @@ class StreamBridge(QObject):
         self.chunks = 0  # chunks shown for the tracked job (tests, status)
         box = panel.play_while_generating
         if settings is not None and panel.playback.available:
-            box.setChecked(_as_bool(settings.qsettings.value(SETTING_KEY, True)))
+            box.setChecked(settings.play_while_generating)
         box.toggled.connect(self._remember)
         engine.job_chunk.connect(self._on_chunk)
         engine.job_cancelled.connect(self._on_stopped)
@@ -67,7 +65,7 @@ class StreamBridge(QObject):
         return mine
 
     @Slot(int, object)
-    def _on_chunk(self, job: int, chunk: Any) -> None:
+    def _on_chunk(self, job: int, chunk: AudioChunkProtocol) -> None:
         if job != self._job:
             return
         if not self._opened:
@@ -93,11 +91,4 @@ class StreamBridge(QObject):
 
     def _remember(self, checked: bool) -> None:
         if self._settings is not None:
-            self._settings.qsettings.setValue(SETTING_KEY, bool(checked))
-
-
-def _as_bool(value: Any) -> bool:
-    """A QSettings value as bool: INI files give "true"/"false" back as text."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes")
-    return bool(value)
+            self._settings.play_while_generating = bool(checked)

@@ -26,7 +26,7 @@ import numpy as np
 from valle_studio.batch.eta import EtaEstimator, row_cost
 from valle_studio.batch.project import BatchProject, ProjectError
 from valle_studio.batch.rows import DONE, Row, Take
-from valle_studio.engine.progress import Cancelled, CancelToken, Progress
+from valle_studio.engine.progress import Cancelled, CancelToken, Progress, ProgressThrottle
 from valle_studio.engine.requests import SynthesisRequest
 from valle_studio.errors import describe
 
@@ -211,18 +211,20 @@ class BatchRunner:
             # A row that is already done asks for another take: a pinned seed would only repeat it.
             settings = settings.replace(seed=None if project.status(row) == DONE else pinned)
         prompts = self._prompts(voice)
-        last = {"stage": "", "at": 0.0, "fraction": 0.0}
+        shown = [0.0]  # the row's share done, as last reported
+
+        def show(event: Progress) -> None:
+            shown[0] = max(shown[0], row_fraction(event))
+            self._emit(ROW_PROGRESS, row_id, index, count, total, eta, shown[0], event.text)
+
+        throttled = ProgressThrottle(show, PROGRESS_INTERVAL_S)
 
         def on_progress(event: Progress) -> None:
             if self.gate.paused:
-                self._emit(PAUSED, row_id, index, count, total, eta, last["fraction"])
+                self._emit(PAUSED, row_id, index, count, total, eta, shown[0])
                 paused[0] += self.gate.wait(self.cancel)
-                self._emit(RESUMED, row_id, index, count, total, eta, last["fraction"])
-            fraction = max(last["fraction"], row_fraction(event))
-            now = time.monotonic()
-            if event.stage != last["stage"] or now - last["at"] >= PROGRESS_INTERVAL_S:
-                last.update(stage=event.stage, at=now, fraction=fraction)
-                self._emit(ROW_PROGRESS, row_id, index, count, total, eta, fraction, event.text)
+                self._emit(RESUMED, row_id, index, count, total, eta, shown[0])
+            throttled(event)
 
         request = SynthesisRequest(text=text, language=language, prompts=prompts, settings=settings)
         result = self.synth.synthesize(request, progress=on_progress, cancel=self.cancel)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from typing import Any, Protocol, TextIO
 
-from valle_studio.engine.progress import Progress
+from valle_studio.engine.progress import Progress, ProgressThrottle
 from valle_studio.engine.setting_spec import FieldSpec
 from valle_studio.engine.settings import SPECS, GenerationSettings, SettingsError
 
@@ -107,17 +106,12 @@ class StderrProgress:
 
     def __init__(self, stream: TextIO | None = None, interval: float = 0.25) -> None:
         self.stream = stream  # None: whatever sys.stderr is when a line is printed
-        self.interval = interval
-        self._last_stage = ""
-        self._last_time = 0.0
+        self._throttle = ProgressThrottle(self._print, interval, key=lambda event: (event.stage, event.detail))
 
     def __call__(self, event: Progress) -> None:
-        now = time.monotonic()
-        key = f"{event.stage}|{event.detail}"
-        finished = event.total and event.done >= event.total
-        if key == self._last_stage and not finished and now - self._last_time < self.interval:
-            return
-        self._last_stage, self._last_time = key, now
+        self._throttle(event)
+
+    def _print(self, event: Progress) -> None:
         print(f"  {event.text}", file=self.stream or sys.stderr, flush=True)
 
 

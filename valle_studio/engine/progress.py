@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -57,3 +58,32 @@ def report(callback: ProgressCallback | None, cancel: CancelToken | None, stage:
         cancel.check()
     if callback is not None:
         callback(Progress(stage, done, total, detail))
+
+
+class ProgressThrottle:
+    """Passes progress events on to ``forward`` at most once per ``interval_s`` within a stage.
+
+    A tiny model reports thousands of steps a second and a download every chunk, while a bar or a
+    terminal line needs no more than a few updates a second. An event always gets through when its
+    key (by default its stage) differs from the last one passed on, and when it is its stage's last
+    step (``done >= total`` with a known total), so a bar never stops short of its end. Not
+    thread-safe: call it from the one thread that reports.
+    """
+
+    def __init__(self, forward: ProgressCallback, interval_s: float, *,
+                 key: Callable[[Progress], object] = lambda event: event.stage,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.forward = forward
+        self.interval_s = interval_s
+        self._key = key
+        self._clock = clock
+        self._last_key: object = None
+        self._last_at = float("-inf")
+
+    def __call__(self, event: Progress) -> None:
+        now = self._clock()
+        key = self._key(event)
+        last_step = event.total > 0 and event.done >= event.total
+        if key != self._last_key or last_step or now - self._last_at >= self.interval_s:
+            self._last_key, self._last_at = key, now
+            self.forward(event)

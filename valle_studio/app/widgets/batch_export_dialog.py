@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from valle_studio.app.tasks import BackgroundTask
+from valle_studio.app.jobs.background import BackgroundTask
 from valle_studio.batch.export import (
     ExportConflict,
     ExportOptions,
@@ -37,6 +37,7 @@ from valle_studio.batch.export import (
 )
 from valle_studio.batch.names import DEFAULT_TEMPLATE, TEMPLATE_FIELDS, TemplateError, check_template, unique_name
 from valle_studio.batch.project import BatchProject, ProjectError
+from valle_studio.engine.progress import Progress
 
 PREVIEW_ROWS = 3
 _FORMATS = (("16-bit PCM (most compatible)", "pcm16"), ("24-bit PCM", "pcm24"), ("32-bit float", "float"))
@@ -189,11 +190,11 @@ class BatchExporter(QObject):
                 return False
         final = dataclasses.replace(options, on_conflict=on_conflict or "error")
         task = BackgroundTask(lambda report, cancel: export_project(project, final, progress=report, cancel=cancel),
-                              self)
-        task.progress.connect(lambda p: self.progress.emit(p.done / p.total if p.total else 0.0))
-        task.finished.connect(lambda result: self._end(describe_result(result), False))
-        task.failed.connect(lambda message: self._end(f"Export failed: {html.escape(message)}", True))
-        task.cancelled.connect(lambda: self._end("Export cancelled.", False))
+                              name="valle-export")
+        task.progress.connect(self._on_progress)
+        task.finished.connect(self._on_finished)
+        task.failed.connect(self._on_failed)
+        task.cancelled.connect(self._on_cancelled)
         self._task = task
         self.started.emit()
         task.start()
@@ -211,6 +212,19 @@ class BatchExporter(QObject):
     def wait(self) -> None:
         if self._task is not None:
             self._task.wait()
+
+    # Bound methods rather than lambdas: Qt drops them by itself if this exporter is gone first.
+    def _on_progress(self, progress: Progress) -> None:
+        self.progress.emit(progress.done / progress.total if progress.total else 0.0)
+
+    def _on_finished(self, result: ExportResult) -> None:
+        self._end(describe_result(result), False)
+
+    def _on_failed(self, message: str) -> None:
+        self._end(f"Export failed: {html.escape(message)}", True)
+
+    def _on_cancelled(self) -> None:
+        self._end("Export cancelled.", False)
 
     def _end(self, text: str, error: bool) -> None:
         self._task = None

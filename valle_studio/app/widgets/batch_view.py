@@ -8,8 +8,10 @@ the latest project is reopened when the view is created, which is how an interru
 Takes are auditioned in the window's shared player, approved and deleted below the table; "Export…"
 writes the approved takes with manifests, optionally a combined file and SRT subtitles.
 
-Self-contained: it gets a synthesizer provider (the loaded engine or None), the voice library, the
-shared playback controller and a provider of the sampler's current settings.
+Self-contained: it gets the window's :class:`~valle_studio.app.jobs.controller.EngineController` (the
+run is one of its jobs, on the engine thread: the view never holds the model), the voice library, the
+shared playback controller and a provider of the sampler's current settings. It follows the engine's
+busy state: while a studio take holds the engine the run buttons are off and say why.
 """
 from __future__ import annotations
 
@@ -17,7 +19,6 @@ import html
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import (
@@ -37,7 +38,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QSizePolicy,
     QSplitter,
@@ -48,18 +48,18 @@ from PySide6.QtWidgets import (
 
 from valle_studio.app.audio_bridge import PlaybackController
 from valle_studio.app.batch_table import COL_TEXT, QUEUED, RUNNING, BatchTableModel, BatchTableView
-from valle_studio.app.batch_worker import BatchController
+from valle_studio.app.jobs.batch import BatchController
+from valle_studio.app.jobs.controller import EngineController
+from valle_studio.app.jobs.records import EngineBusy, EngineState
 from valle_studio.app.widgets.batch_export_dialog import BatchExporter
+from valle_studio.app.widgets.batch_run_bar import BatchRunBar, engine_busy_text
 from valle_studio.app.widgets.batch_takes_panel import BatchTakesPanel
 from valle_studio.batch import projects
-from valle_studio.batch.eta import format_eta
 from valle_studio.batch.export import ExportOptions
 from valle_studio.batch.lock import ProjectBusy
 from valle_studio.batch.project import BatchProject, ProjectError
 from valle_studio.batch.rows import FAILED
 from valle_studio.batch.runner import (
-    PAUSED,
-    RESUMED,
     ROW_FAILED,
     ROW_FINISHED,
     ROW_PROGRESS,
@@ -96,17 +96,18 @@ class BatchView(QWidget):
     busy_changed = Signal(bool)
     status_message = Signal(str)
 
-    def __init__(self, synthesizer: Callable[[], Any], voices: VoiceLibrary, playback: PlaybackController,
+    def __init__(self, engine: EngineController, voices: VoiceLibrary, playback: PlaybackController,
                  settings: Callable[[], GenerationSettings], parent: QWidget | None = None, *,
                  projects_root: Path | None = None, reopen_last: bool = True) -> None:
         super().__init__(parent)
-        self._synthesizer = synthesizer
+        self.engine = engine
         self.voices = voices
         self.playback = playback
         self._settings = settings
         self.projects_root = projects_root or projects.default_root()
         self.project: BatchProject | None = None
-        self.controller = BatchController(self)
+        self.controller = BatchController(engine, self)
+        self._stop_reason = ""  # what the engine said when it stopped this run on its own
         self.exporter = BatchExporter(self)
         self.setAcceptDrops(True)
         self._build()
@@ -184,32 +185,18 @@ class BatchView(QWidget):
         self.stack.addWidget(self.empty_label)
         self.stack.addWidget(splitter)
 
-        self.run_all_button = QPushButton("Run all")
-        self.run_all_button.setToolTip("Generate every line without a current take (failed and edited "
-                                       "lines included); finished lines are kept")
-        self.run_selected_button = QPushButton("Run selected")
-        self.run_selected_button.setToolTip("Generate a new take of each selected line")
-        self.run_failed_button = QPushButton("Run failed")
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setCheckable(True)
-        self.cancel_button = QPushButton("Cancel")
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(False)
-        self.progress_label = QLabel()
-        run = QHBoxLayout()
-        for button in (self.run_all_button, self.run_selected_button, self.run_failed_button,
-                       self.pause_button, self.cancel_button):
-            run.addWidget(button)
-        run.addWidget(self.progress, 1)
-        run.addWidget(self.progress_label)
+        self.run_bar = BatchRunBar()
+        bar = self.run_bar
+        self.run_all_button, self.run_selected_button, self.run_failed_button = bar.run_buttons
+        self.pause_button, self.cancel_button = bar.pause_button, bar.cancel_button
+        self.progress, self.progress_label = bar.progress, bar.label
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(options)
         layout.addWidget(self.message_frame)
         layout.addWidget(self.stack, 1)
-        layout.addLayout(run)
+        layout.addWidget(bar)
 
     def _connect(self) -> None:
         self.open_script_button.clicked.connect(self._choose_script)
@@ -221,13 +208,16 @@ class BatchView(QWidget):
         self.run_all_button.clicked.connect(self.run_all)
         self.run_selected_button.clicked.connect(self.run_selected)
         self.run_failed_button.clicked.connect(self.run_failed)
-        self.pause_button.toggled.connect(self._on_pause_toggled)
+        self.run_bar.pause_toggled.connect(self._on_pause_toggled)
         self.cancel_button.clicked.connect(self.controller.cancel)
         self.controller.event.connect(self._on_event)
         self.controller.finished.connect(self._on_finished)
         self.controller.failed.connect(lambda message: self._say(f"The batch stopped: {message}", error=True))
         self.controller.running_changed.connect(self._on_running_changed)
-        self.controller.paused_changed.connect(self._on_paused_changed)
+        self.controller.waiting_changed.connect(self._on_waiting_changed)
+        self.controller.paused_changed.connect(self.run_bar.set_paused)
+        self.engine.state_changed.connect(self._on_engine_state)
+        self.engine.notice.connect(self._on_engine_notice)
         self.model.edit_failed.connect(lambda message: self._say(message, error=True))
         # Progress repaints rows many times a second; the counts only change when a row ends or is edited.
         self.model.dataChanged.connect(lambda *_: self.controller.is_running or self._update_summary())
@@ -236,7 +226,7 @@ class BatchView(QWidget):
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.takes.changed.connect(self.model.refresh)
         self.exporter.started.connect(self._on_export_started)
-        self.exporter.progress.connect(lambda fraction: self.progress.setValue(round(1000 * fraction)))
+        self.exporter.progress.connect(self.run_bar.show_fraction)
         self.exporter.done.connect(self._on_export_done)
         self.takes.error.connect(lambda message: self._say(message, error=True))
         space = QShortcut(QKeySequence(Qt.Key.Key_Space), self.table)
@@ -347,7 +337,8 @@ class BatchView(QWidget):
     def use_current_settings(self) -> None:
         if self.project is None:
             return
-        self.project.set_settings(self._settings())
+        # The sampler's fields; the split mode stays the project's own (the Studio tab's is not the batch's).
+        self.project.set_settings(self._settings().replace(split=self.project.settings.split))
         self._update_summary()
         self._say("The project now uses the sampler's current settings; finished lines keep their takes.")
 
@@ -385,19 +376,25 @@ class BatchView(QWidget):
         return self.project is not None and self.run(self.project.ids_with_status(FAILED))
 
     def run(self, row_ids: list[str]) -> bool:
-        """Queue ``row_ids`` on the worker thread."""
+        """Queue ``row_ids`` as a batch job of the engine. False (with a message) when it cannot start:
+        no model, or other work holding the engine (a studio take: the two never run together)."""
         if self.project is None or not row_ids or self.controller.is_running:
             return False
-        synthesizer = self._synthesizer()
-        if synthesizer is None:
-            self._say("Load a voice model first: the batch uses the model loaded in the main window.", error=True)
+        if not self.engine.is_loaded or self.engine.is_loading:
+            self._say("The model is still loading: run the batch when it is ready." if self.engine.is_loading else
+                      "Load a voice model first: the batch uses the model loaded in the main window.", error=True)
+            return False
+        self._stop_reason = ""
+        try:
+            started = self.controller.start(self.project, row_ids, voices=self.voices)
+        except EngineBusy as busy:
+            self._say(engine_busy_text(busy.holder), error=True)
             return False
         for row_id in row_ids:
             self.model.set_live(row_id, QUEUED)
-        self.progress.setValue(0)
-        self.progress_label.setText(f"0 of {len(row_ids)} lines")
+        self.run_bar.show_queued(len(row_ids), waiting=self.controller.is_waiting)
         self.message_frame.hide()
-        return self.controller.start(self.project, synthesizer, row_ids, voices=self.voices)
+        return started
 
     def _on_event(self, event: BatchEvent) -> None:
         if event.kind in (ROW_STARTED, ROW_PROGRESS):
@@ -407,13 +404,7 @@ class BatchView(QWidget):
             self._update_summary()
             if self.takes.row is not None and self.takes.row.id == event.row_id:
                 self.takes.show_row(self.project, self.takes.row)
-        self.progress.setValue(round(event.fraction * 1000))
-        eta = format_eta(event.eta_s)
-        state = "paused" if event.kind == PAUSED else f"{event.fraction:.0%}"
-        if event.kind == RESUMED:
-            state = f"{event.fraction:.0%}"
-        self.progress_label.setText(f"{event.done} of {event.total} lines · {state}"
-                                    + (f" · about {eta} left" if eta and event.kind != PAUSED else ""))
+        self.run_bar.show_event(event)
 
     def _on_finished(self, summary: RunSummary) -> None:
         self.model.clear_live()
@@ -424,24 +415,28 @@ class BatchView(QWidget):
                           "column; <b>Run failed</b> retries them)")
         if summary.cancelled:
             parts.append("cancelled; the lines not reached are still pending")
+            if self._stop_reason:
+                parts.append(html.escape(self._stop_reason))
         self._say("Batch: " + ", ".join(parts) + f" in {summary.elapsed_s:.0f} s.")
         counts = self.project.counts() if self.project is not None else {"done": 0}
         total = len(self.project.rows) if self.project is not None else 0
-        self.progress_label.setText(f"{'Cancelled' if summary.cancelled else 'Finished'} · "
-                                    f"{counts['done']} of {total} lines done")
+        self.run_bar.show_end(cancelled=summary.cancelled, clean=summary.ok, done=counts["done"], total=total)
         self.status_message.emit(f"Batch: {len(summary.finished)} generated, {len(summary.failed)} failed")
-        if not summary.cancelled and not summary.failed:
-            self.progress.setValue(1000)
 
     def _on_running_changed(self, running: bool) -> None:
         self._update_controls()
         self.busy_changed.emit(running)
 
-    def _on_paused_changed(self, paused: bool) -> None:
-        self.pause_button.blockSignals(True)
-        self.pause_button.setChecked(paused)
-        self.pause_button.blockSignals(False)
-        self.pause_button.setText("Resume" if paused else "Pause")
+    def _on_waiting_changed(self, waiting: bool) -> None:
+        if waiting:
+            self.run_bar.show_waiting()
+
+    def _on_engine_state(self, _state: EngineState) -> None:
+        self._update_controls()
+
+    def _on_engine_notice(self, text: str) -> None:
+        if self.controller.is_running:
+            self._stop_reason = text
 
     def _on_pause_toggled(self, checked: bool) -> None:
         if checked:
@@ -516,13 +511,13 @@ class BatchView(QWidget):
         return self.project is not None and self.exporter.start(self.project, options, on_conflict=on_conflict)
 
     def _on_export_started(self) -> None:
-        self.progress_label.setText("Exporting…")
+        self.run_bar.show_text("Exporting…")
         self._update_controls()
 
     def _on_export_done(self, text: str, error: bool) -> None:
-        self.progress_label.setText("")
+        self.run_bar.show_text("")
         if not error:
-            self.progress.setValue(1000)
+            self.run_bar.show_fraction(1.0)
         self._say(text, error=error)
         self.status_message.emit(QTextDocumentFragment.fromHtml(text).toPlainText())
         self._update_controls()
@@ -560,13 +555,11 @@ class BatchView(QWidget):
         self.voice_combo.setEnabled(not running and not exporting)
         self.language_combo.setEnabled(not running and not exporting)
         self.use_settings_button.setEnabled(idle)
-        self.run_all_button.setEnabled(idle)
-        self.run_selected_button.setEnabled(idle and bool(self.table.selectionModel().selectedRows()))
-        self.run_failed_button.setEnabled(idle and bool(self.project and self.project.counts()["failed"]))
-        self.pause_button.setEnabled(running)
-        self.cancel_button.setEnabled(running)
-        if not running:
-            self._on_paused_changed(False)
+        # Another job holding the engine (a studio take) keeps the run buttons off, saying why.
+        self.run_bar.update_buttons(idle=idle, running=running,
+                                    selected=bool(self.table.selectionModel().selectedRows()),
+                                    failed=bool(self.project and self.project.counts()["failed"]),
+                                    holder=None if running else self.engine.state.active)
 
     def shutdown(self) -> None:
         """Stop a run (waiting for the worker) and release the project (call when the window closes)."""

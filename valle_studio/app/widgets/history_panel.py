@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import (
     QApplication,
@@ -60,7 +60,7 @@ def details(take: Take) -> str:
 class HistoryModel(QAbstractListModel):
     """Takes of a :class:`History`, newest first. Adding and removing go through the model."""
 
-    def __init__(self, history: History, parent: Any = None) -> None:
+    def __init__(self, history: History, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.history = history
         self._takes: list[Take] = list(reversed(history.takes()))

@@ -92,7 +92,6 @@ class VoicePanel(QWidget):
         self._update()
 
     # --- building --------------------------------------------------------------------------
-
     def _build(self) -> None:
         self.voice_combo = QComboBox()
         self.voice_combo.setAccessibleName("Voice")
@@ -499,8 +498,11 @@ class VoicePanel(QWidget):
     def _warn(self, title: str, message: str) -> None:
         QMessageBox.warning(self, title, message)
 
-    # --- drag and drop ---------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Wait for a file still being decoded (the window is closing)."""
+        self._loader.shutdown()
 
+    # --- drag and drop ---------------------------------------------------------------------
     @staticmethod
     def _dropped_file(event: QDragEnterEvent | QDropEvent) -> Path | None:
         for url in event.mimeData().urls():
@@ -522,7 +524,6 @@ class VoicePanel(QWidget):
             self.import_file(path)
 
     # --- state -----------------------------------------------------------------------------
-
     def _update(self) -> None:
         draft_mode = self._voice is None
         has_draft = self._draft is not None and len(self._draft.samples) > 0

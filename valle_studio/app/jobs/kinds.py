@@ -1,0 +1,72 @@
+"""The functions behind the engine's job kinds; each runs on the engine thread with a JobContext.
+
+They are plain module-level functions (no Qt, no state of their own), so a test can call one directly
+with a context it built. The batch kind lives with its controller in :mod:`valle_studio.app.jobs.batch`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from valle_studio.app.jobs.records import JobContext, JobFunction
+from valle_studio.engine.requests import PromptSource, SynthesisRequest, SynthesisResult
+
+#: What the phoneme preview says when no model is loaded.
+NO_MODEL_PHONEMES = "Load a voice model to see its phonemes."
+
+log = logging.getLogger(__name__)
+
+
+def take(request: SynthesisRequest) -> JobFunction:
+    """A studio take, generated whole; the job's result is the :class:`SynthesisResult`."""
+
+    def run(context: JobContext) -> SynthesisResult:
+        return context.model.synthesize(request, progress=context.progress, cancel=context.cancel)
+
+    return run
+
+
+def stream(request: SynthesisRequest) -> JobFunction:
+    """A studio take handed out in audio chunks (partial results) as it is generated."""
+
+    def run(context: JobContext) -> SynthesisResult:
+        pieces = context.model.stream(request, progress=context.progress, cancel=context.cancel)
+        for piece in pieces:
+            context.emit(piece)
+        if pieces.result is None:
+            raise RuntimeError("the stream ended without a take")
+        return pieces.result
+
+    return run
+
+
+def phonemize(text: str, language: str, split: str) -> JobFunction:
+    """The phonemes the model would get: ``list[str]``, or a ``str`` saying why there are none.
+
+    Failing is an answer here, not an error: the preview shows the reason in place of the phonemes.
+    """
+
+    def run(context: JobContext) -> list[str] | str:
+        from valle_studio.app.jobs.engine_thread import error_text
+
+        if context.synth is None:
+            return NO_MODEL_PHONEMES
+        try:
+            return list(context.synth.phonemize(text, language, split))
+        except Exception as exc:
+            log.info("phonemizing failed: %s", exc)
+            return error_text(exc)
+
+    return run
+
+
+def transcribe(source: PromptSource, language: str) -> JobFunction:
+    """The IPA phonemes the model hears in one clip (``str``)."""
+
+    def run(context: JobContext) -> str:
+        return context.model.transcribe(source, language, progress=context.progress, cancel=context.cancel)
+
+    return run
+
+
+__all__ = ["NO_MODEL_PHONEMES", "phonemize", "stream", "take", "transcribe"]

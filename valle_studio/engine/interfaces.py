@@ -1,0 +1,151 @@
+"""What callers may use of a loaded synthesizer and of the model store, as Protocols (no torch).
+
+The app, batch and later tools type their services with these instead of ``Any``, without importing
+the torch-backed classes: :class:`SynthesizerProtocol` is the public face of
+:class:`~valle_studio.engine.synthesizer.Synthesizer`, :class:`ModelStoreProtocol` that of
+:class:`~valle_studio.engine.store.ModelStore`. Test doubles only need the members a test touches;
+``tests/engine/test_interfaces.py`` keeps the real classes in step with these declarations.
+
+Importing this module is cheap: numpy and the plain request records only (``streaming`` is named for
+type checkers, never imported at run time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from valle_studio.engine.progress import CancelToken, ProgressCallback
+from valle_studio.engine.requests import PromptSource, SynthesisRequest, SynthesisResult
+
+if TYPE_CHECKING:
+    from valle_studio.engine.streaming import StreamOptions
+
+
+class ModelInfoProtocol(Protocol):
+    """What the status bar and the history show about the loaded model."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def device(self) -> str: ...
+
+    @property
+    def dtype(self) -> str: ...
+
+
+class AudioChunkProtocol(Protocol):
+    """A piece of a streamed take: ``samples`` ``[S]`` float32 mono from ``sample_offset`` on."""
+
+    @property
+    def samples(self) -> np.ndarray: ...
+
+    @property
+    def sample_offset(self) -> int: ...
+
+    @property
+    def sample_rate(self) -> int: ...
+
+    @property
+    def final(self) -> bool: ...
+
+
+class SynthesisStreamProtocol(Protocol):
+    """A take handed out in chunks; iterate it once, then :attr:`result` holds the whole take."""
+
+    result: SynthesisResult | None
+
+    def __iter__(self) -> Iterator[AudioChunkProtocol]: ...
+
+
+class SynthesizerProtocol(Protocol):
+    """A loaded model and everything needed to speak with it (the engine's public API).
+
+    Every method runs the model on the calling thread: in the app that is the engine thread only.
+    ``progress`` receives :class:`~valle_studio.engine.progress.Progress` events; ``cancel`` is checked
+    between model steps and raises :class:`~valle_studio.engine.progress.Cancelled`.
+    """
+
+    @property
+    def info(self) -> ModelInfoProtocol: ...
+
+    @property
+    def sample_rate(self) -> int: ...
+
+    def phonemize(self, text: str, language: str = "en", split: str = "sentences") -> list[str]:
+        """The IPA of each piece of ``text`` the model would receive."""
+        ...
+
+    def encode_prompts(self, sources: Sequence[PromptSource], length_frames: int = 0) -> np.ndarray | None:
+        """The reference prompts checked and encoded into one ``[T, 8]`` int array (None: no prompt)."""
+        ...
+
+    def synthesize(self, request: SynthesisRequest, *, progress: ProgressCallback | None = None,
+                   cancel: CancelToken | None = None, decode: bool = True) -> SynthesisResult:
+        """Generate the whole take of ``request``."""
+        ...
+
+    def stream(self, request: SynthesisRequest, *, options: StreamOptions | None = None,
+               progress: ProgressCallback | None = None,
+               cancel: CancelToken | None = None) -> SynthesisStreamProtocol:
+        """Generate ``request``, handing the audio out as it is made (the model runs as it is iterated)."""
+        ...
+
+    def transcribe(self, source: PromptSource, language: str = "en", *, progress: ProgressCallback | None = None,
+                   cancel: CancelToken | None = None) -> str:
+        """The IPA phonemes heard in a clip (the model's speech-to-text head)."""
+        ...
+
+
+class DownloaderProtocol(Protocol):
+    """Fetches a catalog model and every file it needs (the store itself, or a stand-in in tests)."""
+
+    def download(self, name: str, *, progress: ProgressCallback | None = None,
+                 cancel: CancelToken | None = None) -> list[Path]: ...
+
+
+class CatalogEntryProtocol(Protocol):
+    """What the model manager shows of a catalog model."""
+
+    @property
+    def display_name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def size_text(self) -> str: ...
+
+
+class ModelStoreProtocol(DownloaderProtocol, Protocol):
+    """The installed and downloadable models, as the app uses them."""
+
+    default_model: str
+
+    def available(self) -> list[str]: ...
+
+    def installed(self) -> list[str]: ...
+
+    def entry(self, name: str) -> CatalogEntryProtocol: ...
+
+    def missing_files(self, name: str) -> Sequence[object]: ...
+
+    def licences(self, name: str) -> list[tuple[str, str]]: ...
+
+    def import_file(self, path: str | Path, name: str | None = None, *, replace: bool = False,
+                    progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> str: ...
+
+    def remove(self, name: str) -> bool: ...
+
+
+__all__ = [
+    "AudioChunkProtocol", "CatalogEntryProtocol", "DownloaderProtocol", "ModelInfoProtocol",
+    "ModelStoreProtocol", "SynthesisStreamProtocol", "SynthesizerProtocol",
+]
