@@ -39,6 +39,7 @@ from valle_studio.app.widgets.sampler_panel import SamplerPanel
 from valle_studio.app.widgets.text_panel import TextPanel
 from valle_studio.app.widgets.voice_panel import VoicePanel
 from valle_studio.app.workers import EngineController, LoadSpec
+from valle_studio.core.clip import Clip
 from valle_studio.engine.progress import Progress
 from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
 from valle_studio.studio.history import HistoryError, Take
@@ -322,8 +323,9 @@ class MainWindow(QMainWindow):
     # -- generation ----------------------------------------------------------------------------
     def build_request(self) -> SynthesisRequest:
         settings = self.sampler_panel.settings().replace(split=self.text_panel.split_mode())
+        prompts = tuple(Clip(samples, rate) for samples, rate in self.voice_panel.prompts())
         return SynthesisRequest(text=self.text_panel.text(), language=self.text_panel.language_code(),
-                                prompts=tuple(self.voice_panel.prompts()), settings=settings)
+                                prompts=prompts, settings=settings)
 
     def generate(self) -> int | None:
         """Start a generation on the engine thread (Ctrl+Enter); returns its job id."""

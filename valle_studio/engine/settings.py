@@ -13,12 +13,13 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from valle_studio.core.codec_format import FRAMES_PER_SECOND
+
 Modality = Literal["auto", "ar+nar", "nar-len"]
 SplitMode = Literal["sentences", "lines", "none"]
 
 MODALITIES: tuple[str, ...] = ("auto", "ar+nar", "nar-len")
 SPLIT_MODES: tuple[str, ...] = ("sentences", "lines", "none")
-FRAMES_PER_SECOND = 75  # EnCodec 24 kHz: 320-sample hop
 
 
 class SettingsError(ValueError):
