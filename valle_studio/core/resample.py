@@ -8,7 +8,7 @@ came in.
 Upstream resamples with torchaudio's windowed sinc (``encodec.utils.convert_audio``). The two differ
 near the lower Nyquist frequency: soxr is flat to about 92 % of it and then falls steeply (-40 dB at
 98 %), torchaudio's filter rolls off earlier (-1 dB at 83 %, -3 dB at 92 %) and lets some aliasing
-through (-9 dB at 104 %). ``tests/core/test_resample.py`` measures what that does to prompt codes.
+through (-9 dB at 104 %). ``tests/engine/test_prompt_resampling.py`` measures what that does to prompt codes.
 """
 
 from __future__ import annotations

@@ -15,8 +15,10 @@ How a sentence is cut into chunks:
 - **Inside a sentence** (AR+NAR): the AR loop (:func:`iter_ar`) pauses at each chunk boundary, the NAR
   levels 1..7 run over every frame so far, and the new frames are handed out. Frames already handed
   out keep their codes: the NAR input for them is what was handed out, and what the pass predicts for
-  them again is discarded. Boundaries fall after ``first_chunk_frames`` AR frames, then each chunk is
-  ``growth`` times longer (few NAR rounds for a long sentence, an early start for every sentence).
+  them again is discarded (the ``frozen`` frames of :func:`generation.generate_nar
+  <valle_studio.engine.generation.nar.generate_nar>`, the same loop the non-streamed run uses).
+  Boundaries fall after ``first_chunk_frames`` AR frames, then each chunk is ``growth`` times longer
+  (few NAR rounds for a long sentence, an early start for every sentence).
   Every round costs seven full passes over text, prompt and frames: on a GPU that is the time of a few
   AR steps, on a CPU (compute-bound) that of a few hundred, and there generation is slower than real
   time anyway. So the default growth is 2 on accelerators and 4 on the CPU, where a sentence of up to
