@@ -149,7 +149,6 @@ class Synthesizer:
         request = SynthesisRequest(text=text, language=language, settings=GenerationSettings(split=split))
         return self._request_lines(request)[1]
 
-
     # -- prompts and requests -----------------------------------------------------------------------------------
     def encode_prompts(self, sources: Sequence[PromptSource], length_frames: int = 0) -> np.ndarray | None:
         """Check ``sources`` (clips or int codes ``[T, 8]``, in order) and turn them into one int64
