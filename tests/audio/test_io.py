@@ -1,8 +1,7 @@
-"""load_audio / save_audio / resample: formats, mixdown, every AudioError, resampling accuracy."""
+"""load_audio / save_audio: formats, mixdown, every AudioError (resampling: tests/core/test_resample.py)."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +9,8 @@ import pytest
 import soundfile as sf
 
 from valle_studio.audio import io as audio_io
-from valle_studio.audio.atomic import FolderMissingError
-from valle_studio.audio.io import AudioClip, AudioError, load_audio, resample, save_audio
+from valle_studio.audio.io import AudioClip, AudioError, load_audio, save_audio
+from valle_studio.core.atomic import FolderMissingError
 
 SR = 24_000
 
@@ -233,38 +232,3 @@ def test_save_failure_leaves_old_file(tmp_path: Path, monkeypatch: pytest.Monkey
     assert info.value.kind == "write_failed"
     assert (tmp_path / "o.wav").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["o.wav"]
-
-
-# --- resampling ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("src", "dst"), [(44_100, 24_000), (48_000, 24_000), (22_050, 24_000),
-                                          (16_000, 24_000), (24_000, 44_100), (24_000, 16_000)])
-def test_resample_keeps_frequency_and_amplitude(src: int, dst: int) -> None:
-    x = tone(1.0, freq=1000.0, amplitude=0.5, sr=src)
-    y = resample(x, src, dst)
-    assert y.dtype == np.float32 and y.size == math.ceil(x.size * dst / src)
-    amplitude, residual = fit_sine(y, dst, 1000.0)
-    assert amplitude == pytest.approx(0.5, rel=1e-3)  # within 0.01 dB
-    assert residual < 1e-4  # nothing but a 1 kHz sine is left
-
-
-def test_resample_does_not_alias() -> None:
-    # 15 kHz cannot exist at 24 kHz (Nyquist 12 kHz): it must vanish, not fold down to 9 kHz.
-    y = resample(tone(1.0, freq=15_000.0, amplitude=0.5, sr=48_000), 48_000, 24_000)
-    middle = y[1000:-1000]
-    assert 20 * np.log10(np.sqrt(np.mean(middle**2)) / (0.5 / np.sqrt(2))) < -70.0
-
-
-def test_resample_dc_identity_and_channels() -> None:
-    y = resample(np.full(4410, 0.25, np.float32), 44_100, 24_000)
-    np.testing.assert_allclose(y[200:-200], 0.25, atol=1e-5)
-    x = tone(0.1)
-    same = resample(x, SR, SR)
-    assert np.array_equal(same, x) and same is not x
-    stereo = resample(np.stack([x, 0.5 * x], axis=1), SR, 16_000)
-    assert stereo.shape == (math.ceil(x.size * 2 / 3), 2)
-    np.testing.assert_allclose(stereo[:, 1], 0.5 * stereo[:, 0], atol=1e-6)
-    assert resample(np.zeros(0, np.float32), 44_100, SR).size == 0
-    with pytest.raises(ValueError):
-        resample(x, 0, SR)

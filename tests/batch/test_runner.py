@@ -165,3 +165,45 @@ def test_eta_weighs_rows_by_text_length() -> None:
     assert eta.seconds_left("b", 0.5) == pytest.approx(25.0)
     assert eta.fraction("b", 0.5) == pytest.approx(150 / 400)
     assert format_eta(3725) == "1:02:05" and format_eta(65) == "1:05" and format_eta(None) == ""
+
+
+class _PublicApiSynth:
+    """Only the public Synthesizer API the runner may use: ``encode_prompts``, ``synthesize``, ``info``."""
+
+    def __init__(self) -> None:
+        self.encoded: list[tuple] = []
+        self.requests: list = []
+
+    def encode_prompts(self, sources, length_frames=0):
+        self.encoded.append(tuple(sources))
+        return np.full((4 * len(sources), 8), len(self.encoded), np.int64)
+
+    def synthesize(self, request, *, progress=None, cancel=None, decode=True):
+        from valle_studio.engine.requests import SynthesisResult
+
+        self.requests.append(request)
+        return SynthesisResult(audio=np.full(2400, 0.1, np.float32), sample_rate=24_000,
+                               codes=np.zeros((8, 8), np.int64), sentences=(), seed=1, modality="nar-len",
+                               elapsed_s=0.01)
+
+
+def test_runner_encodes_each_voice_once_through_the_synthesizers_public_api(voices, tmp_path: Path) -> None:
+    import soundfile as sf
+
+    from valle_studio.core.clip import Clip
+
+    prompt = tmp_path / "narrator.wav"
+    t = np.arange(44_100) / 44_100
+    sf.write(prompt, (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 44_100)
+    lines = [ScriptLine("One.", 1), ScriptLine("Two.", 2, voice="Alice"), ScriptLine("Three.", 3),
+             ScriptLine("Four.", 4, voice="Alice")]
+    synth = _PublicApiSynth()
+    with BatchProject.create(tmp_path / "p", lines, name="t", settings=FAST, prompt_files=[str(prompt)]) as project:
+        assert BatchRunner(project, synth, voices=voices).run([r.id for r in project.rows]).ok
+    assert len(synth.encoded) == 2  # the project's prompt file, then Alice's two clips
+    (from_file,), alice = synth.encoded
+    assert isinstance(from_file, Clip) and from_file.sample_rate == 24_000 and from_file.name == str(prompt)
+    assert len(alice) == 2 and all(isinstance(c, Clip) for c in alice)
+    prompts = [r.prompts for r in synth.requests]
+    assert all(len(p) == 1 and p[0].shape[1] == 8 for p in prompts)
+    assert prompts[0][0] is prompts[2][0] and prompts[1][0] is prompts[3][0]  # the cached codes, per voice

@@ -163,6 +163,30 @@ def test_nar_resumes_from_known_levels(model: VallEModel) -> None:
     assert gen.generate_nar(model, level0=level0, text=TEXT, sampler=GREEDY, levels=4).shape == (5, 4)
 
 
+def test_nar_frozen_frames_keep_their_codes(model: VallEModel) -> None:
+    """``frozen`` (what streaming hands out before the rest of a sentence exists) pins the first frames on
+    every level; the passes and their random draws still cover every frame."""
+    level0 = torch.arange(10) * 50
+    hot = SamplerConfig(temperature=1.0)
+
+    def run(frozen: torch.Tensor | None) -> torch.Tensor:
+        return gen.generate_nar(model, level0=level0, text=TEXT, sampler=hot, frozen=frozen,
+                                generator=torch.Generator().manual_seed(3))
+
+    full = run(None)
+    assert torch.equal(run(full[:0]), full)  # nothing frozen: the plain loop
+    assert torch.equal(run(full[:4]), full)  # freezing what the loop makes anyway changes nothing
+    pinned = torch.randint(0, 1024, (4, 8), generator=torch.Generator().manual_seed(5))
+    pinned[:, 0] = level0[:4]
+    out = run(pinned)
+    assert torch.equal(out[:4], pinned) and torch.equal(out[:, 0], level0)
+    assert not torch.equal(out[4:], full[4:])  # the later frames saw the pinned codes
+    with pytest.raises(ValueError, match="more than the 10"):
+        run(torch.zeros((11, 8), dtype=torch.long))
+    with pytest.raises(ValueError, match="at least 8 levels"):
+        run(torch.zeros((2, 3), dtype=torch.long))
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -49,8 +49,8 @@ def test_cfg_strength_one_skips_the_unconditional_pass() -> None:
 
 
 def test_rolling_context_joins_tokens_and_prefixes_level0() -> None:
-    first = pipeline._ContextEntry(torch.tensor([1, 10, 11, 2]), torch.arange(16).reshape(2, 8))
-    second = pipeline._ContextEntry(torch.tensor([1, 20, 2]), torch.arange(16, 40).reshape(3, 8))
+    first = pipeline.ContextEntry(torch.tensor([1, 10, 11, 2]), torch.arange(16).reshape(2, 8))
+    second = pipeline.ContextEntry(torch.tensor([1, 20, 2]), torch.arange(16, 40).reshape(3, 8))
     line = pipeline.LineInput(torch.tensor([1, 30, 31, 2]), 0)
     ids, prefix = pipeline._with_context(line, [first, second])
     # prefix[:-1] + current[1:] at every join: the inner </eos><bos> pairs disappear

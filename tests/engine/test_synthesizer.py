@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from valle_studio.audio.io import load_audio, save_audio
+from valle_studio.audio.prompts import read_prompt_file
 from valle_studio.engine.codec import EncodecVocosCodec
 from valle_studio.engine.debug import write_tiny_checkpoint
 from valle_studio.engine.progress import Cancelled, CancelToken, Progress
@@ -44,7 +45,8 @@ def voice_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_text_and_wav_prompt_to_wav(synth: Synthesizer, voice_wav: Path, tmp_path: Path) -> None:
     """The full round trip: wav in -> codes -> model -> codes -> wav out at 24 kHz."""
     events: list[Progress] = []
-    request = SynthesisRequest(text="Hello there. How are you today?", prompts=(voice_wav,), settings=FAST)
+    request = SynthesisRequest(text="Hello there. How are you today?", prompts=(read_prompt_file(voice_wav),),
+                               settings=FAST)
     result = synth.synthesize(request, progress=events.append)
     assert result.sample_rate == 24_000 and result.audio is not None
     assert len(result.sentences) == 2  # split by sentences
@@ -76,14 +78,12 @@ def test_gap_between_sentences(synth: Synthesizer) -> None:
 
 
 def test_several_prompts_are_concatenated_then_trimmed(synth: Synthesizer, voice_wav: Path) -> None:
-    from valle_studio.engine.prompts import combine_prompts
-
-    codec = synth.codec(required=True)
-    one = combine_prompts([voice_wav], codec)
-    two = combine_prompts([voice_wav, voice_wav], codec)
+    voice = read_prompt_file(voice_wav)
+    one = synth.encode_prompts([voice])
+    two = synth.encode_prompts([voice, voice])
     assert one is not None and two is not None
     assert len(two) == 2 * len(one)
-    trimmed = combine_prompts([voice_wav], codec, length_frames=len(one) * 2 + 5)
+    trimmed = synth.encode_prompts([voice], length_frames=len(one) * 2 + 5)
     np.testing.assert_array_equal(trimmed[: len(one)], one)  # repeated from the start
     assert len(trimmed) == len(one) * 2 + 5
 
@@ -109,7 +109,7 @@ def test_empty_text_and_silent_prompt_are_refused(synth: Synthesizer, tmp_path: 
     silent = tmp_path / "silent.wav"
     save_audio(silent, np.zeros(24_000, np.float32), 24_000)
     with pytest.raises(ValueError, match="silent"):
-        synth.synthesize(SynthesisRequest(text="Hi.", prompts=(silent,), settings=FAST))
+        synth.synthesize(SynthesisRequest(text="Hi.", prompts=(read_prompt_file(silent),), settings=FAST))
 
 
 def test_phonemize_shows_what_the_model_receives(synth: Synthesizer) -> None:
@@ -117,7 +117,7 @@ def test_phonemize_shows_what_the_model_receives(synth: Synthesizer) -> None:
 
 
 def test_transcribe_returns_phonemes(synth: Synthesizer, voice_wav: Path) -> None:
-    text = synth.transcribe(voice_wav, "en")
+    text = synth.transcribe(read_prompt_file(voice_wav), "en")
     assert isinstance(text, str)  # a random model hears random phonemes; the loop must still end cleanly
 
 
@@ -125,7 +125,7 @@ def test_code_only_synthesizer_refuses_audio_prompts(tiny_tokenizer: Path, voice
     model = write_tiny_checkpoint(tmp_path / "tiny.sft", seed=1)
     synth = Synthesizer.load(model, codec=None, tokenizer=tiny_tokenizer)
     with pytest.raises(ValueError, match="codec"):
-        synth.synthesize(SynthesisRequest(text="Hi.", prompts=(voice_wav,), settings=FAST))
+        synth.synthesize(SynthesisRequest(text="Hi.", prompts=(read_prompt_file(voice_wav),), settings=FAST))
     result = synth.synthesize(SynthesisRequest(text="Hi.", settings=FAST), decode=False)
     assert result.audio is None and result.codes.shape[1] == 8
 

@@ -54,7 +54,7 @@ def assert_no_temp_files(folder: Path) -> None:
 def make_read_only(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """chmod 555; root ignores that, so for root the refusal the OS would give is simulated too.
     Callers restore the mode (``folder.chmod(0o755)``) so pytest can clean up."""
-    from valle_studio.audio import atomic
+    from valle_studio.core import atomic
 
     folder.chmod(0o555)
     if os.name == "posix" and os.geteuid() == 0:
@@ -71,7 +71,7 @@ def make_read_only(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def disk_fills_up(monkeypatch: pytest.MonkeyPatch, when: str = "") -> None:
     """ENOSPC from ``fsync`` of files (where a full disk or quota shows up at the latest); with ``when``
     only for files whose path contains it (Linux: read from /proc)."""
-    from valle_studio.audio import atomic
+    from valle_studio.core import atomic
 
     real = os.fsync
 

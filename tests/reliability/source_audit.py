@@ -1,8 +1,8 @@
 """Read the package's source (AST, nothing imported) for two rules of the reliability issue.
 
-1. Every file the app writes goes through :func:`valle_studio.audio.atomic.atomic_write`. A *write
+1. Every file the app writes goes through :func:`valle_studio.core.atomic.atomic_write`. A *write
    site* is a call of a file-writing API (see :data:`WRITE_APIS`, plus ``open``/``os.open`` with a
-   writing mode). It is fine when it is in ``audio/atomic.py`` itself, when it writes into an in-memory
+   writing mode). It is fine when it is in ``core/atomic.py`` itself, when it writes into an in-memory
    buffer (a name bound to ``io.BytesIO()``/``io.StringIO()``), or when it is inside a writer handed to
    ``atomic_write`` (a ``def``/``lambda`` passed as its second argument) and writes to that writer's
    own parameter, the temporary file. Anything else must be on an explicit allow-list with a reason.

@@ -22,8 +22,8 @@ import soundfile as sf
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from valle_studio.audio.atomic import atomic_write
 from valle_studio.audio.io import AudioClip, AudioError, load_audio, save_audio
+from valle_studio.core.atomic import atomic_write
 from valle_studio.engine.text import LANGUAGES, phonemize, split_text
 from valle_studio.engine.text.clean import clean_text, is_speakable
 

@@ -11,11 +11,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: Write sites that do not go through ``atomic_write``, each with the reason it is right as it is.
 ALLOWED_WRITES: dict[tuple[str, str, str], str] = {
-    ("valle_studio/audio/atomic.py", "_fsync_file", "open"):
+    ("valle_studio/core/atomic.py", "_fsync_file", "open"):
         "the atomic writer itself: reopens its own temporary file to flush it",
-    ("valle_studio/audio/atomic.py", "atomic_write", "open"):
+    ("valle_studio/core/atomic.py", "atomic_write", "open"):
         "the atomic writer itself: writes its temporary file",
-    ("valle_studio/audio/atomic.py", "atomic_write", "os.replace"):
+    ("valle_studio/core/atomic.py", "atomic_write", "os.replace"):
         "the atomic writer itself: the rename that makes the new content appear at once",
     ("valle_studio/app/main.py", "setup_logging", "logging.handlers.RotatingFileHandler"):
         "the log file is appended to as things happen (and rotated); replacing it would lose the log",
@@ -50,7 +50,7 @@ def test_every_file_write_goes_through_the_atomic_writer() -> None:
                 used.add(site.key)
             else:
                 unexplained.append(str(site))
-    assert not unexplained, ("files written without valle_studio.audio.atomic.atomic_write (use it, or add the "
+    assert not unexplained, ("files written without valle_studio.core.atomic.atomic_write (use it, or add the "
                              "site to ALLOWED_WRITES with the reason):\n  " + "\n  ".join(unexplained))
     stale = sorted(set(ALLOWED_WRITES) - used)
     assert not stale, f"allow-list entries that match no code any more: {stale}"
@@ -62,7 +62,7 @@ def test_the_scanner_finds_writes_and_their_safe_forms() -> None:
 import io, json, os
 import numpy as np
 import soundfile as sf
-from valle_studio.audio.atomic import atomic_write
+from valle_studio.core.atomic import atomic_write
 
 def bad(path, data, obj):
     open(path, "w").write("x")

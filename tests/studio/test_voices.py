@@ -29,10 +29,10 @@ def test_saved_voice_survives_a_restart_with_its_audio(tmp_path) -> None:
     assert [c.sample_rate for c in voice.clips] == [24000, 16000]
     assert voice.duration_s == pytest.approx(4.5)
     prompts = voice.prompts()
-    assert [sr for _, sr in prompts] == [24000, 16000]
+    assert [c.sample_rate for c in prompts] == [24000, 16000]
     # FLAC at 24 bits: equal to the input within the quantisation step.
-    np.testing.assert_allclose(prompts[0][0], a[0], atol=2.0**-22)
-    np.testing.assert_allclose(prompts[1][0], b[0], atol=2.0**-22)
+    np.testing.assert_allclose(prompts[0].samples, a[0], atol=2.0**-22)
+    np.testing.assert_allclose(prompts[1].samples, b[0], atol=2.0**-22)
     assert all(c.path.suffix == ".flac" and c.path.parent == voice.folder for c in voice.clips)
 
 

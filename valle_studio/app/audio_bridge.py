@@ -24,6 +24,7 @@ from valle_studio.audio.devices import AudioDevice, AudioUnavailable, StreamFact
 from valle_studio.audio.io import AudioClip, AudioError, load_audio
 from valle_studio.audio.playback import Player, PlayerState
 from valle_studio.audio.recording import Recorder
+from valle_studio.core.codec_format import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ class RecordingController(QObject):
         parent: QObject | None = None,
         *,
         stream_factory: StreamFactory | None = None,
-        sample_rate: int = 24000,
+        sample_rate: int = SAMPLE_RATE,
     ) -> None:
         super().__init__(parent)
         self._factory = stream_factory or default_stream_factory()

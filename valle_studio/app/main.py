@@ -186,7 +186,7 @@ class CrashReporter(QObject):
 
 def save_screenshot(window: QWidget, path: Path) -> bool:
     """Save a PNG of ``window`` atomically; False (and a log line) when it cannot be written."""
-    from valle_studio.audio.atomic import atomic_write
+    from valle_studio.core.atomic import atomic_write
 
     pixmap = window.grab()
 

@@ -46,6 +46,7 @@ from valle_studio.app.widgets.progress_panel import ProgressPanel
 from valle_studio.app.widgets.sampler_panel import SamplerPanel
 from valle_studio.app.widgets.text_panel import TextPanel
 from valle_studio.app.widgets.voice_panel import VoicePanel
+from valle_studio.core.clip import Clip
 from valle_studio.engine.interfaces import ModelInfoProtocol
 from valle_studio.engine.progress import Progress
 from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
@@ -362,8 +363,9 @@ class MainWindow(QMainWindow):
 
     # -- generation ----------------------------------------------------------------------------
     def build_request(self) -> SynthesisRequest:
+        prompts = tuple(Clip(samples, rate) for samples, rate in self.voice_panel.prompts())
         return SynthesisRequest(text=self.text_panel.text(), language=self.text_panel.language_code(),
-                                prompts=tuple(self.voice_panel.prompts()), settings=self.generation_settings())
+                                prompts=prompts, settings=self.generation_settings())
 
     def generate(self) -> int | None:
         """Start a generation on the engine thread (Ctrl+Enter); returns its job id."""

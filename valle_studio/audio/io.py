@@ -1,10 +1,11 @@
-"""Reading, writing and resampling audio files (numpy + soundfile only; no torch, no Qt).
+"""Reading and writing audio files (numpy + soundfile only; no torch, no Qt).
 
 :func:`load_audio` reads anything the bundled libsndfile understands (WAV, FLAC, OGG/Vorbis, MP3 with
-libsndfile >= 1.1, AIFF, ...) into a mono ``float32`` clip and turns every failure into an
-:class:`AudioError` whose message names the file and says what is wrong. :func:`save_audio` writes
-WAV/FLAC/OGG through :func:`~valle_studio.audio.atomic.atomic_write`. :func:`resample` is a
-band-limited windowed-sinc polyphase resampler in plain numpy.
+libsndfile >= 1.1, AIFF, ...) into a mono ``float32`` clip at the file's own rate and turns every
+failure into an :class:`AudioError` whose message names the file and says what is wrong.
+:func:`save_audio` writes WAV/FLAC/OGG through :func:`~valle_studio.core.atomic.atomic_write`.
+Resampling is :func:`valle_studio.core.resample.resample`; reading a file as a voice prompt (24 kHz, or
+``.npy`` codes) is :func:`valle_studio.audio.prompts.read_prompt_file`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from valle_studio.audio.atomic import atomic_write
 from valle_studio.audio.processing import clipping_ratio, is_silent
+from valle_studio.core.atomic import atomic_write
+from valle_studio.core.clip import SILENCE_DBFS
 
 # Past this a clip still loads, with a note that suggests trimming: it is also the most reference audio
 # the engine uses as a prompt (engine.prompts.MAX_PROMPT_SECONDS) unless a prompt length is set.
@@ -27,7 +29,7 @@ LONG_CLIP_SECONDS = 60.0
 MAX_CLIP_SECONDS = 1800.0  # hard cap: 30 min at 48 kHz is ~350 MB of float32 already
 _MAX_MONO_SAMPLES = int(MAX_CLIP_SECONDS * 48_000)  # caps memory for very high sample rates too
 _BLOCK_FRAMES = 1 << 18
-_SILENCE_DB = -60.0
+_SILENCE_DB = SILENCE_DBFS
 
 # extension -> (libsndfile format, default subtype, allowed subtypes)
 _SAVE_FORMATS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -236,70 +238,3 @@ def save_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: i
     except (sf.SoundFileError, RuntimeError) as exc:
         raise AudioError(path, "write_failed", f"Cannot save '{path}' as {fmt}/{subtype}: {exc}") from exc
     return atomic_write(path, buffer.getvalue())
-
-
-# ---------------------------------------------------------------------------------------------
-# Resampling: windowed-sinc (Kaiser) polyphase filter evaluated with strided views and BLAS.
-
-_ZERO_CROSSINGS = 24  # sinc lobes kept on each side: sets the transition band's steepness
-_KAISER_BETA = 8.6  # ~ -85 dB stop band
-_ROLLOFF = 0.94  # pass band ends at 94% of the lower Nyquist so the transition sits below it
-
-
-def _phase_filters(up: int, down: int) -> tuple[np.ndarray, int]:
-    """Filter taps for each of the ``up`` output phases: ``[up, 2W]`` float32 and ``W``.
-
-    Row ``p`` weights the input samples ``base-W+1 .. base+W`` for an output that falls ``p/up``
-    of a sample after input ``base``.
-    """
-    cutoff = 0.5 * min(1.0, up / down) * _ROLLOFF  # cycles per input sample
-    half_width = _ZERO_CROSSINGS / (2.0 * cutoff)  # in input samples
-    width = math.ceil(half_width)
-    offsets = np.arange(up)[:, None] / up + (width - 1) - np.arange(2 * width)[None, :]  # t - i
-    window = np.zeros_like(offsets)
-    inside = np.abs(offsets) < half_width
-    window[inside] = np.i0(_KAISER_BETA * np.sqrt(1.0 - (offsets[inside] / half_width) ** 2))
-    taps = 2.0 * cutoff * np.sinc(2.0 * cutoff * offsets) * window / np.i0(_KAISER_BETA)
-    taps /= taps.sum(axis=1, keepdims=True)  # exact unity gain at DC for every phase
-    return taps.astype(np.float32), width
-
-
-def _resample_1d(x: np.ndarray, up: int, down: int, taps: np.ndarray, width: int) -> np.ndarray:
-    n_out = -(-x.size * up // down)
-    pad_front = width
-    pad_back = 2 * width + down + 1
-    padded = np.concatenate([np.zeros(pad_front, np.float32), x, np.zeros(pad_back, np.float32)])
-    out = np.empty(n_out, np.float32)
-    item = padded.strides[0]
-    for r in range(min(up, n_out)):
-        # Outputs r, r+up, r+2up... share one phase; their input windows advance by `down` samples,
-        # so they form a strided [K, 2W] view of the padded input (no copy) times one tap row.
-        count = -(-(n_out - r) // up)
-        start = (r * down) // up - width + 1 + pad_front
-        view = np.lib.stride_tricks.as_strided(padded[start:], shape=(count, 2 * width),
-                                               strides=(down * item, item), writeable=False)
-        out[r::up] = view @ taps[(r * down) % up]
-    return out
-
-
-def resample(samples: np.ndarray, from_sr: int, to_sr: int) -> np.ndarray:
-    """Band-limited resampling of ``[S]`` or ``[S, C]`` audio from ``from_sr`` to ``to_sr`` Hz.
-
-    Returns float32 with ``ceil(S * to_sr / from_sr)`` samples (zero padding beyond both ends). The
-    pass band is flat to ~0.001 dB up to 80% of the lower Nyquist frequency; the cut-off (-6 dB) is at
-    94% of it and everything above that Nyquist is attenuated by more than 80 dB (no aliasing).
-    """
-    if int(from_sr) <= 0 or int(to_sr) <= 0:
-        raise ValueError(f"sample rates must be positive, got {from_sr} -> {to_sr}")
-    x = np.asarray(samples, dtype=np.float32)
-    if x.ndim not in (1, 2):
-        raise ValueError(f"samples must be [S] or [S, C], got shape {x.shape}")
-    if from_sr == to_sr or x.shape[0] == 0:
-        return x.copy() if from_sr == to_sr else np.zeros((0, *x.shape[1:]), np.float32)
-    gcd = math.gcd(int(from_sr), int(to_sr))
-    up, down = int(to_sr) // gcd, int(from_sr) // gcd
-    taps, width = _phase_filters(up, down)
-    if x.ndim == 1:
-        return _resample_1d(np.ascontiguousarray(x), up, down, taps, width)
-    columns = [_resample_1d(np.ascontiguousarray(x[:, c]), up, down, taps, width) for c in range(x.shape[1])]
-    return np.stack(columns, axis=1)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from valle_studio.core.clip import SILENCE_DBFS
+
 _FRAME_S = 0.010  # analysis frame for trimming and gated loudness; short enough to find word edges
 _EPS = 1e-12
 
@@ -37,7 +39,7 @@ def rms_dbfs(samples: np.ndarray) -> float:
     return _db(float(np.mean(np.square(x, dtype=np.float64))) if x.size else 0.0, power=True)
 
 
-def is_silent(samples: np.ndarray, threshold_db: float = -60.0) -> bool:
+def is_silent(samples: np.ndarray, threshold_db: float = SILENCE_DBFS) -> bool:
     """True when the clip is empty or its peak stays below ``threshold_db`` dBFS."""
     return peak_dbfs(samples) < threshold_db
 

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from valle_studio.audio.devices import AudioStream, AudioUnavailable, StreamFactory, default_stream_factory
-from valle_studio.audio.io import resample
+from valle_studio.core.codec_format import SAMPLE_RATE
+from valle_studio.core.resample import resample
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class Recorder:
     def __init__(
         self,
         device: int | None = None,
-        sample_rate: int = 24000,
+        sample_rate: int = SAMPLE_RATE,
         stream_factory: StreamFactory | None = None,
         *,
         max_seconds: float = 600.0,

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 
-from valle_studio.audio.atomic import atomic_write, atomic_write_text
 from valle_studio.audio.io import load_audio, save_audio
 from valle_studio.batch.names import (
     DEFAULT_TEMPLATE,
@@ -39,6 +38,8 @@ from valle_studio.batch.names import (
 )
 from valle_studio.batch.project import BatchProject, ProjectError
 from valle_studio.batch.rows import ExportedFile, ExportRecord, Row
+from valle_studio.core.atomic import atomic_write, atomic_write_text
+from valle_studio.core.codec_format import SAMPLE_RATE
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
 
 MANIFEST_CSV, MANIFEST_JSON = "@manifest.csv", "@manifest.json"
@@ -249,7 +250,7 @@ def write_manifests(project: BatchProject, record: ExportRecord) -> list[str]:
     for entry in entries:
         writer.writerow({**entry, "settings": json.dumps(entry["settings"], sort_keys=True, separators=(",", ":"))})
     document = {"project": project.name, "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "sample_rate": 24_000, "files": entries}
+                "sample_rate": SAMPLE_RATE, "files": entries}
     text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     return [_write_tracked(record, MANIFEST_CSV, lambda p: atomic_write_text(p, buffer.getvalue())),
             _write_tracked(record, MANIFEST_JSON, lambda p: atomic_write_text(p, text))]
@@ -272,7 +273,7 @@ def write_combined(project: BatchProject, record: ExportRecord, gap_s: float, wa
 
     rows = [row for _i, row in _exported_rows(project, record)]
     takes = [row.approved_take for row in rows]
-    sample_rate = 24_000
+    sample_rate = SAMPLE_RATE  # every take is saved at the codec's rate
     gap = np.zeros(round(gap_s * sample_rate), np.float32)
     subtype = WAV_FORMATS[wav_format]
     frames = sum(round(t.duration_s * sample_rate) for t in takes if t) + len(gap) * max(0, len(takes) - 1)

@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 
-from valle_studio.audio.atomic import atomic_write_json
 from valle_studio.audio.io import load_audio, save_audio
 from valle_studio.batch.lock import ProjectLock
 from valle_studio.batch.rows import (
@@ -48,6 +47,7 @@ from valle_studio.batch.rows import (
     new_id,
 )
 from valle_studio.batch.script import ScriptLine
+from valle_studio.core.atomic import atomic_write_json
 from valle_studio.engine.settings import SPECS, GenerationSettings
 from valle_studio.studio.takes import rtf_of
 

@@ -7,7 +7,9 @@ and holds still (mid-row, between model steps) while its :class:`PauseGate` is c
 
 A row that raises is marked failed with the reason and the queue goes on; a cancelled row is left
 exactly as it was (pending), so nothing half-done is ever recorded. Each voice's reference clips are
-encoded once per run, not once per row.
+checked and encoded once per run, not once per row, by the synthesizer's own
+:meth:`~valle_studio.engine.synthesizer.Synthesizer.encode_prompts` (the checks of a single take); the
+rows then get the codes.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -141,7 +142,7 @@ class BatchRunner:
         self.gate = gate or PauseGate()
         self.after_take = after_take
         self.describe_error = describe_error  # the GUI words advice for its own controls
-        self._prompt_cache: dict[str, tuple[Any, ...] | Exception] = {}
+        self._prompt_cache: dict[str, tuple[np.ndarray, ...] | Exception] = {}
 
     # -- the queue --------------------------------------------------------------------------------
     def run(self, row_ids: Sequence[str]) -> RunSummary:
@@ -244,8 +245,8 @@ class BatchRunner:
         info = getattr(self.synth, "info", None)
         return str(getattr(info, "name", "") or self.project.model)
 
-    def _prompts(self, voice: str) -> tuple[Any, ...]:
-        """The voice's reference clips as ``[T, 8]`` codes, encoded once per run."""
+    def _prompts(self, voice: str) -> tuple[np.ndarray, ...]:
+        """The voice's reference clips as one ``[T, 8]`` code matrix (or none), encoded once per run."""
         cached = self._prompt_cache.get(voice)
         if isinstance(cached, Exception):
             raise cached
@@ -259,21 +260,20 @@ class BatchRunner:
         self._prompt_cache[voice] = codes
         return codes
 
-    def _encode_prompts(self, voice: str) -> tuple[Any, ...]:
-        """The voice's clips as code arrays, encoded once per run (the same checks as a single take)."""
-        from valle_studio.engine.prompts import encode_prompts, needs_codec, read_prompts
+    def _encode_prompts(self, voice: str) -> tuple[np.ndarray, ...]:
+        """The voice's clips (a saved voice's, or the project's prompt files) read, then checked and
+        encoded by the synthesizer: the concatenated codes, which every row repeats/trims to its own
+        prompt length as a single take would."""
+        from valle_studio.audio.prompts import read_prompt_files
 
         if voice:
             if self.voices is None:
                 raise ProjectError(f"the row needs the saved voice '{voice}', but no voice library is open")
             sources: list[Any] = list(self.voices.get(voice).prompts())
         else:
-            sources = [Path(p) for p in self.project.prompt_files]
-        if not sources:
-            return ()
-        parts = read_prompts(sources)
-        codec = self.synth.codec(required=True) if needs_codec(parts) else None
-        return tuple(encode_prompts([part], codec) for part in parts)
+            sources = read_prompt_files(self.project.prompt_files)
+        codes = self.synth.encode_prompts(sources) if sources else None
+        return () if codes is None else (codes,)
 
     def _emit(self, kind: str, row_id: str, index: int, done: int, total: int, eta: EtaEstimator,
               fraction: float, message: str = "") -> None:

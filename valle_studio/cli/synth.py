@@ -36,6 +36,8 @@ from valle_studio.engine.settings import GenerationSettings
 if TYPE_CHECKING:
     import numpy as np
 
+    from valle_studio.core.clip import Prompt
+
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 STDOUT = "-"  # ``--out -``: a WAV on stdout
 #: ``--stream-mode`` choices: a copy of valle_studio.engine.streaming.STREAM_MODES, so that ``--help``
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_outputs(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
-    from valle_studio.audio.atomic import ensure_writable
+    from valle_studio.core.atomic import ensure_writable
 
     if not args.out and not args.out_codes and not getattr(args, "play", False):
         raise CliError("nothing to write: give --out FILE.wav (or - for stdout), --out-codes FILE.npy "
@@ -107,16 +109,23 @@ def _check_outputs(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
     return out, codes
 
 
-def _check_inputs(args: argparse.Namespace, settings: GenerationSettings, quiet: bool) -> None:
-    """Language and reference prompts, before the model loads (seconds) or anything generates."""
-    from valle_studio.engine.prompts import PromptAudio, read_prompts
+def _check_inputs(args: argparse.Namespace, settings: GenerationSettings, quiet: bool) -> tuple[Prompt, ...]:
+    """Language and reference prompts, before the model loads (seconds) or anything generates.
+
+    Returns the prompts as read (clips or codes), for the request: every file is read once.
+    """
+    from valle_studio.audio.prompts import read_prompt_files
+    from valle_studio.core.clip import Clip
+    from valle_studio.engine.prompts import check_prompts
     from valle_studio.engine.text.languages import resolve_language
 
     resolve_language(args.lang)
-    for part in read_prompts([Path(p) for p in args.prompt], settings.prompt_length_frames()):
-        if isinstance(part, PromptAudio) and not quiet:
+    prompts = read_prompt_files(args.prompt)
+    for part in check_prompts(prompts, settings.prompt_length_frames()):
+        if isinstance(part, Clip) and not quiet:
             for note in part.notes:
                 print(f"note: {part.name}: {note}", file=sys.stderr, flush=True)
+    return tuple(prompts)
 
 
 def _write_all(writes: list[tuple[Path, object]]) -> None:
@@ -203,13 +212,13 @@ def run_synth(args: argparse.Namespace, settings: GenerationSettings) -> int:
     """Check, load, generate and write; ``settings`` are already validated."""
     import numpy as np
 
-    from valle_studio.audio.atomic import atomic_write
     from valle_studio.audio.io import save_audio
+    from valle_studio.core.atomic import atomic_write
     from valle_studio.engine.requests import SynthesisRequest
     from valle_studio.engine.synthesizer import Synthesizer
 
     out, out_codes = _check_outputs(args)
-    _check_inputs(args, settings, args.quiet)
+    prompts = _check_inputs(args, settings, args.quiet)
     player = _check_play(args)
     progress = None if args.quiet else StderrProgress()
     if progress:
@@ -217,7 +226,7 @@ def run_synth(args: argparse.Namespace, settings: GenerationSettings) -> int:
     synth = Synthesizer.load(args.model, device=args.device, dtype=args.dtype,
                              tokenizer=Path(args.tokenizer) if args.tokenizer else None)
     request = SynthesisRequest(text=args.text or "", phonemes=args.phonemes, language=args.lang,
-                               prompts=tuple(Path(p) for p in args.prompt), settings=settings)
+                               prompts=prompts, settings=settings)
     try:
         if args.stream or args.stream_mode or player is not None:
             result = _stream_synth(synth, request, args, progress, player)

@@ -7,16 +7,18 @@ one settings dict drives every stage (AR level 0, NAR levels 1..7, NAR-len demas
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 
+from valle_studio.core.codec_format import FRAMES_PER_SECOND, LEVELS
 from valle_studio.engine.progress import CancelToken, ProgressCallback
 from valle_studio.engine.sampling import SamplerConfig
 from valle_studio.engine.settings import GenerationSettings
 
-LEN_FLOOR_FRAMES = 75  # upstream never predicts less than one second ...
+LEN_FLOOR_FRAMES = FRAMES_PER_SECOND  # upstream never predicts less than one second ...
 LEN_PADDING = 1.05  # ... and pads the predicted length by 5 %
 
 
@@ -29,9 +31,11 @@ class LineInput:
     raw_text: bool = False
 
 
-@dataclass
-class _ContextEntry:
-    ids: torch.Tensor  # [P] tokens of a finished line
+@dataclass(frozen=True)
+class ContextEntry:
+    """A finished line, as the rolling context of the lines after it sees it."""
+
+    ids: torch.Tensor  # [P] tokens of the line (without the context it was generated with)
     codes: torch.Tensor  # [T, 8] its generated codes
 
 
@@ -91,7 +95,7 @@ def nar_len_frames(predicted: int | None, settings: GenerationSettings) -> int:
     return max(1, min(frames, cap))
 
 
-def _with_context(line: LineInput, history: Sequence[_ContextEntry]) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _with_context(line: LineInput, history: Sequence[ContextEntry]) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Rolling context (upstream §4): previous lines' tokens joined as ``prefix[:-1] + current[1:]``
     (dropping the inner ``</eos><bos>``), and their level-0 codes as a response prefix."""
     if not history:
@@ -110,7 +114,7 @@ class NothingGenerated(ValueError):
 
 def empty_codes(model) -> torch.Tensor:
     """``[0, 8]`` int64: a line for which the AR chose the stop token at its very first step."""
-    return torch.zeros((0, 8), dtype=torch.long, device=model.device)
+    return torch.zeros((0, LEVELS), dtype=torch.long, device=model.device)
 
 
 def generate_line(model, line: LineInput, ids: torch.Tensor, prefix: torch.Tensor | None, common: dict,
@@ -143,7 +147,7 @@ def generate_line(model, line: LineInput, ids: torch.Tensor, prefix: torch.Tenso
                             cfg_strength=effective_cfg(settings), cfg_rescale=settings.cfg_rescale, **common)
 
 
-def line_context(line: LineInput, index: int, count: int, history: Sequence[_ContextEntry],
+def line_context(line: LineInput, index: int, count: int, history: Sequence[ContextEntry],
                  settings: GenerationSettings) -> tuple[torch.Tensor, torch.Tensor | None, str]:
     """``(ids, prefix, detail)`` for line ``index`` of ``count``: the last ``context_history``
     finished lines joined in, and the "sentence i/n" text its progress events carry."""
@@ -152,36 +156,74 @@ def line_context(line: LineInput, index: int, count: int, history: Sequence[_Con
     return ids, prefix, (f"sentence {index + 1}/{count}" if count > 1 else "")
 
 
+@dataclass(frozen=True)
+class LineJob:
+    """One line of a request, ready to generate: ``ids`` with the rolling context joined in, ``prefix``
+    the context's level-0 codes (or None), ``common`` the keyword arguments every loop of the line takes
+    (``language_id, prompt, raw_text, generator, progress, cancel``; progress tagged "sentence i/n")."""
+
+    index: int
+    line: LineInput
+    ids: torch.Tensor
+    prefix: torch.Tensor | None
+    common: dict[str, Any]
+
+
+class RollingContext:
+    """The lines of one request in order, each given the codes of the lines finished before it.
+
+    :meth:`jobs` builds each :class:`LineJob` only when it is asked for, from the lines :meth:`finish`
+    has recorded so far, so a caller finishes line i before it takes job i + 1 (``generate_lines`` and
+    streaming both loop this way).
+    """
+
+    def __init__(self, lines: Sequence[LineInput], prompt: torch.Tensor | None, settings: GenerationSettings, *,
+                 generator: torch.Generator, progress: ProgressCallback | None = None,
+                 cancel: CancelToken | None = None) -> None:
+        self.lines = list(lines)
+        self.settings = settings
+        self.history: list[ContextEntry] = []
+        self._common = dict(prompt=prompt, generator=generator, cancel=cancel)
+        self._progress = progress
+
+    def jobs(self) -> Iterator[LineJob]:
+        for index, line in enumerate(self.lines):
+            ids, prefix, detail = line_context(line, index, len(self.lines), self.history, self.settings)
+            common = dict(language_id=line.language_id, raw_text=line.raw_text,
+                          progress=tagged_progress(self._progress, detail), **self._common)
+            yield LineJob(index, line, ids, prefix, common)
+
+    def finish(self, job: LineJob, codes: torch.Tensor) -> None:
+        """Record ``codes`` ``[T, 8]`` as the result of ``job``'s line."""
+        self.history.append(ContextEntry(job.line.ids, codes))
+
+    def check_spoken(self) -> None:
+        """Raise :class:`NothingGenerated` when every finished line came out empty."""
+        if not any(len(entry.codes) for entry in self.history):
+            raise NothingGenerated(NOTHING_GENERATED)
+
+
 def generate_lines(model, lines: Sequence[LineInput], prompt: torch.Tensor | None,
                    settings: GenerationSettings, *, modality: str, generator: torch.Generator,
                    progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
                    ) -> list[torch.Tensor]:
     """Generate every line; returns one ``[T, 8]`` int64 code matrix per line (``[0, 8]`` for a line
     the model ended at once). Raises :class:`NothingGenerated` when every line came out empty."""
-    results: list[torch.Tensor] = []
-    history: list[_ContextEntry] = []
-    for index, line in enumerate(lines):
-        ids, prefix, detail = line_context(line, index, len(lines), history, settings)
-        common = dict(language_id=line.language_id, prompt=prompt, raw_text=line.raw_text,
-                      generator=generator, progress=_tagged(progress, detail), cancel=cancel)
-        codes = generate_line(model, line, ids, prefix, common, settings, modality)
-        results.append(codes)
-        history.append(_ContextEntry(line.ids, codes))
-    if not any(len(c) for c in results):
-        raise NothingGenerated(NOTHING_GENERATED)
-    return results
+    context = RollingContext(lines, prompt, settings, generator=generator, progress=progress, cancel=cancel)
+    for job in context.jobs():
+        context.finish(job, generate_line(model, job.line, job.ids, job.prefix, job.common, settings, modality))
+    context.check_spoken()
+    return [entry.codes for entry in context.history]
 
 
 NOTHING_GENERATED = ("the model stopped before saying anything (it chose its stop token at the first step); "
                      "try again with another seed or a higher temperature")
 
 
-def _tagged(progress: ProgressCallback | None, detail: str) -> ProgressCallback | None:
-    """Add "sentence i/n" to every event of one line."""
+def tagged_progress(progress: ProgressCallback | None, detail: str) -> ProgressCallback | None:
+    """``progress`` with ``detail`` ("sentence i/n") set on every event of one line."""
     if progress is None or not detail:
         return progress
-    from dataclasses import replace
-
     return lambda event: progress(replace(event, detail=detail))
 
 

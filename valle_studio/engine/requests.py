@@ -6,15 +6,16 @@ Plain data, no torch import, so the GUI, the CLI and batch can build requests be
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
+from valle_studio.core.clip import Prompt
+from valle_studio.core.codec_format import FRAMES_PER_SECOND
 from valle_studio.engine.settings import GenerationSettings
 
-#: A reference prompt: an audio file, an ``.npy`` file of int codes ``[T, 8]``, a mono float32 clip
-#: ``(samples [S], sample_rate)``, or an int code array ``[T, 8]``.
-PromptSource = Path | tuple[np.ndarray, int] | np.ndarray
+#: A reference prompt: a mono :class:`~valle_studio.core.clip.Clip` or an int code array ``[T, 8]``,
+#: never a path (files are read by ``audio.prompts.read_prompt_file``).
+PromptSource = Prompt
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class SynthesisResult:
         """Length of the generated speech in seconds."""
         if self.audio is not None:
             return len(self.audio) / self.sample_rate
-        return len(self.codes) / 75.0
+        return len(self.codes) / FRAMES_PER_SECOND
 
     @property
     def real_time_factor(self) -> float:

@@ -19,12 +19,12 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from valle_studio.core.codec_format import FRAMES_PER_SECOND
 from valle_studio.engine.setting_spec import Choice, FieldSpec, Range, SettingsError, bind_specs, setting
 
 Modality = Literal["auto", "ar+nar", "nar-len"]
 SplitMode = Literal["sentences", "lines", "none"]
 
-FRAMES_PER_SECOND = 75  # EnCodec 24 kHz: 320-sample hop
 MAX_SECONDS = 120.0  # longest piece of text, and so the longest fixed NAR-len length
 
 

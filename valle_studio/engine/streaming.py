@@ -15,8 +15,10 @@ How a sentence is cut into chunks:
 - **Inside a sentence** (AR+NAR): the AR loop (:func:`iter_ar`) pauses at each chunk boundary, the NAR
   levels 1..7 run over every frame so far, and the new frames are handed out. Frames already handed
   out keep their codes: the NAR input for them is what was handed out, and what the pass predicts for
-  them again is discarded. Boundaries fall after ``first_chunk_frames`` AR frames, then each chunk is
-  ``growth`` times longer (few NAR rounds for a long sentence, an early start for every sentence).
+  them again is discarded (the ``frozen`` frames of :func:`generation.generate_nar
+  <valle_studio.engine.generation.nar.generate_nar>`, the same loop the non-streamed run uses).
+  Boundaries fall after ``first_chunk_frames`` AR frames, then each chunk is ``growth`` times longer
+  (few NAR rounds for a long sentence, an early start for every sentence).
   Every round costs seven full passes over text, prompt and frames: on a GPU that is the time of a few
   AR steps, on a CPU (compute-bound) that of a few hundred, and there generation is slower than real
   time anyway. So the default growth is 2 on accelerators and 4 on the CPU, where a sentence of up to
@@ -52,14 +54,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from valle_studio.core.codec_format import HOP_LENGTH, LEVELS
 from valle_studio.engine import pipeline
-from valle_studio.engine.generation._common import batch_full_passes, make_conditioning, run_pair
 from valle_studio.engine.generation.ar import iter_ar
-from valle_studio.engine.model import ModelInput
-from valle_studio.engine.model.config import LEVELS
+from valle_studio.engine.generation.nar import STAGE as NAR_STAGE
+from valle_studio.engine.generation.nar import generate_nar
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
 from valle_studio.engine.requests import SentenceResult, SynthesisResult
-from valle_studio.engine.sampling import SamplerConfig, cfg_combine, sample
 from valle_studio.engine.settings import GenerationSettings
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ if TYPE_CHECKING:
 
 StreamMode = Literal["auto", "exact", "sentences"]
 STREAM_MODES: tuple[str, ...] = ("auto", "exact", "sentences")
-REFINE_STAGE = "refining"
+REFINE_STAGE = NAR_STAGE  # the refinement rounds report as the NAR levels do
 DECODE_STAGE = "decoding"
 #: Default chunk growth (see the module docstring): NAR rounds are cheap on accelerators, dear on CPUs.
 ACCELERATOR_GROWTH = 2.0
@@ -196,36 +197,34 @@ def iter_code_chunks(
     options = options or StreamOptions()
     inside = streams_inside_sentences(model, settings, modality, options)
     lookahead = options.nar_lookahead_frames if model.config.noncausal_masks else 0
-    history: list[pipeline._ContextEntry] = []
+    context = pipeline.RollingContext(lines, prompt, settings, generator=generator, progress=progress,
+                                      cancel=cancel)
     last = len(lines) - 1
-    for index, line in enumerate(lines):
-        ids, prefix, detail = pipeline.line_context(line, index, len(lines), history, settings)
-        common = dict(language_id=line.language_id, prompt=prompt, raw_text=line.raw_text, generator=generator,
-                      progress=pipeline._tagged(progress, detail), cancel=cancel)
+    for job in context.jobs():
+        index = job.index
         if inside:
             pieces = []
-            for offset, codes, end in _ar_nar_chunks(model, line, ids, prefix, common, settings, options,
-                                                     lookahead):
+            for offset, codes, end in _ar_nar_chunks(model, job, settings, options, lookahead):
                 pieces.append(codes)
                 yield CodeChunk(codes.to("cpu", torch.int64), offset, index, end, end and index == last)
             codes = torch.cat(pieces)
         else:
-            codes = pipeline.generate_line(model, line, ids, prefix, common, settings, modality)
+            codes = pipeline.generate_line(model, job.line, job.ids, job.prefix, job.common, settings, modality)
             yield CodeChunk(codes.to("cpu", torch.int64), 0, index, True, index == last)
-        history.append(pipeline._ContextEntry(line.ids, codes))
-    if not any(len(entry.codes) for entry in history):
-        raise pipeline.NothingGenerated(pipeline.NOTHING_GENERATED)
+        context.finish(job, codes)
+    context.check_spoken()
 
 
-def _ar_nar_chunks(model: Any, line: pipeline.LineInput, ids: Tensor, prefix: Tensor | None, common: dict,
-                   settings: GenerationSettings, options: StreamOptions, lookahead: int
-                   ) -> Iterator[tuple[int, Tensor, bool]]:
+def _ar_nar_chunks(model: Any, job: pipeline.LineJob, settings: GenerationSettings, options: StreamOptions,
+                   lookahead: int) -> Iterator[tuple[int, Tensor, bool]]:
     """One AR+NAR line in chunks: ``(first frame, codes [n, 8], last chunk of the line?)``."""
-    tokens = iter_ar(model, text=ids, sampler=pipeline.ar_sampler(settings),
-                     max_frames=settings.max_duration_frames(), prefix=prefix,
-                     cfg_strength=pipeline.effective_cfg(settings), cfg_rescale=settings.cfg_rescale, **common)
-    refine = dict(text=line.ids, sampler=pipeline.nar_sampler(settings),
-                  cfg_strength=pipeline.effective_cfg(settings), cfg_rescale=settings.cfg_rescale, **common)
+    cfg = pipeline.effective_cfg(settings)
+    tokens = iter_ar(model, text=job.ids, sampler=pipeline.ar_sampler(settings),
+                     max_frames=settings.max_duration_frames(), prefix=job.prefix,
+                     cfg_strength=cfg, cfg_rescale=settings.cfg_rescale, **job.common)
+    # As in pipeline.generate_line, the NAR levels see the line's own tokens, not the rolling context.
+    refine = dict(text=job.line.ids, sampler=pipeline.nar_sampler(settings), cfg_strength=cfg,
+                  cfg_rescale=settings.cfg_rescale, **job.common)
     level0: list[int] = []
     done = torch.zeros((0, LEVELS), dtype=torch.long, device=model.device)
     boundary = options.first_chunk_frames
@@ -235,7 +234,7 @@ def _ar_nar_chunks(model: Any, line: pipeline.LineInput, ids: Tensor, prefix: Te
             if len(level0) < boundary:
                 continue
             boundary = options.next_boundary(len(level0), model.device.type)
-            new = _refine(model, done, level0, len(level0) - lookahead, **refine)
+            new = _refine(model, done, level0, len(level0) - lookahead, refine)
             if len(new):
                 yield len(done), new, False
                 done = torch.cat([done, new])
@@ -244,46 +243,22 @@ def _ar_nar_chunks(model: Any, line: pipeline.LineInput, ids: Tensor, prefix: Te
     if not level0:  # the AR stopped at once: this line says nothing (as in pipeline.generate_line)
         yield 0, pipeline.empty_codes(model), True
         return
-    new = _refine(model, done, level0, len(level0), **refine)
+    new = _refine(model, done, level0, len(level0), refine)
     yield len(done), new, True
 
 
-def _refine(model: Any, done: Tensor, level0: list[int], upto: int, *, text: Tensor, language_id: int,
-            prompt: Tensor | None, raw_text: bool, sampler: SamplerConfig, cfg_strength: float,
-            cfg_rescale: float, generator: torch.Generator | None, progress: ProgressCallback | None,
-            cancel: CancelToken | None) -> Tensor:
-    """NAR levels 1..7 over the frames so far; returns the codes ``[upto - c, 8]`` of frames ``c..upto``.
+def _refine(model: Any, done: Tensor, level0: list[int], upto: int, refine: dict[str, Any]) -> Tensor:
+    """NAR levels 1..7 over the t frames so far; returns the codes ``[upto - c, 8]`` of frames ``c..upto``.
 
-    ``done``: ``[c, 8]`` codes already handed out (kept as they are); ``level0``: every level-0 code so
-    far (t of them). The loop is :func:`generation.generate_nar`'s, run over all t frames; the frames
-    beyond ``upto`` are lookahead, generated now and again in the next round.
+    ``done``: ``[c, 8]`` codes already handed out, frozen (:func:`generation.generate_nar`'s ``frozen``);
+    ``level0``: every level-0 code so far. The frames beyond ``upto`` are lookahead, generated now and
+    again in the next round.
     """
     c = done.shape[0]
     if upto <= c:
         return done.new_zeros((0, LEVELS))
-    cond = make_conditioning(model, text, language_id, prompt, raw_text)
-    frames = len(level0)
-    codes = torch.zeros((frames, LEVELS), dtype=torch.long, device=model.device)
-    codes[:, 0] = torch.tensor(level0, dtype=torch.long, device=model.device)
-    codes[:c] = done
-    null = cond.null() if cfg_strength > 0.0 else None
-    batch: bool | None = None
-    total = LEVELS - 1
-    for level in range(1, LEVELS):
-        report(progress, cancel, REFINE_STAGE, level - 1, total)
-        known = codes[:, :level]
-        c_in = ModelInput.nar(cond.text, cond.language_id, cond.prompt, known, level, **cond.input_kwargs())
-        n_in = None
-        if null is not None:
-            n_in = ModelInput.nar(null.text, null.language_id, None, known, level, **null.input_kwargs())
-            if batch is None:
-                batch = batch_full_passes(model, c_in, n_in, None)
-        logits, null_logits = run_pair(model, c_in, n_in, frames, bool(batch))
-        if null_logits is not None:
-            logits = cfg_combine(logits, null_logits, cfg_strength, cfg_rescale)
-        out = sample(logits, sampler, history=known[:, level - 1], generator=generator)
-        codes[c:, level] = out.ids[c:].to(codes.device)
-    report(progress, cancel, REFINE_STAGE, total, total)
+    level0_t = torch.tensor(level0, dtype=torch.long, device=model.device)
+    codes = generate_nar(model, level0=level0_t, frozen=done, **refine)
     return codes[c:upto].clone()
 
 
@@ -294,11 +269,11 @@ class OverlapDecoder:
     now final: everything but the last ``overlap`` frames, or everything once ``end`` is given.
     """
 
-    def __init__(self, codec: Codec, overlap: int, hop: int = 320) -> None:
+    def __init__(self, codec: Codec, overlap: int, hop: int = HOP_LENGTH) -> None:
         self.codec = codec
         self.overlap = overlap
         self.hop = hop
-        self._codes = torch.zeros((0, 8), dtype=torch.int64)
+        self._codes = torch.zeros((0, LEVELS), dtype=torch.int64)
         self._done = 0  # frames whose audio was handed out
 
     @property
@@ -306,7 +281,7 @@ class OverlapDecoder:
         return self._codes.shape[0]
 
     def push(self, codes: Tensor | np.ndarray, *, end: bool = False) -> np.ndarray:
-        new = torch.as_tensor(codes).to("cpu", torch.int64).reshape(-1, 8)
+        new = torch.as_tensor(codes).to("cpu", torch.int64).reshape(-1, LEVELS)
         self._codes = torch.cat([self._codes, new])
         total = self._codes.shape[0]
         upto = total if end else total - self.overlap

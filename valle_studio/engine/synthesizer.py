@@ -4,11 +4,15 @@
 the CLI and batch all call one API::
 
     synth = Synthesizer.load("ar+nar-len-llama-8")
-    result = synth.synthesize(SynthesisRequest(text="Hello.", prompts=(Path("voice.wav"),)))
+    voice = read_prompt_file("voice.wav")  # from the audio layer (audio.prompts): a Clip, or codes for .npy
+    result = synth.synthesize(SynthesisRequest(text="Hello.", prompts=(voice,)))
 
 ``synth.stream(request)`` is the same generation handed out in audio chunks as it is made (see
-:mod:`valle_studio.engine.streaming`). The codec is loaded lazily: a run with code prompts that only
-needs codes back never touches it.
+:mod:`valle_studio.engine.streaming`); both start with the same request preparation
+(:meth:`Synthesizer.prepare`). :meth:`Synthesizer.encode_prompts` is the one place prompts are checked
+and encoded (batch calls it once per voice and passes the codes on). The engine takes clips and code
+arrays, never paths. The codec is loaded lazily: a run with code prompts that only needs codes back
+never touches it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -25,12 +30,13 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import torch
 
+from valle_studio.core.codec_format import FRAMES_PER_SECOND, SAMPLE_RATE
 from valle_studio.engine import pipeline
+from valle_studio.engine import prompts as prompt_checks
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
-from valle_studio.engine.prompts import encode_prompts, needs_codec, read_prompts
-from valle_studio.engine.requests import SentenceResult, SynthesisRequest, SynthesisResult
+from valle_studio.engine.requests import PromptSource, SentenceResult, SynthesisRequest, SynthesisResult
 from valle_studio.engine.resources import ResolvedModel, resolve_codec, resolve_model
-from valle_studio.engine.settings import FRAMES_PER_SECOND, GenerationSettings
+from valle_studio.engine.settings import GenerationSettings
 
 if TYPE_CHECKING:
     from valle_studio.engine.codec import Codec
@@ -38,7 +44,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 24_000
 #: Most characters one request may hold: roughly 20 minutes of speech. Longer scripts belong in batch
 #: export, where every row is its own request and a failure costs one row, not an hour of work.
 MAX_TEXT_CHARS = 20_000
@@ -47,6 +52,27 @@ _OUT_OF_MEMORY = (MemoryError, getattr(torch, "OutOfMemoryError", torch.cuda.Out
 
 class SynthesisError(ValueError):
     """The request cannot be carried out (empty text, unusable prompt, ...); the message says why."""
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """A request turned into model inputs: what :meth:`Synthesizer.synthesize` and
+    :meth:`Synthesizer.stream` both start from.
+
+    ``texts``/``phonemes``/``lines``: one entry per generated piece; ``prompt``: int64 codes
+    ``[T, 8]`` on the model's device, or None; ``codec``: the loaded codec when the prompts or the
+    caller needed it, else None.
+    """
+
+    settings: GenerationSettings
+    seed: int
+    generator: torch.Generator
+    texts: list[str]
+    phonemes: list[str]
+    lines: list[pipeline.LineInput]
+    prompt: torch.Tensor | None
+    modality: str
+    codec: Codec | None
 
 
 @dataclass(frozen=True)
@@ -123,6 +149,45 @@ class Synthesizer:
         request = SynthesisRequest(text=text, language=language, settings=GenerationSettings(split=split))
         return self._request_lines(request)[1]
 
+    # -- prompts and requests -----------------------------------------------------------------------------------
+    def encode_prompts(self, sources: Sequence[PromptSource], length_frames: int = 0) -> np.ndarray | None:
+        """Check ``sources`` (clips or int codes ``[T, 8]``, in order) and turn them into one int64
+        ``[T, 8]`` code matrix, repeated/trimmed to ``length_frames`` (0 = as is); None for no prompt.
+
+        The one place prompts are checked and encoded: every request goes through it, and batch calls
+        it once per voice and hands the codes on. Raises :class:`~valle_studio.core.clip.PromptError`
+        for an unusable prompt and :class:`SynthesisError` when audio needs a codec that is missing.
+        """
+        return self._encode_prompts(sources, length_frames, codec_needed=False)[0]
+
+    def _encode_prompts(self, sources: Sequence[PromptSource], length_frames: int, *, codec_needed: bool
+                        ) -> tuple[np.ndarray | None, Codec | None]:
+        # Every prompt is checked before the codec (seconds to load) is needed.
+        parts = prompt_checks.check_prompts(sources, length_frames)
+        codec = self.codec(required=True) if codec_needed or prompt_checks.needs_codec(parts) else None
+        with torch.inference_mode():
+            return prompt_checks.encode_prompts(parts, codec, length_frames), codec
+
+    def prepare(self, request: SynthesisRequest, *, codec_needed: bool = False) -> PreparedRequest:
+        """Seed, text pieces, prompt codes and modality of ``request``, checked in that order.
+
+        ``codec_needed`` loads the codec even when no prompt needs it (streaming decodes as it goes).
+        Raises :class:`SynthesisError` / :class:`~valle_studio.core.clip.PromptError` for unusable
+        input, before anything is generated.
+        """
+        settings = request.settings
+        seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
+        generator = torch.Generator(device=self.model.device).manual_seed(seed)
+        texts, phonemes, lines = self._request_lines(request)
+        length = settings.prompt_length_frames()
+        try:
+            prompt, codec = self._encode_prompts(request.prompts, length, codec_needed=codec_needed)
+        except _OUT_OF_MEMORY:
+            release_memory()  # so that a smaller request right after can succeed
+            raise
+        prompt_t = None if prompt is None else torch.as_tensor(prompt, device=self.model.device)
+        modality = pipeline.resolve_modality(settings, self.model.can_nar_len)
+        return PreparedRequest(settings, seed, generator, texts, phonemes, lines, prompt_t, modality, codec)
 
     # -- generation ---------------------------------------------------------------------------------------------
     @torch.inference_mode()
@@ -131,28 +196,20 @@ class Synthesizer:
         """Generate speech for ``request``. Raises :class:`~valle_studio.engine.progress.Cancelled`
         when ``cancel`` fires (between model steps), :class:`SynthesisError` for unusable input."""
         started = time.perf_counter()
-        settings = request.settings
-        seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
-        generator = torch.Generator(device=self.model.device).manual_seed(seed)
-
-        texts, phonemes, lines = self._request_lines(request)
-        # Every reference is read and checked before the codec (seconds to load) is needed.
-        parts = read_prompts(request.prompts, settings.prompt_length_frames())
-        codec = self.codec(required=True) if needs_codec(parts) else None
+        job = self.prepare(request)
+        settings = job.settings
         try:
-            prompt = encode_prompts(parts, codec, settings.prompt_length_frames())
-            prompt_t = None if prompt is None else torch.as_tensor(prompt, device=self.model.device)
-            modality = pipeline.resolve_modality(settings, self.model.can_nar_len)
-            codes = pipeline.generate_lines(self.model, lines, prompt_t, settings, modality=modality,
-                                            generator=generator, progress=progress, cancel=cancel)
+            codes = pipeline.generate_lines(self.model, job.lines, job.prompt, settings, modality=job.modality,
+                                            generator=job.generator, progress=progress, cancel=cancel)
             codes_np = [c.to("cpu", torch.int64).numpy() for c in codes]
             audio = self._decode(codes_np, settings, progress, cancel) if decode else None
         except _OUT_OF_MEMORY:
             release_memory()  # so that a smaller request right after can succeed
             raise
-        sentences = tuple(SentenceResult(t, p, c) for t, p, c in zip(texts, phonemes, codes_np, strict=True))
+        sentences = tuple(SentenceResult(t, p, c) for t, p, c in zip(job.texts, job.phonemes, codes_np,
+                                                                      strict=True))
         return SynthesisResult(audio=audio, sample_rate=SAMPLE_RATE, codes=np.concatenate(codes_np, axis=0),
-                               sentences=sentences, seed=seed, modality=modality,
+                               sentences=sentences, seed=job.seed, modality=job.modality,
                                elapsed_s=time.perf_counter() - started)
 
     def stream(self, request: SynthesisRequest, *, options: StreamOptions | None = None,
@@ -173,23 +230,15 @@ class Synthesizer:
 
         started = time.perf_counter()
         options = options or streaming.StreamOptions()
-        settings = request.settings
-        seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
-        generator = torch.Generator(device=self.model.device).manual_seed(seed)
-        texts, phonemes, lines = self._request_lines(request)
-        parts = read_prompts(request.prompts, settings.prompt_length_frames())
-        codec = self.codec(required=True)  # audio out needs it anyway
-        assert codec is not None
-        with torch.inference_mode():
-            prompt = encode_prompts(parts, codec, settings.prompt_length_frames())
-            prompt_t = None if prompt is None else torch.as_tensor(prompt, device=self.model.device)
-        modality = pipeline.resolve_modality(settings, self.model.can_nar_len)
+        job = self.prepare(request, codec_needed=True)  # audio out needs the codec anyway
+        assert job.codec is not None
+        settings, modality = job.settings, job.modality
         inside = streaming.streams_inside_sentences(self.model, settings, modality, options)
         note = streaming.inexact_reason(self.model, settings, modality) if inside else None
-        chunks = streaming.iter_code_chunks(self.model, lines, prompt_t, settings, modality=modality,
-                                            generator=generator, options=options, progress=progress,
+        chunks = streaming.iter_code_chunks(self.model, job.lines, job.prompt, settings, modality=modality,
+                                            generator=job.generator, options=options, progress=progress,
                                             cancel=cancel)
-        return streaming.SynthesisStream(chunks, codec, texts=texts, phonemes=phonemes, seed=seed,
+        return streaming.SynthesisStream(chunks, job.codec, texts=job.texts, phonemes=job.phonemes, seed=job.seed,
                                          modality=modality, gap_s=settings.gap,
                                          overlap_frames=options.overlap_frames, started=started,
                                          exact=note is None, note=note, progress=progress, cancel=cancel)
@@ -253,13 +302,12 @@ class Synthesizer:
 
     # -- speech to text -----------------------------------------------------------------------------------------
     @torch.inference_mode()
-    def transcribe(self, source, language: str = "en", *, progress: ProgressCallback | None = None,
+    def transcribe(self, source: PromptSource, language: str = "en", *, progress: ProgressCallback | None = None,
                    cancel: CancelToken | None = None) -> str:
-        """IPA phonemes heard in a clip (the model's own STT head). ``source``: any prompt source."""
+        """IPA phonemes heard in a clip (the model's own STT head). ``source``: a clip or codes ``[T, 8]``."""
         from valle_studio.engine.generation import transcribe
 
-        parts = read_prompts([source])
-        codes = encode_prompts(parts, self.codec(required=True) if needs_codec(parts) else None)
+        codes = self.encode_prompts([source])
         assert codes is not None
         max_tokens = max(8, int(len(codes) / FRAMES_PER_SECOND * 20))  # upstream: seconds x 20
         ids = transcribe(self.model, torch.as_tensor(codes, device=self.model.device),

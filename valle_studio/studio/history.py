@@ -8,7 +8,7 @@ Layout under ``user_data_dir()/history`` (or any folder given to :class:`History
 Each take is a :class:`~valle_studio.studio.takes.Take` (the record batch projects use too) in its
 ``to_dict`` form.
 
-Both kinds of file are written through :func:`valle_studio.audio.atomic.atomic_write`, so a crash
+Both kinds of file are written through :func:`valle_studio.core.atomic.atomic_write`, so a crash
 mid-write leaves the previous state intact. A damaged index is set aside as
 ``index.json.corrupt`` and the history starts empty rather than refusing to start the app.
 No Qt here: the GUI wraps this in a list model.
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from valle_studio.audio.atomic import AtomicWriteError, atomic_write, atomic_write_json
+from valle_studio.core.atomic import AtomicWriteError, atomic_write, atomic_write_json
 from valle_studio.engine.requests import SynthesisResult
 from valle_studio.engine.settings import GenerationSettings
 from valle_studio.studio.takes import Take

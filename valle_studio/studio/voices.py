@@ -27,9 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from valle_studio.audio.atomic import atomic_write_json
 from valle_studio.audio.io import load_audio, save_audio
 from valle_studio.audio.processing import normalize_loudness, trim_silence
+from valle_studio.core.atomic import atomic_write_json
+from valle_studio.core.clip import Clip
 from valle_studio.paths import user_data_dir
 
 log = logging.getLogger(__name__)
@@ -94,13 +95,15 @@ class Voice:
         """Total length of all clips."""
         return sum(c.duration_s for c in self.clips)
 
-    def prompts(self) -> tuple[tuple[np.ndarray, int], ...]:
-        """Every clip as ``(samples [S] float32, sample_rate)``, ready to prompt the engine."""
-        return tuple(c.load() for c in self.clips)
+    def prompts(self) -> tuple[Clip, ...]:
+        """Every clip as a :class:`~valle_studio.core.clip.Clip` at its stored rate, in order, ready to
+        prompt the engine (which checks, resamples and encodes them). Raises
+        :class:`valle_studio.audio.io.AudioError` for a clip file that cannot be read."""
+        return tuple(Clip(*c.load()) for c in self.clips)
 
     def load_clips(self) -> list[PromptClip]:
         """Every clip decoded, labelled "<name> <n>"."""
-        return [PromptClip(s, sr, f"{self.name} {i + 1}") for i, (s, sr) in enumerate(self.prompts())]
+        return [PromptClip(*c.load(), f"{self.name} {i + 1}") for i, c in enumerate(self.clips)]
 
 
 def validate_name(name: str) -> str:

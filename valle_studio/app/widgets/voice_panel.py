@@ -38,7 +38,6 @@ from valle_studio.app.audio_bridge import AudioFileLoader, PlaybackController, R
 from valle_studio.app.widgets.waveform_view import WaveformView
 from valle_studio.audio.io import AudioClip, AudioError
 from valle_studio.audio.processing import select
-from valle_studio.engine.requests import PromptSource
 from valle_studio.studio import voices
 from valle_studio.studio.voices import PromptClip, Voice, VoiceError, VoiceLibrary
 
@@ -202,7 +201,7 @@ class VoicePanel(QWidget):
 
     # --- public ----------------------------------------------------------------------------
 
-    def prompts(self) -> tuple[PromptSource, ...]:
+    def prompts(self) -> tuple[tuple[np.ndarray, int], ...]:
         """``(samples [S] float32, sample_rate)`` per clip of the chosen voice, or of the draft."""
         if self._voice is not None:
             return tuple((c.samples, c.sample_rate) for c in self._voice_audio)

@@ -1,18 +1,14 @@
 """Audio codec: mono audio <-> ``[T, 8]`` EnCodec codes (encode with EnCodec, decode with Vocos).
 
 ``Codec`` is the protocol the engine depends on; ``EncodecVocosCodec`` implements it with the
-``encodec`` and ``vocos`` packages from local weight files (see :mod:`.builders`).
+``encodec`` and ``vocos`` packages from local weight files (see :mod:`.builders`). The codec's numbers
+(24 kHz, 75 frames/s, 8 x 1024 codes) are :mod:`valle_studio.core.codec_format`'s.
 """
 
 from __future__ import annotations
 
 from valle_studio.engine.codec.base import (
     BANDWIDTH_KBPS,
-    CODEBOOK_SIZE,
-    FRAME_RATE,
-    HOP_LENGTH,
-    N_LEVELS,
-    SAMPLE_RATE,
     Codec,
     CodecError,
     MissingWeightsError,
@@ -27,12 +23,7 @@ from valle_studio.engine.codec.encodec_vocos import EncodecVocosCodec
 
 __all__ = [
     "BANDWIDTH_KBPS",
-    "CODEBOOK_SIZE",
     "ENCODEC_WEIGHTS_NAME",
-    "FRAME_RATE",
-    "HOP_LENGTH",
-    "N_LEVELS",
-    "SAMPLE_RATE",
     "VOCOS_CONFIG_NAME",
     "VOCOS_WEIGHTS_NAME",
     "Codec",

@@ -1,7 +1,8 @@
 """The codec contract shared by the engine: audio <-> ``[T, 8]`` EnCodec token matrices.
 
 VALL-E's v1 models speak EnCodec 24 kHz at 6 kbps: 8 residual codebooks of 1024 entries, 75 frames per
-second (one frame per 320 samples). Any :class:`Codec` must honour those numbers.
+second (one frame per 320 samples; the numbers live in :mod:`valle_studio.core.codec_format`). Any
+:class:`Codec` must honour them.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import torch
 
-SAMPLE_RATE = 24_000
-FRAME_RATE = 75
-HOP_LENGTH = SAMPLE_RATE // FRAME_RATE  # 320 samples per frame
-N_LEVELS = 8
-CODEBOOK_SIZE = 1024
+from valle_studio.core.codec_format import CODEBOOK_SIZE
+from valle_studio.core.codec_format import LEVELS as N_LEVELS
+
 BANDWIDTH_KBPS = 6.0  # 8 codebooks x 10 bits x 75 fps
 
 

@@ -1,8 +1,9 @@
 """EnCodec 24 kHz for encoding, Vocos (or EnCodec's own decoder) for decoding: the v1 models' codec.
 
-Matches upstream's audio pipeline: audio is resampled to 24 kHz with torchaudio's sinc resampler,
-encoded by causal EnCodec at 6 kbps without normalisation or segmenting, and decoded by Vocos with
-``bandwidth_id=2`` (6 kbps), falling back to the EnCodec decoder when no Vocos files are given.
+Follows upstream's audio pipeline: audio is resampled to 24 kHz (with the project's one resampler,
+:func:`valle_studio.core.resample.resample`, where upstream uses torchaudio's), encoded by causal
+EnCodec at 6 kbps without normalisation or segmenting, and decoded by Vocos with ``bandwidth_id=2``
+(6 kbps), falling back to the EnCodec decoder when no Vocos files are given.
 """
 
 from __future__ import annotations
@@ -15,16 +16,12 @@ import torch
 from encodec import EncodecModel
 from vocos import Vocos
 
+from valle_studio.core.codec_format import CODEBOOK_SIZE, HOP_LENGTH, SAMPLE_RATE
+from valle_studio.core.codec_format import FRAMES_PER_SECOND as FRAME_RATE
+from valle_studio.core.codec_format import LEVELS as N_LEVELS
+from valle_studio.core.resample import resample, resampled_length
 from valle_studio.engine.codec import builders
-from valle_studio.engine.codec.base import (
-    CODEBOOK_SIZE,
-    FRAME_RATE,
-    HOP_LENGTH,
-    N_LEVELS,
-    SAMPLE_RATE,
-    MissingWeightsError,
-    prepare_codes,
-)
+from valle_studio.engine.codec.base import MissingWeightsError, prepare_codes
 
 Vocoder = Literal["vocos", "encodec"]
 
@@ -111,15 +108,14 @@ class EncodecVocosCodec:
 
     def frames_for(self, n_samples: int, sample_rate: int = SAMPLE_RATE) -> int:
         """Number of code frames :meth:`encode` returns for ``n_samples`` at ``sample_rate``."""
-        resampled = -(-n_samples * SAMPLE_RATE // sample_rate)
-        return -(-resampled // HOP_LENGTH)
+        return -(-resampled_length(n_samples, sample_rate, SAMPLE_RATE) // HOP_LENGTH)
 
     def encode(self, samples: np.ndarray | torch.Tensor, sample_rate: int) -> torch.Tensor:
         """Encode audio into codes.
 
         Args:
             samples: ``[S]`` mono, or ``[C, S]`` (channels first; averaged to mono), float, full scale 1.
-            sample_rate: rate of ``samples`` in Hz; resampled to 24 kHz with torchaudio.
+            sample_rate: rate of ``samples`` in Hz; other rates than 24 kHz are resampled (soxr).
 
         Returns:
             ``codes: [T, 8] int64`` on the CPU, ``T = ceil(S_24k / 320)`` (75 frames per second).
@@ -140,15 +136,14 @@ class EncodecVocosCodec:
             raise ValueError("samples contain NaN or infinity")
         if int(sample_rate) <= 0:
             raise ValueError(f"sample_rate must be positive, got {sample_rate}")
-        codes = self._encode(wav.to(self.device, torch.float32), int(sample_rate))
+        if int(sample_rate) != SAMPLE_RATE:
+            wav = torch.from_numpy(resample(wav.to("cpu", torch.float32).numpy(), int(sample_rate), SAMPLE_RATE))
+        codes = self._encode(wav.to(self.device, torch.float32))
         return codes.clone()  # cloned outside inference mode: an ordinary tensor callers may edit
 
     @torch.inference_mode()
-    def _encode(self, wav: torch.Tensor, sample_rate: int) -> torch.Tensor:
-        if sample_rate != SAMPLE_RATE:
-            import torchaudio.functional as taf
-
-            wav = taf.resample(wav, sample_rate, SAMPLE_RATE)
+    def _encode(self, wav: torch.Tensor) -> torch.Tensor:
+        """``wav [S]`` float32 at 24 kHz on the codec's device -> codes ``[T, 8]`` int64 on the CPU."""
         frames = self._encodec.encode(wav[None, None])  # one frame list entry: no segmenting at 24 kHz
         codes = frames[0][0]  # [1, K, T]
         return codes[0, :N_LEVELS].transpose(0, 1).to("cpu", torch.int64)

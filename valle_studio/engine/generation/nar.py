@@ -2,6 +2,10 @@
 
 Level L sees the summed embeddings of levels 0..L-1 (``NAR:{L-1}:{L}``, head ``proj.L``) and the
 sampler gets the previous level as history, which puts its repetition penalty in NAR mode.
+
+``frozen`` keeps the codes of the first frames as given on every level: streaming
+(:mod:`valle_studio.engine.streaming`) refines the frames generated so far while the frames it has
+already handed out stay as they were, in their input to each pass as in the result.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ def generate_nar(
     raw_text: bool = False,
     prompt_task: str | None = None,
     batch_cfg: bool | None = None,
+    frozen: Tensor | None = None,
     generator: torch.Generator | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
@@ -49,12 +54,20 @@ def generate_nar(
     (0 = greedy; upstream's own default when nothing is passed is 1.0). ``cfg_strength > 0`` adds the
     null pass (text ``[1, 2]``, no prompt) and combines the T rows of both. ``batch_cfg``: None
     decides by device and lengths (see ``batch_full_passes``).
+
+    ``frozen``: ``[c, levels]`` codes (c <= T) that the first c frames keep on every level. Each pass
+    still runs, and samples, over all T frames (so the random draws are those of an unfrozen run), but
+    what it predicts for the frozen frames is discarded.
     """
     if not 1 <= levels <= LEVELS:
         raise ValueError(f"levels must be 1..{LEVELS}, got {levels}")
     cond = make_conditioning(model, text, language_id, prompt, raw_text, prompt_task)
     codes = codes_tensor(model, level0, "level0")
     frames = codes.shape[0]
+    kept = _frozen_rows(model, frozen, frames, levels)
+    if kept is not None:
+        codes = codes.clone()
+        codes[: kept.shape[0]] = kept[:, : codes.shape[1]]
     null = cond.null() if cfg_strength > 0.0 else None
     batch: bool | None = batch_cfg
     total = levels - 1
@@ -70,6 +83,19 @@ def generate_nar(
         if null_logits is not None:
             logits = cfg_combine(logits, null_logits, cfg_strength, cfg_rescale)
         out = sample(logits, sampler, history=codes[:, level - 1], generator=generator)
-        codes = torch.cat([codes, out.ids[:, None].to(codes.device)], dim=1)
+        new = out.ids.to(codes.device)
+        if kept is not None:
+            new[: kept.shape[0]] = kept[:, level]
+        codes = torch.cat([codes, new[:, None]], dim=1)
     report(progress, cancel, STAGE, total, total)
     return codes[:, :levels]
+
+
+def _frozen_rows(model: VallEModel, frozen: Tensor | None, frames: int, levels: int) -> Tensor | None:
+    """``frozen`` checked and on the model's device, or None when no frame is frozen."""
+    if frozen is None or len(frozen) == 0:
+        return None
+    kept = codes_tensor(model, frozen, "frozen", levels=levels)
+    if kept.shape[0] > frames:
+        raise ValueError(f"frozen holds {kept.shape[0]} frames, more than the {frames} being generated")
+    return kept

@@ -14,12 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-#: Codes per codebook level (EnCodec 24 kHz); index 1024 is the AR stop token and the NAR-len mask.
-AUDIO_TOKENS = 1024
-STOP_TOKEN = 1024
-MASK_TOKEN = 1024
-#: Codebook levels the v1 models use.
-LEVELS = 8
+# The codec's numbers (codes per level, levels, the stop/mask token 1024) are declared once in
+# core.codec_format; AUDIO_TOKENS is the model's name for the codebook size.
+from valle_studio.core.codec_format import CODEBOOK_SIZE as AUDIO_TOKENS
+from valle_studio.core.codec_format import LEVELS as LEVELS
+from valle_studio.core.codec_format import MASK_TOKEN as MASK_TOKEN
+from valle_studio.core.codec_format import STOP_TOKEN as STOP_TOKEN
+
 #: Classifier indices of upstream's split heads.
 HEAD_AR = 0
 HEAD_NAR_LEN = 8

@@ -16,7 +16,7 @@ import json
 import os
 from pathlib import Path
 
-from valle_studio.audio.atomic import atomic_write_json, fsync_folder
+from valle_studio.core.atomic import atomic_write_json, fsync_folder
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
 from valle_studio.engine.store import hub_fetch, integrity
 from valle_studio.engine.store.catalog import RemoteFile

@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from valle_studio.audio.atomic import atomic_write
+from valle_studio.core.atomic import atomic_write
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
 from valle_studio.engine.store.catalog import MODEL_FILE_NAMES
 from valle_studio.engine.store.errors import ChecksumError, StoreError

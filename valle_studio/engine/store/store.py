@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple, TypedDict
 
-from valle_studio.audio.atomic import atomic_write_json
+from valle_studio.core.atomic import atomic_write_json
 from valle_studio.engine.progress import CancelToken, ProgressCallback
 from valle_studio.engine.store import catalog as cat
 from valle_studio.engine.store.catalog import Catalog, CatalogEntry

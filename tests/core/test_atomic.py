@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from valle_studio.audio import atomic
-from valle_studio.audio.atomic import (
+from valle_studio.core import atomic
+from valle_studio.core.atomic import (
     AtomicWriteError,
     DiskFullError,
     FolderMissingError,
