@@ -134,7 +134,7 @@ def configure(choice: Mapping[str, str]) -> None:
         if kernel not in candidates(dtype, rows):
             raise ValueError(f"kernel {kernel!r} cannot run {key} products here: use one of "
                              f"{', '.join(candidates(dtype, rows))}")
-        checked[key] = cast(Kernel, kernel)  # one of the candidates, checked above
+        checked[key] = kernel  # narrowed to a Kernel by the check above
     _chosen.clear()
     _chosen.update(checked)
 
