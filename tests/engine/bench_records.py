@@ -51,8 +51,8 @@ def record(*variants: Variant, bf16_native: bool = True, here: bool = True, quic
                        tuple(variants), "load average 0.10")
 
 
-def cpu_record(*, bf16_speedup: float | None = 1.8, int8_speedup: float | None = 2.5, int8_cost: PrecisionCost = INT8_COST,
-               bf16_native: bool = True, here: bool = True) -> BenchRecord:
+def cpu_record(*, bf16_speedup: float | None = 1.8, int8_speedup: float | None = 2.5,
+               int8_cost: PrecisionCost = INT8_COST, bf16_native: bool = True, here: bool = True) -> BenchRecord:
     """float32 at 80 ms / 150 GFLOP/s, bfloat16 and int8 that many times faster (None: not measured)."""
     found = [variant("float32", timings())]
     if bf16_speedup is not None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.engine.bench_records import cpu_record, record, timings, variant
-from valle_studio.engine.bench.record import PrecisionCost
 from valle_studio.engine.bench.recommend import FAST_STEPS, auto_precision, recommend
+from valle_studio.engine.bench.record import PrecisionCost
 from valle_studio.engine.settings import PRESETS, GenerationSettings
 
 

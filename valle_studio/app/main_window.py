@@ -32,14 +32,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from valle_studio.app.estimates import Estimates, precision_of
+from valle_studio.app.jobs.benchmark import BenchmarkController
 from valle_studio.app.jobs.controller import EngineController
 from valle_studio.app.jobs.records import EngineBusy, EngineState, JobInfo, JobKind, LoadSpec
 from valle_studio.app.model_manager import ModelManagerDialog
 from valle_studio.app.model_rows import installed_names
 from valle_studio.app.services import AppServices
 from valle_studio.app.stream_bridge import StreamBridge
+from valle_studio.app.take_estimate import TakeEstimate
 from valle_studio.app.widgets.banner import Banner
 from valle_studio.app.widgets.batch_view import BatchView
+from valle_studio.app.widgets.benchmark_dialog import BenchmarkDialog
 from valle_studio.app.widgets.history_panel import HistoryModel, HistoryPanel
 from valle_studio.app.widgets.output_panel import OutputPanel, suggested_name
 from valle_studio.app.widgets.progress_panel import ProgressPanel
@@ -47,6 +51,7 @@ from valle_studio.app.widgets.sampler_panel import SamplerPanel
 from valle_studio.app.widgets.text_panel import TextPanel
 from valle_studio.app.widgets.voice_panel import VoicePanel
 from valle_studio.core.clip import Clip
+from valle_studio.engine.bench.recommend import Recommendation, auto_precision
 from valle_studio.engine.interfaces import ModelInfoProtocol
 from valle_studio.engine.progress import Progress
 from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
@@ -73,6 +78,8 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
 
         self.engine = EngineController(services.loader, self)
+        self.estimates = Estimates(parent=self)  # the saved benchmark: expected durations and advice
+        self.benchmark = BenchmarkController(self.engine, services.store, self)
         self.history_model = HistoryModel(services.history, self)
         self.voice_panel = VoicePanel(services.voices, services.playback, services.recording)
         self.text_panel = TextPanel()
@@ -80,7 +87,8 @@ class MainWindow(QMainWindow):
         self.output_panel = OutputPanel(services.playback)
         self.history_panel = HistoryPanel(self.history_model)
         self.progress_panel = ProgressPanel()
-        self.batch_view = BatchView(self.engine, services.voices, services.playback, self._batch_settings)
+        self.batch_view = BatchView(self.engine, services.voices, services.playback, self._batch_settings,
+                                    estimates=self.estimates)
         self.stream_bridge = StreamBridge(self.engine, self.output_panel, self.settings, self)
         self.banner = Banner(NO_MODEL_TEXT, "Open &model manager…")
         self.banner.setObjectName("noModelBanner")
@@ -88,6 +96,8 @@ class MainWindow(QMainWindow):
         # a new Generate cancels the old job, whose "cancelled" must not take the new request away.
         self._requests: dict[int, SynthesisRequest] = {}
         self._dialog: ModelManagerDialog | None = None
+        self._bench_dialog: BenchmarkDialog | None = None
+        self.take_estimate = TakeEstimate(self.estimates, self.progress_panel, self._estimate_request, self)
         self._closed = False
         self._strip_holder: int | None = None  # the job (not a take) the progress strip last announced
 
@@ -115,6 +125,8 @@ class MainWindow(QMainWindow):
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.log_action = QAction("Open &log folder", self)
+        self.benchmark_action = QAction("&Benchmark this machine…", self)
+        self.benchmark_action.setToolTip("Measure how fast this machine generates speech, and get settings that fit it")
         for action in (self.generate_action, self.stop_action, self.play_action, self.export_action,
                        self.models_action, self.quit_action):
             self.addAction(action)  # shortcuts work wherever the focus is in the window
@@ -128,6 +140,7 @@ class MainWindow(QMainWindow):
         models_menu = self.menuBar().addMenu("&Models")
         models_menu.addAction(self.models_action)
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.benchmark_action)
         help_menu.addAction(self.log_action)
 
         toolbar = self.addToolBar("Main")
@@ -221,6 +234,10 @@ class MainWindow(QMainWindow):
         self.models_action.triggered.connect(self.open_model_manager)
         self.quit_action.triggered.connect(self.close)
         self.log_action.triggered.connect(self._open_log_folder)
+        self.benchmark_action.triggered.connect(self.open_benchmark)
+        for changed in (self.text_panel.changed, self.sampler_panel.changed, self.voice_panel.changed):
+            changed.connect(self.take_estimate.refresh)
+        self.estimates.changed.connect(self._on_estimates_changed)
         self.banner.action.clicked.connect(self.open_model_manager)
         self.progress_panel.stop_requested.connect(self.stop)
 
@@ -387,6 +404,7 @@ class MainWindow(QMainWindow):
         self.stream_bridge.track(job, request.text)
         self.progress_panel.start("starting")
         self._requests[job] = request
+        self.take_estimate.started(job)
         self._update_actions()
         return job
 
@@ -397,12 +415,14 @@ class MainWindow(QMainWindow):
     def _on_progress(self, job: int, progress: Progress) -> None:
         if job in self._requests:
             self.progress_panel.update_progress(progress)
+            self.take_estimate.progress(job, progress)
 
     def _on_finished(self, job: int, result: SynthesisResult) -> None:
         request = self._requests.pop(job, None)
         if request is None:
             return  # not a take of this window (a batch, a task)
         self.progress_panel.finish(result)
+        self.take_estimate.ended(job)
         streamed = self.stream_bridge.take_over(job)  # its audio is in the output panel already
         if result.audio is None:
             return
@@ -429,12 +449,14 @@ class MainWindow(QMainWindow):
         if self._requests.pop(job, None) is None:
             return
         self.progress_panel.failed(message)
+        self.take_estimate.ended(job)
         QMessageBox.warning(self, "Generation failed", message)
 
     def _on_cancelled(self, job: int) -> None:
         if self._requests.pop(job, None) is None:
             return
         self.progress_panel.cancelled()
+        self.take_estimate.ended(job)
         self.statusBar().showMessage("Generation stopped.", 4000)
 
     # -- takes ---------------------------------------------------------------------------------
@@ -505,7 +527,11 @@ class MainWindow(QMainWindow):
                    "No usable GPU was found (no NVIDIA/Apple GPU, or a CPU-only build of PyTorch)."))
         else:
             self.device_label.setToolTip("")
-        self.precision_label.setText(f"Precision: {_short_dtype(getattr(info, 'dtype', spec.precision))}")
+        precision = precision_of(_short_dtype(getattr(info, "dtype", spec.precision)), spec.precision)
+        self.precision_label.setText(f"Precision: {precision}")
+        self.precision_label.setToolTip(f"'auto' on this CPU means {auto_precision(self.estimates.record)[1]}."
+                                        if spec.precision == "auto" and device == "cpu" else "")
+        self.estimates.set_model(device, precision, bool(getattr(info, "can_nar_len", True)))
         self.progress_panel.show_message("Ready")
         self.text_panel.request_phonemes()
         self._update_actions()
@@ -517,6 +543,38 @@ class MainWindow(QMainWindow):
         QMessageBox.warning(self, "Could not load the model",
                             f"{spec.model} could not be loaded:\n\n{message}\n\n"
                             "Open the model manager (Ctrl+M) to download it again or to pick another one.")
+
+    # -- benchmark and estimates ---------------------------------------------------------------
+    def _estimate_request(self) -> tuple[str, GenerationSettings, float]:
+        """What Generate would send now, for the expected duration: text, settings, seconds of voice."""
+        voice = sum(len(samples) / rate for samples, rate in self.voice_panel.prompts() if rate)
+        return self.text_panel.text(), self.generation_settings(), voice
+
+    def open_benchmark(self) -> BenchmarkDialog:
+        """Help → Benchmark this machine (non-modal); a run is a job of the engine."""
+        if self._bench_dialog is None:
+            self._bench_dialog = BenchmarkDialog(self.benchmark, self.estimates, self)
+            self._bench_dialog.apply_requested.connect(self.apply_advice)
+        self._bench_dialog.show()
+        self._bench_dialog.raise_()
+        return self._bench_dialog
+
+    def _on_estimates_changed(self) -> None:
+        advice = self.estimates.recommendation()
+        self.sampler_panel.set_measured_preset(advice.preset if advice is not None else None)
+
+    def apply_advice(self, advice: Recommendation) -> None:
+        """One click: the measured preset into the sampler, and its precision (reloading the model if needed)."""
+        self.sampler_panel.set_measured_preset(advice.preset)
+        self.sampler_panel.apply_preset(advice.preset.name)
+        wanted = advice.precision
+        if self.settings.precision == "auto" and wanted == auto_precision(self.estimates.record, advice.device)[0]:
+            wanted = "auto"  # "auto" already means it on this machine
+        loaded = self.estimates.precision if self.engine.is_loaded else None
+        if wanted != self.settings.precision or (loaded is not None and loaded != advice.precision):
+            self.settings.precision = wanted
+            self.load_default_model()
+        self.statusBar().showMessage(f"Applied {advice.preset.label}: {advice.sentence}", 10_000)
 
     def _open_log_folder(self) -> None:
         from PySide6.QtCore import QUrl

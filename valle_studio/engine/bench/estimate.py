@@ -219,5 +219,38 @@ def format_duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
+class RunEta:
+    """Time left of a running request: the estimate's remaining work, scaled by how fast the work so far went.
+
+    Feed it the run's progress events (:meth:`update`: the stage, done/total, and the ``"sentence i/n"``
+    detail); :meth:`seconds_left` then takes the time spent so far. Until a few percent of the
+    estimated work is done it trusts the estimate; after that the observed speed takes over.
+    """
+
+    TRUST_AFTER = 0.03  # share of the estimated work after which the observed speed is used
+
+    def __init__(self, estimate: Estimate) -> None:
+        self.estimate = estimate
+        self.done_s = 0.0
+
+    def update(self, stage: str, done: int, total: int, detail: str = "") -> None:
+        piece = 0
+        if detail.startswith("sentence ") and "/" in detail:
+            try:
+                piece = int(detail.split()[1].split("/")[0]) - 1
+            except ValueError:
+                piece = 0
+        if stage in STAGES:
+            self.done_s = max(self.done_s, self.estimate.done_by(stage, done, total, piece))
+
+    def seconds_left(self, elapsed_s: float) -> float:
+        total = self.estimate.seconds
+        if total <= 0:
+            return 0.0
+        if self.done_s < self.TRUST_AFTER * total:
+            return max(0.0, total - elapsed_s)
+        return max(0.0, (total - self.done_s) * elapsed_s / self.done_s)
+
+
 __all__ = ["CHARS_PER_SECOND", "DEFAULT_PROMPT_SECONDS", "NAR_LEVELS", "STAGES", "TOKENS_PER_SECOND", "Estimate",
-           "Estimator", "LineModel", "conservative_timings", "format_duration", "speech_seconds"]
+           "Estimator", "LineModel", "RunEta", "conservative_timings", "format_duration", "speech_seconds"]

@@ -49,6 +49,19 @@ def physical_cores() -> int:
     return logical_cores()
 
 
+def cpu_bf16_flag() -> str:
+    """The ``/proc/cpuinfo`` flag that says this CPU computes bfloat16 natively ("" when none, or off Linux):
+    AVX512_BF16 or AMX-BF16 on x86, BF16 on ARM."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").split()
+    except OSError:
+        return ""
+    for flag, feature in (("avx512_bf16", "AVX512_BF16"), ("amx_bf16", "AMX-BF16"), ("bf16", "BF16")):
+        if flag in flags:
+            return feature
+    return ""
+
+
 def torch_version() -> str:
     """The installed torch's version, read from its package metadata (torch is not imported)."""
     try:
@@ -92,4 +105,5 @@ def load_words(others: float | None) -> str:
     return f"{average}, other processes busy on {others:.1f} of {logical_cores()} cores"
 
 
-__all__ = ["busy_cores_of_others", "cpu_name", "load_words", "logical_cores", "physical_cores", "torch_version"]
+__all__ = ["busy_cores_of_others", "cpu_bf16_flag", "cpu_name", "load_words", "logical_cores", "physical_cores",
+           "torch_version"]

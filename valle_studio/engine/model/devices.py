@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import platform
-from pathlib import Path
 
 import torch
 
@@ -81,14 +80,10 @@ def cpu_bf16_native() -> tuple[bool, str]:
                     return True, feature
             except RuntimeError:
                 continue
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").split()
-    except OSError:
-        return False, ""
-    for flag, feature in (("avx512_bf16", "AVX512_BF16"), ("amx_bf16", "AMX-BF16"), ("bf16", "BF16")):
-        if flag in flags:
-            return True, feature
-    return False, ""
+    from valle_studio.engine.bench.machine import cpu_bf16_flag
+
+    feature = cpu_bf16_flag()
+    return bool(feature), feature
 
 
 def resolve_dtype(name: str | torch.dtype, device: torch.device) -> torch.dtype:
