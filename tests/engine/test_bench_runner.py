@@ -11,7 +11,8 @@ import torch
 
 from tests.engine.bench_records import TinyCodec
 from valle_studio.engine.bench import runner
-from valle_studio.engine.bench.record import ITEMS
+from valle_studio.engine.bench.choice import saved_benchmark
+from valle_studio.engine.bench.record import ITEMS, save_record
 from valle_studio.engine.bench.runner import BenchError, BenchOptions, plan, run_benchmark
 from valle_studio.engine.debug import write_tiny_checkpoint
 from valle_studio.engine.model import DeviceError, kernels
@@ -45,6 +46,8 @@ def test_a_quick_run_measures_every_item_of_every_precision(tiny: Path) -> None:
     assert events[-1].done == events[-1].total and all(e.stage == "benchmarking" for e in events)
     assert kernels.configured() == before  # the run leaves the kernels as it found them
     assert torch.get_num_threads() == 1
+    save_record(rec)
+    assert saved_benchmark() == (rec, "")  # a fresh run is recognised as this machine's
 
 
 def test_float32_always_runs_as_the_reference(tiny: Path) -> None:

@@ -47,8 +47,9 @@ def benchmark_job(*, quick: bool, model: Path | None, store: ModelStoreProtocol 
         from valle_studio.engine.bench.runner import BenchOptions, run_benchmark
         from valle_studio.engine.resources import resolve_codec
 
-        def codec(device: Any) -> Any:
-            return resolve_codec(store, device=device) if store is not None else None
+        def codec(device: Any) -> Any:  # the installed codec; None (random weights of its shape) without one
+            has_codec = store is not None and hasattr(store, "codec_paths")
+            return resolve_codec(store, device=device) if has_codec else None
 
         record = run_benchmark(BenchOptions(quick=quick, model=model), codec_factory=codec,
                                progress=context.progress, cancel=context.cancel)

@@ -19,7 +19,7 @@ from typing import cast
 import torch
 from torch import Tensor, nn
 
-from valle_studio.engine.bench.machine import cpu_name, logical_cores
+from valle_studio.engine.bench.machine import cpu_name, logical_cores, torch_version
 from valle_studio.engine.bench.record import Machine
 from valle_studio.engine.model import VallEModel, kernels
 from valle_studio.engine.model.backbone import DecoderLayer
@@ -30,7 +30,8 @@ def this_machine() -> Machine:
     """The setup the benchmark runs on (torch's threads and build, native bfloat16, the GPU if any)."""
     native, feature = cpu_bf16_native()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else ""
-    return Machine(cpu_name(), logical_cores(), torch.get_num_threads(), str(torch.__version__), native, feature, gpu)
+    # the torch version as its package metadata gives it, so that a check without torch compares alike
+    return Machine(cpu_name(), logical_cores(), torch.get_num_threads(), torch_version(), native, feature, gpu)
 
 
 def sync(device: torch.device) -> None:
