@@ -7,8 +7,9 @@
 Items (see benchmarks/README.md): ``e2e`` (end-to-end 5 s / 10 s, both modalities, real-time factor,
 run first so that the process's peak memory is the engine's own), ``ar`` (AR step vs the bandwidth
 bound), ``nar-len`` (demasking step vs the GEMM rate), ``uncached`` (cached vs uncached AR),
-``int8`` (optional quantisation), ``app`` (launch to interactive window), ``memory`` (loading a
-full-size checkpoint in a fresh process: time and peak memory).
+``int8`` (optional quantisation), ``bf16`` (native bfloat16 on the CPU vs float32), ``marginal`` (2 more
+seconds of AR+NAR speech vs the physical read and GEMM bound), ``app`` (launch to interactive window),
+``memory`` (loading a full-size checkpoint in a fresh process: time and peak memory).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-ITEMS = ("e2e", "ar", "nar-len", "uncached", "int8", "app", "memory", "streaming")
+ITEMS = ("e2e", "ar", "nar-len", "uncached", "int8", "bf16", "marginal", "app", "memory", "streaming")
 # Streaming (time to first audio, issue 9) adds ~2.5 minutes; the default run stays under 10 minutes without it.
 DEFAULT_ITEMS = tuple(item for item in ITEMS if item != "streaming")
 
@@ -115,6 +116,18 @@ def main(argv: list[str] | None = None) -> int:
     if "int8" in args.only:
         report.section("optional int8 dynamic quantisation (CPU) vs float32")
         bench_int8.int8_vs_fp32(model, report, rounds=1 if q else 2, steps=4 if q else 8)
+
+    if "bf16" in args.only:
+        from benchmarks import bench_bf16
+
+        report.section("native bfloat16 on the CPU vs float32")
+        bench_bf16.bf16_vs_fp32(model, report, rounds=2 if q else 3, steps=4 if q else 8)
+
+    if "marginal" in args.only:
+        from benchmarks import bench_marginal
+
+        report.section("2 more seconds of AR+NAR speech vs the physical bound (read + GEMM)")
+        bench_marginal.extra_vs_bound(model, report, rounds=1 if q else 2)
 
     if "app" in args.only:
         report.section("5. app launch to an interactive window")

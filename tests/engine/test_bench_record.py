@@ -70,8 +70,8 @@ def test_auto_follows_a_benchmark_of_this_machine_only() -> None:
     assert choice.cpu_auto_precision()[0] == "float32"  # nothing saved yet
     save_record(cpu_record(here=False))
     record, note = choice.saved_benchmark()
-    assert record is None and "another setup" in note
-    assert "another setup" in choice.cpu_auto_precision()[1]
+    assert record is None and "measured with the CPU Some Other CPU" in note and "torch 0.0 (here:" in note
+    assert "run it again here" in choice.cpu_auto_precision()[1]
     save_record(cpu_record(bf16_speedup=1.8))
     assert choice.cpu_auto_precision()[0] == "bfloat16"
     save_record(cpu_record(bf16_speedup=1.8, bf16_native=False))

@@ -28,11 +28,12 @@ def saved_benchmark(path: Path | None = None) -> tuple[BenchRecord | None, str]:
         return None, str(exc)
     if record is None:
         return None, "there is no benchmark of this machine yet"
-    here = (cpu_name(), logical_cores(), torch_version())
-    there = (record.machine.cpu, record.machine.logical_cores, record.machine.torch)
-    if here != there:
-        return None, (f"the saved benchmark was measured on another setup ({there[0]}, {there[1]} cores, torch "
-                      f"{there[2]}); run it again here")
+    m = record.machine
+    setup = (("the CPU", m.cpu, cpu_name()), ("cores", m.logical_cores, logical_cores()),
+             ("torch", m.torch, torch_version()))
+    differences = [f"{what} {there} (here: {here})" for what, there, here in setup if there != here]
+    if differences:
+        return None, f"the saved benchmark was measured with {', '.join(differences)}; run it again here"
     return record, ""
 
 
