@@ -120,7 +120,8 @@ def recommend(record: BenchRecord | None, *, device: str | None = None, can_nar_
         return None
     modalities = [("ar+nar", DEFAULT_STEPS)] + ([("nar-len", FAST_STEPS)] if can_nar_len else [])
     default_modality = "nar-len" if can_nar_len else "ar+nar"
-    default_precision = precisions[0] if device != "cpu" else "float32"
+    # what the default preset runs in: "auto", which on the CPU means what this benchmark makes it mean
+    default_precision = precisions[0] if device != "cpu" else auto_precision(record, "cpu")[0]
     default_seconds = _line_seconds(record, device, default_precision, default_modality, DEFAULT_STEPS)
     floats = [p for p in precisions if p != "int8"]
     best_float = min(((_line_seconds(record, device, p, m, s), p, m, s) for p in floats for (m, s) in modalities),
@@ -170,7 +171,7 @@ def _tip(record: BenchRecord, device: str, precision: str, modality: str, steps:
     variant: Variant | None = record.variant(device, precision)
     if precision == "int8" and variant is not None:
         float_words = f"{best_float[1]} ({format_duration(best_float[0])})" if best_float else "float"
-        lines.append(f"Precision int8 (load it in the model manager; CPU only): faster than {float_words}; "
+        lines.append(f"Precision int8 (CPU only; Apply loads the model in it): faster than {float_words}; "
                      f"{cost_words(variant.cost)}.")
     elif precision != "float32" and variant is not None:
         lines.append(f"Precision {precision}: {cost_words(variant.cost)}.")
