@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +92,7 @@ def run(args: argparse.Namespace) -> int:
                            progress=progress)
     saved = None if args.no_save else save_record(record)
     if args.json:
-        json.dump(to_json(record, saved=None if saved is None else str(saved)), sys.stdout, indent=2)
-        print()
+        print(json.dumps(to_json(record, saved=None if saved is None else str(saved)), indent=2))
     else:
         print("\n".join(text_lines(record)))
         if saved is not None:
