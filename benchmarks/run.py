@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 
 ITEMS = ("e2e", "ar", "nar-len", "uncached", "int8", "bf16", "marginal", "app", "memory", "streaming")
-# Streaming (time to first audio, issue 9) adds ~2.5 minutes; the default run stays under 10 minutes without it.
-DEFAULT_ITEMS = tuple(item for item in ITEMS if item != "streaming")
+# Streaming (time to first audio, issue 9) adds ~2.5 minutes and the marginal item (issue 19: four to eight
+# generations of 3-5 s of speech) 3-6 minutes; the default run stays under 10 minutes without them.
+DEFAULT_ITEMS = tuple(item for item in ITEMS if item not in ("streaming", "marginal"))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -32,10 +33,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", default="auto",
                         help="torch threads: a number, or auto (physical cores minus cores other processes keep busy)")
     parser.add_argument("--only", default=",".join(DEFAULT_ITEMS),
-                        help=f"comma-separated items of: {', '.join(ITEMS)} (default: all but streaming)")
+                        help=f"comma-separated items of: {', '.join(ITEMS)} (default: all but streaming and marginal)")
     parser.add_argument("--demask-steps", type=int, default=None,
                         help="NAR-len demasking steps in the end-to-end runs (default 4, quick 2; "
                              "25 and 50 are projected)")
+    parser.add_argument("--kernels", choices=("measured", "default"), default="measured",
+                        help="float32 linear kernels: measured (each candidate timed on the model's weights, as "
+                             "'valle-studio-cli bench' chooses them) or default (the engine's choice without a "
+                             "benchmark: oneDNN on x86, as in the figures measured before issue 19)")
     parser.add_argument("--profile", action="store_true", help="print a torch.profiler table of AR steps")
     parser.add_argument("--json", metavar="PATH", help="also write every figure to this JSON file")
     args = parser.parse_args(argv)
@@ -65,11 +70,20 @@ def main(argv: list[str] | None = None) -> int:
     report.say(f"VALL-E Studio benchmarks ({'quick' if q else 'full'}): full-size model, random weights, "
                "float32 CPU")
     report.say(f"   machine: {machine_line()}")
-    report.say(f"   torch {torch.__version__}, threads {why}, linear kernel {kernels.backend()}")
+    report.say(f"   torch {torch.__version__}, threads {why}, default linear kernel {kernels.backend()}, kernels {args.kernels}")
     report.figures.update(threads=threads, quick=q, machine=machine_line(), torch=torch.__version__)
 
     t0 = time.perf_counter()
     model = build_full_model()
+    if args.kernels == "measured":
+        from valle_studio.engine.bench import hardware, tune
+
+        choice, rates = tune.choose(hardware.backbone_matrices(model), rounds=3 if q else 5)
+        kernels.configure(choice)
+        listed = "; ".join(f"{slot} {choice[slot]} (" + ", ".join(f"{k} {v:.1f}" for k, v in by.items()) + ")"
+                           for slot, by in rates.items())
+        report.say(f"   kernels chosen by measurement (GB/s for mat-vecs, GFLOP/s for GEMMs): {listed}")
+        report.figures["kernels"] = choice
     params = sum(p.numel() for p in model.parameters())
     report.say(f"   model: {params / 1e6:.1f} M parameters ({params * 4 / 2**20:.0f} MiB float32), built in "
                f"{time.perf_counter() - t0:.1f} s; peak RSS {peak_rss_mb():.0f} MiB")
