@@ -22,6 +22,7 @@ from valle_studio.engine.progress import CancelToken, ProgressCallback
 from valle_studio.engine.requests import PromptSource, SynthesisRequest, SynthesisResult
 
 if TYPE_CHECKING:
+    from valle_studio.engine.store.store import CodecPaths, TokenizerPaths
     from valle_studio.engine.streaming import StreamOptions
 
 
@@ -123,17 +124,32 @@ class CatalogEntryProtocol(Protocol):
     @property
     def size_text(self) -> str: ...
 
+    @property
+    def legacy_summing(self) -> bool: ...
 
-class ModelStoreProtocol(DownloaderProtocol, Protocol):
-    """The installed and downloadable models, as the app uses them."""
 
-    default_model: str
+class ModelFilesProtocol(Protocol):
+    """Where a model's files are: what the engine needs of the store to load a model by name."""
 
     def available(self) -> list[str]: ...
 
-    def installed(self) -> list[str]: ...
+    def is_installed(self, name: str) -> bool: ...
+
+    def path_of(self, name: str) -> Path: ...
 
     def entry(self, name: str) -> CatalogEntryProtocol: ...
+
+    def tokenizer_paths(self) -> TokenizerPaths: ...
+
+    def codec_paths(self) -> CodecPaths: ...
+
+
+class ModelStoreProtocol(ModelFilesProtocol, DownloaderProtocol, Protocol):
+    """The installed and downloadable models, as the app uses them (its loader resolves through it)."""
+
+    default_model: str
+
+    def installed(self) -> list[str]: ...
 
     def missing_files(self, name: str) -> Sequence[object]: ...
 
@@ -146,6 +162,6 @@ class ModelStoreProtocol(DownloaderProtocol, Protocol):
 
 
 __all__ = [
-    "AudioChunkProtocol", "CatalogEntryProtocol", "DownloaderProtocol", "ModelInfoProtocol",
+    "AudioChunkProtocol", "CatalogEntryProtocol", "DownloaderProtocol", "ModelFilesProtocol", "ModelInfoProtocol",
     "ModelStoreProtocol", "SynthesisStreamProtocol", "SynthesizerProtocol",
 ]
