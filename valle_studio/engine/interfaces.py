@@ -3,7 +3,8 @@
 The app, batch and later tools type their services with these instead of ``Any``, without importing
 the torch-backed classes: :class:`SynthesizerProtocol` is the public face of
 :class:`~valle_studio.engine.synthesizer.Synthesizer`, :class:`ModelStoreProtocol` that of
-:class:`~valle_studio.engine.store.ModelStore`. Test doubles only need the members a test touches;
+:class:`~valle_studio.engine.store.ModelStore` (:class:`ModelFilesProtocol` is the part the engine itself
+resolves models through). Test doubles only need the members a test touches;
 ``tests/engine/test_interfaces.py`` keeps the real classes in step with these declarations.
 
 Importing this module is cheap: numpy and the plain request records only (``streaming`` is named for
