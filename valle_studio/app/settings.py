@@ -140,7 +140,8 @@ class AppSettings:
             log.error("could not write settings to %s (%s)", self.path, self.qsettings.status())
 
     def _migrate(self) -> None:
-        version = int(self.qsettings.value("meta/version", 0) or 0)
+        raw: Any = self.qsettings.value("meta/version", 0)  # whatever the file holds
+        version = int(raw or 0)
         if version > SETTINGS_VERSION:
             log.warning("%s was written by a newer version (%d); unknown keys are kept", self.path, version)
         elif version < SETTINGS_VERSION:

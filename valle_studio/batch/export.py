@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -165,8 +166,9 @@ def plan_export(project: BatchProject, options: ExportOptions) -> ExportPlan:
         conflicts: list[Path] = []
         for key, stem, suffix in _entries(project, options):
             prev = old.get(key)
-            usable = prev is not None and prev.base == stem and prev.name.endswith(suffix)
-            name = prev.name if usable and prev.name.casefold() not in taken else unique_name(stem, suffix, taken)
+            name = prev.name if prev is not None and prev.base == stem and prev.name.endswith(suffix) else None
+            if name is None or name.casefold() in taken:
+                name = unique_name(stem, suffix, taken)
             path = folder / name
             if path.exists() and not _is_ours(path, key, old):
                 if options.on_conflict == "rename":
@@ -177,8 +179,8 @@ def plan_export(project: BatchProject, options: ExportOptions) -> ExportPlan:
             if Path(name).name != name or name in {".", ".."}:  # defence in depth: names stay in the folder
                 raise ProjectError(f"refusing the unsafe file name {name!r}")
             taken.add(name.casefold())
-            same = prev is not None and prev.name == name
-            record.files[key] = ExportedFile(name, stem, prev.take if same else None, prev.sha256 if same else None)
+            kept = prev if prev is not None and prev.name == name else None  # same file: keep what it holds
+            record.files[key] = ExportedFile(name, stem, kept.take if kept else None, kept.sha256 if kept else None)
         if conflicts:
             raise ExportConflict(conflicts)
         project.exports = [e for e in project.exports if e.folder != record.folder] + [record]
@@ -220,7 +222,7 @@ def _exported_rows(project: BatchProject, record: ExportRecord) -> list[tuple[in
     return out
 
 
-def manifest_entries(project: BatchProject, record: ExportRecord) -> list[dict]:
+def manifest_entries(project: BatchProject, record: ExportRecord) -> list[dict[str, Any]]:
     """One dict per exported file: file, text, voice, language, seed, duration_s, settings, ..."""
     entries = []
     for index, row in _exported_rows(project, record):
@@ -233,7 +235,7 @@ def manifest_entries(project: BatchProject, record: ExportRecord) -> list[dict]:
     return entries
 
 
-def _write_tracked(record: ExportRecord, key: str, writer: Callable[[Path], None]) -> str:
+def _write_tracked(record: ExportRecord, key: str, writer: Callable[[Path], object]) -> str:
     entry = record.files[key]
     path = Path(record.folder) / entry.name
     writer(path)

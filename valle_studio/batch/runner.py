@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,8 +28,12 @@ from valle_studio.batch.eta import EtaEstimator, row_cost
 from valle_studio.batch.project import BatchProject, ProjectError
 from valle_studio.batch.rows import DONE, Row, Take
 from valle_studio.engine.progress import Cancelled, CancelToken, Progress, ProgressThrottle
-from valle_studio.engine.requests import SynthesisRequest
+from valle_studio.engine.requests import PromptSource, SynthesisRequest
 from valle_studio.errors import describe
+
+if TYPE_CHECKING:
+    from valle_studio.engine.interfaces import SynthesizerProtocol
+    from valle_studio.studio.voices import VoiceLibrary
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +122,7 @@ def row_fraction(event: Progress) -> float:
     return 0.9 * (sentence + start + (end - start) * within) / sentences
 
 
-AfterTake = Callable[[Row, Take], None]
+AfterTake = Callable[[Row, Take], object]  # what it returns is ignored
 
 
 class BatchRunner:
@@ -130,7 +134,7 @@ class BatchRunner:
     row's exception into the one line recorded as its failure.
     """
 
-    def __init__(self, project: BatchProject, synthesizer: Any, *, voices: Any = None,
+    def __init__(self, project: BatchProject, synthesizer: SynthesizerProtocol, *, voices: VoiceLibrary | None = None,
                  on_event: Callable[[BatchEvent], None] | None = None, cancel: CancelToken | None = None,
                  gate: PauseGate | None = None, after_take: AfterTake | None = None,
                  describe_error: Callable[[BaseException], str] = describe) -> None:
@@ -269,7 +273,7 @@ class BatchRunner:
         if voice:
             if self.voices is None:
                 raise ProjectError(f"the row needs the saved voice '{voice}', but no voice library is open")
-            sources: list[Any] = list(self.voices.get(voice).prompts())
+            sources: list[PromptSource] = list(self.voices.get(voice).prompts())
         else:
             sources = read_prompt_files(self.project.prompt_files)
         codes = self.synth.encode_prompts(sources) if sources else None

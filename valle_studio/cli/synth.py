@@ -20,6 +20,7 @@ import contextlib
 import io
 import struct
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -128,13 +129,13 @@ def _check_inputs(args: argparse.Namespace, settings: GenerationSettings, quiet:
     return tuple(prompts)
 
 
-def _write_all(writes: list[tuple[Path, object]]) -> None:
+def _write_all(writes: list[tuple[Path, Callable[[], object]]]) -> None:
     """Run ``(path, write)`` pairs; if one fails, remove the files this run created before it."""
     created: list[Path] = []
     try:
         for path, write in writes:
             existed = path.exists()
-            write()  # type: ignore[operator]
+            write()
             if not existed:
                 created.append(path)
     except BaseException:
@@ -239,7 +240,7 @@ def run_synth(args: argparse.Namespace, settings: GenerationSettings) -> int:
             player.close()  # Ctrl+C or a failure stops the sound at once
         raise
 
-    writes: list[tuple[Path, object]] = []
+    writes: list[tuple[Path, Callable[[], object]]] = []
     if out is not None and result.audio is not None:
         audio = result.audio
         writes.append((out, lambda: save_audio(out, audio, result.sample_rate)))

@@ -21,6 +21,7 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import save_file
@@ -82,7 +83,7 @@ def _draw(name: str, shape: tuple[int, ...], dim: int, gen: torch.Generator) -> 
 
 def _config(
     capabilities: Sequence[str], dim: int, heads: int, layers: int, noncausal: bool, version: int
-) -> dict:
+) -> dict[str, Any]:
     caps = [*capabilities, "lang"]  # upstream's constructor appends "lang" before export
     return {
         "name": "ar+nar-len" if "len" in capabilities else "ar+nar",
@@ -201,7 +202,7 @@ def _vocab(sources: Sequence[str | Sequence[str]], size: int | None) -> dict[str
     return vocab
 
 
-def _tokenizer_json(vocab: dict[str, int], merges: list[str]) -> dict:
+def _tokenizer_json(vocab: dict[str, int], merges: list[str]) -> dict[str, Any]:
     """An HF ``tokenizers`` BPE file without normalizer or pre-tokenizer that wraps text as <bos> … </eos>."""
     added = [{"id": idx, "content": token, "single_word": False, "lstrip": False, "rstrip": False,
               "normalized": False, "special": True} for idx, token in enumerate(_SPECIALS)]
@@ -223,7 +224,7 @@ def _tokenizer_json(vocab: dict[str, int], merges: list[str]) -> dict:
     }
 
 
-def tiny_phoneme_tokenizer_json() -> dict:
+def tiny_phoneme_tokenizer_json() -> dict[str, Any]:
     """The content of the tiny ``tokenizer.json``: 256 ids (every id a tiny model's phoneme head can
     emit decodes), a few BPE merges (diphthongs, affricates, long vowels) and a few ids that two
     spellings share."""
@@ -234,7 +235,7 @@ def tiny_phoneme_tokenizer_json() -> dict:
     return _tokenizer_json(vocab, merges)
 
 
-def tiny_text_tokenizer_json() -> dict:
+def tiny_text_tokenizer_json() -> dict[str, Any]:
     """The content of the tiny ``text_tokenizer.json``: one id per character (ASCII, Latin-1, typographic
     punctuation), all below the 8575 rows of ``raw_text_emb``."""
     vocab = _vocab(_TEXT_SOURCES, None)
@@ -258,7 +259,7 @@ def write_tiny_tokenizers(folder: str | Path, *, text_tokenizer: bool = True) ->
     return folder
 
 
-def _write_json(path: Path, content: dict) -> Path:
+def _write_json(path: Path, content: dict[str, Any]) -> Path:
     text = json.dumps(content, ensure_ascii=False, indent=1) + "\n"
 
     def write(tmp: str) -> None:

@@ -48,8 +48,11 @@ class Range:
     def __contains__(self, value: object) -> bool:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             return False
-        above = value > self.low if self.low_open else value >= self.low
-        below = value < self.high if self.high_open else value <= self.high
+        # int and float compare exactly; other Reals (numpy scalars, Fraction) compare as floats, as they
+        # would against these float bounds anyway. numbers.Real itself declares no ">".
+        number = value if isinstance(value, (int, float)) else float(value)
+        above = number > self.low if self.low_open else number >= self.low
+        below = number < self.high if self.high_open else number <= self.high
         return above and below
 
     def words(self, unit: str = "") -> str:

@@ -40,6 +40,8 @@ from valle_studio.engine.settings import GenerationSettings
 
 if TYPE_CHECKING:
     from valle_studio.engine.codec import Codec
+    from valle_studio.engine.interfaces import ModelFilesProtocol
+    from valle_studio.engine.model.vall_e import VallEModel
     from valle_studio.engine.streaming import StreamOptions, SynthesisStream
 
 log = logging.getLogger(__name__)
@@ -90,7 +92,8 @@ class ModelInfo:
 class Synthesizer:
     """A loaded model plus everything needed to turn text into speech with it."""
 
-    def __init__(self, model, resolved: ResolvedModel, codec: Codec | Literal["auto"] | None = "auto") -> None:
+    def __init__(self, model: VallEModel, resolved: ResolvedModel,
+                 codec: Codec | Literal["auto"] | None = "auto") -> None:
         from valle_studio.engine.text.frontend import TextFrontend
 
         self.model = model
@@ -108,7 +111,8 @@ class Synthesizer:
     @classmethod
     def load(cls, model: str | Path, *, device: str = "auto", dtype: str = "auto",
              codec: Codec | Literal["auto"] | None = "auto", tokenizer: Path | None = None,
-             legacy_summing: bool | None = None, store=None, quantize: str | None = None) -> Synthesizer:
+             legacy_summing: bool | None = None, store: ModelFilesProtocol | None = None,
+             quantize: str | None = None) -> Synthesizer:
         """Load a checkpoint (path, or name of an installed model) and its tokenizers.
 
         ``tokenizer``: a ``tokenizer.json``; by default the one beside the model file, else the one the
@@ -146,7 +150,9 @@ class Synthesizer:
     # -- text ---------------------------------------------------------------------------------------------------
     def phonemize(self, text: str, language: str = "en", split: str = "sentences") -> list[str]:
         """The IPA each piece of ``text`` becomes: exactly what the model receives."""
-        request = SynthesisRequest(text=text, language=language, settings=GenerationSettings(split=split))
+        # ``split`` is any string here (the app passes the text panel's choice); the settings refuse others
+        settings = GenerationSettings().replace(split=split)
+        request = SynthesisRequest(text=text, language=language, settings=settings)
         return self._request_lines(request)[1]
 
     # -- prompts and requests -----------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 ``batch`` to the :class:`~valle_studio.app.jobs.controller.EngineController`; on the engine thread a
 :class:`~valle_studio.batch.runner.BatchRunner` generates the rows with the loaded synthesizer and
 hands each :class:`~valle_studio.batch.runner.BatchEvent` out as a partial result, so slots connected
-to :attr:`BatchController.event` may touch widgets. The runner saves the project after every row
+to :attr:`BatchController.batch_event` may touch widgets. The runner saves the project after every row
 itself, so closing the app mid-run loses at most the row in progress.
 
 The engine refuses the run while a studio take is active (:class:`~valle_studio.app.jobs.records.EngineBusy`),
@@ -55,7 +55,7 @@ def batch_job(project: BatchProject, row_ids: Sequence[str], *, voices: VoiceLib
 class BatchController(QObject):
     """See the module docstring. One run at a time."""
 
-    event = Signal(object)  # BatchEvent, on the UI thread
+    batch_event = Signal(object)  # BatchEvent, on the UI thread
     finished = Signal(object)  # RunSummary
     failed = Signal(str)  # the run stopped on an error that was not one row's
     running_changed = Signal(bool)  # a run was accepted (it may still wait for the engine) / has ended
@@ -127,10 +127,10 @@ class BatchController(QObject):
             return True
         self.cancel()
         deadline = QDeadlineTimer(timeout_ms)
-        while not job.done and not deadline.hasExpired() and self.engine.thread.isRunning():
+        while not job.done and not deadline.hasExpired() and self.engine.worker_thread.isRunning():
             QCoreApplication.processEvents()
             QThread.msleep(10)
-        return job.done or not self.engine.thread.isRunning()
+        return job.done or not self.engine.worker_thread.isRunning()
 
     def _set_waiting(self, waiting: bool) -> None:
         if waiting != self._waiting:
@@ -143,7 +143,7 @@ class BatchController(QObject):
 
     @Slot(object)
     def _on_event(self, event: BatchEvent) -> None:
-        self.event.emit(event)
+        self.batch_event.emit(event)
 
     def _end(self) -> None:
         self._job = None

@@ -131,7 +131,7 @@ class EngineController(QObject):
         return bool(stopped)
 
     @property
-    def thread(self) -> QThread:
+    def worker_thread(self) -> QThread:
         return self._thread
 
     # -- state ---------------------------------------------------------------------------------

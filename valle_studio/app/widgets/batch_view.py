@@ -210,7 +210,7 @@ class BatchView(QWidget):
         self.run_failed_button.clicked.connect(self.run_failed)
         self.run_bar.pause_toggled.connect(self._on_pause_toggled)
         self.cancel_button.clicked.connect(self.controller.cancel)
-        self.controller.event.connect(self._on_event)
+        self.controller.batch_event.connect(self._on_event)
         self.controller.finished.connect(self._on_finished)
         self.controller.failed.connect(lambda message: self._say(f"The batch stopped: {message}", error=True))
         self.controller.running_changed.connect(self._on_running_changed)
@@ -220,7 +220,7 @@ class BatchView(QWidget):
         self.engine.notice.connect(self._on_engine_notice)
         self.model.edit_failed.connect(lambda message: self._say(message, error=True))
         # Progress repaints rows many times a second; the counts only change when a row ends or is edited.
-        self.model.dataChanged.connect(lambda *_: self.controller.is_running or self._update_summary())
+        self.model.dataChanged.connect(lambda *_: self._update_summary_when_idle())
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_current_takes())
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_controls())
         self.table.customContextMenuRequested.connect(self._context_menu)
@@ -526,6 +526,10 @@ class BatchView(QWidget):
     def _say(self, text: str, *, error: bool = False) -> None:
         self.message.setText(f"<span style='color:#d03c3c'>{text}</span>" if error else text)
         self.message_frame.setVisible(bool(text))
+
+    def _update_summary_when_idle(self) -> None:
+        if not self.controller.is_running:
+            self._update_summary()
 
     def _update_summary(self) -> None:
         project = self.project

@@ -118,38 +118,38 @@ class HistoryModel(QAbstractListModel):
 
 def _blend(a: QColor, b: QColor, weight: float) -> QColor:
     """``weight`` of ``a`` plus the rest of ``b`` (works for light and dark palettes alike)."""
-    return QColor.fromRgbF(*(weight * x + (1 - weight) * y for x, y in
-                             zip(a.getRgbF()[:3], b.getRgbF()[:3], strict=True)))
+    rgb_a, rgb_b = (a.redF(), a.greenF(), a.blueF()), (b.redF(), b.greenF(), b.blueF())
+    return QColor.fromRgbF(*(weight * x + (1 - weight) * y for x, y in zip(rgb_a, rgb_b, strict=True)))
 
 
 class TakeDelegate(QStyledItemDelegate):
     """Two lines per take, each elided to the list's width: the text, then the summary (dimmer)."""
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
-        height = option.fontMetrics.height()  # type: ignore[attr-defined]
+        height = option.fontMetrics.height()
         return QSize(0, 2 * height + 10)  # width 0: never wider than the view, so no side scrolling
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
-        opt.text = ""  # type: ignore[attr-defined]
-        widget = opt.widget  # type: ignore[attr-defined]
+        opt.text = ""
+        widget = opt.widget
         style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-        rect = opt.rect.adjusted(6, 4, -6, -4)  # type: ignore[attr-defined]
-        metrics = opt.fontMetrics  # type: ignore[attr-defined]
-        selected = bool(opt.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
+        rect = opt.rect.adjusted(6, 4, -6, -4)
+        metrics = opt.fontMetrics
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
         group = QPalette.ColorGroup.Normal if opt.state & QStyle.StateFlag.State_Enabled else \
-            QPalette.ColorGroup.Disabled  # type: ignore[attr-defined]
+            QPalette.ColorGroup.Disabled
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         first = metrics.elidedText(str(index.data()), Qt.TextElideMode.ElideRight, rect.width())
         second = metrics.elidedText(str(index.data(SummaryRole)), Qt.TextElideMode.ElideRight, rect.width())
         painter.save()
-        painter.setPen(opt.palette.color(group, role))  # type: ignore[attr-defined]
+        painter.setPen(opt.palette.color(group, role))
         painter.drawText(rect.x(), rect.y() + metrics.ascent(), first)
         if not selected:  # a dimmer second line: text colour blended toward the background
-            painter.setPen(_blend(opt.palette.color(group, QPalette.ColorRole.Text),  # type: ignore[attr-defined]
-                                  opt.palette.color(group, QPalette.ColorRole.Base), 0.6))  # type: ignore[attr-defined]
+            painter.setPen(_blend(opt.palette.color(group, QPalette.ColorRole.Text),
+                                  opt.palette.color(group, QPalette.ColorRole.Base), 0.6))
         painter.drawText(rect.x(), rect.y() + metrics.height() + metrics.ascent() + 2, second)
         painter.restore()
 

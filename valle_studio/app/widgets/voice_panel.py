@@ -160,8 +160,8 @@ class VoicePanel(QWidget):
         clip_layout.addWidget(self.waveform, 1)
         clip_layout.addLayout(_row(self.play_button, self.keep_button, self.cleanup_button, self.undo_button,
                                    (None, 1), self.duration_label))
-        for widget in (self.warning_label, self.save_row, self.voice_hint):
-            clip_layout.addWidget(widget)
+        for below in (self.warning_label, self.save_row, self.voice_hint):
+            clip_layout.addWidget(below)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -98,7 +98,8 @@ def _open_safetensors(path: Path, size: int) -> CheckpointFile:
 
     def read(name: str) -> Tensor:
         try:
-            return handle.get_tensor(name)
+            tensor: Tensor = handle.get_tensor(name)  # safetensors' stub leaves it unannotated
+            return tensor
         except Exception as exc:
             raise CheckpointError(f"{path.name}: cannot read tensor {name!r}: {exc}") from None
 

@@ -16,10 +16,12 @@ from typing import Any
 
 # The codec's numbers (codes per level, levels, the stop/mask token 1024) are declared once in
 # core.codec_format; AUDIO_TOKENS is the model's name for the codebook size.
-from valle_studio.core.codec_format import CODEBOOK_SIZE as AUDIO_TOKENS
+from valle_studio.core.codec_format import CODEBOOK_SIZE
 from valle_studio.core.codec_format import LEVELS as LEVELS
 from valle_studio.core.codec_format import MASK_TOKEN as MASK_TOKEN
 from valle_studio.core.codec_format import STOP_TOKEN as STOP_TOKEN
+
+AUDIO_TOKENS = CODEBOOK_SIZE
 
 #: Classifier indices of upstream's split heads.
 HEAD_AR = 0
