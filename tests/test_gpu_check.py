@@ -126,3 +126,14 @@ def test_cuda_without_a_gpu_is_refused(capsys: pytest.CaptureFixture[str]) -> No
     with pytest.raises(SystemExit) as exc:
         gpu_check.main(["--device", "cuda"])
     assert exc.value.code == 2 and "no NVIDIA GPU" in capsys.readouterr().err
+
+
+def test_cli_falls_back_to_the_module_without_a_console_script(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a machine that runs the checkout through PYTHONPATH (the GPU machine) no script is installed."""
+    from benchmarks.gpu_cli import cli_command
+
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python3"))
+    assert cli_command() == [str(tmp_path / "python3"), "-m", "valle_studio.cli"]
+    (tmp_path / "valle-studio-cli").write_text("#!/bin/sh\n")
+    assert cli_command() == [str(tmp_path / "valle-studio-cli")]
