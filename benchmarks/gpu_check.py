@@ -192,12 +192,16 @@ def main(argv: list[str] | None = None) -> int:
         if model.dtype != args.speed_dtype:  # the fp32 copy is needed no more: cast in place
             model = model.to(args.speed_dtype).fuse()
             state["model"] = model
+        return model
+
+    def speed_parts():
+        """The model in the speed precision and the codec, warmed up (b needs no codec: it warms itself)."""
+        model = speed_model()
         if "codec" not in state:
+            from benchmarks.gpu_speed import warm_up
             from valle_studio.engine.codec.encodec_vocos import EncodecVocosCodec
 
             state["codec"] = EncodecVocosCodec.random(0, device=device)
-            from benchmarks.gpu_speed import warm_up
-
             if device.type == "cpu" and full:  # a first call's costs are milliseconds beside passes of seconds
                 print("   no warm-up: the CPU at full size (it would take a minute)", flush=True)
             else:
@@ -215,26 +219,26 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks._device import read_bandwidth_gbps
         from benchmarks.gpu_speed import ar_steps
 
-        model, _ = speed_model()
+        model = speed_model()
         gbps = read_bandwidth_gbps(device, plan.read_mb)
         ar_steps(results, model, contexts=(200, 600, 1200), steps=plan.ar_steps, read_gbps=gbps)
 
     def item_c() -> None:
         from benchmarks.gpu_speed import nar_len_rtf
 
-        model, codec = speed_model()
+        model, codec = speed_parts()
         nar_len_rtf(results, model, codec, seconds=plan.seconds, measured_steps=plan.measured_steps)
 
     def item_d() -> None:
         from benchmarks.gpu_speed import ar_nar_rtf
 
-        model, codec = speed_model()
+        model, codec = speed_parts()
         ar_nar_rtf(results, model, codec, seconds=plan.seconds)
 
     def item_e() -> None:
         from benchmarks.gpu_speed import first_audio
 
-        model, codec = speed_model()
+        model, codec = speed_parts()
         first_audio(results, model, codec, seconds=plan.stream_seconds, steps=plan.measured_steps or 50)
 
     def item_f() -> None:
@@ -244,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                         bound="no goal", note="part of every CPU peak below")
         for key, mib in peaks.items():
             results.add("f", f"peak {kind.split(' (')[0]} during ({key})", mib, "MiB", bound="no goal",
-                        note=f"{kind}, reset once the model (and for (b)-(e) the codec) was built"
+                        note=f"{kind}, reset once the model (and for (c)-(e) the codec) was built"
                              + ("; holds the float32 model and one half-precision copy" if key == "a" else ""))
         model = state.get("model")
         if model is not None:
@@ -262,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                        steps=plan.measured_steps or 50, timeout=remaining)
 
     bodies = (item_a, item_b, item_c, item_d, item_e, item_f, item_g)
-    prepares = (model_fp32, speed_model, speed_model, speed_model, speed_model, None, None)
+    prepares = (model_fp32, speed_model, speed_parts, speed_parts, speed_parts, None, None)
     for key, body, prepare in zip(ITEMS, bodies, prepares, strict=True):
         run_item(key, body, prepare)
 
