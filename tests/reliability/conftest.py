@@ -52,3 +52,17 @@ def with_codec(monkeypatch: pytest.MonkeyPatch, codec: Any) -> Any:
 @pytest.fixture()
 def fast() -> Any:
     return FAST
+
+
+@pytest.fixture(scope="session")
+def batch_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A user folder for child processes of the CLI: the random codec installed where the model store
+    looks for it, a tiny model (``tiny.sft``) and a saved voice "Reader"."""
+    from tests.batch.helpers import install_random_codec, tiny_model, voice_clip
+    from valle_studio.studio.voices import VoiceLibrary
+
+    root = tmp_path_factory.mktemp("child-home")
+    install_random_codec(root)
+    tiny_model(root)
+    VoiceLibrary(root / "data" / "voices").save("Reader", [(voice_clip(), 24_000)])
+    return root

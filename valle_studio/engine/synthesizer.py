@@ -40,7 +40,9 @@ from valle_studio.engine.settings import GenerationSettings
 
 if TYPE_CHECKING:
     from valle_studio.engine.codec import Codec
+    from valle_studio.engine.model.config import ModelConfig
     from valle_studio.engine.streaming import StreamOptions, SynthesisStream
+    from valle_studio.engine.text.frontend import TextFrontend
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,7 @@ class Synthesizer:
         self.model = model
         self._resolved = resolved
         self.frontend = TextFrontend(resolved.tokenizer, resolved.text_tokenizer)
+        check_tokenizers_fit(self.frontend, model.config)
         self._codec = codec
         self._codec_lock = threading.Lock()
         config = model.config
@@ -256,6 +259,7 @@ class Synthesizer:
                 raise SynthesisError(f"there is nothing to say: the phoneme string {ipa[:40]!r} has no "
                                      "phonemes, only punctuation")
             ids = self.frontend.ids_for_phonemes(ipa)
+            require_known_symbols(ids, ipa, "the phoneme string")
             line = pipeline.LineInput(torch.tensor(ids), self.frontend.language_id(request.language))
             return [ipa], [ipa], [line]
         settings = request.settings
@@ -277,6 +281,9 @@ class Synthesizer:
         kept = [i for i, t in enumerate(tokenized) if is_speakable(t.phonemes)]
         if not kept:
             raise SynthesisError("there is nothing to say: the text has no words, only punctuation or symbols")
+        for i in kept:
+            require_known_symbols(tokenized[i].ids, tokenized[i].phonemes,
+                                  "the text" if settings.no_phonemize else "the phonemes of the text")
         if len(kept) < len(texts):
             log.info("skipping pieces with nothing to pronounce: %r",
                      [texts[i] for i in range(len(texts)) if i not in kept])
@@ -314,6 +321,25 @@ class Synthesizer:
                          language_id=self.frontend.language_id(language), max_tokens=max_tokens,
                          progress=progress, cancel=cancel)
         return self.frontend.decode_phonemes(ids)
+
+
+#: Ids that carry no sound: <unk>, <bos>, </eos>, <mask> (the tokenizers' special ids 0-3).
+_NO_SOUND_IDS = frozenset(range(4))
+
+
+def require_known_symbols(ids: Sequence[int], shown: str, what: str) -> None:
+    """Refuse input whose every symbol is unknown to the tokenizer (or a special token such as
+    ``<unk>``/``<mask>`` typed literally): the model would be asked to speak nothing but "unknown"."""
+    if all(int(i) in _NO_SOUND_IDS for i in ids):
+        raise SynthesisError(f"there is nothing to say: {what} {shown[:40]!r} holds no symbol the tokenizer "
+                             "knows (only unknown or special tokens); write IPA phonemes such as həlˈoʊ")
+
+
+def check_tokenizers_fit(frontend: TextFrontend, config: ModelConfig) -> None:
+    """The tokenizers must belong to the model: their ids must fit its embedding tables."""
+    frontend.tokenizer.check_fits(config.text_tokens, "phoneme table (text_emb)")
+    if frontend.text_tokenizer is not None and config.raw_text_tokens:
+        frontend.text_tokenizer.check_fits(config.raw_text_tokens, "raw-text table (raw_text_emb)")
 
 
 def _keep_torch_caches_in_app_folder() -> None:
