@@ -71,9 +71,9 @@ class FileFlags:
 
     @classmethod
     def of(cls, pairs: Iterable[tuple[str, object]]) -> FileFlags:
-        """From ``(flag, value)`` pairs; values that are None, empty or ``-`` (stdout) are left out."""
-        kept = tuple((flag, os.fspath(value)) for flag, value in pairs  # type: ignore[arg-type]
-                     if value not in (None, "", "-"))
+        """From ``(flag, value)`` pairs; values that are not paths, empty or ``-`` (stdout) are left out."""
+        kept = tuple((flag, os.fspath(value)) for flag, value in pairs
+                     if isinstance(value, (str, os.PathLike)) and os.fspath(value) not in ("", "-"))
         return cls(kept)
 
     def flag_for(self, path: str | os.PathLike[str]) -> str | None:

@@ -5,6 +5,8 @@ The QThread leak check of the GUI tests applies here too (re-exported from ``tes
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +68,19 @@ def batch_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tiny_model(root)
     VoiceLibrary(root / "data" / "voices").save("Reader", [(voice_clip(), 24_000)])
     return root
+
+
+@pytest.fixture()
+def never_blocks() -> Iterator[None]:
+    """Fail (instead of hanging the suite) when the run blocks for a minute, e.g. on a named pipe."""
+
+    def fire(_signum: int, _frame: Any) -> None:
+        raise TimeoutError("the run blocked for 60 s")
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.alarm(60)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +25,6 @@ from valle_studio.batch.project import BatchProject
 from valle_studio.studio.voices import VoiceLibrary
 
 SR = 24_000
-
-
-@pytest.fixture()
-def never_blocks() -> Iterator[None]:
-    """Fail (instead of hanging the suite) when the run blocks for a minute, e.g. on a named pipe."""
-
-    def fire(_signum: int, _frame: Any) -> None:
-        raise TimeoutError("the run blocked for 60 s")
-
-    previous = signal.signal(signal.SIGALRM, fire)
-    signal.alarm(60)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture()

@@ -259,7 +259,7 @@ class Synthesizer:
                 raise SynthesisError(f"there is nothing to say: the phoneme string {ipa[:40]!r} has no "
                                      "phonemes, only punctuation")
             ids = self.frontend.ids_for_phonemes(ipa)
-            require_known_symbols(ids, ipa, "the phoneme string")
+            require_known_symbols(self.frontend.tokenizer.tokens(ipa), ipa, "the phoneme string")
             line = pipeline.LineInput(torch.tensor(ids), self.frontend.language_id(request.language))
             return [ipa], [ipa], [line]
         settings = request.settings
@@ -281,9 +281,11 @@ class Synthesizer:
         kept = [i for i, t in enumerate(tokenized) if is_speakable(t.phonemes)]
         if not kept:
             raise SynthesisError("there is nothing to say: the text has no words, only punctuation or symbols")
+        tokenizer = self.frontend.text_tokenizer if settings.no_phonemize else self.frontend.tokenizer
         for i in kept:
-            require_known_symbols(tokenized[i].ids, tokenized[i].phonemes,
-                                  "the text" if settings.no_phonemize else "the phonemes of the text")
+            if tokenizer is not None:
+                require_known_symbols(tokenizer.tokens(tokenized[i].phonemes), tokenized[i].phonemes,
+                                      "the text" if settings.no_phonemize else "the phonemes of the text")
         if len(kept) < len(texts):
             log.info("skipping pieces with nothing to pronounce: %r",
                      [texts[i] for i in range(len(texts)) if i not in kept])
@@ -323,14 +325,15 @@ class Synthesizer:
         return self.frontend.decode_phonemes(ids)
 
 
-#: Ids that carry no sound: <unk>, <bos>, </eos>, <mask> (the tokenizers' special ids 0-3).
-_NO_SOUND_IDS = frozenset(range(4))
+#: Tokens that carry no sound: the tokenizers' special tokens (ids 0-3).
+_SPECIAL_TOKENS = frozenset({"<unk>", "<bos>", "</eos>", "<mask>"})
 
 
-def require_known_symbols(ids: Sequence[int], shown: str, what: str) -> None:
-    """Refuse input whose every symbol is unknown to the tokenizer (or a special token such as
-    ``<unk>``/``<mask>`` typed literally): the model would be asked to speak nothing but "unknown"."""
-    if all(int(i) in _NO_SOUND_IDS for i in ids):
+def require_known_symbols(tokens: Sequence[str], shown: str, what: str) -> None:
+    """Refuse input in which the tokenizer knows no symbol that sounds: every letter unknown (``<unk>``),
+    special tokens typed literally (``<unk><mask>``), and at most spaces or punctuation around them. The
+    model would be asked to speak nothing but "unknown"."""
+    if not any(token not in _SPECIAL_TOKENS and any(ch.isalnum() for ch in token) for token in tokens):
         raise SynthesisError(f"there is nothing to say: {what} {shown[:40]!r} holds no symbol the tokenizer "
                              "knows (only unknown or special tokens); write IPA phonemes such as həlˈoʊ")
 

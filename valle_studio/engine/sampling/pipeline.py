@@ -92,23 +92,10 @@ def sample(
         logits = processor(logits, history)
 
     probs = torch.softmax(logits.float(), dim=-1)
-    ids = logits.argmax(dim=-1) if config.temperature <= 0.0 else _draw(logits, probs, generator)
+    if config.temperature <= 0.0:
+        ids = logits.argmax(dim=-1)
+    else:
+        ids = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
     scores = probs.gather(-1, ids.unsqueeze(-1)).squeeze(-1)
     return SampleOutput(ids=ids.to(torch.int64), scores=scores, logits=logits)
 
-
-def _draw(logits: Tensor, probs: Tensor, generator: torch.Generator | None) -> Tensor:
-    """One categorical draw per row of ``probs: [rows, classes]``; ``[rows]`` int64.
-
-    A temperature so close to 0 that ``logits / T`` overflows to infinity (1e-300 is a valid float)
-    leaves its row without a distribution (softmax of inf - inf is NaN). Such a row is the T -> 0 limit
-    of sampling, which is the greedy choice, so it gets ``argmax`` instead of a crash in ``multinomial``.
-    """
-    broken = ~torch.isfinite(probs).all(dim=-1)
-    if not bool(broken.any()):
-        return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-    ids = logits.argmax(dim=-1)
-    fine = ~broken
-    if bool(fine.any()):
-        ids[fine] = torch.multinomial(probs[fine], 1, generator=generator).squeeze(-1)
-    return ids
