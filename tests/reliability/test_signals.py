@@ -34,13 +34,22 @@ def last_line(stderr: str) -> str:
 
 @pytest.mark.parametrize("signum", HANDLED, ids=lambda s: signal.Signals(s).name)
 def test_handled_signals_unwind_like_ctrl_c(signum: int) -> None:
-    """In this process: the handlers raise Terminated (a KeyboardInterrupt) and are restored afterwards."""
-    before = signal.getsignal(signum)
-    with pytest.raises(Terminated) as stopped, signals_as_interrupts():
-        os.kill(os.getpid(), signum)
-        time.sleep(5)  # the handler runs at the next bytecode; never reached
-    assert isinstance(stopped.value, KeyboardInterrupt) and stopped.value.exit_code == 128 + signum
-    assert signal.getsignal(signum) == before
+    """In this process: the handlers raise Terminated (a KeyboardInterrupt) and are restored afterwards;
+    a signal the parent ignores (SIGHUP under ``nohup``) stays ignored."""
+    outer = signal.signal(signum, signal.SIG_DFL)
+    try:
+        with pytest.raises(Terminated) as stopped, signals_as_interrupts():
+            os.kill(os.getpid(), signum)
+            time.sleep(5)  # the handler runs at the next bytecode; never reached
+        assert isinstance(stopped.value, KeyboardInterrupt) and stopped.value.exit_code == 128 + signum
+        assert signal.getsignal(signum) == signal.SIG_DFL
+        signal.signal(signum, signal.SIG_IGN)
+        with signals_as_interrupts():
+            os.kill(os.getpid(), signum)
+            time.sleep(0.05)  # ignored: nothing is raised
+        assert signal.getsignal(signum) == signal.SIG_IGN
+    finally:
+        signal.signal(signum, outer)
 
 
 @pytest.mark.slow

@@ -48,8 +48,9 @@ def _raise(signum: int, _frame: FrameType | None) -> None:
 def signals_as_interrupts() -> Iterator[None]:
     """While inside, :data:`HANDLED` signals raise :class:`Terminated` in the main thread.
 
-    The previous handlers come back on exit. Off the main thread (where Python cannot install signal
-    handlers) this does nothing.
+    The previous handlers come back on exit. A signal that is already ignored stays ignored: under
+    ``nohup`` SIGHUP is, and a batch started that way must survive the terminal closing. Off the main
+    thread (where Python cannot install signal handlers) this does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -57,7 +58,8 @@ def signals_as_interrupts() -> Iterator[None]:
     previous: dict[int, Any] = {}
     try:
         for signum in HANDLED:
-            previous[signum] = signal.signal(signum, _raise)
+            if signal.getsignal(signum) == signal.SIG_DFL:
+                previous[signum] = signal.signal(signum, _raise)
         yield
     finally:
         for signum, handler in previous.items():

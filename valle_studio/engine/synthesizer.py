@@ -40,9 +40,7 @@ from valle_studio.engine.settings import GenerationSettings
 
 if TYPE_CHECKING:
     from valle_studio.engine.codec import Codec
-    from valle_studio.engine.model.config import ModelConfig
     from valle_studio.engine.streaming import StreamOptions, SynthesisStream
-    from valle_studio.engine.text.frontend import TextFrontend
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +91,7 @@ class Synthesizer:
     """A loaded model plus everything needed to turn text into speech with it."""
 
     def __init__(self, model, resolved: ResolvedModel, codec: Codec | Literal["auto"] | None = "auto") -> None:
+        from valle_studio.engine.text.checks import check_tokenizers_fit
         from valle_studio.engine.text.frontend import TextFrontend
 
         self.model = model
@@ -249,6 +248,7 @@ class Synthesizer:
     def _request_lines(self, request: SynthesisRequest
                        ) -> tuple[list[str], list[str], list[pipeline.LineInput]]:
         """(texts, phoneme strings, model inputs), one entry per generated piece."""
+        from valle_studio.engine.text.checks import require_known_symbols
         from valle_studio.engine.text.clean import clean_text, is_speakable
 
         if request.phonemes is not None:
@@ -323,26 +323,6 @@ class Synthesizer:
                          language_id=self.frontend.language_id(language), max_tokens=max_tokens,
                          progress=progress, cancel=cancel)
         return self.frontend.decode_phonemes(ids)
-
-
-#: Tokens that carry no sound: the tokenizers' special tokens (ids 0-3).
-_SPECIAL_TOKENS = frozenset({"<unk>", "<bos>", "</eos>", "<mask>"})
-
-
-def require_known_symbols(tokens: Sequence[str], shown: str, what: str) -> None:
-    """Refuse input in which the tokenizer knows no symbol that sounds: every letter unknown (``<unk>``),
-    special tokens typed literally (``<unk><mask>``), and at most spaces or punctuation around them. The
-    model would be asked to speak nothing but "unknown"."""
-    if not any(token not in _SPECIAL_TOKENS and any(ch.isalnum() for ch in token) for token in tokens):
-        raise SynthesisError(f"there is nothing to say: {what} {shown[:40]!r} holds no symbol the tokenizer "
-                             "knows (only unknown or special tokens); write IPA phonemes such as həlˈoʊ")
-
-
-def check_tokenizers_fit(frontend: TextFrontend, config: ModelConfig) -> None:
-    """The tokenizers must belong to the model: their ids must fit its embedding tables."""
-    frontend.tokenizer.check_fits(config.text_tokens, "phoneme table (text_emb)")
-    if frontend.text_tokenizer is not None and config.raw_text_tokens:
-        frontend.text_tokenizer.check_fits(config.raw_text_tokens, "raw-text table (raw_text_emb)")
 
 
 def _keep_torch_caches_in_app_folder() -> None:
