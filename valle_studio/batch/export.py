@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from valle_studio.audio.io import load_audio, save_audio
+from valle_studio.batch.csv_safe import spreadsheet_safe
 from valle_studio.batch.names import (
     DEFAULT_TEMPLATE,
     check_template,
@@ -41,6 +42,7 @@ from valle_studio.batch.project import BatchProject, ProjectError
 from valle_studio.batch.rows import ExportedFile, ExportRecord, Row
 from valle_studio.core.atomic import atomic_write, atomic_write_text
 from valle_studio.core.codec_format import SAMPLE_RATE
+from valle_studio.core.commit import same_file
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
 
 MANIFEST_CSV, MANIFEST_JSON = "@manifest.csv", "@manifest.json"
@@ -73,6 +75,9 @@ class ExportOptions:
     combined_gap_s: float = 0.5
     srt: bool = False
     on_conflict: str = "rename"
+    #: Files the batch reads (its script, prompts, model): never overwritten, whatever ``on_conflict`` says;
+    #: an output that would land on one gets another name.
+    protect: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         check_template(self.template)
@@ -170,7 +175,10 @@ def plan_export(project: BatchProject, options: ExportOptions) -> ExportPlan:
             if name is None or name.casefold() in taken:
                 name = unique_name(stem, suffix, taken)
             path = folder / name
-            if path.exists() and not _is_ours(path, key, old):
+            if any(same_file(path, kept) for kept in options.protect):
+                new = unique_name(stem, suffix, taken | on_disk)
+                renamed[name], name = new, new
+            elif path.exists() and not _is_ours(path, key, old):
                 if options.on_conflict == "rename":
                     new = unique_name(stem, suffix, taken | on_disk)
                     renamed[name], name = new, new
@@ -250,7 +258,8 @@ def write_manifests(project: BatchProject, record: ExportRecord) -> list[str]:
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     for entry in entries:
-        writer.writerow({**entry, "settings": json.dumps(entry["settings"], sort_keys=True, separators=(",", ":"))})
+        cells = {**entry, "settings": json.dumps(entry["settings"], sort_keys=True, separators=(",", ":"))}
+        writer.writerow({key: spreadsheet_safe(value) for key, value in cells.items()})
     document = {"project": project.name, "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "sample_rate": SAMPLE_RATE, "files": entries}
     text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

@@ -74,7 +74,7 @@ def resolve_model(model: str | Path, *, tokenizer: Path | None = None,
 
     if tokenizer is not None:
         phoneme_tok = Path(tokenizer)
-        if not phoneme_tok.is_file():
+        if not phoneme_tok.exists():  # anything else that is not a usable file: the tokenizer's own message
             raise MissingResourceError(f"tokenizer file not found: {phoneme_tok}")
         text_tok = phoneme_tok.with_name(TEXT_TOKENIZER)
     elif (path.parent / PHONEME_TOKENIZER).is_file():

@@ -94,11 +94,13 @@ class Synthesizer:
 
     def __init__(self, model: VallEModel, resolved: ResolvedModel,
                  codec: Codec | Literal["auto"] | None = "auto") -> None:
+        from valle_studio.engine.text.checks import check_tokenizers_fit
         from valle_studio.engine.text.frontend import TextFrontend
 
         self.model = model
         self._resolved = resolved
         self.frontend = TextFrontend(resolved.tokenizer, resolved.text_tokenizer)
+        check_tokenizers_fit(self.frontend, model.config)
         self._codec = codec
         self._codec_lock = threading.Lock()
         config = model.config
@@ -252,6 +254,7 @@ class Synthesizer:
     def _request_lines(self, request: SynthesisRequest
                        ) -> tuple[list[str], list[str], list[pipeline.LineInput]]:
         """(texts, phoneme strings, model inputs), one entry per generated piece."""
+        from valle_studio.engine.text.checks import require_known_symbols
         from valle_studio.engine.text.clean import clean_text, is_speakable
 
         if request.phonemes is not None:
@@ -262,6 +265,7 @@ class Synthesizer:
                 raise SynthesisError(f"there is nothing to say: the phoneme string {ipa[:40]!r} has no "
                                      "phonemes, only punctuation")
             ids = self.frontend.ids_for_phonemes(ipa)
+            require_known_symbols(self.frontend.tokenizer.tokens(ipa), ipa, "the phoneme string")
             line = pipeline.LineInput(torch.tensor(ids), self.frontend.language_id(request.language))
             return [ipa], [ipa], [line]
         settings = request.settings
@@ -283,6 +287,11 @@ class Synthesizer:
         kept = [i for i, t in enumerate(tokenized) if is_speakable(t.phonemes)]
         if not kept:
             raise SynthesisError("there is nothing to say: the text has no words, only punctuation or symbols")
+        tokenizer = self.frontend.text_tokenizer if settings.no_phonemize else self.frontend.tokenizer
+        for i in kept:
+            if tokenizer is not None:
+                require_known_symbols(tokenizer.tokens(tokenized[i].phonemes), tokenized[i].phonemes,
+                                      "the text" if settings.no_phonemize else "the phonemes of the text")
         if len(kept) < len(texts):
             log.info("skipping pieces with nothing to pronounce: %r",
                      [texts[i] for i in range(len(texts)) if i not in kept])
