@@ -25,6 +25,7 @@ from valle_studio.cli.options import (
     given_sampler_flags,
     settings_from_args,
 )
+from valle_studio.cli.quality import add_quality_flags, check_report_path, quality_from_args
 
 PROJECT_DIR = ".valle-batch"
 
@@ -60,12 +61,13 @@ def add_parser(sub: Any) -> None:
     add_device_flags(batch)
     batch.add_argument("--quiet", action="store_true", help="only errors and the summary on stderr")
     add_sampler_flags(batch)
+    add_quality_flags(batch, batch=True)
     batch.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """The command's handler: the flags become settings before anything heavy loads."""
-    return run_batch(args, settings_from_args(args))
+    return run_batch(args, settings_from_args(args), quality_from_args(args))
 
 
 def _say(args: argparse.Namespace, text: str, *, always: bool = False) -> None:
@@ -156,12 +158,15 @@ def _export_options(args: argparse.Namespace, project, out_dir: Path):
                          on_conflict="overwrite" if args.overwrite else "rename")
 
 
-def run_batch(args: argparse.Namespace, settings) -> int:
+def run_batch(args: argparse.Namespace, settings, quality=None) -> int:
     from valle_studio.batch.eta import format_eta
     from valle_studio.batch.export import export_project, export_row, plan_export
-    from valle_studio.batch.runner import ROW_FAILED, ROW_FINISHED, BatchEvent, BatchRunner
+    from valle_studio.batch.quality import lines_without_a_good_take, project_report
+    from valle_studio.batch.runner import ROW_FAILED, ROW_FINISHED, TAKE_CHECKED, BatchEvent, BatchRunner
+    from valle_studio.cli import quality as checks
     from valle_studio.engine.synthesizer import Synthesizer
 
+    report = check_report_path(args)  # before anything is created in --out-dir
     out_dir = Path(args.out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise CliError(f"--out-dir {out_dir} is a file, not a folder")
@@ -186,6 +191,8 @@ def run_batch(args: argparse.Namespace, settings) -> int:
         _say(args, f"{len(queue)} line(s) to generate, {len(project.rows) - len(queue)} already done")
 
         def on_event(event: BatchEvent) -> None:
+            if event.kind == TAKE_CHECKED:  # every take's verdict line, quiet or not
+                _say(args, f"  line {event.index + 1}, {event.message}", always=True)
             if event.kind not in (ROW_FINISHED, ROW_FAILED):
                 return
             row = project.rows[event.index] if event.index < len(project.rows) else None
@@ -200,7 +207,7 @@ def run_batch(args: argparse.Namespace, settings) -> int:
                 seconds = f"{take.duration_s:.1f} s" if take else ""
                 _say(args, f"{head} {seconds} {short!r}" + (f" (ETA {eta})" if eta else ""))
 
-        runner = BatchRunner(project, synth, voices=library, on_event=on_event,
+        runner = BatchRunner(project, synth, voices=library, on_event=on_event, quality=quality,
                              after_take=lambda row, _take: export_row(project, record, row, options.wav_format))
         try:
             summary = runner.run(queue)
@@ -214,7 +221,16 @@ def run_batch(args: argparse.Namespace, settings) -> int:
         outputs = ", ".join([*result.manifests, *filter(None, [result.combined, result.srt])])
         _say(args, f"done: {counts['done']} of {len(project.rows)} lines in {out_dir} ({outputs}); "
                    f"{summary.elapsed_s:.1f} s", always=True)
+        if report is not None:
+            path, write = checks.report_writer(report, project_report(project))
+            write()
+            _say(args, f"report: {path}")
         if failed:
             _say(args, f"{failed} line(s) failed; fix them and run again with --resume to retry", always=True)
             return EXIT_ERROR
-    return EXIT_OK
+        not_good = lines_without_a_good_take(project)
+    if not not_good:
+        return EXIT_OK
+    shown = ", ".join(map(str, not_good[:12])) + ("..." if len(not_good) > 12 else "")
+    return checks.verdict_exit(args, [f"{len(not_good)} line(s) have no good take: {shown} (their reasons are "
+                                      "in the manifest's verdict and reasons columns)"])

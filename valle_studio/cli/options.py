@@ -19,6 +19,7 @@ from valle_studio.engine.settings import SPECS, GenerationSettings, SettingsErro
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_NO_GOOD_TAKE = 3  # --strict: the quality check found no good take
 EXIT_CANCELLED = 130
 
 #: The CLI metavar of each unit a spec may name.
@@ -116,7 +117,8 @@ class StderrProgress:
 
 
 __all__ = [
-    "EXIT_CANCELLED", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "SPEC_OF_DEST", "ArgumentContainer", "CliError",
+    "EXIT_CANCELLED", "EXIT_ERROR", "EXIT_NO_GOOD_TAKE", "EXIT_OK", "EXIT_USAGE",
+    "SPEC_OF_DEST", "ArgumentContainer", "CliError",
     "StderrProgress",
     "add_device_flags", "add_sampler_flags", "flag_help", "given_sampler_flags", "settings_from_args",
 ]
