@@ -124,11 +124,14 @@ def _changes(codes: np.ndarray) -> np.ndarray:
 
 def _runs(mask: np.ndarray) -> int:
     """Length of the longest run of True in ``mask``."""
-    if not mask.any():
-        return 0
+    starts, ends = _run_bounds(mask)
+    return int((ends - starts).max()) if len(starts) else 0
+
+
+def _run_bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(starts, ends)`` of the runs of True in ``mask`` (ends exclusive)."""
     edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    return int((ends - starts).max())
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
 def loop_span(level0: np.ndarray) -> tuple[int, int]:
@@ -154,7 +157,10 @@ def loop_span(level0: np.ndarray) -> tuple[int, int]:
         starts = np.flatnonzero(looping)
         np.add.at(covered, starts, 1)
         np.add.at(covered, starts + window, -1)
-        span = _runs(np.cumsum(covered)[:-1] > 0)
+        span = 0
+        for start, end in zip(*_run_bounds(np.cumsum(covered)[:-1] > 0), strict=True):
+            hit = np.flatnonzero(match[start:end])  # from the first repeat to the last, not the windows' edges
+            span = max(span, int(hit[-1] - hit[0] + 1))
         frames = min(total, span + lag)
         if frames > best[0]:
             best = (frames, lag)
