@@ -42,7 +42,7 @@ def verdict_lines(err: str) -> list[str]:
 
 
 def check_take_shape(take: dict) -> None:
-    assert TAKE_KEYS <= set(take) and set(take["checks"]) == CHECKS
+    assert set(take) >= TAKE_KEYS and set(take["checks"]) == CHECKS
     assert isinstance(take["seed"], int) and isinstance(take["frames"], int) and take["frames"] >= 0
     assert take["verdict"] in ("good", "suspect", "bad") and 0.0 <= take["score"] <= 1.0
     assert isinstance(take["reasons"], list) and all(isinstance(r, str) for r in take["reasons"])
@@ -103,7 +103,7 @@ def test_strict_exits_3_when_no_take_is_good_and_still_writes(ar_model: Path, ti
     out = tmp_path / "o.npy"
     code = cli.main(synth_argv(ar_model, tiny_tokenizer, "--text", LONG, "--strict", "--out-codes", str(out)))
     err = capsys.readouterr().err
-    assert code == cli.EXIT_NO_GOOD_TAKE == 3
+    assert code == 3 and cli.EXIT_NO_GOOD_TAKE == 3
     assert out.is_file() and "--strict: exit status 3" in err and len(verdict_lines(err)) == 1
 
 
@@ -224,7 +224,7 @@ def test_batch_reports_each_line_and_the_manifests_carry_the_verdict(home: Path,
             check_take_shape(take)
         scores = [t["score"] for t in line["takes"]]
         assert line["chosen"] == scores.index(max(scores))
-    assert sum(1 for l in err.splitlines() if l.strip().startswith("line ") and "take " in l) == 4
+    assert sum(1 for text in err.splitlines() if text.strip().startswith("line ") and "take " in text) == 4
     entries = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]
     with open(out / "manifest.csv", newline="", encoding="utf-8") as handle:
         table = list(csv.DictReader(handle))

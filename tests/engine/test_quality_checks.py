@@ -37,7 +37,7 @@ def test_edit_distance_and_phoneme_error_rate() -> None:
 
 def test_intelligibility_fires_on_wrong_phonemes_and_not_on_right_ones() -> None:
     asked = list(range(10, 40))
-    good = cc.check_intelligibility(asked, asked[:29] + [99])  # one substitution in 30
+    good = cc.check_intelligibility(asked, [*asked[:29], 99])  # one substitution in 30
     assert good.level == GOOD and good.value == pytest.approx(1 / 30) and not good.reason
     half = cc.check_intelligibility(asked, asked[:15] + list(range(100, 115)))
     assert half.level == SUSPECT and "hard to understand" in half.reason and "50%" in half.reason
