@@ -334,3 +334,21 @@ def test_progress_of_a_checked_take_reaches_the_end_of_the_bar() -> None:
     assert overall_fraction(Progress("checking", 1, 1, "take 2/2")) == 1.0
     assert overall_fraction(Progress("decoding", 0, 1)) < overall_fraction(Progress("decoding", 1, 1)) \
         <= overall_fraction(Progress("checking", 0, 1)) < overall_fraction(Progress("checking", 1, 1))
+
+
+def test_the_best_of_control_never_holds_a_refused_value(qtbot: Any, tmp_path: Path) -> None:
+    from valle_studio.app.widgets.best_of_control import BestOfControl
+    from valle_studio.engine.quality.options import MAX_BEST_OF, MAX_RETRY_BAD
+
+    control = BestOfControl()
+    qtbot.addWidget(control)
+    control.set_options(0, -3)  # a hand-edited settings file
+    assert control.options().best_of == 1 and control.options().retry_bad == 0
+    control.set_options(999, 999)
+    assert (control.best_of.value(), control.retry.value()) == (MAX_BEST_OF, MAX_RETRY_BAD)
+    control.best_of.lineEdit().setText("0")  # typing below the range is corrected, never refused later
+    control.best_of.interpretText()
+    assert control.options().best_of >= 1
+    settings = AppSettings.from_file(tmp_path / "bad.ini")
+    settings.qsettings.setValue("setting/best_of", "many")
+    assert settings.best_of == 1  # unreadable: the default, with a warning in the log
