@@ -38,6 +38,7 @@ from valle_studio.core.codec_format import SAMPLE_RATE
 from valle_studio.engine import pipeline
 from valle_studio.engine.model import VallEModel
 from valle_studio.engine.quality.assess import TakeChecker
+from valle_studio.engine.quality.code_checks import stt_token_cap
 from valle_studio.engine.quality.scorer import PieceInput
 from valle_studio.engine.requests import SentenceResult, SynthesisRequest, SynthesisResult
 from valle_studio.engine.settings import GenerationSettings
@@ -108,9 +109,9 @@ def scoring_vs_generating(model: VallEModel, codec: object, report: Report, *, s
     checker.check(request, result)
     warm = time.perf_counter() - start
     ratio = cold / generating
-    heard = len(checker.ids) * 3 // 2 + 8
-    report.say(f"   {modality}, {seconds:g} s ({len(codes_np)} frames, {len(checker.ids)} phonemes asked, STT capped at "
-               f"{heard}): generating {generating:.1f} s, scoring {cold:.2f} s (warm {warm:.2f} s) -> "
+    cap = stt_token_cap(len(checker.ids))
+    report.say(f"   {modality}, {seconds:g} s ({len(codes_np)} frames, {len(checker.ids)} phonemes asked, STT "
+               f"capped at {cap}): generating {generating:.1f} s, scoring {cold:.2f} s (warm {warm:.2f} s) -> "
                f"{100 * ratio:.1f} % (warm {100 * warm / generating:.1f} %); verdict {quality.verdict}; "
                f"load {load_average()}")
     report.figures[f"quality_ratio@{modality}/{seconds:g}"] = ratio
