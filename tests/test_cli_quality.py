@@ -254,3 +254,12 @@ def test_batch_bad_quality_flags_create_nothing(home: Path, tiny_tokenizer: Path
         assert cli.main(batch_argv(home, tiny_tokenizer, script, out, *extra)) == cli.EXIT_ERROR
         assert says in capsys.readouterr().err
         assert not out.exists()  # not even the output folder or its project
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    make_read_only(locked, monkeypatch)
+    try:
+        code = cli.main(batch_argv(home, tiny_tokenizer, script, tmp_path / "out", "--report", str(locked / "r.json")))
+    finally:
+        locked.chmod(0o755)
+    assert code == cli.EXIT_ERROR and "read-only" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and list(locked.iterdir()) == []

@@ -1,5 +1,8 @@
 """The functions behind the engine's job kinds; each runs on the engine thread with a JobContext.
 
+A studio take of the window runs the engine's best-of loop and checks every take (:func:`checked_take`,
+:func:`checked_stream`); :func:`take` and :func:`stream` are the plain, unchecked ones.
+
 They are plain module-level functions (no Qt, no state of their own), so a test can call one directly
 with a context it built. The batch kind lives with its controller in :mod:`valle_studio.app.jobs.batch`.
 """
