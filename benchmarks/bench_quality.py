@@ -17,8 +17,10 @@ weights predict an arbitrary one. Both sides are timed in this one run, back to 
   low, so the pass runs to its cap (1.5 x the phonemes asked + 8) as a take that runs on would: the worst
   case. A random-weight head would otherwise stop at an arbitrary step.
 
-The printed ratio is scoring time / generating time. A second, warm check (the reference already known,
-as for every later take of the same voice and every candidate of a best-of run) is printed beside it.
+The printed ratio is scoring time / generating time. Beside it: a second, warm check (the reference
+already known, as for every later take of the same voice and every candidate of a best-of run), and a
+typical one, where the STT pass ends after the phonemes asked, as it does for a take that says its text
+(the head stops at ``</eos>``).
 """
 
 from __future__ import annotations
@@ -108,15 +110,31 @@ def scoring_vs_generating(model: VallEModel, codec: object, report: Report, *, s
     start = time.perf_counter()
     checker.check(request, result)
     warm = time.perf_counter() - start
+    typical = _typical_check(checker, request, result)
     ratio = cold / generating
     cap = stt_token_cap(len(checker.ids))
     report.say(f"   {modality}, {seconds:g} s ({len(codes_np)} frames, {len(checker.ids)} phonemes asked, STT "
                f"capped at {cap}): generating {generating:.1f} s, scoring {cold:.2f} s (warm {warm:.2f} s) -> "
-               f"{100 * ratio:.1f} % (warm {100 * warm / generating:.1f} %); verdict {quality.verdict}; "
-               f"load {load_average()}")
+               f"{100 * ratio:.1f} % (warm {100 * warm / generating:.1f} %, typical {100 * typical / generating:.1f} "
+               f"%); verdict {quality.verdict}; load {load_average()}")
     report.figures[f"quality_ratio@{modality}/{seconds:g}"] = ratio
     report.figures[f"quality_ratio_warm@{modality}/{seconds:g}"] = warm / generating
+    report.figures[f"quality_ratio_typical@{modality}/{seconds:g}"] = typical / generating
     return ratio
+
+
+def _typical_check(checker: TakeChecker, request: SynthesisRequest, result: SynthesisResult) -> float:
+    """Seconds of a warm check whose STT pass hears exactly as many phonemes as were asked."""
+    from valle_studio.engine.quality import thresholds
+
+    saved = thresholds.STT_TOKEN_FACTOR, thresholds.STT_TOKEN_MARGIN
+    thresholds.STT_TOKEN_FACTOR, thresholds.STT_TOKEN_MARGIN = 1.0, 1  # the asked phonemes, then </eos>
+    try:
+        start = time.perf_counter()
+        checker.check(request, result)
+        return time.perf_counter() - start
+    finally:
+        thresholds.STT_TOKEN_FACTOR, thresholds.STT_TOKEN_MARGIN = saved
 
 
 def main(argv: list[str] | None = None) -> int:
