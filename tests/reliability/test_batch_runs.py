@@ -277,7 +277,11 @@ def test_failed_lines_print_one_line_each_and_quiet_means_quiet(tmp_path: Path, 
     failed = [line for line in lines if " FAILED: " in line]
     assert len(failed) == 2 and "line 2 FAILED: there is nothing to say" in failed[0]
     assert "line 3 FAILED: the text is 199,999 characters long" in failed[1]  # the trailing space is cut
-    assert len(lines) == 4 and lines[2].startswith("done: 2 of 4 lines") and "2 line(s) failed" in lines[3]
+    # --quiet keeps what the user must see: each failure, each take's verdict line (issue 14), the summary.
+    verdicts = [line for line in lines if line.strip().startswith("line ") and ", take (seed" in line]
+    assert len(verdicts) == 2 and all(" FAILED: " not in line for line in verdicts)
+    rest = [line for line in lines if line not in verdicts]
+    assert len(rest) == 4 and rest[2].startswith("done: 2 of 4 lines") and "2 line(s) failed" in rest[3]
     log = (batch_home / "logs" / "cli.log").read_text(encoding="utf-8")
     assert "Traceback" in log and "batch row 2 failed" in log and "words count mismatch" in log
     assert str(batch_home / "logs" / "cli.log") in lines[3]

@@ -92,6 +92,8 @@ class AppSettings:
     export_dir = Option("setting/export_dir", "")
     text = Option("setting/text", "")
     play_while_generating = Option("setting/play_while_generating", True)
+    best_of = Option("setting/best_of", 1)  # the Best-of control: takes per Generate ...
+    retry_bad = Option("setting/retry_bad", 0)  # ... and retries while none is good
     # -- window state --------------------------------------------------------------------------
     geometry = BytesOption("persist/geometry", QByteArray())
     window_state = BytesOption("persist/window_state", QByteArray())

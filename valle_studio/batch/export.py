@@ -39,6 +39,7 @@ from valle_studio.batch.names import (
     unique_name,
 )
 from valle_studio.batch.project import BatchProject, ProjectError
+from valle_studio.batch.quality import manifest_columns
 from valle_studio.batch.rows import ExportedFile, ExportRecord, Row
 from valle_studio.core.atomic import atomic_write, atomic_write_text
 from valle_studio.core.codec_format import SAMPLE_RATE
@@ -231,7 +232,8 @@ def _exported_rows(project: BatchProject, record: ExportRecord) -> list[tuple[in
 
 
 def manifest_entries(project: BatchProject, record: ExportRecord) -> list[dict[str, Any]]:
-    """One dict per exported file: file, text, voice, language, seed, duration_s, settings, ..."""
+    """One dict per exported file: file, text, voice, language, seed, duration_s, settings, ..., and the
+    take's quality check (``verdict``, ``score``, ``reasons``; None/empty when it was not checked)."""
     entries = []
     for index, row in _exported_rows(project, record):
         take = row.approved_take
@@ -239,7 +241,7 @@ def manifest_entries(project: BatchProject, record: ExportRecord) -> list[dict[s
         entries.append({"index": index + 1, "file": record.files[row.id].name, "text": take.text,
                         "voice": take.voice, "language": take.language, "seed": take.seed,
                         "duration_s": round(take.duration_s, 3), "take": take.id, "model": take.model,
-                        "settings": take.settings.to_dict()})
+                        "settings": take.settings.to_dict(), **manifest_columns(take)})
     return entries
 
 
@@ -254,11 +256,14 @@ def _write_tracked(record: ExportRecord, key: str, writer: Callable[[Path], obje
 def write_manifests(project: BatchProject, record: ExportRecord) -> list[str]:
     entries = manifest_entries(project, record)
     buffer = io.StringIO(newline="")
-    columns = ["index", "file", "text", "voice", "language", "seed", "duration_s", "take", "model", "settings"]
+    columns = ["index", "file", "text", "voice", "language", "seed", "duration_s", "take", "model", "settings",
+               "verdict", "score", "reasons"]
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     for entry in entries:
-        cells = {**entry, "settings": json.dumps(entry["settings"], sort_keys=True, separators=(",", ":"))}
+        cells = {**entry, "settings": json.dumps(entry["settings"], sort_keys=True, separators=(",", ":")),
+                 "verdict": entry["verdict"] or "", "score": "" if entry["score"] is None else entry["score"],
+                 "reasons": "; ".join(entry["reasons"])}
         writer.writerow({key: spreadsheet_safe(value) for key, value in cells.items()})
     document = {"project": project.name, "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "sample_rate": SAMPLE_RATE, "files": entries}

@@ -37,6 +37,7 @@ from valle_studio.cli.options import (
     file_flags,
     settings_from_args,
 )
+from valle_studio.cli.quality import add_quality_flags, check_report_path, quality_from_args
 
 
 def add_parser(sub: Any) -> None:
@@ -74,12 +75,13 @@ def add_parser(sub: Any) -> None:
     add_device_flags(batch)
     batch.add_argument("--quiet", action="store_true", help="only errors and the summary on stderr")
     add_sampler_flags(batch)
+    add_quality_flags(batch, batch=True)
     batch.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """The command's handler: the flags become settings before anything heavy loads."""
-    return run_batch(args, settings_from_args(args))
+    return run_batch(args, settings_from_args(args), quality_from_args(args))
 
 
 def _export_options(args: argparse.Namespace, project: Any, out_dir: Path) -> Any:
@@ -125,9 +127,10 @@ def _protected(args: argparse.Namespace, project: Any) -> tuple[Path, ...]:
     return tuple(files)
 
 
-def run_batch(args: argparse.Namespace, settings: Any) -> int:
+def run_batch(args: argparse.Namespace, settings: Any, quality: Any = None) -> int:
     from valle_studio.batch.project import BatchProject
 
+    report = check_report_path(args)  # before anything is created in --out-dir
     out_dir = Path(args.out_dir)
     if not 0 <= args.combined_gap <= 60:
         raise CliError("--combined-gap must be between 0 and 60 seconds")
@@ -152,17 +155,20 @@ def run_batch(args: argparse.Namespace, settings: Any) -> int:
                     out_dir.rmdir()  # only when empty
             raise
     try:
-        return _run(args, project, library, synth, out_dir)
+        return _run(args, project, library, synth, out_dir, report, quality)
     except BaseException:
         if created and not any(row.takes or row.error for row in project.rows):
             discard_new_project(project, out_dir, made_out_dir)  # nothing done: as if never started
         raise
 
 
-def _run(args: argparse.Namespace, project: Any, library: Any, synth: Any, out_dir: Path) -> int:
+def _run(args: argparse.Namespace, project: Any, library: Any, synth: Any, out_dir: Path, report: Path | None,
+         quality: Any) -> int:
     from valle_studio.batch.eta import format_eta
     from valle_studio.batch.export import export_project, export_row, plan_export
-    from valle_studio.batch.runner import ROW_FAILED, ROW_FINISHED, BatchEvent, BatchRunner
+    from valle_studio.batch.quality import lines_without_a_good_take, project_report
+    from valle_studio.batch.runner import ROW_FAILED, ROW_FINISHED, TAKE_CHECKED, BatchEvent, BatchRunner
+    from valle_studio.cli import quality as checks
     from valle_studio.cli.logfile import log_path
     from valle_studio.errors import describe
 
@@ -180,6 +186,8 @@ def _run(args: argparse.Namespace, project: Any, library: Any, synth: Any, out_d
         say(args, f"{len(queue)} line(s) to generate, {len(project.rows) - len(queue)} already done")
 
         def on_event(event: BatchEvent) -> None:
+            if event.kind == TAKE_CHECKED:  # every take's verdict line, quiet or not
+                say(args, f"  line {event.index + 1}, {event.message}", always=True)
             if event.kind not in (ROW_FINISHED, ROW_FAILED):
                 return
             row = project.rows[event.index] if event.index < len(project.rows) else None
@@ -195,7 +203,7 @@ def _run(args: argparse.Namespace, project: Any, library: Any, synth: Any, out_d
                 say(args, f"{head} {seconds} {short!r}" + (f" (ETA {eta})" if eta else ""))
 
         flags = file_flags(args)
-        runner = BatchRunner(project, synth, voices=library, on_event=on_event,
+        runner = BatchRunner(project, synth, voices=library, on_event=on_event, quality=quality,
                              after_take=lambda row, _take: export_row(project, record, row, options.wav_format),
                              describe_error=lambda exc: describe(exc, flags=flags))
         try:
@@ -210,6 +218,10 @@ def _run(args: argparse.Namespace, project: Any, library: Any, synth: Any, out_d
         outputs = ", ".join([*result.manifests, *filter(None, [result.combined, result.srt])])
         say(args, f"done: {counts['done']} of {len(project.rows)} lines in {out_dir} ({outputs}); "
                   f"{summary.elapsed_s:.1f} s", always=True)
+        if report is not None:
+            path, write = checks.report_writer(report, project_report(project))
+            write()
+            say(args, f"report: {path}")
         if failed:
             where = log_path()
             details = f" (details in {where})" if where is not None else ""
@@ -217,4 +229,9 @@ def _run(args: argparse.Namespace, project: Any, library: Any, synth: Any, out_d
                       "or fix them in the script and add --sync-script (finished lines whose text is unchanged "
                       "are kept)", always=True)
             return EXIT_ERROR
-    return EXIT_OK
+        not_good = lines_without_a_good_take(project)
+    if not not_good:
+        return EXIT_OK
+    shown = ", ".join(map(str, not_good[:12])) + ("..." if len(not_good) > 12 else "")
+    return checks.verdict_exit(args, [f"{len(not_good)} line(s) have no good take: {shown} (their reasons are "
+                                      "in the manifest's verdict and reasons columns)"])

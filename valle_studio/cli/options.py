@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_NO_GOOD_TAKE = 3  # --strict: the quality check found no good take
 EXIT_CANCELLED = 130
 
 #: argparse destination -> the option that names a file there (for messages about that file). The
@@ -132,7 +133,7 @@ class StderrProgress:
 
 
 __all__ = [
-    "EXIT_CANCELLED", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "FILE_OPTIONS", "SPEC_OF_DEST", "ArgumentContainer",
-    "CliError", "StderrProgress",
+    "EXIT_CANCELLED", "EXIT_ERROR", "EXIT_NO_GOOD_TAKE", "EXIT_OK", "EXIT_USAGE", "FILE_OPTIONS", "SPEC_OF_DEST",
+    "ArgumentContainer", "CliError", "StderrProgress",
     "add_device_flags", "add_sampler_flags", "file_flags", "flag_help", "given_sampler_flags", "settings_from_args",
 ]

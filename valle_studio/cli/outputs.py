@@ -41,18 +41,22 @@ class OutputPlan:
     codes: Path | None = None
     stdout: bool = False
     inputs: list[Input] = field(default_factory=list)
+    report: Path | None = None  # ``--report FILE.json``, written with the other outputs
 
-    def outputs(self, audio: bytes | None = None, codes: bytes | None = None) -> list[Output]:
+    def outputs(self, audio: bytes | None = None, codes: bytes | None = None,
+                report: bytes | None = None) -> list[Output]:
         found = []
         if self.audio is not None:
             found.append(Output(self.audio, audio or b"", "--out"))
         if self.codes is not None:
             found.append(Output(self.codes, codes or b"", "--out-codes"))
+        if self.report is not None:
+            found.append(Output(self.report, report or b"", "--report"))
         return found
 
-    def commit(self, audio: bytes | None, codes: bytes | None) -> None:
-        """Write the encoded audio and codes together; a file without content is skipped."""
-        outputs = [o for o in self.outputs(audio, codes) if o.data]
+    def commit(self, audio: bytes | None, codes: bytes | None, report: bytes | None = None) -> None:
+        """Write the encoded audio, codes and report together; a file without content is skipped."""
+        outputs = [o for o in self.outputs(audio, codes, report) if o.data]
         try:
             commit(outputs, self.inputs)
         except InputOverwriteError as exc:  # checked up front already; an input may have appeared since

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from valle_studio.cli.applicable import check_flags_apply
 from valle_studio.cli.options import (
-    EXIT_OK,
     CliError,
     StderrProgress,
     add_device_flags,
@@ -39,6 +38,8 @@ from valle_studio.cli.outputs import (
     reader_gone,
     stdout_stream,
 )
+from valle_studio.cli.quality import add_quality_flags, check_report_path, quality_from_args
+from valle_studio.engine.quality.options import QualityOptions
 from valle_studio.engine.settings import GenerationSettings
 
 if TYPE_CHECKING:
@@ -84,12 +85,13 @@ def add_parser(sub: Any) -> None:
     add_device_flags(io)
     io.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_sampler_flags(synth)
+    add_quality_flags(synth)
     synth.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """The command's handler: the flags become settings before anything heavy loads."""
-    return run_synth(args, settings_from_args(args))
+    return run_synth(args, settings_from_args(args), quality_from_args(args))
 
 
 def _check_inputs(args: argparse.Namespace, settings: GenerationSettings, quiet: bool) -> tuple[Prompt, ...]:
@@ -187,13 +189,21 @@ def _stream_synth(synth, request, args: argparse.Namespace, progress, player):  
     return stream.result
 
 
-def run_synth(args: argparse.Namespace, settings: GenerationSettings) -> int:
-    """Check, load, generate and write; ``settings`` are already validated."""
+def run_synth(args: argparse.Namespace, settings: GenerationSettings, quality: QualityOptions | None = None) -> int:
+    """Check, load, generate (best of ``quality.best_of``, each take checked) and write the chosen take;
+    ``settings`` and ``quality`` are already validated."""
     from valle_studio.audio.io import encode_audio
+    from valle_studio.cli import quality as checked_takes
     from valle_studio.engine.requests import SynthesisRequest
     from valle_studio.engine.synthesizer import Synthesizer
 
+    quality = quality or QualityOptions()
+    streaming = bool(args.stream or args.stream_mode or getattr(args, "play", False))
+    if streaming and not quality.single:
+        raise CliError("--best-of and --retry-bad choose among whole takes, which cannot be streamed: leave out "
+                       "--stream, --stream-mode and --play")
     plan = plan_outputs(args)
+    plan.report = check_report_path(args)
     out = plan.audio
     prompts = _check_inputs(args, settings, args.quiet)
     player = _check_play(args)
@@ -208,27 +218,31 @@ def run_synth(args: argparse.Namespace, settings: GenerationSettings) -> int:
     request = SynthesisRequest(text=args.text or "", phonemes=args.phonemes, language=args.lang,
                                prompts=prompts, settings=settings)
     try:
-        if args.stream or args.stream_mode or player is not None:
-            result = _stream_synth(synth, request, args, progress, player)
+        if streaming:
+            streamed = _stream_synth(synth, request, args, progress, player)
+            takes = checked_takes.check_streamed(synth, request, streamed, quality, progress)
         else:
-            result = synth.synthesize(request, progress=progress, decode=out is not None or args.out == STDOUT)
-            if args.out == STDOUT and result.audio is not None:
-                pipe = WavPipe(stdout_stream(), result.sample_rate)
-                pipe.write(result.audio)
-                pipe.finish()
+            takes = checked_takes.best_of(synth, request, quality, progress,
+                                          decode=out is not None or args.out == STDOUT)
+        result = takes.best.result
+        if not streaming and args.out == STDOUT and result.audio is not None:
+            pipe = WavPipe(stdout_stream(), result.sample_rate)
+            pipe.write(result.audio)
+            pipe.finish()
     except BaseException:
         if player is not None:
             player.close()  # Ctrl+C or a failure stops the sound at once
         raise
 
     audio = None if out is None or result.audio is None else encode_audio(out, result.audio, result.sample_rate)
-    plan.commit(audio, npy_bytes(result.codes) if plan.codes is not None else None)  # all files, or none
+    report = checked_takes.report_bytes(takes) if plan.report is not None else None
+    plan.commit(audio, npy_bytes(result.codes) if plan.codes is not None else None, report)  # all files, or none
     print(f"done: {len(result.codes)} frames ({result.duration_s:.2f} s), modality {result.modality}, "
-          f"seed {result.seed}, {result.elapsed_s:.1f} s (RTF {result.real_time_factor:.2f})",
-          file=sys.stderr, flush=True)
+          f"seed {result.seed}, {result.elapsed_s:.1f} s (RTF {result.real_time_factor:.2f})"
+          + checked_takes.chosen_words(takes), file=sys.stderr, flush=True)
     if player is not None:
         try:
             player.wait()  # the rest of the audio, then the device is released
         finally:
             player.close()
-    return EXIT_OK
+    return checked_takes.exit_status(args, takes)

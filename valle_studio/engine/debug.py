@@ -33,7 +33,8 @@ _TEXT_TOKENS = 256
 _RAW_TEXT_TOKENS = 8575
 
 
-def _shapes(capabilities: Sequence[str], dim: int, layers: int, ffn: int) -> dict[str, tuple[int, ...]]:
+def _shapes(capabilities: Sequence[str], dim: int, layers: int, ffn: int, stt_head: bool = True
+            ) -> dict[str, tuple[int, ...]]:
     shapes: dict[str, tuple[int, ...]] = {
         "text_emb.weight": (_TEXT_TOKENS, dim),
         "raw_text_emb.weight": (_RAW_TEXT_TOKENS, dim),
@@ -50,6 +51,8 @@ def _shapes(capabilities: Sequence[str], dim: int, layers: int, ffn: int) -> dic
     for i in range(9):
         shapes[f"resps_emb.embeddings.{i}.weight"] = (1025 if i in (0, 8) else 1024, dim)
     heads = {0: 1025, **{i: 1024 for i in range(1, 9)}, 9: _TEXT_TOKENS}
+    if not stt_head:
+        del heads[9]
     if "len" in capabilities:
         heads[10] = 11
     for i, n in heads.items():
@@ -121,17 +124,20 @@ def write_tiny_checkpoint(
     layers: int = 2,
     noncausal_masks: bool = True,
     version: int = 5,
+    stt_head: bool = True,
 ) -> Path:
     """Write a random-weight v1 checkpoint (``ar+nar`` or ``ar+nar-len`` layout) to ``path``; returns it.
 
     Same tensor names and metadata as upstream's exporter, float16 storage, written atomically.
+    ``stt_head=False`` leaves out the speech-to-text head (``classifiers.proj.9``), as a model trained
+    without that task would.
     """
     if dim % heads or (dim // heads) % 2:
         raise ValueError(f"dim {dim} must split into {heads} heads of even size")
     caps = [c for c in capabilities if c != "lang"]
     gen = torch.Generator().manual_seed(seed)
     tensors: dict[str, torch.Tensor] = {}
-    for name, shape in _shapes(caps, dim, layers, 4 * dim).items():
+    for name, shape in _shapes(caps, dim, layers, 4 * dim, stt_head).items():
         tensors[name] = _draw(name, shape, dim, gen).to(torch.float16)
     tensors["classifiers.proj.0.bias"][1024] = AR_STOP_BIAS
     if "len" in caps:

@@ -23,6 +23,7 @@ from valle_studio.engine.progress import CancelToken, ProgressCallback
 from valle_studio.engine.requests import PromptSource, SynthesisRequest, SynthesisResult
 
 if TYPE_CHECKING:
+    from valle_studio.engine.quality import TakeQuality, Transcript
     from valle_studio.engine.store.store import CodecPaths, TokenizerPaths
     from valle_studio.engine.streaming import StreamOptions
 
@@ -103,6 +104,16 @@ class SynthesizerProtocol(Protocol):
     def transcribe(self, source: PromptSource, language: str = "en", *, progress: ProgressCallback | None = None,
                    cancel: CancelToken | None = None) -> str:
         """The IPA phonemes heard in a clip (the model's speech-to-text head)."""
+        ...
+
+    def transcript(self, source: PromptSource, language: str = "en", *, asked: str | None = None,
+                   progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> Transcript:
+        """The phoneme ids and IPA heard in a clip, beside those of ``asked`` (the text it should say)."""
+        ...
+
+    def check(self, request: SynthesisRequest, result: SynthesisResult, *, progress: ProgressCallback | None = None,
+              cancel: CancelToken | None = None) -> TakeQuality:
+        """The verdict on a take made for ``request`` (good, suspect or bad, a score and the reasons)."""
         ...
 
 

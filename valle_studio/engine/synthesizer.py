@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from valle_studio.engine.codec import Codec
     from valle_studio.engine.interfaces import ModelFilesProtocol
     from valle_studio.engine.model.vall_e import VallEModel
+    from valle_studio.engine.quality import TakeQuality, Transcript
+    from valle_studio.engine.quality.assess import TakeChecker
     from valle_studio.engine.streaming import StreamOptions, SynthesisStream
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,7 @@ class Synthesizer:
         check_tokenizers_fit(self.frontend, model.config)
         self._codec = codec
         self._codec_lock = threading.Lock()
+        self._checker: TakeChecker | None = None  # the quality check's cache of references, made on first use
         config = model.config
         self.info = ModelInfo(
             name=resolved.name, path=resolved.path, device=str(model.device), dtype=str(model.dtype),
@@ -315,20 +318,47 @@ class Synthesizer:
         report(progress, cancel, "decoding", len(codes), len(codes))
         return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
 
-    # -- speech to text -----------------------------------------------------------------------------------------
+    # -- speech to text ---------------------------------------------------------------------------------------
     @torch.inference_mode()
     def transcribe(self, source: PromptSource, language: str = "en", *, progress: ProgressCallback | None = None,
                    cancel: CancelToken | None = None) -> str:
         """IPA phonemes heard in a clip (the model's own STT head). ``source``: a clip or codes ``[T, 8]``."""
-        from valle_studio.engine.generation import transcribe
+        return self.transcript(source, language, progress=progress, cancel=cancel).ipa
 
+    @torch.inference_mode()
+    def transcript(self, source: PromptSource, language: str = "en", *, asked: str | None = None,
+                   progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> Transcript:
+        """What the STT head hears in ``source`` (a clip or codes ``[T, 8]``): phoneme ids and IPA; with
+        ``asked`` (the text the clip should say), also that text's phonemes, to compare ids with ids."""
+        from valle_studio.engine.generation import transcribe
+        from valle_studio.engine.quality import Transcript
+        from valle_studio.engine.quality.assess import strip_specials
+
+        if not self.model.config.has_stt_head:
+            raise SynthesisError("this model has no speech-to-text head (classifiers.proj.9), so it cannot "
+                                 "transcribe")
+        language_id = self.frontend.language_id(language)  # an unknown language fails before any work
         codes = self.encode_prompts([source])
         assert codes is not None
         max_tokens = max(8, int(len(codes) / FRAMES_PER_SECOND * 20))  # upstream: seconds x 20
-        ids = transcribe(self.model, torch.as_tensor(codes, device=self.model.device),
-                         language_id=self.frontend.language_id(language), max_tokens=max_tokens,
-                         progress=progress, cancel=cancel)
-        return self.frontend.decode_phonemes(ids)
+        ids = transcribe(self.model, torch.as_tensor(codes, device=self.model.device), language_id=language_id,
+                         max_tokens=max_tokens, progress=progress, cancel=cancel).tolist()
+        asked_ids = asked_ipa = None
+        if asked is not None:
+            asked_ipa = " ".join(self.phonemize(asked, language))
+            asked_ids = strip_specials(self.frontend.ids_for_phonemes(asked_ipa))
+        return Transcript(tuple(int(i) for i in ids), self.frontend.decode_phonemes(ids), asked_ids, asked_ipa)
+
+    # -- the quality check --------------------------------------------------------------------------------------
+    def check(self, request: SynthesisRequest, result: SynthesisResult, *, progress: ProgressCallback | None = None,
+              cancel: CancelToken | None = None) -> TakeQuality:
+        """Judge ``result``, a take made for ``request``: verdict, score and reasons (see
+        :mod:`valle_studio.engine.quality`). Runs the model's STT head, so it belongs on the model's thread."""
+        from valle_studio.engine.quality.assess import TakeChecker
+
+        if self._checker is None:
+            self._checker = TakeChecker(self)
+        return self._checker.check(request, result, progress=progress, cancel=cancel)
 
 
 def _keep_torch_caches_in_app_folder() -> None:

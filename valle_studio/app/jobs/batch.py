@@ -28,6 +28,7 @@ from valle_studio.app.jobs.records import JobContext, JobFunction, JobKind
 from valle_studio.batch.project import BatchProject
 from valle_studio.batch.runner import BatchEvent, BatchRunner, PauseGate, RunSummary
 from valle_studio.engine.progress import Cancelled
+from valle_studio.engine.quality.options import QualityOptions
 from valle_studio.errors import describe
 from valle_studio.studio.voices import VoiceLibrary
 
@@ -35,13 +36,15 @@ log = logging.getLogger(__name__)
 
 
 def batch_job(project: BatchProject, row_ids: Sequence[str], *, voices: VoiceLibrary | None, gate: PauseGate,
-              describe_error: Callable[[BaseException], str] = lambda exc: describe(exc, gui=True)) -> JobFunction:
-    """The engine-thread side of a run: a :class:`BatchRunner` over ``row_ids``; returns its summary."""
+              describe_error: Callable[[BaseException], str] = lambda exc: describe(exc, gui=True),
+              quality: QualityOptions | None = None) -> JobFunction:
+    """The engine-thread side of a run: a :class:`BatchRunner` over ``row_ids`` (each line checked, best
+    of ``quality.best_of``); returns its summary."""
     ids = list(row_ids)
 
     def run(context: JobContext) -> RunSummary:
         runner = BatchRunner(project, context.model, voices=voices, on_event=context.emit, cancel=context.cancel,
-                             gate=gate, describe_error=describe_error)
+                             gate=gate, describe_error=describe_error, quality=quality)
         try:
             return runner.run(ids)
         except Cancelled:
@@ -82,14 +85,17 @@ class BatchController(QObject):
     def is_paused(self) -> bool:
         return self.is_running and self._gate.paused
 
-    def start(self, project: BatchProject, row_ids: Sequence[str], *, voices: VoiceLibrary | None = None) -> bool:
-        """Start generating ``row_ids``; False when there is nothing to do or a run of this controller
-        is going. Raises :class:`~valle_studio.app.jobs.records.EngineBusy` while other work holds the
-        engine (the caller says what)."""
+    def start(self, project: BatchProject, row_ids: Sequence[str], *, voices: VoiceLibrary | None = None,
+              quality: QualityOptions | None = None) -> bool:
+        """Start generating ``row_ids`` (``quality``: the takes each line gets; default one, checked);
+        False when there is nothing to do or a run of this controller is going. Raises
+        :class:`~valle_studio.app.jobs.records.EngineBusy` while other work holds the engine (the caller
+        says what)."""
         if self.is_running or not row_ids:
             return False
         self._gate = PauseGate()
-        job = self.engine.submit(JobKind.BATCH, batch_job(project, row_ids, voices=voices, gate=self._gate),
+        job = self.engine.submit(JobKind.BATCH, batch_job(project, row_ids, voices=voices, gate=self._gate,
+                                                          quality=quality),
                                  title=f'the batch "{project.name}"', keep_after_cancel=True)
         self._job = job
         job.started.connect(self._on_started)
