@@ -284,5 +284,5 @@ def test_failed_lines_print_one_line_each_and_quiet_means_quiet(tmp_path: Path, 
     assert len(rest) == 4 and rest[2].startswith("done: 2 of 4 lines") and "2 line(s) failed" in rest[3]
     log = (batch_home / "logs" / "cli.log").read_text(encoding="utf-8")
     assert "Traceback" in log and "batch row 2 failed" in log and "words count mismatch" in log
-    assert str(batch_home / "logs" / "cli.log") in lines[3]
+    assert str(batch_home / "logs" / "cli.log") in rest[3]
 
