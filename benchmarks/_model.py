@@ -8,16 +8,31 @@ which ``valle-studio-cli bench`` uses too), so both measure the same model with 
 
 from __future__ import annotations
 
-from valle_studio.engine.bench.subject import build_random_model, full_config
+import dataclasses
+
+from valle_studio.engine.bench.subject import build_random_model
+from valle_studio.engine.bench.subject import full_config as _published_config
 from valle_studio.engine.model import ModelConfig, VallEModel
 
 FULL = {"dim": 1024, "heads": 16, "layers": 12, "ffn_dim": 4096}
+#: The golden vectors' tiny checkpoints' sizes (same vocabularies): for runs that must take seconds.
+TINY = {"dim": 64, "heads": 4, "layers": 2, "ffn_dim": 256}
 
 
-def build_full_model(seed: int = 0, *, layers: int = 12, never_stop: bool = True) -> VallEModel:
+def full_config(*, layers: int | None = None, sizes: dict[str, int] = FULL) -> ModelConfig:
+    """The ``ar+nar-len-llama-8`` configuration (the engine's, sizes as read off the real file's tensors);
+    ``sizes=TINY`` gives the same layout at the tiny checkpoints' width."""
+    return dataclasses.replace(_published_config(layers=sizes["layers"] if layers is None else layers),
+                               dim=sizes["dim"], heads=sizes["heads"], kv_heads=sizes["heads"],
+                               ffn_dim=sizes["ffn_dim"])
+
+
+def build_full_model(seed: int = 0, *, layers: int | None = None, never_stop: bool = True,
+                     sizes: dict[str, int] = FULL) -> VallEModel:
     """A ready-to-run float32 CPU model; ``never_stop`` pins the AR stop logit low so runs last as
-    long as asked (random weights would otherwise stop at an arbitrary frame)."""
-    return build_random_model(full_config(layers=layers), seed=seed, never_stop=never_stop)
+    long as asked (random weights would otherwise stop at an arbitrary frame). ``sizes=TINY`` builds
+    the same layout at the width of the golden vectors' tiny checkpoints."""
+    return build_random_model(full_config(layers=layers, sizes=sizes), seed=seed, never_stop=never_stop)
 
 
 def weight_bytes(model: VallEModel, names: tuple[str, ...]) -> int:
@@ -25,4 +40,4 @@ def weight_bytes(model: VallEModel, names: tuple[str, ...]) -> int:
     return sum(p.numel() * p.element_size() for n, p in model.named_parameters() if n.startswith(names))
 
 
-__all__ = ["FULL", "ModelConfig", "build_full_model", "full_config", "weight_bytes"]
+__all__ = ["FULL", "TINY", "ModelConfig", "build_full_model", "full_config", "weight_bytes"]

@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     report.say(f"VALL-E Studio benchmarks ({'quick' if q else 'full'}): full-size model, random weights, "
                "float32 CPU")
     report.say(f"   machine: {machine_line()}")
-    report.say(f"   torch {torch.__version__}, threads {why}, default linear kernel {kernels.backend()}, kernels {args.kernels}")
+    report.say(f"   torch {torch.__version__}, threads {why}, default linear kernel {kernels.backend()}, "
+               f"kernels {args.kernels}")
     report.figures.update(threads=threads, quick=q, machine=machine_line(), torch=torch.__version__)
 
     t0 = time.perf_counter()

@@ -16,6 +16,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -186,8 +187,9 @@ class ModelManagerDialog(QDialog):
             self.tree.addTopLevelItem(item)
             if row.name == keep or (keep is None and row.name == default):
                 self.tree.setCurrentItem(item)
-        if self.tree.currentItem() is None and self.tree.topLevelItemCount():
-            self.tree.setCurrentItem(self.tree.topLevelItem(0))
+        first = self.tree.topLevelItem(0)  # None when the list is empty
+        if self.tree.currentItem() is None and first is not None:
+            self.tree.setCurrentItem(first)
         self._update_buttons()
 
     def _on_model_loaded(self, *_: object) -> None:
@@ -208,7 +210,7 @@ class ModelManagerDialog(QDialog):
     def select(self, name: str) -> None:
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
-            if item.data(0, NameRole) == name:
+            if item is not None and item.data(0, NameRole) == name:
                 self.tree.setCurrentItem(item)
                 return
 
@@ -385,12 +387,13 @@ class ModelManagerDialog(QDialog):
         record, note = saved_benchmark()
         reason = auto_precision(record)[1] if record is not None else f"float32, because {note}"
         model = self.precision.model()
+        assert isinstance(model, QStandardItemModel)  # a combo box's own model
         allowed: set[str] = set()
         for i in range(self.precision.count()):
             key = str(self.precision.itemData(i))
             enabled, tip = precision_offer(key, on_cpu=on_cpu, bf16_native=cpu_bf16_available(), record=record,
                                            auto_reason=reason)
-            item = model.item(i)  # type: ignore[attr-defined]
+            item = model.item(i)
             item.setEnabled(enabled)
             item.setToolTip(tip)
             if enabled:

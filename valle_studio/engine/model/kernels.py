@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Mapping
-from typing import Literal, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import torch
 import torch.nn.functional as F
@@ -39,7 +40,15 @@ KERNELS: tuple[Kernel, ...] = ("onednn", "torch", "mv")
 #: The slots a measured choice may set: ``"<dtype>/<regime>"``.
 SLOTS = ("float32/matvec", "float32/gemm", "bfloat16/matvec", "bfloat16/gemm")
 
-_state: dict[str, object] = {"backend": "auto", "onednn_ok": None}
+
+
+@dataclass
+class _State:
+    backend: Backend = "auto"  # what set_backend chose
+    onednn_ok: bool | None = None  # whether oneDNN's linear works here; checked once, on first use
+
+
+_state = _State()
 _chosen: dict[str, Kernel] = {}  # measured choices by slot (configure)
 _X86 = platform.machine().lower() in ("x86_64", "amd64")
 _DTYPE_NAMES = {torch.float32: "float32", torch.bfloat16: "bfloat16"}
@@ -47,10 +56,10 @@ _DTYPE_NAMES = {torch.float32: "float32", torch.bfloat16: "bfloat16"}
 
 def _onednn_works() -> bool:
     """oneDNN's linear op exists in this build and agrees with ``F.linear`` (checked once)."""
-    if _state["onednn_ok"] is None:
+    if _state.onednn_ok is None:
         ok = False
         op = getattr(getattr(torch.ops, "mkldnn", None), "_linear_pointwise", None)
-        if op is not None and torch.backends.mkldnn.is_available():  # type: ignore[no-untyped-call]
+        if op is not None and torch.backends.mkldnn.is_available():
             try:
                 gen = torch.Generator().manual_seed(0)
                 x = torch.randn(3, 16, generator=gen)
@@ -61,8 +70,8 @@ def _onednn_works() -> bool:
                 ok = bool(torch.allclose(got, F.linear(x, w, b), rtol=1e-4, atol=1e-4))
             except (RuntimeError, TypeError):
                 ok = False
-        _state["onednn_ok"] = ok
-    return bool(_state["onednn_ok"])
+        _state.onednn_ok = ok
+    return _state.onednn_ok
 
 
 def set_backend(backend: Backend) -> None:
@@ -72,7 +81,7 @@ def set_backend(backend: Backend) -> None:
         raise ValueError(f"unknown linear backend {backend!r}: use auto, onednn or torch")
     if backend == "onednn" and not _onednn_works():
         raise ValueError("this PyTorch build has no working oneDNN linear kernel; use 'torch'")
-    _state["backend"] = backend
+    _state.backend = backend
 
 
 def backend() -> Backend:
@@ -81,10 +90,10 @@ def backend() -> Backend:
     ``auto`` picks oneDNN on x86-64 only: on ARM (Apple silicon) PyTorch's default path uses the
     platform's BLAS, which oneDNN's ARM kernels are not known to beat.
     """
-    chosen = _state["backend"]
+    chosen = _state.backend
     if chosen == "auto":
         return "onednn" if _X86 and _onednn_works() else "torch"
-    return cast(Backend, chosen)
+    return chosen
 
 
 def _float32_backend() -> Kernel:
@@ -153,7 +162,7 @@ def kernel_for(x: Tensor, weight: Tensor) -> Kernel:
     if weight.layout != torch.strided or not weight.is_contiguous():
         return "torch"
     rows = x.numel() // max(1, x.shape[-1])
-    if x.dtype == torch.float32 and _state["backend"] != "auto":
+    if x.dtype == torch.float32 and _state.backend != "auto":
         return _float32_backend()
     key = slot(x.dtype, rows)
     if key is not None and key in _chosen:
@@ -187,3 +196,6 @@ class Linear(torch.nn.Linear):
 
     def forward(self, x: Tensor) -> Tensor:
         return linear(x, self.weight, self.bias)
+
+    if TYPE_CHECKING:  # nn.Module's __call__ is typed Any; it runs forward
+        __call__ = forward
