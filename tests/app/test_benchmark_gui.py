@@ -141,6 +141,15 @@ def test_expected_duration_before_and_time_left_during_a_take(qtbot: Any, tmp_pa
     measured = window.progress_panel.expected.text()
     assert measured.startswith("Expected: about") and "rough guess" not in measured
     assert "measured on this machine" in window.progress_panel.expected.toolTip()
+    assert "one take, checked" in window.progress_panel.expected.toolTip()
+    one_take = window.estimates.take(window.text_panel.text(), window.generation_settings(),
+                                     quality=window.best_of.options()).seconds
+    window.best_of.best_of.setValue(3)  # best of 3: three checked takes, the voice encoded once
+    assert "3 takes, each checked" in window.progress_panel.expected.toolTip()
+    three = window.estimates.take(window.text_panel.text(), window.generation_settings(),
+                                  quality=window.best_of.options()).seconds
+    assert 2.5 * one_take < three < 3 * one_take
+    window.best_of.best_of.setValue(1)
     window.text_panel.set_text("hold " + "a much longer text to say " * 8)
     assert window.generate() is not None
     assert synth.reached.wait(10)
@@ -160,4 +169,10 @@ def test_the_batch_tab_estimates_the_whole_script(qtbot: Any, tmp_path: Path, ti
     label = window.batch_view.project_label.text()
     assert "Run all: about" in label and "rough guess" not in label
     assert "2 line(s) now" in window.batch_view.run_all_button.toolTip()
+    before = window.batch_view.project_label.text()
+    window.best_of.best_of.setValue(2)
+    window.best_of.retry.setValue(1)
+    tip = window.batch_view.run_all_button.toolTip()
+    assert "per line 2 takes, each checked; up to" in tip and "if all 1 retries run" in tip
+    assert window.batch_view.project_label.text() != before
     window.shutdown()

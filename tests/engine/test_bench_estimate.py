@@ -13,6 +13,8 @@ from valle_studio.engine.bench.estimate import (
     speech_seconds,
 )
 from valle_studio.engine.bench.shape import V1_SHAPE, pass_flops
+from valle_studio.engine.bench.timeline import RunEta, where
+from valle_studio.engine.quality.options import QualityOptions
 
 
 def test_ar_steps_sum_a_line_through_the_measured_contexts() -> None:
@@ -79,6 +81,49 @@ def test_a_request_is_estimated_piece_by_piece_and_progress_maps_onto_it() -> No
     fixed = estimator.pieces(pieces, modality="nar-len", steps=10, cfg_strength=1.0, max_duration=12.0,
                              duration_s=8.0)
     assert fixed.pieces[1]["decoding"] == pytest.approx(8.0 * 0.05)
+
+
+def test_a_checked_take_adds_its_speech_to_text_pass_and_best_of_counts_every_take() -> None:
+    estimator = Estimator(cpu_record(), device="cpu", precision="float32")  # 80 ms steps, 150 GFLOP/s
+    pieces = ["Hello there, this is the first sentence.", "A second piece."]
+    plain = estimator.pieces(pieces, modality="ar+nar", steps=50, cfg_strength=1.0, max_duration=12.0)
+    checked = estimator.pieces(pieces, modality="ar+nar", steps=50, cfg_strength=1.0, max_duration=12.0,
+                               quality=QualityOptions())
+    assert "checking" not in plain.pieces[0] and plain.check_s == 0 and plain.takes == 1
+    # the check of piece 1 (15 characters: 1 s, 75 frames, 14 phonemes): a pass over its frames, then one
+    # step per phoneme asked and one for </eos>
+    frames = 75
+    want = pass_flops(V1_SHAPE, frames + 3, head_rows=1) / 150e9 + 15 * 0.080
+    assert checked.pieces[1]["checking"] == pytest.approx(want)
+    assert checked.seconds == pytest.approx(plain.seconds + checked.check_s)
+    best = estimator.pieces(pieces, modality="ar+nar", steps=50, cfg_strength=1.0, max_duration=12.0,
+                            quality=QualityOptions(best_of=3, retry_bad=2))
+    once = best.once_s
+    assert once == pytest.approx(checked.pieces[0]["encoding prompt"])  # the reference is encoded once
+    assert best.seconds == pytest.approx(once + 3 * (checked.seconds - once))
+    assert best.most_seconds == pytest.approx(once + 5 * (checked.seconds - once))
+    # progress of the second take maps after the whole first one; a take ends with its checks
+    assert best.done_by("generating", 0, 10, piece=0, take=1) == pytest.approx(once + best.take_s)
+    assert best.done_by("checking", 1, 1, piece=1, take=2) == pytest.approx(best.seconds)
+    assert best.done_by("decoding", 2, 2, take=0) == pytest.approx(once + best.take_s - best.check_s)
+
+
+def test_the_time_left_follows_takes_and_retries() -> None:
+    estimator = Estimator(cpu_record(), device="cpu", precision="float32")
+    best = estimator.pieces(["One sentence.", "Two sentences."], modality="nar-len", steps=10, cfg_strength=1.0,
+                            max_duration=12.0, quality=QualityOptions(best_of=2, retry_bad=1))
+    assert where("sentence 2/2 · take 2/2", 2) == (1, 1) and where("retry 1/1", 2) == (0, 2) and where("", 2) == (0, 0)
+    eta = RunEta(best)
+    assert eta.seconds_left(0.0) == pytest.approx(best.seconds)  # nothing done yet: the estimate
+    eta.update("demasking", 5, 10, "sentence 1/2 · take 2/2")
+    done = best.done_by("demasking", 5, 10, piece=0, take=1)
+    assert eta.done_s == pytest.approx(done)
+    # it went twice as fast as estimated: the rest is expected twice as fast too
+    assert eta.seconds_left(done / 2) == pytest.approx((best.seconds - done) / 2)
+    eta.update("demasking", 0, 10, "retry 1/1")  # no take was good: one more take is expected
+    assert eta.total_s == pytest.approx(best.most_seconds)
+    eta.update("not a stage", 1, 1, "take 1/2")
+    assert eta.total_s == pytest.approx(best.most_seconds)
 
 
 def test_speech_seconds_follows_the_text_and_the_cap() -> None:

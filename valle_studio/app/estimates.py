@@ -4,7 +4,8 @@
 the loaded model runs on (device, precision, whether it can do NAR-len). The Studio tab asks it for
 the expected duration of a take (:meth:`Estimates.take`) and, while a take runs, follows a
 :class:`~valle_studio.engine.bench.estimate.RunEta`; the Batch tab asks for a whole script
-(:meth:`Estimates.rows`). Nothing here imports torch.
+(:meth:`Estimates.rows`). Both count the takes the Best-of control asks for, each checked
+(:class:`~valle_studio.engine.quality.options.QualityOptions`). Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from valle_studio.engine.bench.choice import saved_benchmark
 from valle_studio.engine.bench.estimate import DEFAULT_PROMPT_SECONDS, Estimate, Estimator, format_duration
 from valle_studio.engine.bench.recommend import Recommendation, recommend
 from valle_studio.engine.bench.record import BenchRecord
+from valle_studio.engine.quality.options import QualityOptions
 from valle_studio.engine.settings import GenerationSettings
 from valle_studio.engine.text.split import split_text
 
@@ -72,19 +74,24 @@ class Estimates(QObject):
             return "nar-len" if self.can_nar_len else "ar+nar"
         return settings.modality
 
-    def take(self, text: str, settings: GenerationSettings, *, prompt_s: float = DEFAULT_PROMPT_SECONDS) -> Estimate:
-        """The expected duration of a Studio take of ``text`` with ``settings`` and a prompt of ``prompt_s``."""
+    def take(self, text: str, settings: GenerationSettings, *, prompt_s: float = DEFAULT_PROMPT_SECONDS,
+             quality: QualityOptions | None = None) -> Estimate:
+        """The expected duration of a Studio Generate of ``text`` with ``settings``, a prompt of ``prompt_s``
+        and ``quality`` (best-of N, retries, the check; None: one unchecked take)."""
         pieces = split_text(text, settings.split) or [text]
         if settings.prompt_length > 0:
             prompt_s = settings.prompt_length
         duration = None if settings.duration_frames is None else settings.duration_frames / 75.0
         return self.estimator().pieces(pieces, modality=self._modality(settings), steps=settings.max_steps,
                                        cfg_strength=settings.cfg_strength, max_duration=settings.max_duration,
-                                       prompt_s=prompt_s, duration_s=duration)
+                                       prompt_s=prompt_s, duration_s=duration, quality=quality)
 
-    def rows(self, rows: Iterable[tuple[str, GenerationSettings]]) -> float:
-        """Expected seconds of a batch run of ``rows`` (text, settings); each row encodes its voice once."""
-        return sum(self.take(text, settings).seconds for text, settings in rows if text.strip())
+    def rows(self, rows: Iterable[tuple[str, GenerationSettings]], quality: QualityOptions | None = None
+             ) -> tuple[float, float]:
+        """``(expected, most)`` seconds of a batch run of ``rows`` (text, settings), each line with
+        ``quality``'s takes (``most``: every retry runs too); each row encodes its voice once."""
+        estimates = [self.take(text, settings, quality=quality) for text, settings in rows if text.strip()]
+        return sum(e.seconds for e in estimates), sum(e.most_seconds for e in estimates)
 
     def basis(self) -> str:
         """Where the numbers come from, in words (for tooltips)."""
@@ -100,4 +107,15 @@ class Estimates(QObject):
         return f"about {format_duration(seconds)}" + ("" if self.measured else " (rough guess)")
 
 
-__all__ = ["GUESS_NOTE", "Estimates", "precision_of"]
+def takes_words(quality: QualityOptions | None, seconds: float, most: float) -> str:
+    """What an estimate counts, for its tooltip: ``"3 takes, each checked; up to 5 min with 2 retries"``."""
+    if quality is None:
+        return "one take"
+    takes = f"{quality.best_of} takes" if quality.best_of > 1 else "one take"
+    checked = ", each checked" if quality.best_of > 1 and quality.check else (", checked" if quality.check else "")
+    retries = (f"; up to {format_duration(most)} if all {quality.retry_bad} retries run" if quality.retry_bad
+               and most > seconds else "")
+    return f"{takes}{checked}{retries}"
+
+
+__all__ = ["GUESS_NOTE", "Estimates", "precision_of", "takes_words"]

@@ -59,6 +59,7 @@ from valle_studio.engine.bench.recommend import Recommendation, auto_precision
 from valle_studio.engine.interfaces import ModelInfoProtocol
 from valle_studio.engine.progress import Progress
 from valle_studio.engine.quality.best_of import Candidate, Candidates
+from valle_studio.engine.quality.options import QualityOptions
 from valle_studio.engine.requests import SynthesisRequest
 from valle_studio.engine.settings import GenerationSettings
 from valle_studio.studio.history import HistoryError, Take
@@ -245,8 +246,10 @@ class MainWindow(QMainWindow):
         self.quit_action.triggered.connect(self.close)
         self.log_action.triggered.connect(self._open_log_folder)
         self.benchmark_action.triggered.connect(self.open_benchmark)
-        for changed in (self.text_panel.changed, self.sampler_panel.changed, self.voice_panel.changed):
+        for changed in (self.text_panel.changed, self.sampler_panel.changed, self.voice_panel.changed,
+                        self.best_of.changed):
             changed.connect(self.take_estimate.refresh)
+        self.best_of.changed.connect(self.batch_view.refresh_estimate)  # batch lines get the same takes
         self.estimates.changed.connect(self._on_estimates_changed)
         self.banner.action.clicked.connect(self.open_model_manager)
         self.progress_panel.stop_requested.connect(self.stop)
@@ -588,10 +591,10 @@ class MainWindow(QMainWindow):
                             "Open the model manager (Ctrl+M) to download it again or to pick another one.")
 
     # -- benchmark and estimates ---------------------------------------------------------------
-    def _estimate_request(self) -> tuple[str, GenerationSettings, float]:
-        """What Generate would send now, for the expected duration: text, settings, seconds of voice."""
+    def _estimate_request(self) -> tuple[str, GenerationSettings, float, QualityOptions]:
+        """What Generate would send now, for the expected duration: text, settings, seconds of voice, takes."""
         voice = sum(len(samples) / rate for samples, rate in self.voice_panel.prompts() if rate)
-        return self.text_panel.text(), self.generation_settings(), voice
+        return self.text_panel.text(), self.generation_settings(), voice, self.best_of.options()
 
     def open_benchmark(self) -> BenchmarkDialog:
         """Help → Benchmark this machine (non-modal); a run is a job of the engine."""

@@ -14,14 +14,16 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
 
-from valle_studio.app.estimates import Estimates
+from valle_studio.app.estimates import Estimates, takes_words
 from valle_studio.app.widgets.progress_panel import ProgressPanel
 from valle_studio.batch.eta import format_eta
-from valle_studio.engine.bench.estimate import RunEta
+from valle_studio.engine.bench.estimate import RunEta, format_duration
 from valle_studio.engine.progress import Progress
+from valle_studio.engine.quality.options import QualityOptions
 from valle_studio.engine.settings import GenerationSettings
 
-Request = Callable[[], tuple[str, GenerationSettings, float]]  # text, settings, seconds of reference voice
+#: What Generate would send now: text, settings, seconds of reference voice, the takes (best-of, check).
+Request = Callable[[], tuple[str, GenerationSettings, float, QualityOptions]]
 
 
 class TakeEstimate(QObject):
@@ -45,18 +47,21 @@ class TakeEstimate(QObject):
         """Show the expected duration of the take Generate would start now (nothing while one runs)."""
         if self.job is not None:
             return
-        text, settings, prompt_s = self.request()
+        text, settings, prompt_s, quality = self.request()
         if not text.strip():
             self.panel.set_expected("")
             return
-        estimate = self.estimates.take(text, settings, prompt_s=prompt_s)
+        estimate = self.estimates.take(text, settings, prompt_s=prompt_s, quality=quality)
+        counted = takes_words(quality, estimate.seconds, estimate.most_seconds)
+        check = (f" Checking costs about {format_duration(estimate.check_s)} a take."
+                 if estimate.check_s > 0 else "")
         self.panel.set_expected(f"Expected: {self.estimates.words(estimate.seconds)}",
-                                f"Expected duration of this take: {self.estimates.basis()}.")
+                                f"Expected duration of this Generate ({counted}): {self.estimates.basis()}.{check}")
 
     def started(self, job: int) -> None:
         """A take of the current request was queued as ``job``."""
-        text, settings, prompt_s = self.request()
-        estimate = self.estimates.take(text, settings, prompt_s=prompt_s)
+        text, settings, prompt_s, quality = self.request()
+        estimate = self.estimates.take(text, settings, prompt_s=prompt_s, quality=quality)
         self.job, self._eta, self._started = job, RunEta(estimate), time.monotonic()
         self._tick.start()
         self._show_left()

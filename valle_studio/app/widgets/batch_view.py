@@ -50,7 +50,7 @@ from PySide6.QtWidgets import (
 
 from valle_studio.app.audio_bridge import PlaybackController
 from valle_studio.app.batch_table import COL_TEXT, QUEUED, RUNNING, BatchTableModel, BatchTableView
-from valle_studio.app.estimates import Estimates
+from valle_studio.app.estimates import Estimates, takes_words
 from valle_studio.app.jobs.batch import BatchController
 from valle_studio.app.jobs.controller import EngineController
 from valle_studio.app.jobs.records import EngineBusy, EngineState
@@ -564,9 +564,15 @@ class BatchView(QWidget):
         self.settings_label.setText(f"Settings: {settings_summary(project.settings)}")
         self.settings_label.setToolTip(", ".join(f"{k} {v}" for k, v in project.settings.to_dict().items()))
 
+    def refresh_estimate(self) -> None:
+        """Estimate Run all again (the takes per line changed)."""
+        if self.project is not None:
+            self._update_summary()
+
     def _expected_run(self) -> str:
-        """``"Run all: about 25 min"``: what the lines Run all would generate take, from the saved benchmark
-        (or a rough guess); the Run all button's tooltip says where the figure comes from."""
+        """``"Run all: about 25 min"``: what the lines Run all would generate take with the takes each line
+        gets (best-of, checked), from the saved benchmark (or a rough guess); the Run all button's tooltip
+        says what is counted and where the figure comes from."""
         project, estimates = self.project, self.estimates
         if project is None or estimates is None:
             return ""
@@ -574,8 +580,10 @@ class BatchView(QWidget):
         rows = [(row.text, project.settings_for(row)) for row in project.rows if row.id in ids]
         if not rows:
             return ""
-        seconds = estimates.rows(rows)
-        self.run_bar.set_run_all_note(f"{len(rows)} line(s) now: {estimates.words(seconds)}, {estimates.basis()}")
+        quality = self._quality()
+        seconds, most = estimates.rows(rows, quality)
+        self.run_bar.set_run_all_note(f"{len(rows)} line(s) now, per line {takes_words(quality, seconds, most)}: "
+                                      f"{estimates.words(seconds)}, {estimates.basis()}")
         return f"Run all: {estimates.words(seconds)}"
 
     def _update_controls(self) -> None:

@@ -9,7 +9,12 @@ timed from the measured rates in :class:`~valle_studio.engine.bench.record.Timin
   passes over the whole sequence;
 - NAR-len: the duration (a short causal pass and three steps), ``steps`` demasking steps of a
   conditional and a null pass, then the same 7 NAR level passes;
-- the codec decodes ``S`` seconds of audio and encodes the prompt.
+- the codec decodes ``S`` seconds of audio and encodes the prompt;
+- a checked take (the quality check, :mod:`valle_studio.engine.quality`) adds the speech-to-text pass
+  of each piece: one causal pass over its frames, then one step per phoneme heard. That is the typical
+  case, a take that says its text (the STT head stops after the phonemes asked); one that runs on costs
+  up to 1.5x + 8 steps more. Best-of ``N`` makes ``N`` takes, each checked, and encodes the reference
+  once (:mod:`.timeline` lays a request out in takes, pieces and stages).
 
 Full passes are timed as their FLOPs (:func:`~valle_studio.engine.bench.shape.pass_flops`) over the
 GFLOP/s measured at the nearest lengths (interpolated on a log scale), so lengths in between come out
@@ -22,11 +27,12 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from valle_studio.core.codec_format import FRAMES_PER_SECOND
 from valle_studio.engine.bench.record import BenchRecord, Timings
 from valle_studio.engine.bench.shape import V1_SHAPE, ModelShape, ar_step_bytes, pass_flops
+from valle_studio.engine.bench.timeline import STAGES, Estimate, RunEta
+from valle_studio.engine.quality.options import QualityOptions
 
 TOKENS_PER_SECOND = 14.0  # phoneme tokens per second of speech
 CHARS_PER_SECOND = 15.0  # characters of text per second of speech (used before the phonemes are known)
@@ -35,45 +41,6 @@ DEFAULT_PROMPT_SECONDS = 3.0
 EXTRA_TOKENS = 3  # language, task and separator positions besides text, prompt and response
 NULL_TEXT_TOKENS = 2  # the CFG null input's text: <bos></eos>
 LENGTH_STEPS = 3  # duration digits the length head decodes for a typical line
-#: The progress stages of a generation (their names are the engine's), in the order they run.
-STAGES = ("encoding prompt", "predicting length", "generating", "demasking", "refining", "decoding")
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """Expected seconds of a request, per piece and stage (``pieces[i][stage]``).
-
-    ``source``: ``"benchmark"`` (measured on this machine) or ``"conservative"`` (no benchmark: a
-    deliberately slow machine is assumed).
-    """
-
-    pieces: tuple[dict[str, float], ...]
-    source: str
-    device: str
-    precision: str
-
-    @property
-    def seconds(self) -> float:
-        return sum(sum(piece.values()) for piece in self.pieces)
-
-    def done_by(self, stage: str, done: int, total: int, piece: int = 0) -> float:
-        """Estimated seconds of work finished when ``stage`` of ``pieces[piece]`` is ``done/total`` through.
-
-        Decoding runs once over all pieces after generation, so its progress counts pieces decoded."""
-        if stage == "decoding":
-            generated = sum(v for p in self.pieces for k, v in p.items() if k != "decoding")
-            decoding = sum(p.get("decoding", 0.0) for p in self.pieces)
-            return generated + decoding * (min(done, total) / total if total > 0 else 0.0)
-        piece = min(max(piece, 0), len(self.pieces) - 1)
-        before = sum(v for p in self.pieces[:piece] for k, v in p.items() if k != "decoding")
-        parts = self.pieces[piece]
-        order = [s for s in STAGES if s in parts and s != "decoding"]
-        if stage not in order:
-            return before
-        index = order.index(stage)
-        earlier = sum(parts[s] for s in order[:index])
-        within = min(done, total) / total if total > 0 else 0.0
-        return before + earlier + parts[stage] * within
 
 
 def conservative_timings(device: str, precision: str, shape: ModelShape = V1_SHAPE) -> Timings:
@@ -133,8 +100,9 @@ class LineModel:
 
     def stages(self, speech_s: float, *, modality: str, steps: int, cfg_strength: float,
                prompt_s: float = DEFAULT_PROMPT_SECONDS, text_tokens: int | None = None,
-               encode_prompt: bool = False) -> dict[str, float]:
-        """Seconds per stage of one line of ``speech_s`` seconds (``modality`` "ar+nar" or "nar-len")."""
+               encode_prompt: bool = False, checked: bool = False) -> dict[str, float]:
+        """Seconds per stage of one line of ``speech_s`` seconds (``modality`` "ar+nar" or "nar-len");
+        ``checked`` adds the quality check's speech-to-text pass (``"checking"``)."""
         frames = max(1, round(speech_s * FRAMES_PER_SECOND))
         tokens = text_tokens if text_tokens is not None else round(speech_s * TOKENS_PER_SECOND) + 2
         prompt = round(prompt_s * FRAMES_PER_SECOND)
@@ -155,6 +123,9 @@ class LineModel:
         refine = self.pass_s(full, frames) + (self.pass_s(null, frames) if guided else 0.0)
         out["refining"] = NAR_LEVELS * refine
         out["decoding"] = self.timings.decode_s_per_s * speech_s
+        if checked:
+            heard = max(1, tokens - 2)  # the phonemes asked, without <bos> and </eos>
+            out["checking"] = self.pass_s(frames + EXTRA_TOKENS, 1) + self.ar_steps_s(frames + EXTRA_TOKENS, heard + 1)
         return out
 
 
@@ -180,11 +151,12 @@ class Estimator:
 
     def pieces(self, pieces: Sequence[str], *, modality: str, steps: int, cfg_strength: float, max_duration: float,
                prompt_s: float = DEFAULT_PROMPT_SECONDS, phonemes: bool = False,
-               duration_s: float | None = None) -> Estimate:
+               duration_s: float | None = None, quality: QualityOptions | None = None) -> Estimate:
         """The estimate of a request of ``pieces`` (text, or IPA when ``phonemes``) in a resolved ``modality``.
 
         ``duration_s``: a fixed NAR-len length per piece (the settings' ``duration_frames``), else the
-        length follows the text."""
+        length follows the text. ``quality``: best-of N, retries and the check (None: one unchecked take)."""
+        checked = quality is not None and quality.check
         out = []
         for index, piece in enumerate(pieces):
             seconds = speech_seconds(piece, phonemes=phonemes, max_duration=max_duration)
@@ -192,8 +164,10 @@ class Estimator:
                 seconds = min(duration_s, max_duration)
             tokens = len(piece.strip()) + 2 if phonemes else None
             out.append(self.model.stages(seconds, modality=modality, steps=steps, cfg_strength=cfg_strength,
-                                         prompt_s=prompt_s, text_tokens=tokens, encode_prompt=index == 0))
-        return Estimate(tuple(out), self.source, self.device, self.precision)
+                                         prompt_s=prompt_s, text_tokens=tokens, encode_prompt=index == 0,
+                                         checked=checked))
+        takes, retries = (quality.best_of, quality.retry_bad) if quality is not None else (1, 0)
+        return Estimate(tuple(out), self.source, self.device, self.precision, takes, retries)
 
     def line(self, speech_s: float, *, modality: str, steps: int, cfg_strength: float = 1.0,
              prompt_s: float = DEFAULT_PROMPT_SECONDS) -> Estimate:
@@ -219,38 +193,6 @@ def format_duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-class RunEta:
-    """Time left of a running request: the estimate's remaining work, scaled by how fast the work so far went.
-
-    Feed it the run's progress events (:meth:`update`: the stage, done/total, and the ``"sentence i/n"``
-    detail); :meth:`seconds_left` then takes the time spent so far. Until a few percent of the
-    estimated work is done it trusts the estimate; after that the observed speed takes over.
-    """
-
-    TRUST_AFTER = 0.03  # share of the estimated work after which the observed speed is used
-
-    def __init__(self, estimate: Estimate) -> None:
-        self.estimate = estimate
-        self.done_s = 0.0
-
-    def update(self, stage: str, done: int, total: int, detail: str = "") -> None:
-        piece = 0
-        if detail.startswith("sentence ") and "/" in detail:
-            try:
-                piece = int(detail.split()[1].split("/")[0]) - 1
-            except ValueError:
-                piece = 0
-        if stage in STAGES:
-            self.done_s = max(self.done_s, self.estimate.done_by(stage, done, total, piece))
-
-    def seconds_left(self, elapsed_s: float) -> float:
-        total = self.estimate.seconds
-        if total <= 0:
-            return 0.0
-        if self.done_s < self.TRUST_AFTER * total:
-            return max(0.0, total - elapsed_s)
-        return max(0.0, (total - self.done_s) * elapsed_s / self.done_s)
-
-
+# Estimate, RunEta and STAGES live in .timeline; they are re-exported here, where estimates are made.
 __all__ = ["CHARS_PER_SECOND", "DEFAULT_PROMPT_SECONDS", "NAR_LEVELS", "STAGES", "TOKENS_PER_SECOND", "Estimate",
            "Estimator", "LineModel", "RunEta", "conservative_timings", "format_duration", "speech_seconds"]
