@@ -59,7 +59,7 @@ def test_the_text_report_has_the_table_and_the_sentence(tiny: Path, capsys: pyte
     (["--device", "cpu", "--precision", "float16"], "float16 is not available on cpu"),
     (["--device", "cpu", "--precision", "fp4"], "unknown precision 'fp4'"),
     (["--threads", "0"], "--threads 0"),
-    (["--model", "missing.sft"], "no such model file"),
+    (["--model", "missing.sft"], "file not found: missing.sft (--model)"),
     (["--model", "not-installed-model"], "not installed"),
 ])
 def test_bad_input_is_one_line_and_saves_nothing(flags: list[str], message: str,
@@ -67,6 +67,21 @@ def test_bad_input_is_one_line_and_saves_nothing(flags: list[str], message: str,
     assert cli.main(["bench", "--quick", "--quiet", *flags]) == cli.EXIT_ERROR
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+    assert not benchmark_path().exists()
+
+
+def test_a_model_that_is_a_pipe_or_a_folder_is_refused_without_opening_it(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    fifo = tmp_path / "model.sft"
+    os.mkfifo(fifo)  # opening it for reading would block until a writer comes
+    assert cli.main(["bench", "--quick", "--quiet", "--model", str(fifo)]) == cli.EXIT_ERROR
+    assert "is a named pipe (FIFO), not a model file" in capsys.readouterr().err
+    folder = tmp_path / "weights.pth"
+    folder.mkdir()
+    assert cli.main(["bench", "--quick", "--quiet", "--model", str(folder)]) == cli.EXIT_ERROR
+    assert "is a folder, not a model file" in capsys.readouterr().err
     assert not benchmark_path().exists()
 
 
@@ -93,3 +108,21 @@ def test_ctrl_c_mid_run_saves_nothing_and_keeps_the_old_result(tiny: Path, monke
     assert "cancelled" in capsys.readouterr().err
     assert benchmark_path().read_bytes() == before
     assert [p.name for p in benchmark_path().parent.iterdir() if "benchmark" in p.name] == ["benchmark.json"]
+
+
+def test_sigterm_mid_run_saves_nothing(tiny: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import signal
+
+    from valle_studio.cli.signals import Terminated
+    from valle_studio.engine.bench import probes
+
+    def terminated(*_a: object, **_k: object) -> None:
+        raise Terminated(signal.SIGTERM)  # what the signal handler raises in the main thread
+
+    monkeypatch.setattr(probes, "ar_steps", terminated)
+    code = cli.main(["bench", "--quick", "--quiet", "--model", str(tiny), "--device", "cpu", "--precision",
+                     "float32", "--threads", "1"])
+    assert code == 128 + signal.SIGTERM
+    assert "stopped by SIGTERM; no file was left half-written" in capsys.readouterr().err
+    assert not benchmark_path().exists()

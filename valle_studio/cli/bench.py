@@ -5,7 +5,10 @@ It runs :func:`~valle_studio.engine.bench.runner.run_benchmark` on the installed
 precision, prints each item beside its hardware bound and the expected time of 3 s, 10 s and 30 s
 lines, and saves the record atomically where the app and ``synth`` find it (precision ``auto`` on
 the CPU and the kernels then follow it). ``--json`` prints everything as JSON on stdout instead.
-The options are checked before anything is measured; a failed or cancelled run (Ctrl-C) saves nothing.
+The options are checked before anything is measured (the ``--model`` file is looked at with ``stat``
+before anything opens it: a named pipe would block); a failed, cancelled (Ctrl-C) or stopped (SIGTERM)
+run saves nothing and leaves an earlier result as it was. Errors reach the user through dispatch's one
+error layer (:func:`valle_studio.errors.describe`), which names the flag of the file involved.
 """
 
 from __future__ import annotations
@@ -61,11 +64,11 @@ def _model_path(name: str | None, store: Any) -> Path | None:
         installed = store.installed()
         chosen = store.default_model if store.default_model in installed else (installed[0] if installed else None)
         return None if chosen is None else Path(store.path_of(chosen))
+    from valle_studio.core.files import require_regular_file
+
     path = Path(name)
     if path.suffix.lower() in {".sft", ".safetensors", ".pth", ".pt"} or path.exists():
-        if not path.is_file():
-            raise CliError(f"--model {name}: no such model file")
-        return path
+        return require_regular_file(path, "a model file")  # missing, a folder, a pipe: one sentence naming it
     if not store.is_installed(name):
         raise CliError(f"--model {name}: not installed (installed: {', '.join(store.installed()) or 'none'})")
     return Path(store.path_of(name))
