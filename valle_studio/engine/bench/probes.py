@@ -3,7 +3,8 @@
 Every item runs in rounds of *bound, then item*, so a burst of load from another process hits a
 bound and the time it is compared with alike; the medians are kept (:class:`Measurement`).
 
-- AR step: one cached decode step at each context; bound = the bytes it must read over the read
+- AR step: one cached decode step at each context (the cache filled at random, see
+  :func:`~valle_studio.engine.bench.inputs.timing_cache`); bound = the bytes it must read over the read
   bandwidth measured right before it (:func:`~valle_studio.engine.bench.hardware.read_gbps`).
 - NAR-len step: the conditional and null passes of one demasking step, as the engine runs them;
   NAR level pass: one full pass at level 1. Bound = their useful FLOPs over the GEMM rate.
@@ -23,7 +24,7 @@ import torch
 
 from valle_studio.core.codec_format import FRAMES_PER_SECOND, LEVELS, SAMPLE_RATE
 from valle_studio.engine.bench import hardware
-from valle_studio.engine.bench.inputs import demask_inputs, length_of, nar_input, prefilled
+from valle_studio.engine.bench.inputs import demask_inputs, length_of, nar_input, timing_cache
 from valle_studio.engine.bench.record import Measurement
 from valle_studio.engine.bench.shape import ModelShape, ar_step_bytes, pass_flops
 from valle_studio.engine.codec.base import Codec
@@ -75,7 +76,7 @@ def ar_steps(model: VallEModel, shape: ModelShape, precision: str, bound: hardwa
     bounds: dict[int, float] = {}
     for context in sizes.ar_contexts:
         check()
-        cache = prefilled(model, context, 1, sizes.ar_pairs + 2)
+        cache = timing_cache(model, context, 1, sizes.ar_pairs + 2)
         model.decode(cache, token, "ar")  # warm-up
         steps, limits = [], []
         for _ in range(sizes.ar_pairs):
@@ -89,7 +90,7 @@ def ar_steps(model: VallEModel, shape: ModelShape, precision: str, bound: hardwa
     if sizes.pair_factor:
         check()
         context = sizes.ar_contexts[len(sizes.ar_contexts) // 2]
-        cache = prefilled(model, context, 2, sizes.ar_pairs + 2)
+        cache = timing_cache(model, context, 2, sizes.ar_pairs + 2)
         pair_token = torch.full((2,), 7, dtype=torch.long)
         model.decode(cache, pair_token, "ar")
         both = statistics.median(hardware.timed(functools.partial(_decode, model, cache, pair_token), device)

@@ -37,6 +37,8 @@ from valle_studio.engine.progress import CancelToken, ProgressCallback, report
 STAGE = "benchmarking"
 PRECISION_NAMES = ("float32", "bfloat16", "float16", "int8")
 CodecFactory = Callable[[torch.device], Codec | None]
+#: Seconds the load of other processes is watched before and after a run (full, quick).
+LOAD_WINDOW_S = {False: 0.5, True: 0.25}
 
 
 class BenchError(ValueError):
@@ -236,7 +238,7 @@ def run_benchmark(options: BenchOptions, *, codec_factory: CodecFactory | None =
     threads, previous = torch.get_num_threads(), kernels.configured()
     try:
         steps.next("loading the model")
-        others = busy_cores_of_others(0.5)
+        others = busy_cores_of_others(LOAD_WINDOW_S[options.quick])
         torch.set_num_threads(options.threads or auto_threads(others))
         subject = open_subject(options.model, random_weights=options.random_weights)
         shape = ModelShape.of(subject.model.config)
@@ -257,7 +259,7 @@ def run_benchmark(options: BenchOptions, *, codec_factory: CodecFactory | None =
                 gc.collect()
             del fp32, ref
         machine = hardware.this_machine()
-        after = busy_cores_of_others(0.5)
+        after = busy_cores_of_others(LOAD_WINDOW_S[options.quick])
         load = f"start: {load_words(others)}; end: {load_words(after)}"
         steps.finish()
         return BenchRecord(datetime.now(timezone.utc).isoformat(timespec="seconds"), options.quick, machine,
