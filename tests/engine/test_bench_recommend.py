@@ -27,10 +27,17 @@ def test_int8_is_advised_where_it_pays_and_its_cost_is_stated() -> None:
     assert "On this machine a 10 s line takes about" in advice.sentence
 
 
-def test_int8_is_not_advised_when_it_barely_pays_or_is_too_inexact() -> None:
-    assert recommend(cpu_record(bf16_speedup=None, int8_speedup=1.1)).precision == "float32"  # type: ignore[union-attr]
+def test_int8_is_not_advised_when_it_barely_pays_or_is_too_inexact_and_the_tip_says_why() -> None:
+    barely = recommend(cpu_record(bf16_speedup=None, int8_speedup=1.1))
+    assert barely is not None and barely.precision == "float32"
+    assert "Not int8: a 10 s line would take about" in barely.tip and "short of the 1.25x" in barely.tip
+    assert "logit error 8.5%" in barely.tip  # its measured cost, beside the speed it would bring
     bad = PrecisionCost(0.5, 0.4, 0.3, 0.3, 48, 48)
-    assert recommend(cpu_record(bf16_speedup=None, int8_speedup=3.0, int8_cost=bad)).precision == "float32"  # type: ignore[union-attr]
+    inexact = recommend(cpu_record(bf16_speedup=None, int8_speedup=3.0, int8_cost=bad))
+    assert inexact is not None and inexact.precision == "float32"
+    assert "its logit error is above 15% of the logits' spread" in inexact.tip and "50% of AR steps" in inexact.tip
+    assert inexact.tip.endswith("It never replaces the default preset.")
+    assert "Not int8" not in recommend(cpu_record(bf16_speedup=None, int8_speedup=2.5)).tip  # type: ignore[union-attr]
 
 
 def test_bfloat16_is_advised_when_auto_picks_it_and_int8_is_not_much_faster_still() -> None:

@@ -127,12 +127,15 @@ def recommend(record: BenchRecord | None, *, device: str | None = None, can_nar_
     best_float = min(((_line_seconds(record, device, p, m, s), p, m, s) for p in floats for (m, s) in modalities),
                      default=None)
     best = best_float
+    int8_note = ""
     variant = record.variant(device, "int8")
     if variant is not None and variant.cost is not None and "int8" in precisions:
         int8 = min((_line_seconds(record, device, "int8", m, s), "int8", m, s) for (m, s) in modalities)
         error = max(variant.cost.ar_logit_error, variant.cost.nar_len_logit_error)
         if error <= INT8_MAX_LOGIT_ERROR and (best is None or int8[0] * INT8_MIN_GAIN <= best[0]):
             best = int8
+        elif best is not None:
+            int8_note = _int8_refused(int8[0], best[0], error, variant.cost)
     if best is None:
         return None
     seconds, precision, modality, steps = best
@@ -140,7 +143,8 @@ def recommend(record: BenchRecord | None, *, device: str | None = None, can_nar_
     sentence = (f"On this machine a {REFERENCE_SECONDS:g} s line takes about {format_duration(seconds)} with "
                 f"{_how(modality, steps, precision)} (the default settings, {default_words}: about "
                 f"{format_duration(default_seconds)}).")
-    tip = _tip(record, device, precision, modality, steps, seconds, default_seconds, default_words, best_float)
+    tip = _tip(record, device, precision, modality, steps, seconds, default_seconds, default_words, best_float,
+               int8_note)
     settings = GenerationSettings(modality=modality, max_steps=steps)  # type: ignore[arg-type]
     where = "CPU" if device == "cpu" else "GPU"
     preset = Preset("fast", f"Fast on this {where}", tip, settings)
@@ -148,9 +152,20 @@ def recommend(record: BenchRecord | None, *, device: str | None = None, can_nar_
                           tip, preset)
 
 
+def _int8_refused(int8_s: float, best_s: float, error: float, cost: PrecisionCost) -> str:
+    """Why the preset does not use int8 although it was measured (its tooltip's line on int8)."""
+    if error > INT8_MAX_LOGIT_ERROR:
+        why = f"its logit error is above {100 * INT8_MAX_LOGIT_ERROR:.0f}% of the logits' spread"
+    else:
+        why = (f"that is {best_s / int8_s:.2f}x as fast, short of the {INT8_MIN_GAIN:g}x that would pay for "
+               "its accuracy cost")
+    return (f"Not int8: a {REFERENCE_SECONDS:g} s line would take about {format_duration(int8_s)} in int8; {why} "
+            f"({cost_words(cost)}).")
+
+
 def _tip(record: BenchRecord, device: str, precision: str, modality: str, steps: int, seconds: float,
          default_seconds: float, default_words: str,
-         best_float: tuple[float, str, str, int] | None) -> str:
+         best_float: tuple[float, str, str, int] | None, int8_note: str = "") -> str:
     """The preset's cost, stated from the measurements (its tooltip)."""
     weights = "the installed model's weights" if record.weights == "installed" else "random weights of its shape"
     lines = [f"Measured on this machine ({'quick' if record.quick else 'full'} benchmark, {record.created[:10]}, "
@@ -175,6 +190,8 @@ def _tip(record: BenchRecord, device: str, precision: str, modality: str, steps:
                      f"{cost_words(variant.cost)}.")
     elif precision != "float32" and variant is not None:
         lines.append(f"Precision {precision}: {cost_words(variant.cost)}.")
+    if int8_note:
+        lines.append(int8_note)
     lines.append("It never replaces the default preset.")
     return "\n".join(lines)
 
