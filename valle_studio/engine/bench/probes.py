@@ -5,7 +5,7 @@ bound and the time it is compared with alike; the medians are kept (:class:`Meas
 
 - AR step: one cached decode step at each context (the cache filled at random, see
   :func:`~valle_studio.engine.bench.inputs.timing_cache`); bound = the bytes it must read over the read
-  bandwidth measured right before it (:func:`~valle_studio.engine.bench.hardware.read_gbps`).
+  bandwidth measured right before it (:class:`~valle_studio.engine.bench.hardware.ReadBound`).
 - NAR-len step: the conditional and null passes of one demasking step, as the engine runs them;
   NAR level pass: one full pass at level 1. Bound = their useful FLOPs over the GEMM rate.
 - Codec decode / encode of a few seconds of audio: bound = their FLOPs (counted by torch's
