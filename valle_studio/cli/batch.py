@@ -21,6 +21,7 @@ from valle_studio.cli.options import (
     EXIT_OK,
     CliError,
     add_device_flags,
+    add_lora_flag,
     add_sampler_flags,
     given_sampler_flags,
     settings_from_args,
@@ -58,6 +59,7 @@ def add_parser(sub: Any) -> None:
     batch.add_argument("--tokenizer", metavar="PATH", help="tokenizer.json (default: beside the model)")
     batch.add_argument("--lang", help="language of untagged lines: en, ja, de, fr, zh, ko (default en)")
     add_device_flags(batch)
+    add_lora_flag(batch)
     batch.add_argument("--quiet", action="store_true", help="only errors and the summary on stderr")
     add_sampler_flags(batch)
     batch.set_defaults(handler=run)

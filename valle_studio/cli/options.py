@@ -24,8 +24,10 @@ EXIT_CANCELLED = 130
 #: The CLI metavar of each unit a spec may name.
 _METAVARS = {"seconds": "SECONDS", "frames": "FRAMES"}
 
-#: argparse destination -> the spec of the sampler flag that fills it.
-SPEC_OF_DEST: dict[str, FieldSpec] = {spec.cli_dest: spec for spec in SPECS.values()}
+#: argparse destination -> the spec of the sampler flag that fills it (fields the CLI words itself, like the
+#: LoRA, have no entry: see add_lora_flag).
+SPEC_OF_DEST: dict[str, FieldSpec] = {spec.cli_dest: spec for spec in SPECS.values() if spec.cli}
+LORA_FLAG = "--lora"
 
 
 class CliError(Exception):
@@ -44,6 +46,8 @@ def flag_help(spec: FieldSpec) -> str:
         return spec.help
     if spec.kind == "choice":
         return f"{spec.help} (default: {spec.default})"
+    if spec.kind == "tokens":
+        return f"{spec.help}; {spec.rule_words()}"
     allowed = spec.rule_words()
     if spec.off_text and not spec.optional:
         assert spec.range is not None
@@ -56,8 +60,10 @@ def add_sampler_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per settings field, in declaration order. Every default is None, so that
     :func:`settings_from_args` (and a resumed batch) can tell the flags that were given."""
     group = parser.add_argument_group("sampling (defaults: upstream's web UI)")
-    for spec in SPECS.values():
-        if spec.kind == "flag":
+    for spec in SPEC_OF_DEST.values():
+        if spec.kind == "tokens":
+            group.add_argument(spec.cli_flag, metavar=spec.metavar or "IDS", help=flag_help(spec))
+        elif spec.kind == "flag":
             group.add_argument(spec.cli_flag, action="store_true", default=None, help=flag_help(spec))
         elif spec.kind == "choice":
             group.add_argument(spec.cli_flag, choices=spec.values, help=flag_help(spec))
@@ -67,10 +73,37 @@ def add_sampler_flags(parser: argparse.ArgumentParser) -> None:
                                help=flag_help(spec))
 
 
+def add_lora_flag(parser: ArgumentContainer) -> None:
+    """``--lora NAME|PATH[:STRENGTH]``: the two LoRA settings in one flag (default: none)."""
+    strength = SPECS["lora_strength"]
+    assert strength.range is not None
+    parser.add_argument(LORA_FLAG, metavar="NAME|PATH[:STRENGTH]",
+                        help=f"apply a LoRA voice adapter: an installed LoRA's name (valle-studio-cli models list) "
+                             f"or a lora.sft file, optionally with a strength {strength.range.words()} "
+                             f"(default {strength.default:g}: as trained), e.g. --lora glados:0.8")
+
+
+def parse_lora(text: str) -> tuple[str, float]:
+    """``"glados:0.8"`` -> ``("glados", 0.8)``; ``"C:\\x\\lora.sft"`` stays a path (the part after the last
+    colon must be a number to be read as the strength). Raises :class:`CliError` naming the flag."""
+    head, colon, tail = text.rpartition(":")
+    name, strength = text, SPECS["lora_strength"].default
+    if colon:
+        try:
+            strength, name = float(tail), head
+        except ValueError:
+            pass  # a colon that belongs to the path (a Windows drive)
+    name = name.strip()
+    if not name:
+        raise CliError(f"{LORA_FLAG} {text!r}: give an installed LoRA's name or a lora.sft path")
+    return name, strength
+
+
 def given_sampler_flags(args: argparse.Namespace) -> list[str]:
     """The sampler flags given on the command line, in ``--help`` order."""
-    return [SPEC_OF_DEST[dest].cli_flag for dest, value in vars(args).items()
-            if value is not None and dest in SPEC_OF_DEST]
+    flags = [SPEC_OF_DEST[dest].cli_flag for dest, value in vars(args).items()
+             if value is not None and dest in SPEC_OF_DEST]
+    return [*flags, LORA_FLAG] if getattr(args, "lora", None) else flags
 
 
 def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
@@ -81,13 +114,25 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
     """
     changes = {SPEC_OF_DEST[dest].name: value for dest, value in vars(args).items()
                if value is not None and dest in SPEC_OF_DEST}
+    for name, value in list(changes.items()):
+        spec = SPECS[name]
+        if spec.kind == "tokens":
+            try:
+                changes[name] = spec.parse(value)
+            except SettingsError as exc:
+                raise CliError(f"{spec.cli_flag} {value!r} is not usable ({exc})") from exc
+    shown = dict(changes)
+    if getattr(args, "lora", None):
+        changes["lora"], changes["lora_strength"] = parse_lora(args.lora)
+        shown["lora"] = shown["lora_strength"] = args.lora
     try:
         return GenerationSettings(**changes)
     except SettingsError as exc:
         spec = SPECS[exc.field]
         if spec.name not in changes:  # a default never fails alone; say what was refused anyway
             raise CliError(str(exc)) from exc
-        raise CliError(f"{spec.cli_flag} {_shown(changes[spec.name])} is out of range ({exc})") from exc
+        flag = LORA_FLAG if spec.name in ("lora", "lora_strength") else spec.cli_flag
+        raise CliError(f"{flag} {_shown(shown[spec.name])} is out of range ({exc})") from exc
 
 
 def _shown(value: object) -> str:
@@ -117,6 +162,7 @@ class StderrProgress:
 
 __all__ = [
     "EXIT_CANCELLED", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "SPEC_OF_DEST", "ArgumentContainer", "CliError",
-    "StderrProgress",
-    "add_device_flags", "add_sampler_flags", "flag_help", "given_sampler_flags", "settings_from_args",
+    "LORA_FLAG", "StderrProgress",
+    "add_device_flags", "add_lora_flag", "add_sampler_flags", "flag_help", "given_sampler_flags", "parse_lora",
+    "settings_from_args",
 ]

@@ -28,6 +28,7 @@ from valle_studio.cli.options import (
     CliError,
     StderrProgress,
     add_device_flags,
+    add_lora_flag,
     add_sampler_flags,
     settings_from_args,
 )
@@ -76,6 +77,7 @@ def add_parser(sub: Any) -> None:
                            "exact: chunks only where the take stays identical, else whole sentences; "
                            "sentences: whole sentences only (default auto)")
     add_device_flags(io)
+    add_lora_flag(io)
     io.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_sampler_flags(synth)
     synth.set_defaults(handler=run)

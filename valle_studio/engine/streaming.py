@@ -169,8 +169,9 @@ def inexact_reason(model: Any, settings: GenerationSettings, modality: str) -> s
 
 def streams_inside_sentences(model: Any, settings: GenerationSettings, modality: str,
                              options: StreamOptions) -> bool:
-    """Whether AR+NAR sentences are handed out in several chunks (see :class:`StreamOptions`)."""
-    if modality != "ar+nar" or options.mode == "sentences":
+    """Whether AR+NAR sentences are handed out in several chunks (see :class:`StreamOptions`). Never with
+    beam search: its best hypothesis is only known at the end of the sentence."""
+    if modality != "ar+nar" or options.mode == "sentences" or settings.beam_width > 1:
         return False
     return options.mode == "auto" or inexact_reason(model, settings, modality) is None
 

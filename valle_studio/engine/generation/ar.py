@@ -22,7 +22,7 @@ from valle_studio.engine.generation.causal import CausalRunner
 from valle_studio.engine.model import ModelInput, VallEModel
 from valle_studio.engine.model.config import STOP_TOKEN
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
-from valle_studio.engine.sampling import SamplerConfig, cfg_combine, sample
+from valle_studio.engine.sampling import MirostatState, SamplerConfig, cfg_combine, sample
 
 STAGE = "generating"
 
@@ -135,6 +135,8 @@ def _ar_steps(
         seen[:, :rows] = first
     last = first[:, -1]
     tokens: list[int] = resp0.tolist()
+    # Mirostat steers the whole sequence: one surprise bound carried from step to step.
+    mirostat = MirostatState.start(sampler.mirostat_tau, sampler.mirostat_eta) if sampler.uses_mirostat else None
     try:
         for step in range(max_frames):
             report(progress, cancel, STAGE, step, max_frames)
@@ -144,7 +146,8 @@ def _ar_steps(
             else:
                 logits = last[:1].clone()
             history = torch.tensor(tokens, dtype=torch.long, device=logits.device)
-            out = sample(logits, sampler, history=history, stop_token=STOP_TOKEN, generator=generator)
+            out = sample(logits, sampler, history=history, stop_token=STOP_TOKEN, generator=generator,
+                         mirostat=mirostat)
             token = int(out.ids[0])
             if token == STOP_TOKEN:
                 break
