@@ -125,7 +125,7 @@ def test_the_lora_fields_are_text_and_a_strength() -> None:
     for value in (1, None, "a\nb", "x" * 1001):
         with pytest.raises(SettingsError, match=r"^lora: must be text of at most 1000 characters$"):
             GenerationSettings(lora=value)  # type: ignore[arg-type]
-    with pytest.raises(SettingsError, match="lora_strength: must be between 0 and 1.5"):
+    with pytest.raises(SettingsError, match=r"lora_strength: must be between 0 and 1\.5"):
         GenerationSettings(lora_strength=1.6)
 
 

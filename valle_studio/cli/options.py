@@ -9,6 +9,7 @@ the validation cannot disagree. :func:`settings_from_args` turns the parsed flag
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import Any, Protocol, TextIO
 
@@ -89,10 +90,8 @@ def parse_lora(text: str) -> tuple[str, float]:
     head, colon, tail = text.rpartition(":")
     name, strength = text, SPECS["lora_strength"].default
     if colon:
-        try:
+        with contextlib.suppress(ValueError):  # else the colon belongs to the path (a Windows drive)
             strength, name = float(tail), head
-        except ValueError:
-            pass  # a colon that belongs to the path (a Windows drive)
     name = name.strip()
     if not name:
         raise CliError(f"{LORA_FLAG} {text!r}: give an installed LoRA's name or a lora.sft path")
@@ -161,8 +160,20 @@ class StderrProgress:
 
 
 __all__ = [
-    "EXIT_CANCELLED", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "SPEC_OF_DEST", "ArgumentContainer", "CliError",
-    "LORA_FLAG", "StderrProgress",
-    "add_device_flags", "add_lora_flag", "add_sampler_flags", "flag_help", "given_sampler_flags", "parse_lora",
+    "EXIT_CANCELLED",
+    "EXIT_ERROR",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "LORA_FLAG",
+    "SPEC_OF_DEST",
+    "ArgumentContainer",
+    "CliError",
+    "StderrProgress",
+    "add_device_flags",
+    "add_lora_flag",
+    "add_sampler_flags",
+    "flag_help",
+    "given_sampler_flags",
+    "parse_lora",
     "settings_from_args",
 ]

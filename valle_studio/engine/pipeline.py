@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from valle_studio.core.codec_format import FRAMES_PER_SECOND, LEVELS
+from valle_studio.engine.model.prompt_mix import PromptMix
 from valle_studio.engine.progress import CancelToken, ProgressCallback
 from valle_studio.engine.sampling import SamplerConfig
 from valle_studio.engine.settings import GenerationSettings
@@ -194,7 +195,8 @@ class RollingContext:
     streaming both loop this way).
     """
 
-    def __init__(self, lines: Sequence[LineInput], prompt: torch.Tensor | None, settings: GenerationSettings, *,
+    def __init__(self, lines: Sequence[LineInput], prompt: torch.Tensor | PromptMix | None,
+                 settings: GenerationSettings, *,
                  generator: torch.Generator, progress: ProgressCallback | None = None,
                  cancel: CancelToken | None = None) -> None:
         self.lines = list(lines)
@@ -220,7 +222,7 @@ class RollingContext:
             raise NothingGenerated(NOTHING_GENERATED)
 
 
-def generate_lines(model, lines: Sequence[LineInput], prompt: torch.Tensor | None,
+def generate_lines(model, lines: Sequence[LineInput], prompt: torch.Tensor | PromptMix | None,
                    settings: GenerationSettings, *, modality: str, generator: torch.Generator,
                    progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
                    ) -> list[torch.Tensor]:

@@ -38,6 +38,11 @@ class ResolvedModel:
 def _store(store):
     if store is not None:
         return store
+    return default_store()
+
+
+def default_store():
+    """The user's model store (``user_data_dir()/models``)."""
     from valle_studio.engine.store import ModelStore
 
     return ModelStore()

@@ -59,6 +59,7 @@ from valle_studio.engine import pipeline
 from valle_studio.engine.generation.ar import iter_ar
 from valle_studio.engine.generation.nar import STAGE as NAR_STAGE
 from valle_studio.engine.generation.nar import generate_nar
+from valle_studio.engine.model.prompt_mix import PromptMix
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
 from valle_studio.engine.requests import SentenceResult, SynthesisResult
 from valle_studio.engine.settings import GenerationSettings
@@ -180,7 +181,7 @@ def streams_inside_sentences(model: Any, settings: GenerationSettings, modality:
 def iter_code_chunks(
     model: Any,
     lines: Sequence[pipeline.LineInput],
-    prompt: Tensor | None,
+    prompt: Tensor | PromptMix | None,
     settings: GenerationSettings,
     *,
     modality: str,

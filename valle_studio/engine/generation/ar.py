@@ -21,6 +21,7 @@ from valle_studio.engine.generation._common import Conditioning, codes_tensor, m
 from valle_studio.engine.generation.causal import CausalRunner
 from valle_studio.engine.model import ModelInput, VallEModel
 from valle_studio.engine.model.config import STOP_TOKEN
+from valle_studio.engine.model.prompt_mix import PromptMix
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
 from valle_studio.engine.sampling import MirostatState, SamplerConfig, cfg_combine, sample
 
@@ -33,7 +34,7 @@ def generate_ar(
     *,
     text: Tensor,
     language_id: int = 0,
-    prompt: Tensor | None = None,
+    prompt: Tensor | PromptMix | None = None,
     sampler: SamplerConfig,
     max_frames: int,
     prefix: Tensor | None = None,
@@ -70,7 +71,7 @@ def iter_ar(
     *,
     text: Tensor,
     language_id: int = 0,
-    prompt: Tensor | None = None,
+    prompt: Tensor | PromptMix | None = None,
     sampler: SamplerConfig,
     max_frames: int,
     prefix: Tensor | None = None,

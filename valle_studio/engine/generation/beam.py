@@ -22,6 +22,7 @@ from torch import Tensor
 from valle_studio.engine.generation._common import Conditioning, codes_tensor, make_conditioning
 from valle_studio.engine.model import KVCache, ModelInput, VallEModel
 from valle_studio.engine.model.config import STOP_TOKEN
+from valle_studio.engine.model.prompt_mix import PromptMix
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
 from valle_studio.engine.sampling import SamplerConfig, beam_search, cfg_combine
 
@@ -35,7 +36,7 @@ def generate_ar_beam(
     text: Tensor,
     width: int,
     language_id: int = 0,
-    prompt: Tensor | None = None,
+    prompt: Tensor | PromptMix | None = None,
     sampler: SamplerConfig,
     max_frames: int,
     prefix: Tensor | None = None,

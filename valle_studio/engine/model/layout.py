@@ -182,5 +182,6 @@ def config_from_shapes(
         unified_position_ids=flags.unified_position_ids,
         legacy_summing=auto_legacy_summing(flags) if legacy_summing is None else bool(legacy_summing),
         inferred=flags.inferred,
+        declared_tasks=flags.tasks,
     )
     return config, expected, ignored
