@@ -142,7 +142,7 @@ class BatchRunner:
         self.gate = gate or PauseGate()
         self.after_take = after_take
         self.describe_error = describe_error  # the GUI words advice for its own controls
-        self._prompt_cache: dict[str, tuple[np.ndarray, ...] | Exception] = {}
+        self._prompt_cache: dict[str, dict[str, Any] | Exception] = {}
 
     # -- the queue --------------------------------------------------------------------------------
     def run(self, row_ids: Sequence[str]) -> RunSummary:
@@ -227,7 +227,7 @@ class BatchRunner:
                 self._emit(RESUMED, row_id, index, count, total, eta, shown[0])
             throttled(event)
 
-        request = SynthesisRequest(text=text, language=language, prompts=prompts, settings=settings)
+        request = SynthesisRequest(text=text, language=language, settings=settings, **prompts)
         result = self.synth.synthesize(request, progress=on_progress, cancel=self.cancel)
         if result.audio is None:
             raise RuntimeError("the synthesizer returned no audio (no codec loaded)")
@@ -245,8 +245,9 @@ class BatchRunner:
         info = getattr(self.synth, "info", None)
         return str(getattr(info, "name", "") or self.project.model)
 
-    def _prompts(self, voice: str) -> tuple[np.ndarray, ...]:
-        """The voice's reference clips as one ``[T, 8]`` code matrix (or none), encoded once per run."""
+    def _prompts(self, voice: str) -> dict[str, Any]:
+        """The voice's reference clips as one ``[T, 8]`` code matrix (or none), encoded once per run, as
+        the request's ``prompts``; a blended voice's members each so, as its ``blend``."""
         cached = self._prompt_cache.get(voice)
         if isinstance(cached, Exception):
             raise cached
@@ -260,20 +261,25 @@ class BatchRunner:
         self._prompt_cache[voice] = codes
         return codes
 
-    def _encode_prompts(self, voice: str) -> tuple[np.ndarray, ...]:
+    def _encode_prompts(self, voice: str) -> dict[str, Any]:
         """The voice's clips (a saved voice's, or the project's prompt files) read, then checked and
         encoded by the synthesizer: the concatenated codes, which every row repeats/trims to its own
-        prompt length as a single take would."""
+        prompt length as a single take would. A blend's members are encoded one by one."""
         from valle_studio.audio.prompts import read_prompt_files
+        from valle_studio.engine.requests import BlendPart
 
         if voice:
             if self.voices is None:
                 raise ProjectError(f"the row needs the saved voice '{voice}', but no voice library is open")
-            sources: list[Any] = list(self.voices.get(voice).prompts())
+            saved = self.voices.get(voice)
+            if saved.is_blend:
+                return {"blend": tuple(BlendPart((self.synth.encode_prompts(part.prompts),), part.weight, part.name)
+                                       for part in saved.blend_parts())}
+            sources: list[Any] = list(saved.prompts())
         else:
             sources = read_prompt_files(self.project.prompt_files)
         codes = self.synth.encode_prompts(sources) if sources else None
-        return () if codes is None else (codes,)
+        return {"prompts": () if codes is None else (codes,)}
 
     def _emit(self, kind: str, row_id: str, index: int, done: int, total: int, eta: EtaEstimator,
               fraction: float, message: str = "") -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from valle_studio.engine.progress import Progress, ProgressThrottle
@@ -85,17 +86,115 @@ def add_lora_flag(parser: ArgumentContainer) -> None:
 
 
 def parse_lora(text: str) -> tuple[str, float]:
-    """``"glados:0.8"`` -> ``("glados", 0.8)``; ``"C:\\x\\lora.sft"`` stays a path (the part after the last
-    colon must be a number to be read as the strength). Raises :class:`CliError` naming the flag."""
+    """``"glados:0.8"`` -> ``("glados", 0.8)`` (see :func:`~valle_studio.engine.lora_choice.parse_lora_choice`);
+    raises :class:`CliError` naming the flag."""
+    from valle_studio.engine.lora_choice import parse_lora_choice
+
+    try:
+        return parse_lora_choice(text)
+    except SettingsError as exc:
+        if exc.field == "lora_strength":
+            raise CliError(f"{LORA_FLAG} {text} is out of range ({exc})") from exc
+        raise CliError(f"{LORA_FLAG} {text!r}: give an installed LoRA's name or a lora.sft path") from exc
+
+
+VOICE_FLAG = "--voice"
+
+
+def add_voice_flag(parser: ArgumentContainer, *, what: str = "speak with") -> None:
+    """``--voice NAME[:WEIGHT]``, repeatable: one saved voice (a blend too), or two or more blended."""
+    parser.add_argument(VOICE_FLAG, action="append", default=[], metavar="NAME[:WEIGHT]",
+                        help=f"a saved voice to {what}; repeat to blend saved voices with weights, e.g. "
+                             "--voice Alice:0.6 --voice Bob:0.4 (experimental: the voices are mixed at the "
+                             "model's prompt embedding)")
+
+
+def parse_voice(text: str) -> tuple[str, float]:
+    """``"Alice:0.6"`` -> ``("Alice", 0.6)``; a name alone has weight 1. Raises :class:`CliError`."""
     head, colon, tail = text.rpartition(":")
-    name, strength = text, SPECS["lora_strength"].default
-    if colon:
-        with contextlib.suppress(ValueError):  # else the colon belongs to the path (a Windows drive)
-            strength, name = float(tail), head
+    name, weight = text, 1.0
+    if colon and head:
+        with contextlib.suppress(ValueError):  # else the colon is part of the name
+            weight, name = float(tail), head
     name = name.strip()
     if not name:
-        raise CliError(f"{LORA_FLAG} {text!r}: give an installed LoRA's name or a lora.sft path")
-    return name, strength
+        raise CliError(f"{VOICE_FLAG} {text!r}: give the name of a saved voice")
+    if not weight > 0 or weight == float("inf"):
+        raise CliError(f"{VOICE_FLAG} {text}: the weight must be a number above 0")
+    return name, weight
+
+
+def voice_request_fields(names: list[str], library: Any | None = None) -> dict[str, Any]:
+    """The request's ``prompts`` or ``blend`` for ``--voice`` flags (saved voices of ``library``, default
+    the user's). One name: that voice (a saved blend stays a blend); more: a blend of them."""
+    from valle_studio.engine.requests import BlendPart
+    from valle_studio.studio.voices import VoiceLibrary, VoiceNotFound
+
+    library = library if library is not None else VoiceLibrary()
+    parsed = [parse_voice(text) for text in names]
+    try:
+        voices = [(library.get(name), weight) for name, weight in parsed]
+    except VoiceNotFound as exc:
+        known = ", ".join(library.names()) or "none yet"
+        raise CliError(f"{VOICE_FLAG}: {exc} (saved voices: {known})") from exc
+    if len(voices) == 1:
+        return voices[0][0].request_voice()
+    if len({v.folder for v, _ in voices}) < len(voices):
+        raise CliError(f"{VOICE_FLAG}: a voice is named twice in the blend")
+    blends = [v.name for v, _ in voices if v.is_blend]
+    if blends:
+        raise CliError(f"{VOICE_FLAG} {blends[0]} is a blend itself; blend the voices it is made of")
+    return {"blend": tuple(BlendPart(v.prompts(), weight, v.name) for v, weight in voices)}
+
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+
+
+def check_output_files(out: str | None, out_codes: str | None) -> tuple[Path | None, Path | None]:
+    """``--out FILE.wav`` and ``--out-codes FILE.npy`` checked before anything heavy runs: a known
+    suffix, an existing folder that accepts files. At least one is needed."""
+    from valle_studio.core.atomic import ensure_writable
+
+    if not out and not out_codes:
+        raise CliError("nothing to write: give --out FILE.wav and/or --out-codes FILE.npy")
+    audio = Path(out) if out else None
+    codes = Path(out_codes) if out_codes else None
+    if audio is not None and audio.suffix.lower() not in AUDIO_SUFFIXES:
+        raise CliError(f"--out {audio}: use a .wav, .flac or .ogg file name")
+    if codes is not None and codes.suffix.lower() != ".npy":
+        raise CliError(f"--out-codes {codes}: use a .npy file name")
+    for path in (audio, codes):
+        if path is not None and not path.parent.exists():
+            raise CliError(f"output folder does not exist: {path.parent}")
+        if path is not None:
+            ensure_writable(path)
+    return audio, codes
+
+
+def write_result(result: Any, audio: Path | None, codes: Path | None) -> None:
+    """Write a take's audio and/or codes atomically; nothing is left behind when one write fails."""
+    import io
+
+    import numpy as np
+
+    from valle_studio.audio.io import save_audio
+    from valle_studio.core.atomic import atomic_write
+
+    written: list[Path] = []
+    try:
+        if audio is not None and result.audio is not None:
+            existed = audio.exists()
+            save_audio(audio, result.audio, result.sample_rate)
+            written += [] if existed else [audio]
+        if codes is not None:
+            buffer = io.BytesIO()
+            np.save(buffer, np.asarray(result.codes, dtype=np.int64))
+            atomic_write(codes, buffer.getvalue())
+    except BaseException:
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
 
 
 def given_sampler_flags(args: argparse.Namespace) -> list[str]:

@@ -30,7 +30,9 @@ from valle_studio.cli.options import (
     add_device_flags,
     add_lora_flag,
     add_sampler_flags,
+    add_voice_flag,
     settings_from_args,
+    voice_request_fields,
 )
 from valle_studio.engine.settings import GenerationSettings
 
@@ -62,6 +64,7 @@ def add_parser(sub: Any) -> None:
     io.add_argument("--lang", default="en", help="language: en, ja, de, fr, zh, ko (default en)")
     io.add_argument("--prompt", action="append", default=[], metavar="FILE",
                     help="reference audio, or .npy int codes [T, 8]; repeat to concatenate")
+    add_voice_flag(io)
     io.add_argument("--out", metavar="FILE.wav", help="write audio (wav/flac/ogg by extension); '-' writes a "
                                                       "16-bit WAV to stdout")
     io.add_argument("--out-codes", metavar="FILE.npy", help="write the generated codes, [T, 8] int")
@@ -220,7 +223,10 @@ def run_synth(args: argparse.Namespace, settings: GenerationSettings) -> int:
     from valle_studio.engine.synthesizer import Synthesizer
 
     out, out_codes = _check_outputs(args)
+    if args.voice and args.prompt:
+        raise CliError("give --prompt FILE or --voice NAME, not both")
     prompts = _check_inputs(args, settings, args.quiet)
+    voice = voice_request_fields(args.voice) if args.voice else {"prompts": prompts}
     player = _check_play(args)
     progress = None if args.quiet else StderrProgress()
     if progress:
@@ -228,7 +234,7 @@ def run_synth(args: argparse.Namespace, settings: GenerationSettings) -> int:
     synth = Synthesizer.load(args.model, device=args.device, dtype=args.dtype,
                              tokenizer=Path(args.tokenizer) if args.tokenizer else None)
     request = SynthesisRequest(text=args.text or "", phonemes=args.phonemes, language=args.lang,
-                               prompts=prompts, settings=settings)
+                               settings=settings, **voice)
     try:
         if args.stream or args.stream_mode or player is not None:
             result = _stream_synth(synth, request, args, progress, player)

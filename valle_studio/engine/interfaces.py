@@ -12,14 +12,15 @@ type checkers, never imported at run time).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
 from valle_studio.engine.progress import CancelToken, ProgressCallback
 from valle_studio.engine.requests import PromptSource, SynthesisRequest, SynthesisResult
+from valle_studio.engine.settings import GenerationSettings
 
 if TYPE_CHECKING:
     from valle_studio.engine.streaming import StreamOptions
@@ -55,6 +56,22 @@ class AudioChunkProtocol(Protocol):
 
     @property
     def final(self) -> bool: ...
+
+
+class TaskSupportProtocol(Protocol):
+    """Whether the loaded model can run a task (``ns``, ``sr``, ``vc``) and, if not, why."""
+
+    @property
+    def task(self) -> str: ...
+
+    @property
+    def available(self) -> bool: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def needs_text(self) -> bool: ...
 
 
 class SynthesisStreamProtocol(Protocol):
@@ -103,6 +120,23 @@ class SynthesizerProtocol(Protocol):
         """The IPA phonemes heard in a clip (the model's speech-to-text head)."""
         ...
 
+    def tasks(self) -> Mapping[str, TaskSupportProtocol]:
+        """What the loaded model can do besides speaking text (``ns``, ``sr``, ``vc``) and why not."""
+        ...
+
+    def clean(self, clip: PromptSource, *, task: Literal["ns", "sr"] = "ns", text: str | None = None,
+              language: str = "en", settings: GenerationSettings | None = None,
+              progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+              decode: bool = True) -> SynthesisResult:
+        """The clip said again by the model without its noise (ns), or only its non-speech part (sr)."""
+        ...
+
+    def convert(self, source: PromptSource, voice: SynthesisRequest, *, text: str | None = None,
+                progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+                decode: bool = True) -> SynthesisResult:
+        """The words of ``source`` in the voice of ``voice`` (voice conversion, NAR-len only)."""
+        ...
+
 
 class DownloaderProtocol(Protocol):
     """Fetches a catalog model and every file it needs (the store itself, or a stand-in in tests)."""
@@ -144,8 +178,19 @@ class ModelStoreProtocol(DownloaderProtocol, Protocol):
 
     def remove(self, name: str) -> bool: ...
 
+    def available_loras(self) -> list[str]: ...
+
+    def installed_loras(self) -> list[str]: ...
+
+    def lora_path(self, name: str) -> Path | None: ...
+
+    def import_lora(self, path: str | Path, name: str | None = None, *, replace: bool = False,
+                    progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> str: ...
+
+    def remove_lora(self, name: str) -> bool: ...
+
 
 __all__ = [
     "AudioChunkProtocol", "CatalogEntryProtocol", "DownloaderProtocol", "ModelInfoProtocol",
-    "ModelStoreProtocol", "SynthesisStreamProtocol", "SynthesizerProtocol",
+    "ModelStoreProtocol", "SynthesisStreamProtocol", "SynthesizerProtocol", "TaskSupportProtocol",
 ]

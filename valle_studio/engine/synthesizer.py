@@ -258,22 +258,23 @@ class Synthesizer:
     @torch.inference_mode()
     def clean(self, clip: PromptSource, *, task: CleanTask = "ns", text: str | None = None, language: str = "en",
               settings: GenerationSettings | None = None, progress: ProgressCallback | None = None,
-              cancel: CancelToken | None = None) -> SynthesisResult:
+              cancel: CancelToken | None = None, decode: bool = True) -> SynthesisResult:
         """The clip said again without its noise (``ns``), or only its non-speech part (``sr``), by the model
         itself; ``text`` is its transcript (default: what the model's speech-to-text hears)."""
         from valle_studio.engine.tasks import run_clean
 
         return run_clean(self, clip, task=task, text=text, language=language, settings=settings,
-                         progress=progress, cancel=cancel)
+                         progress=progress, cancel=cancel, decode=decode)
 
     @torch.inference_mode()
     def convert(self, source: PromptSource, voice: SynthesisRequest, *, text: str | None = None,
-                progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> SynthesisResult:
+                progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+                decode: bool = True) -> SynthesisResult:
         """``source``'s words in the voice of ``voice`` (its prompts or blend, language and settings): voice
         conversion, NAR-len only, experimental."""
         from valle_studio.engine.tasks import run_convert
 
-        return run_convert(self, source, voice, text=text, progress=progress, cancel=cancel)
+        return run_convert(self, source, voice, text=text, progress=progress, cancel=cancel, decode=decode)
 
     # -- generation ---------------------------------------------------------------------------------------------
     @torch.inference_mode()

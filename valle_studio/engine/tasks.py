@@ -173,16 +173,19 @@ def generate(model: VallEModel, inputs: TaskInputs, settings: GenerationSettings
 
 def run_clean(synth: Synthesizer, clip: PromptSource, *, task: CleanTask = "ns", text: str | None = None,
               language: str = "en", settings: GenerationSettings | None = None,
-              progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> SynthesisResult:
-    """Clean one clip with the model (ns) or keep only what is not speech (sr); see the module docstring."""
+              progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+              decode: bool = True) -> SynthesisResult:
+    """Clean one clip with the model (ns) or keep only what is not speech (sr); see the module docstring.
+    ``decode=False`` returns codes only (no codec needed for a clip given as codes)."""
     settings = settings or GenerationSettings()
     require(synth.model, task, text is not None and bool(text.strip()))
     return _run(synth, settings, task, [clip], text, language, progress, cancel,
-                lambda ids, lang, codes, prompt: clean_inputs(ids, lang, codes, task, settings))
+                lambda ids, lang, codes, prompt: clean_inputs(ids, lang, codes, task, settings), decode=decode)
 
 
 def run_convert(synth: Synthesizer, source: PromptSource, voice: SynthesisRequest, *, text: str | None = None,
-                progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> SynthesisResult:
+                progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+                decode: bool = True) -> SynthesisResult:
     """Say the words of ``source`` in the voice of ``voice`` (its prompts or blend, language and settings;
     its text is ignored). NAR-len only; see the module docstring."""
     require(synth.model, "vc", text is not None and bool(text.strip()))
@@ -190,7 +193,8 @@ def run_convert(synth: Synthesizer, source: PromptSource, voice: SynthesisReques
         raise TaskError("voice conversion needs a target voice: give its reference clips")
     settings = voice.settings
     return _run(synth, settings, "vc", [source], text, voice.language, progress, cancel,
-                lambda ids, lang, codes, prompt: convert_inputs(ids, lang, codes, prompt, settings), voice)
+                lambda ids, lang, codes, prompt: convert_inputs(ids, lang, codes, prompt, settings), voice,
+                decode=decode)
 
 
 #: ``build(text ids, language id, clip codes, prompt)``: the task's inputs.
@@ -199,11 +203,11 @@ _Build = Callable[[Tensor, int, Tensor, "Tensor | PromptMix | None"], TaskInputs
 
 def _run(synth: Synthesizer, settings: GenerationSettings, task: str, clip: Sequence[PromptSource],
          text: str | None, language: str, progress: ProgressCallback | None, cancel: CancelToken | None,
-         build: _Build, voice: SynthesisRequest | None = None) -> SynthesisResult:
+         build: _Build, voice: SynthesisRequest | None = None, *, decode: bool = True) -> SynthesisResult:
     """Prepare (seed, LoRA, prompts, the clip's codes), transcribe, generate, decode: one task run."""
     started = time.perf_counter()
     request = voice if voice is not None else SynthesisRequest(text="", language=language, settings=settings)
-    job = synth.prepare_task(request, clip, codec_needed=True)
+    job = synth.prepare_task(request, clip, codec_needed=decode)
     codes = job.clip_codes
     ids = transcript_ids(synth, codes, text, language, progress=progress, cancel=cancel)
     inputs = build(ids.to(synth.model.device), synth.frontend.language_id(language),
@@ -212,8 +216,10 @@ def _run(synth: Synthesizer, settings: GenerationSettings, task: str, clip: Sequ
     out = generate(synth.model, inputs, settings, use_nar_len=use_nar_len, generator=job.generator,
                    progress=progress, cancel=cancel)
     codes_np = out.to("cpu", torch.int64).numpy()
-    assert job.codec is not None
-    audio = np.asarray(job.codec.decode(torch.as_tensor(codes_np)), dtype=np.float32)
+    audio = None
+    if decode:
+        assert job.codec is not None
+        audio = np.asarray(job.codec.decode(torch.as_tensor(codes_np)), dtype=np.float32)
     said = synth.frontend.decode_phonemes(ids[1:-1].tolist())
     return SynthesisResult(audio=audio, sample_rate=SAMPLE_RATE, codes=codes_np,
                            sentences=(SentenceResult(text or said, said, codes_np),), seed=job.seed,
