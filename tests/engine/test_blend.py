@@ -50,9 +50,11 @@ def test_the_mix_is_the_weighted_sum_of_each_voices_embedding(model, level: int)
 
 def test_a_voice_blended_with_itself_is_that_voice(model) -> None:
     same = PromptMix.of([A, A], [1.0, 1.0])
-    for inp in (ModelInput.ar(TEXT, 0, same, torch.tensor([5, 6])), ModelInput.nar(TEXT, 0, same, B, 4)):
-        plain = ModelInput.ar(TEXT, 0, A, torch.tensor([5, 6])) if inp.kind == "ar" else ModelInput.nar(TEXT, 0, A, B, 4)
-        assert torch.equal(model([inp], last=2), model([plain], last=2))
+    resp = torch.tensor([5, 6])
+    pairs = ((ModelInput.ar(TEXT, 0, same, resp), ModelInput.ar(TEXT, 0, A, resp)),
+             (ModelInput.nar(TEXT, 0, same, B, 4), ModelInput.nar(TEXT, 0, A, B, 4)))
+    for mixed, plain in pairs:
+        assert torch.equal(model([mixed], last=2), model([plain], last=2))
 
 
 def test_a_blend_decodes_the_same_with_and_without_the_cache(model) -> None:
