@@ -14,6 +14,7 @@ split mode, and nothing copies one into the other.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -38,15 +39,17 @@ from valle_studio.app.model_manager import ModelManagerDialog
 from valle_studio.app.model_rows import installed_names
 from valle_studio.app.services import AppServices
 from valle_studio.app.stream_bridge import StreamBridge
+from valle_studio.app.studio_tasks import StudioTasks
 from valle_studio.app.widgets.banner import Banner
 from valle_studio.app.widgets.batch_view import BatchView
+from valle_studio.app.widgets.convert_panel import ConvertPanel
 from valle_studio.app.widgets.history_panel import HistoryModel, HistoryPanel
+from valle_studio.app.widgets.lora_panel import LoraPanel
 from valle_studio.app.widgets.output_panel import OutputPanel, suggested_name
 from valle_studio.app.widgets.progress_panel import ProgressPanel
 from valle_studio.app.widgets.sampler_panel import SamplerPanel
 from valle_studio.app.widgets.text_panel import TextPanel
 from valle_studio.app.widgets.voice_panel import VoicePanel
-from valle_studio.core.clip import Clip
 from valle_studio.engine.interfaces import ModelInfoProtocol
 from valle_studio.engine.progress import Progress
 from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
@@ -77,11 +80,15 @@ class MainWindow(QMainWindow):
         self.voice_panel = VoicePanel(services.voices, services.playback, services.recording)
         self.text_panel = TextPanel()
         self.sampler_panel = SamplerPanel()
+        self.lora_panel = LoraPanel(services.store)
+        self.convert_panel = ConvertPanel()
         self.output_panel = OutputPanel(services.playback)
         self.history_panel = HistoryPanel(self.history_model)
         self.progress_panel = ProgressPanel()
         self.batch_view = BatchView(self.engine, services.voices, services.playback, self._batch_settings)
         self.stream_bridge = StreamBridge(self.engine, self.output_panel, self.settings, self)
+        self.studio_tasks = StudioTasks(self.engine, self.voice_panel, self.convert_panel,
+                                        self.generation_settings, self)
         self.banner = Banner(NO_MODEL_TEXT, "Open &model manager…")
         self.banner.setObjectName("noModelBanner")
         # The request of each studio take not answered yet (other jobs' signals are not the window's):
@@ -152,14 +159,18 @@ class MainWindow(QMainWindow):
         text_box = QGroupBox("Text")
         text_layout = QVBoxLayout(text_box)
         text_layout.addWidget(self.text_panel)
+        text_layout.addWidget(self.convert_panel)
+        lora_box = QGroupBox("LoRA voice adapter")
+        QVBoxLayout(lora_box).addWidget(self.lora_panel)
         sampler_box = QGroupBox("Sampler")
         sampler_layout = QVBoxLayout(sampler_box)
         sampler_layout.addWidget(sampler_scroll)
         centre = QSplitter(Qt.Orientation.Vertical)
         centre.setChildrenCollapsible(False)
         centre.addWidget(text_box)
+        centre.addWidget(lora_box)
         centre.addWidget(sampler_box)
-        centre.setSizes([300, 420])
+        centre.setSizes([300, 90, 420])
 
         output_box = QGroupBox("Output")
         output_layout = QVBoxLayout(output_box)
@@ -225,6 +236,9 @@ class MainWindow(QMainWindow):
         self.progress_panel.stop_requested.connect(self.stop)
 
         self.text_panel.changed.connect(self._update_actions)
+        self.convert_panel.changed.connect(self._update_actions)
+        self.lora_panel.manage_requested.connect(self.open_model_manager)
+        self.studio_tasks.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.text_panel.phonemes_requested.connect(self.engine.phonemize)
         self.engine.phonemes_ready.connect(self.text_panel.set_phonemes)
         self.history_panel.audition_requested.connect(self.audition)
@@ -297,18 +311,19 @@ class MainWindow(QMainWindow):
         return self.engine.is_loaded and not self.engine.is_loading
 
     def generation_settings(self) -> GenerationSettings:
-        """The settings the Studio tab shows: the sampler's fields and the text panel's split mode."""
-        return self.sampler_panel.settings().replace(split=self.text_panel.split_mode())
+        """The settings the Studio tab shows: the sampler's fields, the text panel's split mode, the LoRA."""
+        return self.sampler_panel.settings().replace(split=self.text_panel.split_mode(), **self.lora_panel.values())
 
     def apply_settings(self, settings: GenerationSettings) -> None:
         """Show ``settings`` (a saved set, a take's): the sampler's fields and the split mode."""
         self.sampler_panel.set_settings(settings)
         self.text_panel.set_split_mode(settings.split)
+        self.lora_panel.set_values(settings)
 
     def _batch_settings(self) -> GenerationSettings:
         """Settings for batch rows: the sampler as it stands. The Studio tab's split mode stays out: a
         batch line is split into sentences (its project keeps its own split)."""
-        return self.sampler_panel.settings().replace(split=GenerationSettings().split)
+        return self.sampler_panel.settings().replace(split=GenerationSettings().split, **self.lora_panel.values())
 
     def _on_engine_state(self, state: EngineState) -> None:
         self.engine_label.setText(f"Engine: {state.text()}")
@@ -340,7 +355,8 @@ class MainWindow(QMainWindow):
     def _update_actions(self, *_: object) -> None:
         state = self.engine.state
         holder = self._holder()
-        has_text = bool(self.text_panel.text().strip())
+        converting = self.convert_panel.active  # voice conversion: a source clip instead of text
+        has_text = self.convert_panel.ready if converting else bool(self.text_panel.text().strip())
         ready = self.model_ready
         self.generate_action.setEnabled(ready and has_text and not state.busy)
         if not ready:
@@ -351,7 +367,7 @@ class MainWindow(QMainWindow):
         elif state.busy:
             why = "A generation is running: stop it first (Esc)."
         elif not has_text:
-            why = "Type some text first."
+            why = "Choose a source clip to convert first." if converting else "Type some text first."
         else:
             why = "Generate speech from the text in the chosen voice (Ctrl+Enter)."
         self.generate_action.setToolTip(why)
@@ -363,9 +379,8 @@ class MainWindow(QMainWindow):
 
     # -- generation ----------------------------------------------------------------------------
     def build_request(self) -> SynthesisRequest:
-        prompts = tuple(Clip(samples, rate) for samples, rate in self.voice_panel.prompts())
         return SynthesisRequest(text=self.text_panel.text(), language=self.text_panel.language_code(),
-                                prompts=prompts, settings=self.generation_settings())
+                                settings=self.generation_settings(), **self.voice_panel.request_voice())
 
     def generate(self) -> int | None:
         """Start a generation on the engine thread (Ctrl+Enter); returns its job id."""
@@ -374,13 +389,22 @@ class MainWindow(QMainWindow):
                 self.banner.setVisible(True)
                 self.open_model_manager()
             return None
-        if not self.text_panel.text().strip():
-            self.statusBar().showMessage("Type some text first.", 4000)
+        if not (self.convert_panel.ready if self.convert_panel.active else self.text_panel.text().strip()):
+            self.statusBar().showMessage(self.generate_action.toolTip(), 4000)
             return None
-        request = self.build_request()
+        try:
+            request = self.build_request()
+        except (ValueError, OSError) as exc:  # a saved voice whose clips cannot be read
+            QMessageBox.warning(self, "Cannot use this voice", str(exc))
+            return None
         # Cancels a running take first: its "Stopped" comes before the lines below, which show the new job.
         try:
-            job = self.engine.generate(request, stream=self.stream_bridge.wanted())
+            if self.convert_panel.active:
+                job = self.studio_tasks.convert(request)
+                label = request.text or f"(voice conversion of {self.convert_panel.source_name()})"
+                request = dataclasses.replace(request, text=label)  # what the history shows
+            else:
+                job = self.engine.generate(request, stream=self.stream_bridge.wanted())
         except EngineBusy as busy:  # a batch holds the engine: the two never run together
             self.statusBar().showMessage(self._busy_text(busy.holder), 6000)
             return None
@@ -481,6 +505,7 @@ class MainWindow(QMainWindow):
         self.load_default_model()
 
     def _on_models_changed(self) -> None:
+        self.lora_panel.refresh()
         if not self.engine.is_loaded and not self.engine.is_loading:
             self.load_default_model()
         else:
@@ -537,6 +562,7 @@ class MainWindow(QMainWindow):
         self.batch_view.shutdown()
         self.engine.shutdown()
         self.voice_panel.shutdown()
+        self.convert_panel.shutdown()
         self.services.playback.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:

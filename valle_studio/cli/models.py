@@ -61,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         return EXIT_OK
     if args.action == "import":
-        if _is_lora(args.path):
+        from pathlib import Path
+
+        from valle_studio.engine.store.validate import is_lora_file
+
+        if is_lora_file(Path(args.path)):
             name = store.import_lora(args.path, args.name, replace=args.replace, progress=StderrProgress())
             print(f"imported the LoRA as {name} (apply it with --lora {name})", file=sys.stderr)
             return EXIT_OK
@@ -78,20 +82,3 @@ def run(args: argparse.Namespace) -> int:
         store.default_model = args.name
     print(store.default_model)
     return EXIT_OK
-
-
-def _is_lora(path: str) -> bool:
-    """Whether ``path`` is a safetensors file of LoRA pairs only (its header says so; nothing else is read)."""
-    from pathlib import Path
-
-    from valle_studio.engine.store.errors import InvalidModelFileError
-    from valle_studio.engine.store.validate import SFT_SUFFIXES, read_safetensors_header
-
-    file = Path(path)
-    if file.suffix.lower() not in SFT_SUFFIXES or not file.is_file():
-        return False
-    try:
-        tensors, _ = read_safetensors_header(file)
-    except InvalidModelFileError:
-        return False
-    return bool(tensors) and all(name.endswith((".lora_A", ".lora_B")) for name in tensors)

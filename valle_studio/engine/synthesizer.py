@@ -25,7 +25,7 @@ import secrets
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -101,6 +101,8 @@ class ModelInfo:
     dtype: str
     capabilities: tuple[str, ...]
     can_nar_len: bool
+    # ns / sr / vc: whether the model can run each and why not (engine/tasks.py), for the app's controls.
+    tasks: dict[str, TaskSupport] = field(default_factory=dict)
 
 
 class Synthesizer:
@@ -115,10 +117,13 @@ class Synthesizer:
         self.frontend = TextFrontend(resolved.tokenizer, resolved.text_tokenizer)
         self._codec = codec
         self._codec_lock = threading.Lock()
+        from valle_studio.engine.tasks import task_support
+
         config = model.config
         self.info = ModelInfo(
             name=resolved.name, path=resolved.path, device=str(model.device), dtype=str(model.dtype),
             capabilities=tuple(sorted(config.capabilities)), can_nar_len=model.can_nar_len,
+            tasks=task_support(model),
         )
         self.lora = LoraSlot(model, resolved.name)  # the LoRA merged into the weights, swapped per request
 
