@@ -160,7 +160,7 @@ def test_every_allowed_value_makes_a_valid_sampler(spec: FieldSpec) -> None:
 
 
 def test_presets_are_declared_settings() -> None:
-    assert [p.name for p in PRESET_LIST] == list(PRESETS) == ["default", "stable", "expressive"]
+    assert [p.name for p in PRESET_LIST] == list(PRESETS) == ["default", "stable", "expressive", "steady-ar"]
     assert PRESETS["default"] == GenerationSettings()
     assert all(p.label and p.tip for p in PRESET_LIST)
 

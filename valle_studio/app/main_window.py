@@ -88,7 +88,7 @@ class MainWindow(QMainWindow):
         self.batch_view = BatchView(self.engine, services.voices, services.playback, self._batch_settings)
         self.stream_bridge = StreamBridge(self.engine, self.output_panel, self.settings, self)
         self.studio_tasks = StudioTasks(self.engine, self.voice_panel, self.convert_panel,
-                                        self.generation_settings, self)
+                                        self.generation_settings, self, text_editor=self.text_panel.editor)
         self.banner = Banner(NO_MODEL_TEXT, "Open &model manager…")
         self.banner.setObjectName("noModelBanner")
         # The request of each studio take not answered yet (other jobs' signals are not the window's):
@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
         text_layout.addWidget(self.convert_panel)
         lora_box = QGroupBox("LoRA voice adapter")
         QVBoxLayout(lora_box).addWidget(self.lora_panel)
+        lora_box.setMinimumHeight(lora_box.sizeHint().height())  # its note must not be cut off
         sampler_box = QGroupBox("Sampler")
         sampler_layout = QVBoxLayout(sampler_box)
         sampler_layout.addWidget(sampler_scroll)
@@ -170,7 +171,7 @@ class MainWindow(QMainWindow):
         centre.addWidget(text_box)
         centre.addWidget(lora_box)
         centre.addWidget(sampler_box)
-        centre.setSizes([300, 90, 420])
+        centre.setSizes([300, lora_box.sizeHint().height(), 420])
 
         output_box = QGroupBox("Output")
         output_layout = QVBoxLayout(output_box)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox, QPlainTextEdit, QWidget
 
 from valle_studio.app.jobs.controller import EngineController
 from valle_studio.app.jobs.records import EngineBusy, JobContext, JobKind
@@ -28,6 +28,8 @@ from valle_studio.engine.settings import GenerationSettings
 
 log = logging.getLogger(__name__)
 
+TRANSCRIPT = "What the source clip says (optional: leave empty and the model's own speech-to-text hears it)"
+
 
 class StudioTasks(QObject):
     """See the module docstring. ``settings()`` gives the Studio tab's settings when a task starts."""
@@ -35,8 +37,12 @@ class StudioTasks(QObject):
     message = Signal(str)  # one line for the status bar
 
     def __init__(self, engine: EngineController, voice_panel: VoicePanel, convert_panel: ConvertPanel,
-                 settings: Callable[[], GenerationSettings], parent: QWidget) -> None:
+                 settings: Callable[[], GenerationSettings], parent: QWidget,
+                 text_editor: QPlainTextEdit | None = None) -> None:
         super().__init__(parent)
+        if text_editor is not None:  # in conversion mode the text box holds the source's transcript
+            typed = text_editor.placeholderText()
+            convert_panel.enable.toggled.connect(lambda on: text_editor.setPlaceholderText(TRANSCRIPT if on else typed))
         self.engine = engine
         self.voice_panel = voice_panel
         self.convert_panel = convert_panel

@@ -308,6 +308,12 @@ PRESET_LIST: tuple[Preset, ...] = (
     Preset("expressive", "Expressive",
            "Hotter sampling with a nucleus cap: livelier, and takes differ more from each other.",
            GenerationSettings(ar_temperature=1.1, top_p=0.95, cfg_strength=2.5, max_steps=50)),
+    # The AR path with VALL-E 2's repetition-aware sampling over a nucleus, and DRY at its authors' values: for
+    # models (or voices) whose AR falls into loops and stutters.
+    Preset("steady-ar", "Steady AR (no loops)",
+           "AR + NAR with VALL-E 2's repetition-aware sampling and DRY: frame by frame, but stuck loops and "
+           "stutters are drawn again.",
+           GenerationSettings(modality="ar+nar", top_p=0.9, ras_window=10, ras_threshold=0.1, dry_multiplier=0.8)),
 )
 PRESETS: dict[str, GenerationSettings] = {preset.name: preset.settings for preset in PRESET_LIST}
 

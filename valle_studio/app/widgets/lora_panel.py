@@ -169,9 +169,8 @@ class LoraPanel(QWidget):
         if not name:
             count = self.choice.count() - 1
             self.note.setText("No LoRA: the model speaks as it is." + (
-                "" if count else " Download a character LoRA in the model manager (Manage…)."))
+                "" if count else " Get one in the model manager (Manage…)."))
         elif "(not installed)" in self.choice.currentText():
-            self.note.setText("This LoRA is not installed: a take would fail. Download or import it (Manage…).")
+            self.note.setText("Not installed: a take would fail. Download or import it (Manage…).")
         else:
-            self.note.setText(f"Merged into the model for each take at strength {self.strength.value():.2f} "
-                              "(1 = as trained); taken out again exactly for takes without it.")
+            self.note.setText(f"Merged into the model at strength {self.strength.value():.2f} (1 = as trained).")

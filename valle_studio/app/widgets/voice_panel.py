@@ -413,7 +413,7 @@ class VoicePanel(VoicePanelState, QWidget):
         self.clip_list.blockSignals(True)
         self.clip_list.clear()
         for i, clip in enumerate(self._voice_audio):
-            self.clip_list.addItem(f"Clip {i + 1} \u2014 {clip.duration:.1f} s")
+            self.clip_list.addItem(self._clip_label(i, clip.duration))
         self.clip_list.blockSignals(False)
         if self._voice_audio:
             self.clip_list.setCurrentRow(0)
@@ -422,6 +422,14 @@ class VoicePanel(VoicePanelState, QWidget):
             self._show(self._draft)
         if previous is not self._voice:
             self.changed.emit()
+
+    def _clip_label(self, index: int, seconds: float) -> str:
+        """"Clip 2 — 3.1 s", or for a blend whose voice the clip comes from: "Bob (weight 0.4) — 3.1 s"."""
+        if self._voice is not None and self._voice.is_blend:
+            owners = [m for m in self._voice.members for _ in m.clips]
+            member = owners[index]
+            return f"{member.name} (weight {member.weight:g}) \u2014 {seconds:.1f} s"
+        return f"Clip {index + 1} \u2014 {seconds:.1f} s"
 
     def _on_clip_picked(self, row: int) -> None:
         if 0 <= row < len(self._voice_audio):

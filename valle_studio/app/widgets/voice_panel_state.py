@@ -28,7 +28,8 @@ class VoicePanelState:
         self.delete_button.setEnabled(not draft_mode)
         self.blend_button.setEnabled(self._plain_voices >= 2)
         self.clip_list.setVisible(not draft_mode)
-        self.remove_clip_button.setVisible(not draft_mode)
+        blend = self._voice is not None and self._voice.is_blend
+        self.remove_clip_button.setVisible(not draft_mode and not blend)
         # A saved voice's clips are listened to, not edited: the tools work on the draft only.
         for widget in (self.keep_button, self.cleanup_button, self.model_clean_button, self.undo_button,
                        self.save_row):
@@ -41,6 +42,10 @@ class VoicePanelState:
             "Undo edits brings the original back" if not self._model_clean
             else f"Cannot clean with the model: {self._model_clean}")
         self.voice_hint.setVisible(not draft_mode)
+        self.voice_hint.setText(
+            "A blended voice (experimental): the model mixes its voices at its prompt, with these weights. "
+            "To change it, save a new blend." if blend else
+            "To add another clip to this voice, import or record it, then press \u201cAdd to \u2026\u201d.")
         self.waveform.set_selection_enabled(draft_mode)
         self.remove_clip_button.setEnabled(len(self._voice_audio) > 1)
         self.keep_button.setEnabled(editing and self.waveform.selection() is not None)

@@ -130,8 +130,8 @@ def _ecker_lora(name: str, character: str, source: str) -> CatalogEntry:
     weights = RemoteFile("huggingface", WEIGHTS_REPO, "main", f"loras/ckpt/lora-{name}-r128-a128/lora.sft",
                          LORA_FILE_NAME)
     description = (f"LoRA voice adapter: {character} ({source}). Rank 128, alpha 128, trained by ecker on top of "
-                   "the v1 VALL-E backbone; it fits both published checkpoints. Apply it with a strength of "
-                   "0 to 1.5 (1 = as trained).")
+                   "the published v1 VALL-E backbone; a model of another size refuses it. Apply it in the Studio "
+                   "tab with a strength of 0 to 1.5 (1 = as trained).")
     return CatalogEntry(LORA_PREFIX + name, "lora", f"LoRA: {character}", description, LORA_TERMS, (weights,))
 
 
