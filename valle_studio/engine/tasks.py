@@ -152,23 +152,27 @@ def generate(model: VallEModel, inputs: TaskInputs, settings: GenerationSettings
     from valle_studio.engine import generation as gen
     from valle_studio.engine import pipeline
 
-    common = dict(language_id=inputs.language_id, prompt=inputs.prompt, prompt_task=inputs.prompt_task,
-                  generator=generator, progress=progress, cancel=cancel)
     if use_nar_len:
-        level0 = gen.generate_nar_len(model, text=inputs.text, length=inputs.length,
+        level0 = gen.generate_nar_len(model, text=inputs.text, length=inputs.length, language_id=inputs.language_id,
+                                      prompt=inputs.prompt, prompt_task=inputs.prompt_task,
                                       sampler=pipeline.nar_len_sampler(settings), steps=settings.max_steps,
                                       cfg_strength=settings.cfg_strength, cfg_rescale=settings.cfg_rescale,
                                       remask=settings.remask, masked_only=settings.scores_masked_only,
-                                      vc_source=inputs.vc_source, **common)
+                                      vc_source=inputs.vc_source, generator=generator, progress=progress,
+                                      cancel=cancel)
     else:
-        level0 = gen.generate_ar(model, text=inputs.text, sampler=pipeline.ar_sampler(settings),
+        level0 = gen.generate_ar(model, text=inputs.text, language_id=inputs.language_id, prompt=inputs.prompt,
+                                 prompt_task=inputs.prompt_task, sampler=pipeline.ar_sampler(settings),
                                  max_frames=settings.max_duration_frames(),
                                  cfg_strength=pipeline.effective_cfg(settings), cfg_rescale=settings.cfg_rescale,
-                                 **common)
+                                 generator=generator, progress=progress, cancel=cancel)
         if level0.numel() == 0:
             raise TaskError("the model stopped before saying anything; try again with another seed")
-    return gen.generate_nar(model, level0=level0, text=inputs.text, sampler=pipeline.nar_sampler(settings),
-                            cfg_strength=pipeline.effective_cfg(settings), cfg_rescale=settings.cfg_rescale, **common)
+    return gen.generate_nar(model, level0=level0, text=inputs.text, language_id=inputs.language_id,
+                            prompt=inputs.prompt, prompt_task=inputs.prompt_task,
+                            sampler=pipeline.nar_sampler(settings),
+                            cfg_strength=pipeline.effective_cfg(settings), cfg_rescale=settings.cfg_rescale,
+                            generator=generator, progress=progress, cancel=cancel)
 
 
 def run_clean(synth: Synthesizer, clip: PromptSource, *, task: CleanTask = "ns", text: str | None = None,

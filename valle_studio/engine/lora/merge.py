@@ -57,9 +57,10 @@ class AppliedLora:
 
 def check_fits(model: nn.Module, lora: LoraFile, model_name: str) -> None:
     """Raise :class:`LoraError` (naming both) unless every pair of ``lora`` has a weight of its shape."""
-    if getattr(model, "quantized", None):
+    quantized = getattr(model, "quantized", None)
+    if quantized:
         raise LoraError(f"LoRA {lora.label} cannot be applied to '{model_name}': the model is quantised to "
-                        f"{model.quantized}; load it without quantisation to use a LoRA")  # type: ignore[attr-defined]
+                        f"{quantized}; load it without quantisation to use a LoRA")
     params = dict(model.named_parameters())
     problems: list[str] = []
     for pair in lora.pairs:

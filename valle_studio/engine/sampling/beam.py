@@ -31,7 +31,7 @@ from torch import Tensor
 
 from ._checks import check_int
 from .config import SamplerConfig
-from .pipeline import build_processors
+from .pipeline import LogitsProcessor, build_processors
 
 #: ``step(parents [W] int64, tokens [W] int64) -> logits [W, classes]``.
 StepFunction = Callable[[Tensor, Tensor], Tensor]
@@ -118,7 +118,7 @@ def beam_search(
     return _best(finished, live, stop_token, steps)
 
 
-def _log_probs(logits: Tensor, live: list[_Hypothesis], processors: list, prefix: Sequence[int],
+def _log_probs(logits: Tensor, live: list[_Hypothesis], processors: list[LogitsProcessor], prefix: Sequence[int],
                device: torch.device) -> Tensor:
     """Each hypothesis's row through the processors with its own history, as float64 log-probabilities."""
     rows = []
