@@ -68,7 +68,7 @@ class LoraPanel(QWidget):
         self.manage = QPushButton("Manage…")
         self.manage.setToolTip("Download or import LoRAs in the model manager")
         self.note = QLabel("")
-        self.note.setWordWrap(True)
+        self.note.setWordWrap(False)  # one short line: the group's height does not depend on the width
         self.note.setEnabled(False)  # drawn greyed: a hint
 
         label = QLabel("&LoRA")
@@ -168,9 +168,9 @@ class LoraPanel(QWidget):
         self.strength.setEnabled(bool(name))
         if not name:
             count = self.choice.count() - 1
-            self.note.setText("No LoRA: the model speaks as it is." + (
-                "" if count else " Get one in the model manager (Manage…)."))
+            self.note.setText("No LoRA: the model speaks as it is." if count else
+                              "No LoRA installed: get one with Manage….")
         elif "(not installed)" in self.choice.currentText():
-            self.note.setText("Not installed: a take would fail. Download or import it (Manage…).")
+            self.note.setText("Not installed: a take would fail (Manage…).")
         else:
-            self.note.setText(f"Merged into the model at strength {self.strength.value():.2f} (1 = as trained).")
+            self.note.setText(f"Merged into the model at {self.strength.value():.2f} (1 = as trained).")
