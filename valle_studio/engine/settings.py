@@ -188,7 +188,7 @@ class GenerationSettings:
         1, label="Beam width", range=Range(1, 16), off_text="off", metavar="N",
         help="AR: beam search with this many hypotheses (deterministic; 1 = off)",
         tip="AR only: follow this many candidate takes at once and keep the one the model finds most likely per "
-            "frame. Deterministic (the seed does not matter) and about this-many times slower. Replaces the "
+            "frame. Deterministic (the seed does not matter); every step runs this many candidates. Replaces the "
             "random draw, so mirostat and repetition-aware sampling do nothing while it is on. 1 = off.")
     # Repeat/trim the reference prompt to this many seconds (0 = use it as is).
     prompt_length: float = setting(
