@@ -79,6 +79,12 @@ class CountingSynth:
                                codes=np.zeros((7, 8), np.int64), sentences=(), seed=1, modality="nar-len",
                                elapsed_s=0.01)
 
+    def check(self, request: SynthesisRequest, result: SynthesisResult, *, progress: Any = None,
+              cancel: CancelToken | None = None) -> Any:
+        from valle_studio.engine.quality import TakeQuality
+
+        return TakeQuality("good", 0.9)
+
     def phonemize(self, text: str, language: str = "en", split: str = "sentences") -> list[str]:
         return [f"{language}:{text}"]
 
@@ -166,7 +172,7 @@ def test_generate_is_refused_during_a_batch_even_paused(qtbot: Any, engine: Engi
                                                         synth: CountingSynth, project: BatchProject) -> None:
     synth.steps, synth.step_s = 40, 0.01
     batch = BatchController(engine)
-    with qtbot.waitSignal(batch.event, timeout=10_000):
+    with qtbot.waitSignal(batch.batch_event, timeout=10_000):
         assert batch.start(project, [r.id for r in project.rows])
     assert engine.state.holds(JobKind.BATCH) and engine.is_busy
     with pytest.raises(EngineBusy, match="batch"):
@@ -272,7 +278,7 @@ def test_model_change_cancels_running_work_says_so_and_never_keeps_two_models(qt
     held = old_ref()
     assert held is not None
     held.steps, held.step_s = 200, 0.005
-    with qtbot.waitSignal(batch.event, timeout=10_000):
+    with qtbot.waitSignal(batch.batch_event, timeout=10_000):
         batch.start(project, [r.id for r in project.rows])
     del held
     notices: list[str] = []

@@ -19,17 +19,11 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
-    QGroupBox,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QScrollArea,
-    QSplitter,
-    QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -39,9 +33,12 @@ from valle_studio.app.model_manager import ModelManagerDialog
 from valle_studio.app.model_rows import installed_names
 from valle_studio.app.services import AppServices
 from valle_studio.app.stream_bridge import StreamBridge
+from valle_studio.app.studio_takes import TakeKeeper, take_message
 from valle_studio.app.studio_tasks import StudioTasks
+from valle_studio.app.transcriber import Transcriber
 from valle_studio.app.widgets.banner import Banner
 from valle_studio.app.widgets.batch_view import BatchView
+from valle_studio.app.widgets.best_of_control import BestOfControl
 from valle_studio.app.widgets.convert_panel import ConvertPanel
 from valle_studio.app.widgets.history_panel import HistoryModel, HistoryPanel
 from valle_studio.app.widgets.lora_panel import LoraPanel
@@ -49,12 +46,16 @@ from valle_studio.app.widgets.output_panel import OutputPanel, suggested_name
 from valle_studio.app.widgets.progress_panel import ProgressPanel
 from valle_studio.app.widgets.sampler_panel import SamplerPanel
 from valle_studio.app.widgets.text_panel import TextPanel
+from valle_studio.app.widgets.verdict_badge import verdict_text
 from valle_studio.app.widgets.voice_panel import VoicePanel
+from valle_studio.app.window_layout import WindowLayout
 from valle_studio.engine.interfaces import ModelInfoProtocol
 from valle_studio.engine.progress import Progress
-from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
+from valle_studio.engine.quality.best_of import Candidate, Candidates
+from valle_studio.engine.requests import SynthesisRequest
 from valle_studio.engine.settings import GenerationSettings
 from valle_studio.studio.history import HistoryError, Take
+from valle_studio.studio.voices import PromptClip
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ NO_MODEL_TEXT = ("<b>No voice model is installed yet.</b> VALL-E Studio needs on
 BATCH_TAB, BATCH_RUNNING_TAB = "&Batch", "&Batch (running)"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowLayout, QMainWindow):
     """See the module docstring. ``services`` are injected; the window owns the engine thread."""
 
     take_added = Signal(object)  # Take
@@ -82,10 +83,14 @@ class MainWindow(QMainWindow):
         self.sampler_panel = SamplerPanel()
         self.lora_panel = LoraPanel(services.store)
         self.convert_panel = ConvertPanel()
+        self.best_of = BestOfControl()  # how many checked takes a Generate (and a batch line) makes
         self.output_panel = OutputPanel(services.playback)
         self.history_panel = HistoryPanel(self.history_model)
         self.progress_panel = ProgressPanel()
-        self.batch_view = BatchView(self.engine, services.voices, services.playback, self._batch_settings)
+        self.batch_view = BatchView(self.engine, services.voices, services.playback, self._batch_settings,
+                                    quality=self.best_of.options)
+        self.take_keeper = TakeKeeper(services.history, self.history_model)
+        self.transcriber = Transcriber(self.engine, self)
         self.stream_bridge = StreamBridge(self.engine, self.output_panel, self.settings, self)
         self.studio_tasks = StudioTasks(self.engine, self.voice_panel, self.convert_panel,
                                         self.generation_settings, self, text_editor=self.text_panel.editor)
@@ -104,126 +109,6 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore()
         self._update_actions()
-
-    # -- construction --------------------------------------------------------------------------
-    def _build_actions(self) -> None:
-        self.generate_action = QAction("&Generate", self)
-        self.generate_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
-        self.stop_action = QAction("&Stop", self)
-        self.stop_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        self.stop_action.setToolTip("Stop the generation (Esc)")
-        self.play_action = QAction("&Play/Pause", self)
-        self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
-        self.export_action = QAction("&Export take…", self)
-        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
-        self.models_action = QAction("&Model manager…", self)
-        self.models_action.setShortcut(QKeySequence("Ctrl+M"))
-        self.models_action.setToolTip("Download, import and choose voice models; device and precision")
-        self.quit_action = QAction("&Quit", self)
-        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        self.log_action = QAction("Open &log folder", self)
-        for action in (self.generate_action, self.stop_action, self.play_action, self.export_action,
-                       self.models_action, self.quit_action):
-            self.addAction(action)  # shortcuts work wherever the focus is in the window
-
-        file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self.export_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        run_menu = self.menuBar().addMenu("&Run")
-        run_menu.addActions([self.generate_action, self.stop_action, self.play_action])
-        models_menu = self.menuBar().addMenu("&Models")
-        models_menu.addAction(self.models_action)
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self.log_action)
-
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("mainToolbar")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        style = self.style()
-        self.generate_action.setIcon(style.standardIcon(style.StandardPixmap.SP_MediaPlay))
-        self.stop_action.setIcon(style.standardIcon(style.StandardPixmap.SP_MediaStop))
-        toolbar.addAction(self.generate_action)
-        toolbar.addAction(self.stop_action)
-        toolbar.addSeparator()
-        toolbar.addAction(self.models_action)
-
-    def _build_layout(self) -> None:
-        sampler_scroll = QScrollArea()
-        sampler_scroll.setWidgetResizable(True)
-        sampler_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        sampler_scroll.setWidget(self.sampler_panel)
-        sampler_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-
-        text_box = QGroupBox("Text")
-        text_layout = QVBoxLayout(text_box)
-        text_layout.addWidget(self.text_panel)
-        text_layout.addWidget(self.convert_panel)
-        lora_box = QGroupBox("LoRA voice adapter")
-        QVBoxLayout(lora_box).addWidget(self.lora_panel)
-        lora_box.setMinimumHeight(lora_box.sizeHint().height())  # its note must not be cut off
-        sampler_box = QGroupBox("Sampler")
-        sampler_layout = QVBoxLayout(sampler_box)
-        sampler_layout.addWidget(sampler_scroll)
-        centre = QSplitter(Qt.Orientation.Vertical)
-        centre.setChildrenCollapsible(False)
-        centre.addWidget(text_box)
-        centre.addWidget(lora_box)
-        centre.addWidget(sampler_box)
-        centre.setSizes([300, lora_box.sizeHint().height(), 420])
-
-        output_box = QGroupBox("Output")
-        output_layout = QVBoxLayout(output_box)
-        output_layout.addWidget(self.output_panel)
-        history_box = QGroupBox("History")
-        history_layout = QVBoxLayout(history_box)
-        history_layout.addWidget(self.history_panel)
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.setChildrenCollapsible(False)
-        right.addWidget(output_box)
-        right.addWidget(history_box)
-        right.setSizes([260, 460])
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("mainSplitter")
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(self.voice_panel)
-        self.splitter.addWidget(centre)
-        self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(0, 2)
-        self.splitter.setStretchFactor(1, 3)
-        self.splitter.setStretchFactor(2, 3)
-
-        # One line at a time on the "Studio" tab, whole scripts on the "Batch" tab; both share the
-        # engine, the voices and the player.
-        self.tabs = QTabWidget()
-        self.tabs.setObjectName("mainTabs")
-        self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.splitter, "&Studio")
-        self.tabs.addTab(self.batch_view, "&Batch")
-
-        root = QWidget()
-        layout = QVBoxLayout(root)
-        layout.setContentsMargins(6, 6, 6, 0)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.tabs, 1)
-        layout.addWidget(self.progress_panel)
-        self.setCentralWidget(root)
-        self.resize(1280, 780)
-
-    def _build_status_bar(self) -> None:
-        self.model_label = QLabel("Model: none")
-        self.model_label.setObjectName("statusModel")
-        self.device_label = QLabel("Device: –")
-        self.device_label.setObjectName("statusDevice")
-        self.precision_label = QLabel("Precision: –")
-        self.precision_label.setObjectName("statusPrecision")
-        self.engine_label = QLabel("Engine: idle")
-        self.engine_label.setObjectName("statusEngine")
-        self.engine_label.setToolTip("What the engine is doing: one job at a time (a take, a batch, ...)")
-        for label in (self.engine_label, self.model_label, self.device_label, self.precision_label):
-            self.statusBar().addPermanentWidget(label)
 
     def _connect(self) -> None:
         self.generate_action.triggered.connect(self.generate)
@@ -244,6 +129,10 @@ class MainWindow(QMainWindow):
         self.engine.phonemes_ready.connect(self.text_panel.set_phonemes)
         self.history_panel.audition_requested.connect(self.audition)
         self.history_panel.reuse_requested.connect(self.reuse_settings)
+        self.history_panel.transcribe_requested.connect(self.transcribe_take)
+        self.voice_panel.transcribe_requested.connect(self.transcribe_clip)
+        self.batch_view.takes.transcribe_requested.connect(lambda audio, rate, take: self.transcriber.transcribe(
+            audio, rate, take.language or "en", asked=take.text, title=take.text))
         self.output_panel.exported.connect(self._on_exported)
         self.output_panel.clip_changed.connect(self._update_actions)
 
@@ -252,6 +141,7 @@ class MainWindow(QMainWindow):
         self.engine.model_load_failed.connect(self._on_model_load_failed)
         self.engine.job_progress.connect(self._on_progress)
         self.engine.job_finished.connect(self._on_finished)
+        self.engine.job_candidate.connect(self._on_candidate)
         self.engine.job_failed.connect(self._on_failed)
         self.engine.job_cancelled.connect(self._on_cancelled)
         self.engine.state_changed.connect(self._on_engine_state)
@@ -275,6 +165,7 @@ class MainWindow(QMainWindow):
         self.text_panel.set_language_code(s.language)
         self.text_panel.show_phonemes.setChecked(s.show_phonemes)
         self.output_panel.export_dir = s.export_dir
+        self.best_of.set_options(s.best_of, s.retry_bad)
 
     def save_state(self) -> None:
         """Write preferences and window state to the settings file."""
@@ -288,6 +179,7 @@ class MainWindow(QMainWindow):
         s.text = self.text_panel.text()
         s.language = self.text_panel.language_code()
         s.export_dir = self.output_panel.export_dir
+        s.best_of, s.retry_bad = self.best_of.best_of.value(), self.best_of.retry.value()
         s.sync()
 
     def start(self) -> None:
@@ -374,14 +266,19 @@ class MainWindow(QMainWindow):
         self.generate_action.setToolTip(why)
         self.generate_action.setStatusTip(why)
         self.stop_action.setEnabled(state.holds(JobKind.TAKE))
+        # A conversion is one take, not checked (StudioTasks.convert): the Best-of control does not apply.
+        self.best_of.setEnabled(not converting)
+        self.best_of.setToolTip("A voice conversion makes one take and does not check it: Best of is for speech "
+                                "from text" if converting else "")
         has_clip = self.output_panel.samples is not None
         self.play_action.setEnabled(has_clip and self.services.playback.available)
         self.export_action.setEnabled(has_clip)
 
     # -- generation ----------------------------------------------------------------------------
     def build_request(self) -> SynthesisRequest:
+        prompts, blend = self.voice_panel.request_voice()
         return SynthesisRequest(text=self.text_panel.text(), language=self.text_panel.language_code(),
-                                settings=self.generation_settings(), **self.voice_panel.request_voice())
+                                prompts=prompts, blend=blend, settings=self.generation_settings())
 
     def generate(self) -> int | None:
         """Start a generation on the engine thread (Ctrl+Enter); returns its job id."""
@@ -398,20 +295,23 @@ class MainWindow(QMainWindow):
         except (ValueError, OSError) as exc:  # a saved voice whose clips cannot be read
             QMessageBox.warning(self, "Cannot use this voice", str(exc))
             return None
+        quality = self.best_of.options()  # several takes are chosen among once whole: they do not stream
         # Cancels a running take first: its "Stopped" comes before the lines below, which show the new job.
         try:
             if self.convert_panel.active:
-                job = self.studio_tasks.convert(request)
+                job = self.studio_tasks.convert(request)  # one take, not checked: see StudioTasks.convert
                 label = request.text or f"(voice conversion of {self.convert_panel.source_name()})"
                 request = dataclasses.replace(request, text=label)  # what the history shows
             else:
-                job = self.engine.generate(request, stream=self.stream_bridge.wanted())
+                job = self.engine.generate(request, stream=self.stream_bridge.wanted() and quality.single,
+                                           quality=quality)
         except EngineBusy as busy:  # a batch holds the engine: the two never run together
             self.statusBar().showMessage(self._busy_text(busy.holder), 6000)
             return None
         self.stream_bridge.track(job, request.text)
         self.progress_panel.start("starting")
         self._requests[job] = request
+        self.take_keeper.start(job, request, voice=self.voice_panel.voice_name(), model=self._model_name())
         self._update_actions()
         return job
 
@@ -423,40 +323,49 @@ class MainWindow(QMainWindow):
         if job in self._requests:
             self.progress_panel.update_progress(progress)
 
-    def _on_finished(self, job: int, result: SynthesisResult) -> None:
+    def _model_name(self) -> str:
+        return getattr(self.engine.info, "name", "") or (self.engine.spec.model if self.engine.spec else "")
+
+    def _on_candidate(self, job: int, candidate: Candidate) -> None:
+        """One checked take of a running Generate: into the History at once (a stopped run keeps it)."""
+        try:
+            self.take_keeper.keep(job, candidate)
+        except HistoryError as exc:
+            log.error("%s", exc)
+
+    def _on_finished(self, job: int, candidates: Candidates) -> None:
         request = self._requests.pop(job, None)
         if request is None:
             return  # not a take of this window (a batch, a task)
-        self.progress_panel.finish(result)
+        result = candidates.best.result
+        self.progress_panel.finish(result, verdict_text(candidates.best.quality))
         streamed = self.stream_bridge.take_over(job)  # its audio is in the output panel already
         if result.audio is None:
+            self.take_keeper.forget(job)
             return
-        model = getattr(self.engine.info, "name", "") or (self.engine.spec.model if self.engine.spec else "")
         try:
-            take = self.services.history.add(result, text=request.text, voice=self.voice_panel.voice_name(),
-                                              language=request.language, model=model,
-                                              settings=request.settings)
+            take = self.take_keeper.finish(job, candidates)
         except HistoryError as exc:
             log.error("%s", exc)
+            self.take_keeper.forget(job)
             QMessageBox.warning(self, "Could not keep the take", str(exc))
             self.output_panel.set_clip(result.audio, result.sample_rate, title=request.text,
                                        name=suggested_name(request.text, result.seed), streamed=streamed)
             return
-        self.history_model.add(take)
         self.history_panel.select(take.id)
         self._show_take(take, result.audio, result.sample_rate, streamed=streamed)
-        self.statusBar().showMessage(
-            f"Take ready: {result.duration_s:.1f} s of speech in {result.elapsed_s:.1f} s "
-            f"(RTF {result.real_time_factor:.2f})", 8000)
+        self.statusBar().showMessage(take_message(candidates), 12_000)
         self.take_added.emit(take)
 
     def _on_failed(self, job: int, message: str) -> None:
+        self.take_keeper.forget(job)
         if self._requests.pop(job, None) is None:
             return
         self.progress_panel.failed(message)
         QMessageBox.warning(self, "Generation failed", message)
 
     def _on_cancelled(self, job: int) -> None:
+        self.take_keeper.forget(job)
         if self._requests.pop(job, None) is None:
             return
         self.progress_panel.cancelled()
@@ -485,6 +394,20 @@ class MainWindow(QMainWindow):
         self.apply_settings(take.settings)
         self.text_panel.set_language_code(take.language)
         self.statusBar().showMessage(f"Settings of the take with seed {take.seed} loaded.", 5000)
+
+    def transcribe_take(self, take: Take) -> None:
+        """Hear a take of the History through the STT head, beside the phonemes of its text."""
+        try:
+            audio, rate = self.services.history.load_audio(take)
+        except HistoryError as exc:
+            QMessageBox.warning(self, "Cannot transcribe this take", str(exc))
+            return
+        self.transcriber.transcribe(audio, rate, take.language or "en", asked=take.text, title=take.text)
+
+    def transcribe_clip(self, clip: PromptClip) -> None:
+        """Hear the reference clip shown in the voice panel (in the text panel's language)."""
+        self.transcriber.transcribe(clip.samples, clip.sample_rate, self.text_panel.language_code(), asked=None,
+                                    title=clip.label)
 
     def _on_exported(self, path: Path) -> None:
         self.statusBar().showMessage(f"Exported {path}", 6000)

@@ -2,10 +2,10 @@
 
 :class:`StudioTasks` connects the voice panel's "Clean with the model" and the voice-conversion mode to
 the one engine owner (:class:`~valle_studio.app.jobs.controller.EngineController`): each is a job of it
-(a CALL job for the clean-up, a studio-take job for a conversion, so it replaces and is stopped like a
-take), never a thread of its own. It also tells both controls what the loaded model can do: the
-``tasks`` of its info (from the checkpoint's metadata, ``engine/tasks.py``), so a control the model
-cannot serve is disabled with the reason.
+(a CALL job for the clean-up, a studio-take job for a conversion, so it replaces and is stopped like
+a take and lands in the History like one), never a thread of its own. It also tells both controls what
+the loaded model can do: the ``tasks`` of its info (from the checkpoint's metadata, ``engine/tasks.py``),
+so a control the model cannot serve is disabled with the reason.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from valle_studio.app.jobs.records import EngineBusy, JobContext, JobKind
 from valle_studio.app.widgets.convert_panel import ConvertPanel
 from valle_studio.app.widgets.voice_panel import VoicePanel
 from valle_studio.core.clip import Clip
+from valle_studio.engine.quality.best_of import Candidate, Candidates
 from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
 from valle_studio.engine.settings import GenerationSettings
 
@@ -82,15 +83,20 @@ class StudioTasks(QObject):
     # -- voice conversion ----------------------------------------------------------------------
     def convert(self, request: SynthesisRequest) -> int:
         """Convert the mode's source clip into ``request``'s voice, as a studio take (replacing the active
-        one). Returns the job id; raises EngineBusy while other work holds the engine."""
+        one). Returns the job id; raises EngineBusy while other work holds the engine.
+
+        The job ends like a Generate, with :class:`Candidates`, so the History keeps it the same way: one
+        take, not checked (the quality check judges speech made from text; a conversion keeps the source's
+        length and words), so the Best-of control does not apply to it."""
         source = self.convert_panel.source()
         if source is None:
             raise ValueError("choose a source clip for the voice conversion first")
         text = request.text.strip() or None
 
-        def run(context: JobContext) -> SynthesisResult:
-            return context.model.convert(source, request, text=text, progress=context.progress,
-                                         cancel=context.cancel)
+        def run(context: JobContext) -> Candidates:
+            result = context.model.convert(source, request, text=text, progress=context.progress,
+                                           cancel=context.cancel)
+            return Candidates((Candidate(0, result.seed, result, None),), 0, result.seed)
 
         return self.engine.submit(JobKind.TAKE, run, title="a voice conversion").id
 

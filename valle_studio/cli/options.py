@@ -9,19 +9,27 @@ the validation cannot disagree. :func:`settings_from_args` turns the parsed flag
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from valle_studio.engine.progress import Progress, ProgressThrottle
 from valle_studio.engine.setting_spec import FieldSpec
 from valle_studio.engine.settings import SPECS, GenerationSettings, SettingsError
 
+if TYPE_CHECKING:
+    from valle_studio.errors import FileFlags
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_NO_GOOD_TAKE = 3  # --strict: the quality check found no good take
 EXIT_CANCELLED = 130
+
+#: argparse destination -> the option that names a file there (for messages about that file). The
+#: batch SCRIPT and ``models import PATH`` are positional: their messages say "script"/"model" already.
+FILE_OPTIONS: dict[str, str] = {"model": "--model", "tokenizer": "--tokenizer", "prompt": "--prompt",
+                                "clip": "--clip", "source": "--source", "out": "--out", "out_codes": "--out-codes",
+                                "out_dir": "--out-dir"}
 
 #: The CLI metavar of each unit a spec may name.
 _METAVARS = {"seconds": "SECONDS", "frames": "FRAMES"}
@@ -87,114 +95,30 @@ def add_lora_flag(parser: ArgumentContainer) -> None:
 
 def parse_lora(text: str) -> tuple[str, float]:
     """``"glados:0.8"`` -> ``("glados", 0.8)`` (see :func:`~valle_studio.engine.lora_choice.parse_lora_choice`);
-    raises :class:`CliError` naming the flag."""
+    raises :class:`CliError` naming the flag (``--lora glados:2 is out of range: must be between 0 and 1.5``)."""
     from valle_studio.engine.lora_choice import parse_lora_choice
 
     try:
         return parse_lora_choice(text)
     except SettingsError as exc:
         if exc.field == "lora_strength":
-            raise CliError(f"{LORA_FLAG} {text} is out of range ({exc})") from exc
+            raise CliError(f"{LORA_FLAG} {text} is out of range: {exc.problem}") from exc
         raise CliError(f"{LORA_FLAG} {text!r}: give an installed LoRA's name or a lora.sft path") from exc
 
 
-VOICE_FLAG = "--voice"
+def check_lora_installed(settings: GenerationSettings) -> None:
+    """The LoRA ``--lora`` names is a file or an installed LoRA, checked before the model loads (whether it
+    fits the model is known only once it is loaded). Raises :class:`CliError` naming the flag."""
+    from valle_studio.engine.lora_choice import LoraError, resolve_lora
 
+    if not settings.lora or settings.lora_strength == 0.0:
+        return
+    from valle_studio.engine.store import ModelStore
 
-def add_voice_flag(parser: ArgumentContainer, *, what: str = "speak with") -> None:
-    """``--voice NAME[:WEIGHT]``, repeatable: one saved voice (a blend too), or two or more blended."""
-    parser.add_argument(VOICE_FLAG, action="append", default=[], metavar="NAME[:WEIGHT]",
-                        help=f"a saved voice to {what}; repeat to blend saved voices with weights, e.g. "
-                             "--voice Alice:0.6 --voice Bob:0.4 (experimental: the voices are mixed at the "
-                             "model's prompt embedding)")
-
-
-def parse_voice(text: str) -> tuple[str, float]:
-    """``"Alice:0.6"`` -> ``("Alice", 0.6)``; a name alone has weight 1. Raises :class:`CliError`."""
-    head, colon, tail = text.rpartition(":")
-    name, weight = text, 1.0
-    if colon and head:
-        with contextlib.suppress(ValueError):  # else the colon is part of the name
-            weight, name = float(tail), head
-    name = name.strip()
-    if not name:
-        raise CliError(f"{VOICE_FLAG} {text!r}: give the name of a saved voice")
-    if not weight > 0 or weight == float("inf"):
-        raise CliError(f"{VOICE_FLAG} {text}: the weight must be a number above 0")
-    return name, weight
-
-
-def voice_request_fields(names: list[str], library: Any | None = None) -> dict[str, Any]:
-    """The request's ``prompts`` or ``blend`` for ``--voice`` flags (saved voices of ``library``, default
-    the user's). One name: that voice (a saved blend stays a blend); more: a blend of them."""
-    from valle_studio.engine.requests import BlendPart
-    from valle_studio.studio.voices import VoiceLibrary, VoiceNotFound
-
-    library = library if library is not None else VoiceLibrary()
-    parsed = [parse_voice(text) for text in names]
     try:
-        voices = [(library.get(name), weight) for name, weight in parsed]
-    except VoiceNotFound as exc:
-        known = ", ".join(library.names()) or "none yet"
-        raise CliError(f"{VOICE_FLAG}: {exc} (saved voices: {known})") from exc
-    if len(voices) == 1:
-        return voices[0][0].request_voice()
-    if len({v.folder for v, _ in voices}) < len(voices):
-        raise CliError(f"{VOICE_FLAG}: a voice is named twice in the blend")
-    blends = [v.name for v, _ in voices if v.is_blend]
-    if blends:
-        raise CliError(f"{VOICE_FLAG} {blends[0]} is a blend itself; blend the voices it is made of")
-    return {"blend": tuple(BlendPart(v.prompts(), weight, v.name) for v, weight in voices)}
-
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
-
-
-def check_output_files(out: str | None, out_codes: str | None) -> tuple[Path | None, Path | None]:
-    """``--out FILE.wav`` and ``--out-codes FILE.npy`` checked before anything heavy runs: a known
-    suffix, an existing folder that accepts files. At least one is needed."""
-    from valle_studio.core.atomic import ensure_writable
-
-    if not out and not out_codes:
-        raise CliError("nothing to write: give --out FILE.wav and/or --out-codes FILE.npy")
-    audio = Path(out) if out else None
-    codes = Path(out_codes) if out_codes else None
-    if audio is not None and audio.suffix.lower() not in AUDIO_SUFFIXES:
-        raise CliError(f"--out {audio}: use a .wav, .flac or .ogg file name")
-    if codes is not None and codes.suffix.lower() != ".npy":
-        raise CliError(f"--out-codes {codes}: use a .npy file name")
-    for path in (audio, codes):
-        if path is not None and not path.parent.exists():
-            raise CliError(f"output folder does not exist: {path.parent}")
-        if path is not None:
-            ensure_writable(path)
-    return audio, codes
-
-
-def write_result(result: Any, audio: Path | None, codes: Path | None) -> None:
-    """Write a take's audio and/or codes atomically; nothing is left behind when one write fails."""
-    import io
-
-    import numpy as np
-
-    from valle_studio.audio.io import save_audio
-    from valle_studio.core.atomic import atomic_write
-
-    written: list[Path] = []
-    try:
-        if audio is not None and result.audio is not None:
-            existed = audio.exists()
-            save_audio(audio, result.audio, result.sample_rate)
-            written += [] if existed else [audio]
-        if codes is not None:
-            buffer = io.BytesIO()
-            np.save(buffer, np.asarray(result.codes, dtype=np.int64))
-            atomic_write(codes, buffer.getvalue())
-    except BaseException:
-        for path in written:
-            with contextlib.suppress(OSError):
-                path.unlink()
-        raise
+        resolve_lora(settings.lora, ModelStore())
+    except LoraError as exc:
+        raise CliError(f"{LORA_FLAG} {settings.lora}: {exc}") from exc
 
 
 def given_sampler_flags(args: argparse.Namespace) -> list[str]:
@@ -208,8 +132,11 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
     """Build validated settings from parsed flags; unset flags keep the defaults.
 
     A refused value names the flag and the value given, then the setting's rule
-    (``--top-p 3 is out of range (top_p: must be above 0 and at most 1)``).
+    (``--top-p 3 is out of range: must be above 0 and at most 1``), in the words of
+    :func:`valle_studio.errors.settings_message` (flags from the settings' declaration, never field names).
     """
+    from valle_studio.errors import settings_message
+
     changes = {SPEC_OF_DEST[dest].name: value for dest, value in vars(args).items()
                if value is not None and dest in SPEC_OF_DEST}
     for name, value in list(changes.items()):
@@ -218,7 +145,7 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
             try:
                 changes[name] = spec.parse(value)
             except SettingsError as exc:
-                raise CliError(f"{spec.cli_flag} {value!r} is not usable ({exc})") from exc
+                raise CliError(f"{spec.cli_flag} {value!r} is not usable: {exc.problem}") from exc
     shown = dict(changes)
     if getattr(args, "lora", None):
         changes["lora"], changes["lora_strength"] = parse_lora(args.lora)
@@ -226,16 +153,20 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
     try:
         return GenerationSettings(**changes)
     except SettingsError as exc:
-        spec = SPECS[exc.field]
-        if spec.name not in changes:  # a default never fails alone; say what was refused anyway
-            raise CliError(str(exc)) from exc
-        flag = LORA_FLAG if spec.name in ("lora", "lora_strength") else spec.cli_flag
-        raise CliError(f"{flag} {_shown(shown[spec.name])} is out of range ({exc})") from exc
+        # a default never fails alone; without a given value, the flag and the rule are still named
+        raise CliError(settings_message(exc, given=shown.get(exc.field))) from exc
 
 
-def _shown(value: object) -> str:
-    """A flag's parsed value as the user would have typed it: ``3`` for 3.0, ``0.001``, ``nan``."""
-    return f"{value:.15g}" if isinstance(value, float) else str(value)
+def file_flags(args: argparse.Namespace) -> FileFlags:
+    """Which option named which file in this command line (see :data:`FILE_OPTIONS`)."""
+    from valle_studio.errors import FileFlags
+
+    pairs: list[tuple[str, object]] = []
+    for dest, flag in FILE_OPTIONS.items():
+        value = getattr(args, dest, None)
+        for item in value if isinstance(value, list) else [value]:
+            pairs.append((flag, item))
+    return FileFlags.of(pairs)
 
 
 def add_device_flags(parser: ArgumentContainer) -> None:
@@ -259,20 +190,8 @@ class StderrProgress:
 
 
 __all__ = [
-    "EXIT_CANCELLED",
-    "EXIT_ERROR",
-    "EXIT_OK",
-    "EXIT_USAGE",
-    "LORA_FLAG",
-    "SPEC_OF_DEST",
-    "ArgumentContainer",
-    "CliError",
-    "StderrProgress",
-    "add_device_flags",
-    "add_lora_flag",
-    "add_sampler_flags",
-    "flag_help",
-    "given_sampler_flags",
-    "parse_lora",
-    "settings_from_args",
+    "EXIT_CANCELLED", "EXIT_ERROR", "EXIT_NO_GOOD_TAKE", "EXIT_OK", "EXIT_USAGE", "FILE_OPTIONS", "LORA_FLAG",
+    "SPEC_OF_DEST", "ArgumentContainer", "CliError", "StderrProgress",
+    "add_device_flags", "add_lora_flag", "add_sampler_flags", "check_lora_installed", "file_flags", "flag_help",
+    "given_sampler_flags", "parse_lora", "settings_from_args",
 ]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from valle_studio.cli.options import EXIT_OK, CliError, parse_voice
+from valle_studio.cli.options import EXIT_OK, CliError
+from valle_studio.cli.voice_flags import parse_voice
 
 
 def add_parser(sub: Any) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 import torch
 
@@ -18,6 +18,9 @@ from valle_studio.engine.model.prompt_mix import PromptMix
 from valle_studio.engine.progress import CancelToken, ProgressCallback
 from valle_studio.engine.sampling import SamplerConfig
 from valle_studio.engine.settings import GenerationSettings
+
+if TYPE_CHECKING:
+    from valle_studio.engine.model.vall_e import VallEModel
 
 LEN_FLOOR_FRAMES = FRAMES_PER_SECOND  # upstream never predicts less than one second ...
 LEN_PADDING = 1.05  # ... and pads the predicted length by 5 %
@@ -128,13 +131,13 @@ class NothingGenerated(ValueError):
     """The model stopped before producing a single frame for any line."""
 
 
-def empty_codes(model) -> torch.Tensor:
+def empty_codes(model: VallEModel) -> torch.Tensor:
     """``[0, 8]`` int64: a line for which the AR chose the stop token at its very first step."""
     return torch.zeros((0, LEVELS), dtype=torch.long, device=model.device)
 
 
-def generate_line(model, line: LineInput, ids: torch.Tensor, prefix: torch.Tensor | None, common: dict,
-                  settings: GenerationSettings, modality: str) -> torch.Tensor:
+def generate_line(model: VallEModel, line: LineInput, ids: torch.Tensor, prefix: torch.Tensor | None,
+                  common: LineArgs, settings: GenerationSettings, modality: str) -> torch.Tensor:
     """One line: level 0 (AR or NAR-len), then NAR levels 1..7. Returns ``[T, 8]`` int64.
 
     ``ids``: the line's tokens with the rolling context joined in; ``prefix``: the context's level-0
@@ -145,17 +148,23 @@ def generate_line(model, line: LineInput, ids: torch.Tensor, prefix: torch.Tenso
     from valle_studio.engine import generation as gen
 
     if modality == "ar+nar":
-        ar = gen.generate_ar_beam if settings.beam_width > 1 else gen.generate_ar
-        beam = {"width": settings.beam_width} if settings.beam_width > 1 else {}
-        level0 = ar(model, text=ids, sampler=ar_sampler(settings), max_frames=settings.max_duration_frames(),
-                    prefix=prefix, cfg_strength=effective_cfg(settings), cfg_rescale=settings.cfg_rescale,
-                    **beam, **common)
+        if settings.beam_width > 1:
+            level0 = gen.generate_ar_beam(model, text=ids, width=settings.beam_width, sampler=ar_sampler(settings),
+                                          max_frames=settings.max_duration_frames(), prefix=prefix,
+                                          cfg_strength=effective_cfg(settings), cfg_rescale=settings.cfg_rescale,
+                                          **common)
+        else:
+            level0 = gen.generate_ar(model, text=ids, sampler=ar_sampler(settings),
+                                     max_frames=settings.max_duration_frames(), prefix=prefix,
+                                     cfg_strength=effective_cfg(settings), cfg_rescale=settings.cfg_rescale, **common)
         if level0.numel() == 0:  # stop token at the first step: this line says nothing
             return empty_codes(model)
     else:
         predicted = None
         if settings.duration_frames is None:
-            predicted = gen.predict_length(model, text=line.ids, **_without(common, "generator"))
+            predicted = gen.predict_length(model, text=line.ids, language_id=common["language_id"],
+                                           prompt=common["prompt"], raw_text=common["raw_text"],
+                                           progress=common["progress"], cancel=common["cancel"])
         level0 = gen.generate_nar_len(model, text=ids, length=nar_len_frames(predicted, settings),
                                       sampler=nar_len_sampler(settings), steps=settings.max_steps,
                                       cfg_strength=settings.cfg_strength, cfg_rescale=settings.cfg_rescale,
@@ -174,6 +183,18 @@ def line_context(line: LineInput, index: int, count: int, history: Sequence[Cont
     return ids, prefix, (f"sentence {index + 1}/{count}" if count > 1 else "")
 
 
+class LineArgs(TypedDict):
+    """The keyword arguments every generation loop of one line takes (the length prediction all but
+    ``generator``)."""
+
+    language_id: int
+    prompt: torch.Tensor | PromptMix | None
+    raw_text: bool
+    generator: torch.Generator
+    progress: ProgressCallback | None
+    cancel: CancelToken | None
+
+
 @dataclass(frozen=True)
 class LineJob:
     """One line of a request, ready to generate: ``ids`` with the rolling context joined in, ``prefix``
@@ -184,7 +205,7 @@ class LineJob:
     line: LineInput
     ids: torch.Tensor
     prefix: torch.Tensor | None
-    common: dict[str, Any]
+    common: LineArgs
 
 
 class RollingContext:
@@ -202,14 +223,17 @@ class RollingContext:
         self.lines = list(lines)
         self.settings = settings
         self.history: list[ContextEntry] = []
-        self._common = dict(prompt=prompt, generator=generator, cancel=cancel)
+        self._prompt = prompt
+        self._generator = generator
+        self._cancel = cancel
         self._progress = progress
 
     def jobs(self) -> Iterator[LineJob]:
         for index, line in enumerate(self.lines):
             ids, prefix, detail = line_context(line, index, len(self.lines), self.history, self.settings)
-            common = dict(language_id=line.language_id, raw_text=line.raw_text,
-                          progress=tagged_progress(self._progress, detail), **self._common)
+            common = LineArgs(language_id=line.language_id, raw_text=line.raw_text,
+                              progress=tagged_progress(self._progress, detail), prompt=self._prompt,
+                              generator=self._generator, cancel=self._cancel)
             yield LineJob(index, line, ids, prefix, common)
 
     def finish(self, job: LineJob, codes: torch.Tensor) -> None:
@@ -222,7 +246,7 @@ class RollingContext:
             raise NothingGenerated(NOTHING_GENERATED)
 
 
-def generate_lines(model, lines: Sequence[LineInput], prompt: torch.Tensor | PromptMix | None,
+def generate_lines(model: VallEModel, lines: Sequence[LineInput], prompt: torch.Tensor | PromptMix | None,
                    settings: GenerationSettings, *, modality: str, generator: torch.Generator,
                    progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
                    ) -> list[torch.Tensor]:
@@ -245,6 +269,3 @@ def tagged_progress(progress: ProgressCallback | None, detail: str) -> ProgressC
         return progress
     return lambda event: progress(replace(event, detail=detail))
 
-
-def _without(mapping: dict, *keys: str) -> dict:
-    return {k: v for k, v in mapping.items() if k not in keys}

@@ -60,7 +60,7 @@ class GenerationSettings:
             "time, which is what the original web UI does and usually sounds best.")
     # NAR-len demasking steps.
     max_steps: int = setting(
-        50, label="Steps", range=Range(1, 500), basic=True, flag="--steps", metavar="N",
+        50, label="Steps", range=Range(1, 500), basic=True, flag="--steps", metavar="N", only_for="nar-len",
         help="NAR-len demasking steps",
         tip="NAR-len only: how many passes fill in the speech. More steps is slower and usually cleaner; "
             "25–50 is typical.")
@@ -118,7 +118,7 @@ class GenerationSettings:
         tip="How quickly the repetition penalty fades for sounds further back. 0 = it does not fade.")
     # AR only: make stopping less (positive) or more (negative) likely as the output grows.
     length_penalty: float = setting(
-        0.0, label="Length penalty", range=Range(-4.0, 4.0), step=0.1, decimals=2,
+        0.0, label="Length penalty", range=Range(-4.0, 4.0), step=0.1, decimals=2, only_for="ar+nar",
         help="AR: push the stop token later (+) or earlier (-)",
         tip="AR only: positive values make the voice keep talking longer, negative values make it stop "
             "sooner. 0 = off.")
@@ -145,47 +145,56 @@ class GenerationSettings:
     # n >= allowed length tokens (0 = off).
     dry_multiplier: float = setting(
         0.0, label="DRY strength", range=Range(0.0, 10.0), step=0.05, decimals=2, off_text="off",
+        only_for="ar+nar",
         help="AR: DRY multiplier, penalise tokens that would extend a repeat",
         tip="AR only: \"Don't repeat yourself\". Makes it less likely that a stretch of sound that was already "
             "produced is produced again. 0.8 is the DRY authors' suggestion; 0 = off.")
     dry_base: float = setting(
         1.75, label="DRY base", range=Range(1.0, 8.0, low_open=True), step=0.05, decimals=2,
+        only_for="ar+nar",
         help="AR: DRY base, how fast the penalty grows with the repeat's length",
         tip="AR only: how much harder DRY pushes back for every further repeated frame. 1.75 is the usual value.")
     dry_allowed_length: int = setting(
         2, label="DRY allowed length", range=Range(1, 50), unit="frames", metavar="N",
+        only_for="ar+nar",
         help="AR: repeats up to this many frames are not penalised by DRY",
         tip="AR only: DRY leaves repeats of up to this many frames alone; 75 frames are one second.")
     dry_sequence_breakers: tuple[int, ...] = setting(
         (), label="DRY breakers", range=Range(0, 1023), max_items=32, metavar="IDS",
+        only_for="ar+nar",
         help="AR: codes that end a DRY match, e.g. 62,424 (default: none)",
         tip="AR only: sound codes (0-1023, separated by commas) at which DRY stops matching. Audio has no natural "
             "breakers, so this is usually empty.")
     # Mirostat v2: steer the average surprise to tau bits; eta is how fast it corrects (0 = off).
     mirostat_tau: float = setting(
         0.0, label="Mirostat target", range=Range(0.0, 20.0), step=0.1, decimals=2, off_text="off",
+        only_for="ar+nar",
         help="AR: mirostat v2 target surprise in bits (needs a temperature above 0)",
         tip="AR only: keeps the surprise of every chosen sound near this many bits instead of using a fixed "
             "cut-off: lower is safer, higher more varied. Needs a temperature above 0. 0 = off.")
     mirostat_eta: float = setting(
         0.1, label="Mirostat rate", range=Range(0.0, 1.0, low_open=True), step=0.01, decimals=2,
+        only_for="ar+nar",
         help="AR: mirostat learning rate",
         tip="AR only: how quickly mirostat corrects towards its target. 0.1 is the paper's value.")
     # VALL-E 2's repetition-aware sampling: redraw from the full distribution when the chosen code fills more
     # than the threshold of the last window codes (window 0 = off).
     ras_window: int = setting(
         0, label="Repetition-aware window", range=Range(0, 200), unit="frames", off_text="off", metavar="N",
+        only_for="ar+nar",
         help="AR: repetition-aware sampling window (VALL-E 2)",
         tip="AR only: VALL-E 2's cure for stuck loops. When the chosen sound already fills too much of the last "
             "this-many frames, it is drawn again from the full distribution. 0 = off; mirostat takes its place "
             "when both are on.")
     ras_threshold: float = setting(
         0.1, label="Repetition-aware threshold", range=Range(0.0, 1.0), step=0.01, decimals=2,
+        only_for="ar+nar",
         help="AR: repetition ratio above which repetition-aware sampling redraws",
         tip="AR only: the share of the window one sound may fill before it is redrawn.")
     # Deterministic, length-normalised beam search (1 = off: ordinary sampling).
     beam_width: int = setting(
         1, label="Beam width", range=Range(1, 16), off_text="off", metavar="N",
+        only_for="ar+nar",
         help="AR: beam search with this many hypotheses (deterministic; 1 = off)",
         tip="AR only: follow this many candidate takes at once and keep the one the model finds most likely per "
             "frame. Deterministic (the seed does not matter); every step runs this many candidates. Replaces the "
@@ -202,29 +211,32 @@ class GenerationSettings:
     # Fixed NAR-len length in frames instead of predicting it (None = predict).
     duration_frames: int | None = setting(
         None, label="Fixed length", range=Range(1, int(MAX_SECONDS * FRAMES_PER_SECOND)), step=5, unit="frames",
-        off_text="model decides", flag="--duration", help="fix the NAR-len length in frames, 75 a second",
+        off_text="model decides", flag="--duration", only_for="nar-len", fixes_result=True,
+        help="fix the NAR-len length in frames, 75 a second",
         tip="NAR-len: make every piece exactly this many frames long (75 per second) instead of letting the "
             "model decide.")
     # NAR-len: re-mask a little more each step (upstream's "Remask").
     remask: bool = setting(
-        False, label="Remask", help="NAR-len: upstream's remask option",
+        False, label="Remask", only_for="nar-len", help="NAR-len: upstream's remask option",
         tip="NAR-len: re-mask a little more at every pass. Can clean up mumbling.")
     # NAR-len: only re-score masked positions (upstream's "Sampled Scores: Masked Only").
     scores_masked_only: bool = setting(
-        False, label="Score masked frames only", help="NAR-len: only re-score masked positions",
+        False, label="Score masked frames only", only_for="nar-len", help="NAR-len: only re-score masked positions",
         tip="NAR-len: only re-judge the frames still being filled in; finished frames stay as they are.")
     # Treat the input as raw text through the text tokenizer instead of phonemizing it.
     no_phonemize: bool = setting(
         False, label="Raw text (no phonemes)", help="feed raw text through the text tokenizer instead of phonemes",
         tip="Give the model the text itself instead of its IPA pronunciation. Only for models trained on text.")
     # A LoRA voice adapter merged into the model for this generation ("" = none): an installed LoRA's name or
-    # a lora.sft path (engine/lora). The LoRA control shows these two, not the sampler.
+    # a lora.sft path (engine/lora). The LoRA control shows these two, not the sampler; the CLI sets both with
+    # one flag of its own syntax, --lora NAME|PATH[:STRENGTH] (so messages about either name that flag).
     lora: str = setting(
-        "", label="LoRA", panel="lora", cli=False, off_text="none",
+        "", label="LoRA", panel="lora", cli=False, flag="--lora", off_text="none",
         help="LoRA voice adapter: installed name or lora.sft path",
         tip="A LoRA voice adapter (a character voice trained on top of the model). None uses the model as it is.")
     lora_strength: float = setting(
         1.0, label="LoRA strength", range=Range(0.0, 1.5), step=0.05, decimals=2, panel="lora", cli=False,
+        flag="--lora",
         help="how strongly the LoRA acts: 1 = as trained",
         tip="How strongly the LoRA changes the model: 1 is as it was trained, 0 switches it off, up to 1.5 "
             "exaggerates it.")

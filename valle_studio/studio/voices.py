@@ -21,6 +21,7 @@ even if removing the files is slow or fails half-way.
 
 from __future__ import annotations
 
+import builtins  # VoiceLibrary has a method called list: its annotations say builtins.list
 import json
 import logging
 import secrets
@@ -134,10 +135,10 @@ class Voice:
         return tuple(BlendPart(tuple(Clip(*c.load(), f"{m.name} {i + 1}") for i, c in enumerate(m.clips)),
                                m.weight, m.name) for m in self.members)
 
-    def request_voice(self) -> dict[str, Any]:
-        """What a :class:`~valle_studio.engine.requests.SynthesisRequest` needs of this voice: ``prompts``
-        (a plain voice) or ``blend`` (a blended one), to pass as keyword arguments."""
-        return {"blend": self.blend_parts()} if self.is_blend else {"prompts": self.prompts()}
+    def request_voice(self) -> tuple[tuple[Clip, ...], tuple[BlendPart, ...]]:
+        """What a :class:`~valle_studio.engine.requests.SynthesisRequest` needs of this voice, as its
+        ``(prompts, blend)``: the clips of a plain voice, or the members of a blended one."""
+        return ((), self.blend_parts()) if self.is_blend else (self.prompts(), ())
 
     def load_clips(self) -> list[PromptClip]:
         """Every clip decoded, labelled "<name> <n>"."""
@@ -226,7 +227,7 @@ class VoiceLibrary:
                 voices[key] = voice
         return sorted(voices.values(), key=lambda v: v.name.casefold())
 
-    def names(self) -> list[str]:
+    def names(self) -> builtins.list[str]:
         return [v.name for v in self.list()]
 
     def get(self, name: str) -> Voice:
@@ -379,7 +380,7 @@ class VoiceLibrary:
                      clips=tuple(c for m in members for c in m.clips), members=tuple(members))
 
     @staticmethod
-    def _clips(folder: Path, entries: list[dict[str, Any]]) -> list[VoiceClip]:
+    def _clips(folder: Path, entries: builtins.list[dict[str, Any]]) -> builtins.list[VoiceClip]:
         clips = []
         for entry in entries:
             file = str(entry["file"])
@@ -391,7 +392,7 @@ class VoiceLibrary:
         return clips
 
     @staticmethod
-    def _entries(voice: Voice) -> list[dict[str, Any]]:
+    def _entries(voice: Voice) -> builtins.list[dict[str, Any]]:
         return [{"file": c.path.name, "sample_rate": c.sample_rate, "duration_s": c.duration_s}
                 for c in voice.clips]
 
@@ -401,7 +402,7 @@ class VoiceLibrary:
         save_audio(folder / file, samples, sample_rate, subtype="PCM_24")
         return {"file": file, "sample_rate": sample_rate, "duration_s": round(len(samples) / sample_rate, 4)}
 
-    def _write_manifest(self, folder: Path, name: str, created: str, entries: list[dict[str, Any]]) -> Voice:
+    def _write_manifest(self, folder: Path, name: str, created: str, entries: builtins.list[dict[str, Any]]) -> Voice:
         atomic_write_json(folder / MANIFEST, {"version": VERSION, "name": name, "created": created,
                                               "clips": entries})
         return self._read(folder)

@@ -42,6 +42,7 @@ from valle_studio.audio.io import AudioClip, AudioError
 from valle_studio.audio.processing import select
 from valle_studio.core.clip import Clip
 from valle_studio.engine.interfaces import TaskSupportProtocol
+from valle_studio.engine.requests import BlendPart
 from valle_studio.studio import voices
 from valle_studio.studio.voices import PromptClip, Voice, VoiceError, VoiceLibrary
 
@@ -67,6 +68,7 @@ class VoicePanel(VoicePanelState, QWidget):
 
     changed = Signal()  # what prompts() or voice_name() returns has changed
     model_clean_requested = Signal(object, int)  # samples [S] float32, sample rate: clean the draft with the model
+    transcribe_requested = Signal(object)  # PromptClip: the clip shown, to hear with the model's STT head
 
     def __init__(self, library: VoiceLibrary, playback: PlaybackController, recording: RecordingController,
                  parent: QWidget | None = None) -> None:
@@ -148,6 +150,8 @@ class VoicePanel(VoicePanelState, QWidget):
         self.model_clean_button = QPushButton("Clean with the model")
         self.model_clean_button.setObjectName("modelClean")
         self.undo_button = QPushButton("Undo edits")
+        self.transcribe_button = QPushButton("Transcribe")
+        self.transcribe_button.setToolTip("Hear the clip with the model's speech-to-text head")
         self.duration_label = QLabel("")
         self.warning_label = QLabel("")
         self.warning_label.setWordWrap(True)
@@ -171,14 +175,18 @@ class VoicePanel(VoicePanelState, QWidget):
             clip_layout.addWidget(widget)
         clip_layout.addWidget(self.waveform, 1)
         clip_layout.addLayout(_row(self.play_button, self.keep_button, self.cleanup_button, self.model_clean_button,
-                                   self.undo_button, (None, 1), self.duration_label))
-        for widget in (self.warning_label, self.save_row, self.voice_hint):
-            clip_layout.addWidget(widget)
+                                   self.undo_button, self.transcribe_button, (None, 1), self.duration_label))
+        for below in (self.warning_label, self.save_row, self.voice_hint):
+            clip_layout.addWidget(below)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(library_box)
         layout.addWidget(clip_box, 1)
+
+    def _request_transcription(self) -> None:
+        if self._shown is not None:
+            self.transcribe_requested.emit(self._shown)
 
     def _connect(self) -> None:
         self.voice_combo.currentIndexChanged.connect(self._on_voice_picked)
@@ -196,6 +204,7 @@ class VoicePanel(VoicePanelState, QWidget):
         self.model_clean_button.clicked.connect(self.request_model_clean)
         self.blend_button.clicked.connect(self._blend_voices)
         self.undo_button.clicked.connect(self._undo_edits)
+        self.transcribe_button.clicked.connect(self._request_transcription)
         self.save_button.clicked.connect(self.save_voice)
         self.name_edit.textChanged.connect(lambda _t: self._update())
         self.waveform.seek_requested.connect(self._seek)
@@ -223,14 +232,14 @@ class VoicePanel(VoicePanelState, QWidget):
             return ((self._draft.samples, self._draft.sample_rate),)
         return ()
 
-    def request_voice(self) -> dict[str, object]:
-        """The chosen voice as a request's ``prompts`` (clips) or ``blend`` (a blended voice)."""
+    def request_voice(self) -> tuple[tuple[Clip, ...], tuple[BlendPart, ...]]:
+        """The chosen voice as a request's ``(prompts, blend)``: its clips, or a blended voice's members."""
         if self._voice is not None and self._voice.is_blend:
             try:
-                return {"blend": self._voice.blend_parts()}
+                return (), self._voice.blend_parts()
             except (VoiceError, AudioError) as exc:
                 raise VoiceError(f"Could not open the blend '{self._voice.name}': {exc}") from exc
-        return {"prompts": tuple(Clip(samples, rate) for samples, rate in self.prompts())}
+        return tuple(Clip(samples, rate) for samples, rate in self.prompts()), ()
 
     def set_model_tasks(self, tasks: Mapping[str, TaskSupportProtocol] | None) -> None:
         """What the loaded model can do (``info.tasks``); None while no model is loaded."""

@@ -52,6 +52,7 @@ class VoicePanelState:
         self.cleanup_button.setEnabled(editing)
         self.undo_button.setEnabled(editing and self._original is not self._draft)
         self.import_button.setEnabled(not recording and not self.busy)
+        self.transcribe_button.setEnabled(self._shown is not None and not recording)
 
         if self.playback.available:
             self.play_button.setEnabled(self._shown is not None and not recording)

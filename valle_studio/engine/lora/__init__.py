@@ -15,32 +15,13 @@ only, and strengths 0..1.5 (the settings' range; 1 is as trained).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from torch import nn
 
-from valle_studio.engine.lora.file import LoraError, LoraFile, LoraPair, is_lora_tensor, read_lora
+from valle_studio.engine.lora.file import LoraFile, LoraPair, is_lora_tensor, read_lora
 from valle_studio.engine.lora.merge import AppliedLora, apply_lora, check_fits
-
-LORA_SUFFIXES = (".sft", ".safetensors")
-
-
-def resolve_lora(text: str, store: Any | None) -> Path:
-    """The file behind a LoRA setting: a path (a ``.sft``/``.safetensors`` name or an existing file), else
-    an installed LoRA of ``store`` (``glados`` also finds ``lora-glados``). Raises :class:`LoraError`
-    saying how to install it."""
-    path = Path(text).expanduser()
-    if path.suffix.lower() in LORA_SUFFIXES or path.is_file():
-        if not path.is_file():
-            raise LoraError(f"LoRA file not found: {path}")
-        return path
-    found = store.lora_path(text) if store is not None else None
-    if found is None:
-        raise LoraError(f"the LoRA '{text}' is not installed: download it in the model manager (Models > Model "
-                        f"manager, LoRAs) or with `valle-studio-cli models download lora-{text.removeprefix('lora-')}`"
-                        ", import a lora.sft there, or give the path of a lora.sft file")
-    return Path(found)
+from valle_studio.engine.lora_choice import LORA_SUFFIXES, LoraError, resolve_lora
 
 
 class LoraSlot:

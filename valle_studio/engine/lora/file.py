@@ -27,13 +27,10 @@ import torch
 from torch import Tensor
 
 from valle_studio.core.codec_format import LEVELS
+from valle_studio.engine.lora_choice import LoraError
 
 _PARAMETRIZED = ".parametrizations.weight.0"
 _SUFFIXES = (".lora_A", ".lora_B")
-
-
-class LoraError(ValueError):
-    """A LoRA cannot be read or applied; the message names the file (and the model, for a mismatch)."""
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from valle_studio.engine.lora.file import LoraError, LoraFile
+from valle_studio.engine.lora.file import LoraFile
+from valle_studio.engine.lora_choice import LoraError
 
 
 @dataclass

@@ -88,7 +88,7 @@ def equal_length(codes: Sequence[Tensor], frames: int = 0) -> list[Tensor]:
     return [c[:length] for c in codes]
 
 
-def embed_mix(tables: Sequence[nn.Module], mix: PromptMix, levels: range) -> Tensor:
+def embed_mix(tables: Sequence[nn.Module] | nn.ModuleList, mix: PromptMix, levels: range) -> Tensor:
     """``sum_v w_v sum_{l in levels} tables[l](codes_v[:, l])``: ``[P, dim]``."""
     out: Tensor | None = None
     for voice in range(mix.codes.shape[0]):

@@ -130,3 +130,4 @@ def sample(
         ids = ras.choose(ids, history, original, config.temperature, generator)
     scores = probs.gather(-1, ids.unsqueeze(-1)).squeeze(-1)
     return SampleOutput(ids=ids.to(torch.int64), scores=scores, logits=logits)
+

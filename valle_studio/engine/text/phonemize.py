@@ -37,12 +37,13 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from valle_studio.engine.text.clean import clean_text
 from valle_studio.engine.text.languages import LANGUAGES, Language, language_id, resolve_language
 
 if TYPE_CHECKING:
+    import pykakasi
     from phonemizer.backend import EspeakBackend
 
 __all__ = [
@@ -66,7 +67,7 @@ _lock = threading.RLock()
 _configured = False
 _backends: dict[str, EspeakBackend] = {}
 _version: str | None = None
-_kakasi: Any = None
+_kakasi: pykakasi.kakasi | None = None
 
 
 class PhonemizerUnavailableError(RuntimeError):
