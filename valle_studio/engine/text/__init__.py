@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from valle_studio.engine.text.frontend import TextFrontend, TokenizedLine
 from valle_studio.engine.text.languages import LANGUAGES, Language, language_id, resolve_language
-from valle_studio.engine.text.phonemize import PhonemizerUnavailableError, espeak_version, phonemize
+from valle_studio.engine.text.phonemize import (
+    PhonemizerUnavailableError,
+    espeak_description,
+    espeak_version,
+    phonemize,
+)
 from valle_studio.engine.text.split import SPLIT_MODES, SplitMode, split_text
 from valle_studio.engine.text.tokenizer import (
     BOS_ID,
@@ -34,6 +39,7 @@ __all__ = [
     "TextTokenizer",
     "TokenizedLine",
     "TokenizerFileError",
+    "espeak_description",
     "espeak_version",
     "language_id",
     "phonemize",
