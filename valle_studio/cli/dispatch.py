@@ -16,9 +16,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from valle_studio import __version__
 from valle_studio.cli import batch, models, synth
 from valle_studio.cli.options import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_USAGE
+from valle_studio.engine.about import VersionAction
 
 PROG = "valle-studio-cli"
 
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="VALL-E Studio from the command line: clone a voice and speak text with it.",
     )
-    parser.add_argument("--version", action="version", version=f"VALL-E Studio {__version__}")
+    parser.add_argument("--version", action=VersionAction, help="show the version and the espeak-ng in use, and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in (synth, models, batch):
         command.add_parser(sub)

@@ -47,6 +47,7 @@ __all__ = [
     "choose_espeak",
     "data_151_folder",
     "library_version",
+    "own_data_folder",
 ]
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,18 @@ def library_version(path: str | Path) -> str | None:
     if not raw:
         return None
     return raw.decode("utf-8", "replace").split()[0].replace("-dev", "")
+
+
+def own_data_folder(library: str | Path) -> Path | None:
+    """The data folder a library reads when none is given: Debian's ``<libdir>/espeak-ng-data``, a
+    wheel's folder beside its library, or ``/usr/share/espeak-ng-data`` (where a frozen-bundle build
+    finds the data it must copy)."""
+    lib = Path(library)
+    for folder in (lib.parent / "espeak-ng-data", lib.resolve().parent / "espeak-ng-data",
+                   Path("/usr/share/espeak-ng-data"), Path("/usr/local/share/espeak-ng-data")):
+        if (folder / "phontab").is_file():
+            return folder
+    return None
 
 
 def data_151_folder(prefix: str | Path | None = None) -> Path | None:
