@@ -40,6 +40,8 @@ from valle_studio.engine.settings import GenerationSettings
 
 if TYPE_CHECKING:
     from valle_studio.engine.codec import Codec
+    from valle_studio.engine.text.analysis import Piece
+    from valle_studio.engine.text.lexicon import Lexicon
     from valle_studio.engine.streaming import StreamOptions, SynthesisStream
 
 log = logging.getLogger(__name__)
@@ -144,10 +146,19 @@ class Synthesizer:
             return self._codec
 
     # -- text ---------------------------------------------------------------------------------------------------
-    def phonemize(self, text: str, language: str = "en", split: str = "sentences") -> list[str]:
+    def phonemize(self, text: str, language: str = "en", split: str = "sentences",
+                  lexicon: Lexicon | None = None) -> list[str]:
         """The IPA each piece of ``text`` becomes: exactly what the model receives."""
-        request = SynthesisRequest(text=text, language=language, settings=GenerationSettings(split=split))
+        request = SynthesisRequest(text=text, language=language, settings=GenerationSettings(split=split),
+                                   lexicon=lexicon)
         return self._request_lines(request)[1]
+
+    def analyze(self, text: str, language: str = "en", split: str = "sentences", *,
+                lexicon: Lexicon | None = None, no_phonemize: bool = False) -> list[Piece]:
+        """Every piece of ``text`` with its IPA, ids and unknown symbols (:mod:`~valle_studio.engine.text.analysis`)."""
+        from valle_studio.engine.text.analysis import analyze_text
+
+        return analyze_text(self.frontend, text, language, split, lexicon=lexicon, no_phonemize=no_phonemize)
 
     # -- prompts and requests -----------------------------------------------------------------------------------
     def encode_prompts(self, sources: Sequence[PromptSource], length_frames: int = 0) -> np.ndarray | None:
@@ -259,31 +270,32 @@ class Synthesizer:
             line = pipeline.LineInput(torch.tensor(ids), self.frontend.language_id(request.language))
             return [ipa], [ipa], [line]
         settings = request.settings
-        from valle_studio.engine.text.split import split_text
+        from valle_studio.engine.text.analysis import analyze_text, unknown_warning
 
-        text = clean_text(request.text)
-        if len(text) > MAX_TEXT_CHARS:
+        if len(request.text) > MAX_TEXT_CHARS:
             raise SynthesisError(
-                f"the text is {len(text):,} characters long; one generation takes at most {MAX_TEXT_CHARS:,} "
-                "(roughly 20 minutes of speech). Generate it in parts, or use batch export for long scripts")
+                f"the text is {len(request.text):,} characters long; one generation takes at most "
+                f"{MAX_TEXT_CHARS:,} (roughly 20 minutes of speech). Generate it in parts, or use batch export "
+                "for long scripts")
         language_id = self.frontend.language_id(request.language)  # an unknown language fails here, first
-        texts = split_text(text, settings.split)
-        if not texts:
+        # Split before cleaning: cleaning turns line breaks into spaces, and the split modes need them.
+        pieces = analyze_text(self.frontend, request.text, request.language, settings.split,
+                              lexicon=request.lexicon, no_phonemize=settings.no_phonemize)
+        if not pieces:
             raise SynthesisError("there is nothing to say: the text is empty")
-        tokenized = [self.frontend.tokens_for(t, request.language, no_phonemize=settings.no_phonemize)
-                     for t in texts]
         # A piece of only punctuation or symbols espeak does not read ("...", "?!") has nothing to say;
         # generating it would only produce noise.
-        kept = [i for i, t in enumerate(tokenized) if is_speakable(t.phonemes)]
+        kept = [piece for piece in pieces if piece.speakable]
         if not kept:
             raise SynthesisError("there is nothing to say: the text has no words, only punctuation or symbols")
-        if len(kept) < len(texts):
-            log.info("skipping pieces with nothing to pronounce: %r",
-                     [texts[i] for i in range(len(texts)) if i not in kept])
-        texts, tokenized = [texts[i] for i in kept], [tokenized[i] for i in kept]
-        lines = [pipeline.LineInput(torch.tensor(t.ids), language_id, raw_text=settings.no_phonemize)
-                 for t in tokenized]
-        return texts, [t.phonemes for t in tokenized], lines
+        if len(kept) < len(pieces):
+            log.info("skipping pieces with nothing to pronounce: %r", [p.text for p in pieces if not p.speakable])
+        warning = unknown_warning(kept)
+        if warning:
+            log.warning("%s", warning)
+        lines = [pipeline.LineInput(torch.tensor(p.ids), language_id, raw_text=settings.no_phonemize)
+                 for p in kept]
+        return [p.text for p in kept], [p.ipa for p in kept], lines
 
     def _decode(self, codes: list[np.ndarray], settings: GenerationSettings,
                 progress: ProgressCallback | None, cancel: CancelToken | None) -> np.ndarray:

@@ -126,7 +126,7 @@ def library_version(path: str | Path) -> str | None:
     info.restype = ctypes.c_char_p
     info.argtypes = [ctypes.c_void_p]
     raw = info(None)
-    if not raw:
+    if not isinstance(raw, bytes) or not raw.strip():
         return None
     return raw.decode("utf-8", "replace").split()[0].replace("-dev", "")
 
@@ -192,7 +192,7 @@ def _from_bundle(tried: list[str]) -> EspeakSetup | None:
 def _loader() -> tuple[str, str] | None:
     """(library, data folder) of the installed espeakng-loader wheel, if any."""
     try:
-        import espeakng_loader
+        import espeakng_loader  # type: ignore[import-untyped]
     except ImportError:
         return None
     try:
