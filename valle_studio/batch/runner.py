@@ -143,6 +143,7 @@ class BatchRunner:
         self.after_take = after_take
         self.describe_error = describe_error  # the GUI words advice for its own controls
         self._prompt_cache: dict[str, tuple[np.ndarray, ...] | Exception] = {}
+        self._lexicons: dict[str, Any] = {}  # voice -> the merged lexicon of its rows, read once per run
 
     # -- the queue --------------------------------------------------------------------------------
     def run(self, row_ids: Sequence[str]) -> RunSummary:
@@ -227,7 +228,8 @@ class BatchRunner:
                 self._emit(RESUMED, row_id, index, count, total, eta, shown[0])
             throttled(event)
 
-        request = SynthesisRequest(text=text, language=language, prompts=prompts, settings=settings)
+        request = SynthesisRequest(text=text, language=language, prompts=prompts, settings=settings,
+                                   lexicon=self._lexicon(voice))
         result = self.synth.synthesize(request, progress=on_progress, cancel=self.cancel)
         if result.audio is None:
             raise RuntimeError("the synthesizer returned no audio (no codec loaded)")
@@ -240,6 +242,16 @@ class BatchRunner:
                 self.after_take(project.row(row_id), take)
         finally:
             project.save()  # the take is durable even when the export after it failed
+
+    def _lexicon(self, voice: str) -> Any:
+        """Global, voice and project lexicons merged (studio/lexicons.py), once per voice and run; a bad
+        lexicon fails the row with the message naming the entry."""
+        if voice not in self._lexicons:
+            from valle_studio.studio.lexicons import combined
+
+            saved = self.voices.get(voice) if voice and self.voices is not None else None
+            self._lexicons[voice] = combined(voice=saved, project_folder=self.project.folder)
+        return self._lexicons[voice]
 
     def _model_name(self) -> str:
         info = getattr(self.synth, "info", None)

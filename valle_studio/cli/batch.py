@@ -21,8 +21,12 @@ from valle_studio.cli.options import (
     EXIT_OK,
     CliError,
     add_device_flags,
+    add_embedding_sums_flag,
+    add_lexicon_flag,
     add_sampler_flags,
+    embedding_sums_choice,
     given_sampler_flags,
+    lexicon_files,
     settings_from_args,
 )
 
@@ -57,6 +61,8 @@ def add_parser(sub: Any) -> None:
     batch.add_argument("--model", metavar="PATH|NAME", help="checkpoint or installed model (default: the default)")
     batch.add_argument("--tokenizer", metavar="PATH", help="tokenizer.json (default: beside the model)")
     batch.add_argument("--lang", help="language of untagged lines: en, ja, de, fr, zh, ko (default en)")
+    add_lexicon_flag(batch)
+    add_embedding_sums_flag(batch)
     add_device_flags(batch)
     batch.add_argument("--quiet", action="store_true", help="only errors and the summary on stderr")
     add_sampler_flags(batch)
@@ -104,6 +110,9 @@ def _open_or_create(args: argparse.Namespace, settings, out_dir: Path):
         other_prompts = bool(args.prompt) and [str(Path(p).resolve()) for p in args.prompt] != project.prompt_files
         if other_voice or other_prompts:
             problems.append("the batch keeps the voice it started with (leave out --voice/--prompt)")
+        if args.lexicon:
+            problems.append(f"the batch keeps the lexicon it started with ({project.lexicon_path}; leave out "
+                            "--lexicon)")
         if problems:
             project.close()
             raise CliError("cannot resume: " + "; ".join(problems))
@@ -129,6 +138,10 @@ def _open_or_create(args: argparse.Namespace, settings, out_dir: Path):
     for path in prompts:
         if not path.is_file():
             raise CliError(f"prompt file not found: {path}")
+    from valle_studio.engine.text.lexicon import Lexicon
+    from valle_studio.engine.text.lexicon_format import read_lexicon
+
+    lexicon = Lexicon.merged(read_lexicon(path) for path in lexicon_files(args))
     model = args.model
     if not model:
         from valle_studio.engine.store import ModelStore
@@ -141,6 +154,7 @@ def _open_or_create(args: argparse.Namespace, settings, out_dir: Path):
         model=str(Path(model).resolve()) if Path(model).is_file() else model,
         script={"path": str(script_path.resolve()), "sha256": hashlib.sha256(script_path.read_bytes()).hexdigest(),
                 "format": script.format, "encoding": script.encoding})
+    project.set_lexicon(lexicon)  # the project's own lexicon, over the global and voice lexicons
     return project, library
 
 
@@ -179,7 +193,8 @@ def run_batch(args: argparse.Namespace, settings) -> int:
         model = args.model or project.model
         _say(args, f"loading {model}")
         synth = Synthesizer.load(model, device=args.device, dtype=args.dtype,
-                                 tokenizer=Path(args.tokenizer) if args.tokenizer else None)
+                                 tokenizer=Path(args.tokenizer) if args.tokenizer else None,
+                                 legacy_summing=embedding_sums_choice(args))
         synth.codec(required=True)  # a missing codec is one clear error, not a failure per line
 
         queue = project.ids_needing_work()

@@ -3,7 +3,7 @@
 :func:`main` is the console script's function (re-exported as ``valle_studio.cli.main``, the target the
 installed scripts and the frozen bundle's launcher call).
 
-Each command lives in its own module (:mod:`.synth`, :mod:`.batch`, :mod:`.models`) with an
+Each command lives in its own module (:mod:`.synth`, :mod:`.batch`, :mod:`.models`, :mod:`.phonemize`) with an
 ``add_parser(sub)`` that registers its flags and its handler; what they share (the sampler flags built
 from the settings' declaration, the exit codes, :class:`~.options.CliError`) is in :mod:`.options`.
 Progress goes to stderr; any bad flag or input ends with a one-line error and a non-zero exit code.
@@ -16,7 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from valle_studio.cli import batch, models, synth
+from valle_studio.cli import batch, models, phonemize, synth
 from valle_studio.cli.options import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from valle_studio.engine.about import VersionAction
 
@@ -24,14 +24,14 @@ PROG = "valle-studio-cli"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The whole command line: ``--version`` and the ``synth``, ``models`` and ``batch`` commands."""
+    """The whole command line: ``--version`` and the ``synth``, ``models``, ``batch`` and ``phonemize`` commands."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="VALL-E Studio from the command line: clone a voice and speak text with it.",
     )
     parser.add_argument("--version", action=VersionAction, help="show the version and the espeak-ng in use, and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (synth, models, batch):
+    for command in (synth, models, batch, phonemize):
         command.add_parser(sub)
     return parser
 

@@ -28,8 +28,13 @@ from valle_studio.cli.options import (
     CliError,
     StderrProgress,
     add_device_flags,
+    add_embedding_sums_flag,
+    add_lexicon_flag,
     add_sampler_flags,
+    embedding_sums_choice,
+    request_lexicon,
     settings_from_args,
+    warn_unknown_symbols,
 )
 from valle_studio.engine.settings import GenerationSettings
 
@@ -75,6 +80,8 @@ def add_parser(sub: Any) -> None:
                            "bidirectional NAR attention the take then differs slightly from a non-streamed one); "
                            "exact: chunks only where the take stays identical, else whole sentences; "
                            "sentences: whole sentences only (default auto)")
+    add_lexicon_flag(io)
+    add_embedding_sums_flag(io)
     add_device_flags(io)
     io.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_sampler_flags(synth)
@@ -219,14 +226,18 @@ def run_synth(args: argparse.Namespace, settings: GenerationSettings) -> int:
 
     out, out_codes = _check_outputs(args)
     prompts = _check_inputs(args, settings, args.quiet)
+    lexicon = request_lexicon(args)
     player = _check_play(args)
     progress = None if args.quiet else StderrProgress()
     if progress:
         print(f"loading {args.model}", file=sys.stderr, flush=True)
     synth = Synthesizer.load(args.model, device=args.device, dtype=args.dtype,
-                             tokenizer=Path(args.tokenizer) if args.tokenizer else None)
+                             tokenizer=Path(args.tokenizer) if args.tokenizer else None,
+                             legacy_summing=embedding_sums_choice(args))
     request = SynthesisRequest(text=args.text or "", phonemes=args.phonemes, language=args.lang,
-                               prompts=prompts, settings=settings)
+                               prompts=prompts, settings=settings, lexicon=lexicon)
+    if request.phonemes is None:
+        warn_unknown_symbols(synth, request)
     try:
         if args.stream or args.stream_mode or player is not None:
             result = _stream_synth(synth, request, args, progress, player)

@@ -40,9 +40,9 @@ from valle_studio.engine.settings import GenerationSettings
 
 if TYPE_CHECKING:
     from valle_studio.engine.codec import Codec
+    from valle_studio.engine.streaming import StreamOptions, SynthesisStream
     from valle_studio.engine.text.analysis import Piece
     from valle_studio.engine.text.lexicon import Lexicon
-    from valle_studio.engine.streaming import StreamOptions, SynthesisStream
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +114,9 @@ class Synthesizer:
         """Load a checkpoint (path, or name of an installed model) and its tokenizers.
 
         ``tokenizer``: a ``tokenizer.json``; by default the one beside the model file, else the one the
-        model store installed. ``codec="auto"`` loads the installed EnCodec/Vocos weights on first use;
-        ``None`` runs code-in/code-out only.
+        model store installed. ``legacy_summing``: None lets the file decide
+        (:mod:`~valle_studio.engine.model.embedding_sums`), True/False forces the rule. ``codec="auto"``
+        loads the installed EnCodec/Vocos weights on first use; ``None`` runs code-in/code-out only.
         """
         from valle_studio.engine.model import load_model
         from valle_studio.engine.model.devices import resolve_device, resolve_dtype
@@ -124,8 +125,6 @@ class Synthesizer:
         resolved = resolve_model(model, tokenizer=tokenizer, store=store)
         torch_device = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, torch_device)
-        if legacy_summing is None:
-            legacy_summing = resolved.legacy_summing
         loaded = load_model(resolved.path, device=torch_device, dtype=torch_dtype, legacy_summing=legacy_summing,
                             quantize=quantize)
         return cls(loaded, resolved, codec)

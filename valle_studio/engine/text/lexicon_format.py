@@ -102,8 +102,8 @@ def parse_json(text: str, source: str = "lexicon") -> Lexicon:
     return Lexicon(tuple(entries), source)
 
 
-def read_lexicon(path: str | Path) -> Lexicon:
-    """Read a ``.tsv``/``.txt`` or ``.json`` lexicon file.
+def read_lexicon(path: str | Path, source: str | None = None) -> Lexicon:
+    """Read a ``.tsv``/``.txt`` or ``.json`` lexicon file; ``source`` names it in messages (default: its name).
 
     Raises:
         LexiconError: unreadable file, unknown suffix, or a bad entry (named with its line).
@@ -118,7 +118,7 @@ def read_lexicon(path: str | Path) -> Lexicon:
     except (OSError, UnicodeDecodeError) as exc:
         raise LexiconError(f"cannot read the lexicon {path}: {exc}") from None
     parse = parse_json if path.suffix.lower() == ".json" else parse_tsv
-    return parse(text, path.name)
+    return parse(text, source or path.name)
 
 
 def format_tsv(lexicon: Lexicon) -> str:

@@ -65,6 +65,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 # phonemizer reports e.g. "words count mismatch" through this logger instead of the root logger.
 _phonemizer_log = logging.getLogger(__name__ + ".phonemizer")
+# Its notes (Mandarin "words count mismatch", language switches) go to the app's log, never to a bare stderr.
+_phonemizer_log.addHandler(logging.NullHandler())
 
 _ZH_TONES = str.maketrans("12345", "ˇˉˊˋ_")
 
