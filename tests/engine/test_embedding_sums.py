@@ -10,7 +10,7 @@ import pytest
 
 from valle_studio.engine.debug import write_tiny_checkpoint
 from valle_studio.engine.model import load_model
-from valle_studio.engine.model.embedding_sums import (
+from valle_studio.engine.embedding_sums import (
     choice_of,
     decide,
     file_fingerprint,

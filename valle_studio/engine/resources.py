@@ -82,7 +82,7 @@ def resolve_model(model: str | Path, *, tokenizer: Path | None = None, store=Non
 def _record_catalog_rule(store, name: str, path: Path) -> None:
     """A catalog model trained before the embedding fix, installed before the store recorded it: record its
     file now, so that it gets the legacy sums by path and after an import too (embedding_sums.py)."""
-    from valle_studio.engine.model.embedding_sums import record, recorded
+    from valle_studio.engine.embedding_sums import record, recorded
 
     try:
         legacy = bool(store.entry(name).legacy_summing)

@@ -115,7 +115,7 @@ class Synthesizer:
 
         ``tokenizer``: a ``tokenizer.json``; by default the one beside the model file, else the one the
         model store installed. ``legacy_summing``: None lets the file decide
-        (:mod:`~valle_studio.engine.model.embedding_sums`), True/False forces the rule. ``codec="auto"``
+        (:mod:`~valle_studio.engine.embedding_sums`), True/False forces the rule. ``codec="auto"``
         loads the installed EnCodec/Vocos weights on first use; ``None`` runs code-in/code-out only.
         """
         from valle_studio.engine.model import load_model

@@ -220,7 +220,7 @@ def auto_legacy_summing(flags: Flags) -> bool:
     """The summing rule the behaviour flags alone imply: always the current one (False).
 
     A stored config carries no field that dates the training, so the flags cannot tell. The loader decides
-    from the whole file instead (:func:`valle_studio.engine.model.embedding_sums.decide`: the registry of
+    from the whole file instead (:func:`valle_studio.engine.embedding_sums.decide`: the registry of
     known files, then the stats and capabilities); this default is what a shape check without a file
     (``store/validate.py``) assumes. ``flags`` is accepted so the rule can grow if upstream ever records
     the summing in the config.

@@ -19,7 +19,7 @@ import torch
 from valle_studio.engine.model.checkpoint import CheckpointError, open_checkpoint
 from valle_studio.engine.model.config import HEAD_LEN, ConfigError, flags_from_metadata
 from valle_studio.engine.model.devices import resolve_device, resolve_dtype
-from valle_studio.engine.model.embedding_sums import decide as decide_embedding_sums
+from valle_studio.engine.embedding_sums import decide as decide_embedding_sums
 from valle_studio.engine.model.layout import config_from_shapes
 from valle_studio.engine.model.vall_e import VallEModel
 
@@ -58,7 +58,7 @@ def load_model(
 
     ``device``: "cpu", "cuda", "cuda:N", "mps" or "auto". ``dtype``: float32 (the only choice on the
     CPU), float16 or bfloat16 (GPUs), or "auto". ``legacy_summing``: None lets the file decide
-    (:func:`~valle_studio.engine.model.embedding_sums.decide`: the registry of known files, then the
+    (:func:`~valle_studio.engine.embedding_sums.decide`: the registry of known files, then the
     metadata); True/False forces it.
     ``quantize="int8"``: int8 dynamic quantisation of the backbone (CPU and float32 only; faster, less
     exact -- see :mod:`valle_studio.engine.quantize`); None keeps the weights as loaded.

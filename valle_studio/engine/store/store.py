@@ -236,8 +236,8 @@ class ModelStore:
 
     def _record_embedding_sums(self, name: str) -> None:
         """A catalog model trained before the embedding fix: record its file, which then gets the legacy sums
-        however it is opened (engine/model/embedding_sums.py)."""
-        from valle_studio.engine.model.embedding_sums import record, recorded
+        however it is opened (engine/embedding_sums.py)."""
+        from valle_studio.engine.embedding_sums import record, recorded
 
         entry = self.catalog.get(name)
         path = self.find_checkpoint(name)
@@ -246,13 +246,13 @@ class ModelStore:
 
     def embedding_sums(self, name: str) -> str:
         """The model manager's field for an installed model: ``"auto"``, ``"legacy"`` or ``"fixed"``."""
-        from valle_studio.engine.model.embedding_sums import user_choice
+        from valle_studio.engine.embedding_sums import user_choice
 
         return user_choice(self.path_of(name))
 
     def set_embedding_sums(self, name: str, choice: str) -> None:
         """Force the legacy or fixed sums for an installed model's file, or let it decide again (``"auto"``)."""
-        from valle_studio.engine.model.embedding_sums import choice_of, record
+        from valle_studio.engine.embedding_sums import choice_of, record
 
         record(self.path_of(name), choice_of(choice), f"chosen in the model manager for {name}", by_user=True)
 
