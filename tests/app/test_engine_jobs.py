@@ -35,6 +35,7 @@ from valle_studio.batch.project import BatchProject
 from valle_studio.engine.progress import CancelToken, report
 from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
 from valle_studio.engine.settings import GenerationSettings
+from valle_studio.engine.text.analysis import Piece
 
 pytestmark = pytest.mark.gui
 
@@ -79,8 +80,8 @@ class CountingSynth:
                                codes=np.zeros((7, 8), np.int64), sentences=(), seed=1, modality="nar-len",
                                elapsed_s=0.01)
 
-    def phonemize(self, text: str, language: str = "en", split: str = "sentences") -> list[str]:
-        return [f"{language}:{text}"]
+    def analyze(self, text: str, language: str = "en", split: str = "sentences", **_: Any) -> list[Piece]:
+        return [Piece(text, f"{language}:{text}", (1, 2))]
 
     def encode_prompts(self, sources: Any, length_frames: int = 0) -> None:
         return None
@@ -245,7 +246,7 @@ def test_phonemes_are_answered_while_a_long_take_runs(qtbot: Any, engine: Engine
     assert synth.reached.wait(10)
     with qtbot.waitSignal(engine.phonemes_ready, timeout=5000) as answer:
         engine.phonemize("hello", "de", "none")
-    assert answer.args == [["de:hello"]] and engine.is_busy  # served between two steps of the take
+    assert [p.ipa for p in answer.args[0]] == ["de:hello"] and engine.is_busy  # served between two steps of the take
     synth.release.set()
     wait_idle(qtbot, engine)
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from valle_studio.engine.debug import write_tiny_checkpoint
-from valle_studio.engine.model import load_model
 from valle_studio.engine.embedding_sums import (
     choice_of,
     decide,
@@ -19,6 +18,7 @@ from valle_studio.engine.embedding_sums import (
     recorded,
     user_choice,
 )
+from valle_studio.engine.model import load_model
 from valle_studio.engine.store import ModelStore
 from valle_studio.engine.synthesizer import Synthesizer
 

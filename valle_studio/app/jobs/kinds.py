@@ -7,9 +7,12 @@ with a context it built. The batch kind lives with its controller in :mod:`valle
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from valle_studio.app.jobs.records import JobContext, JobFunction
 from valle_studio.engine.requests import PromptSource, SynthesisRequest, SynthesisResult
+from valle_studio.engine.text.lexicon import Lexicon
 
 #: What the phoneme preview says when no model is loaded.
 NO_MODEL_PHONEMES = "Load a voice model to see its phonemes."
@@ -17,19 +20,47 @@ NO_MODEL_PHONEMES = "Load a voice model to see its phonemes."
 log = logging.getLogger(__name__)
 
 
-def take(request: SynthesisRequest) -> JobFunction:
-    """A studio take, generated whole; the job's result is the :class:`SynthesisResult`."""
+@dataclass(frozen=True)
+class UnknownSymbolsFound:
+    """A take's result when its text would send ``<unk>`` to the model and the caller asked to be told first:
+    nothing was generated. ``warning`` names the words (:func:`~valle_studio.engine.text.analysis.unknown_warning`)."""
 
-    def run(context: JobContext) -> SynthesisResult:
+    request: SynthesisRequest
+    warning: str
+
+
+def _unknown_warning(context: JobContext, request: SynthesisRequest) -> str | None:
+    from valle_studio.engine.text.analysis import unknown_warning
+
+    if request.phonemes is not None:
+        return None
+    settings = request.settings
+    pieces = context.model.analyze(request.text, request.language, settings.split, lexicon=request.lexicon,
+                                   no_phonemize=settings.no_phonemize)
+    return unknown_warning([p for p in pieces if p.speakable])
+
+
+def take(request: SynthesisRequest, *, check_unknown: bool = False) -> JobFunction:
+    """A studio take, generated whole; the job's result is the :class:`SynthesisResult`, or
+    :class:`UnknownSymbolsFound` (nothing generated) when ``check_unknown`` and the text has ``<unk>``."""
+
+    def run(context: JobContext) -> SynthesisResult | UnknownSymbolsFound:
+        warning = _unknown_warning(context, request) if check_unknown else None
+        if warning:
+            return UnknownSymbolsFound(request, warning)
         return context.model.synthesize(request, progress=context.progress, cancel=context.cancel)
 
     return run
 
 
-def stream(request: SynthesisRequest) -> JobFunction:
-    """A studio take handed out in audio chunks (partial results) as it is generated."""
+def stream(request: SynthesisRequest, *, check_unknown: bool = False) -> JobFunction:
+    """A studio take handed out in audio chunks (partial results) as it is generated; ``check_unknown`` as
+    for :func:`take`."""
 
-    def run(context: JobContext) -> SynthesisResult:
+    def run(context: JobContext) -> SynthesisResult | UnknownSymbolsFound:
+        warning = _unknown_warning(context, request) if check_unknown else None
+        if warning:
+            return UnknownSymbolsFound(request, warning)
         pieces = context.model.stream(request, progress=context.progress, cancel=context.cancel)
         for piece in pieces:
             context.emit(piece)
@@ -40,19 +71,21 @@ def stream(request: SynthesisRequest) -> JobFunction:
     return run
 
 
-def phonemize(text: str, language: str, split: str) -> JobFunction:
-    """The phonemes the model would get: ``list[str]``, or a ``str`` saying why there are none.
+def phonemize(text: str, language: str, split: str, lexicon: Lexicon | None = None) -> JobFunction:
+    """What the model would get: the pieces it receives (``list[Piece]``: IPA, ids, unknown symbols,
+    lexicon entries used), or a ``str`` saying why there are none.
 
     Failing is an answer here, not an error: the preview shows the reason in place of the phonemes.
     """
 
-    def run(context: JobContext) -> list[str] | str:
+    def run(context: JobContext) -> list[Any] | str:
         from valle_studio.app.jobs.engine_thread import error_text
 
         if context.synth is None:
             return NO_MODEL_PHONEMES
         try:
-            return list(context.synth.phonemize(text, language, split))
+            pieces = context.synth.analyze(text, language, split, lexicon=lexicon)
+            return [piece for piece in pieces if piece.speakable]
         except Exception as exc:
             log.info("phonemizing failed: %s", exc)
             return error_text(exc)
@@ -69,4 +102,4 @@ def transcribe(source: PromptSource, language: str) -> JobFunction:
     return run
 
 
-__all__ = ["NO_MODEL_PHONEMES", "phonemize", "stream", "take", "transcribe"]
+__all__ = ["NO_MODEL_PHONEMES", "UnknownSymbolsFound", "phonemize", "stream", "take", "transcribe"]

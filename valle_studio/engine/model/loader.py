@@ -16,10 +16,10 @@ from pathlib import Path
 
 import torch
 
+from valle_studio.engine.embedding_sums import decide as decide_embedding_sums
 from valle_studio.engine.model.checkpoint import CheckpointError, open_checkpoint
 from valle_studio.engine.model.config import HEAD_LEN, ConfigError, flags_from_metadata
 from valle_studio.engine.model.devices import resolve_device, resolve_dtype
-from valle_studio.engine.embedding_sums import decide as decide_embedding_sums
 from valle_studio.engine.model.layout import config_from_shapes
 from valle_studio.engine.model.vall_e import VallEModel
 
