@@ -429,7 +429,7 @@ class MainWindow(QMainWindow):
         if isinstance(result, UnknownSymbolsFound):  # nothing was generated: say which words, offer to go on
             self.stream_bridge.take_over(job)
             self.progress_panel.cancelled()
-            self.unknown_banner.label.setText(f"<b>Not generated:</b> {html.escape(result.warning)} "
+            self.unknown_banner.label.setText(f"<b>Not generated:</b> {html.escape(result.warning, quote=False)} "
                                               "(Text → Pronunciation lexicon).")
             self.unknown_banner.setVisible(True)
             self.statusBar().showMessage("Not generated: the model would receive <unk>; see the strip above.", 8000)

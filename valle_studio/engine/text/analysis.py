@@ -144,7 +144,7 @@ def analyze_text(frontend: TextFrontend, text: str, language: str, mode: SplitMo
             symbol = line.phonemes[start:end]
             word = _raw_word(line.phonemes, start) if finder is None else finder.word_for(symbol)
             unknown.append(UnknownSymbol(symbol, start, end, _ipa_word(line.phonemes, start, end), word))
-        used = tuple(dict.fromkeys(hit.entry.describe() for hit in line.lexicon_hits))
+        used = tuple(dict.fromkeys(hit.entry.describe(where=False) for hit in line.lexicon_hits))
         pieces.append(Piece(piece_text, line.phonemes, tuple(line.ids), tuple(unknown), used, line.raw_text))
     return pieces
 

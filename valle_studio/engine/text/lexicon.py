@@ -69,11 +69,12 @@ class LexiconEntry:
         """What makes two entries the same entry: the case-folded word and the language."""
         return self.word.casefold(), self.language
 
-    def describe(self) -> str:
-        """``'Müller' → /mˈʏlɐ/`` (or ``→ "win"`` for a respelling), with where it comes from."""
+    def describe(self, *, where: bool = True) -> str:
+        """``'Müller' → /mˈʏlɐ/`` (or ``→ "win"`` for a respelling), after where it comes from (``where``)."""
         said = f"/{self.pronunciation}/" if self.kind == "ipa" else f'"{self.pronunciation}"'
         lang = f" ({self.language})" if self.language else ""
-        return f"{self.where + ': ' if self.where else ''}{self.word!r}{lang} → {said}"
+        origin = f"{self.where}: " if where and self.where else ""
+        return f"{origin}{self.word!r}{lang} → {said}"
 
     def pattern(self) -> str:
         """A regular expression for the word, with word boundaries where its script has them."""
