@@ -30,7 +30,7 @@ def test_the_first_usable_candidate_wins_and_none_is_a_clear_error() -> None:
         return _setup("1.51")
 
     assert choose_espeak((none, found, found)) == _setup("1.51") and calls == ["none", "found"]
-    with pytest.raises(EspeakUnavailable, match="candidate A: does not load.*apt-get install libespeak-ng1"):
+    with pytest.raises(EspeakUnavailable, match=r"candidate A: does not load.*apt-get install libespeak-ng1"):
         choose_espeak((none,))
 
 
