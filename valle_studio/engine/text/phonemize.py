@@ -46,7 +46,7 @@ from valle_studio.engine.text.espeak_setup import EspeakSetup, EspeakUnavailable
 from valle_studio.engine.text.languages import LANGUAGES, Language, language_id, resolve_language
 
 if TYPE_CHECKING:
-    from phonemizer.backend import EspeakBackend
+    from phonemizer.backend import EspeakBackend  # type: ignore[import-untyped]
 
 __all__ = [
     "LANGUAGES",
@@ -106,7 +106,7 @@ def use_espeak(setup: EspeakSetup | None) -> None:
 
 def _wrapper_class() -> Any:
     try:
-        from phonemizer.backend.espeak.wrapper import EspeakWrapper
+        from phonemizer.backend.espeak.wrapper import EspeakWrapper  # type: ignore[import-untyped]
     except ImportError as exc:
         raise PhonemizerUnavailableError(
             "the 'phonemizer' package is not installed; it is needed to turn text into phonemes "
@@ -193,7 +193,7 @@ def to_hiragana(text: str) -> str:
                 raise PhonemizerUnavailableError(
                     "Japanese needs the 'pykakasi' package to convert text to kana (pip install pykakasi)"
                 ) from exc
-            _kakasi = pykakasi.kakasi()
+            _kakasi = pykakasi.kakasi()  # type: ignore[no-untyped-call]
         return "".join(item["hira"] for item in _kakasi.convert(text))
 
 
