@@ -30,7 +30,7 @@ import numpy as np
 
 from valle_studio.audio.io import load_audio, save_audio
 from valle_studio.audio.processing import normalize_loudness, trim_silence
-from valle_studio.core.atomic import atomic_write_json
+from valle_studio.core.atomic import atomic_write, atomic_write_json
 from valle_studio.core.clip import Clip
 from valle_studio.paths import user_data_dir
 
@@ -228,7 +228,7 @@ class VoiceLibrary:
         folder.mkdir()
         entries = [self._write_clip(folder, samples, sr) for samples, sr in checked]
         if old is not None and (old.folder / LEXICON_FILE).is_file():  # the voice keeps its pronunciations
-            shutil.copy2(old.folder / LEXICON_FILE, folder / LEXICON_FILE)
+            atomic_write(folder / LEXICON_FILE, (old.folder / LEXICON_FILE).read_bytes())
         voice = self._write_manifest(folder, name, _now(), entries)
         if old is not None:
             self._remove_folder(old.folder)
