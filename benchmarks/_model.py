@@ -15,16 +15,19 @@ import torch
 from valle_studio.engine.model import ModelConfig, VallEModel
 
 FULL = {"dim": 1024, "heads": 16, "layers": 12, "ffn_dim": 4096}
+#: The golden vectors' tiny checkpoints' sizes (same vocabularies): for runs that must take seconds.
+TINY = {"dim": 64, "heads": 4, "layers": 2, "ffn_dim": 256}
 
 
-def full_config(*, layers: int = 12) -> ModelConfig:
-    """The ``ar+nar-len-llama-8`` configuration (sizes as read off the real file's tensors)."""
+def full_config(*, layers: int | None = None, sizes: dict[str, int] = FULL) -> ModelConfig:
+    """The ``ar+nar-len-llama-8`` configuration (sizes as read off the real file's tensors);
+    ``sizes=TINY`` gives the same layout at the tiny checkpoints' width."""
     return ModelConfig(
-        dim=FULL["dim"],
-        heads=FULL["heads"],
-        kv_heads=FULL["heads"],
-        layers=layers,
-        ffn_dim=FULL["ffn_dim"],
+        dim=sizes["dim"],
+        heads=sizes["heads"],
+        kv_heads=sizes["heads"],
+        layers=sizes["layers"] if layers is None else layers,
+        ffn_dim=sizes["ffn_dim"],
         text_tokens=256,
         raw_text_tokens=8575,
         langs=6,
@@ -40,11 +43,13 @@ def full_config(*, layers: int = 12) -> ModelConfig:
 
 
 @torch.no_grad()
-def build_full_model(seed: int = 0, *, layers: int = 12, never_stop: bool = True) -> VallEModel:
+def build_full_model(seed: int = 0, *, layers: int | None = None, never_stop: bool = True,
+                     sizes: dict[str, int] = FULL) -> VallEModel:
     """A ready-to-run float32 CPU model; ``never_stop`` pins the AR stop logit low so runs last as
-    long as asked (random weights would otherwise stop at an arbitrary frame)."""
+    long as asked (random weights would otherwise stop at an arbitrary frame). ``sizes=TINY`` builds
+    the same layout at the width of the golden vectors' tiny checkpoints."""
     with torch.device("meta"):
-        model = VallEModel(full_config(layers=layers))
+        model = VallEModel(full_config(layers=layers, sizes=sizes))
     model = model.to_empty(device="cpu")
     gen = torch.Generator().manual_seed(seed)
     for name, p in model.named_parameters():

@@ -4,7 +4,7 @@
 The README's two commands both go through here, on every platform:
 
     python3 installer/bootstrap.py run     # set up, then start the desktop app
-    python3 installer/bootstrap.py test    # set up, then lint and run the whole test suite
+    python3 installer/bootstrap.py test    # set up, then lint, type-check and run the whole test suite
 
 Setting up means: a virtual environment in ``.venv`` beside this checkout, the project installed into it
 in editable mode with its test extra, and (on Debian/Ubuntu) the system libraries Qt and PortAudio need.
@@ -189,6 +189,8 @@ def run_tests(python: Path, args: list[str]) -> int:
     steps = [
         ("ruff", [str(bin_dir / "ruff"), "check", "."]),
         ("import contracts", [str(bin_dir / "lint-imports")]),
+        # mypy's settings (what is strict) are in pyproject.toml; it checks valle_studio/.
+        ("types (mypy)", [str(python), "-m", "mypy"]),
     ]
     for label, command in steps:
         say(f"checking {label}")

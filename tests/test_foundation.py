@@ -89,4 +89,4 @@ def test_bad_setting_is_one_line_error(capsys: pytest.CaptureFixture[str]) -> No
     code = cli.main(["synth", "--model", "nowhere.sft", "--phonemes", "a", "--top-p", "1.5"])
     err = capsys.readouterr().err.strip()
     assert code == cli.EXIT_ERROR
-    assert err.count("\n") == 0 and "top_p" in err
+    assert err.count("\n") == 0 and "--top-p 1.5" in err and "top_p" not in err  # the flag, never the field

@@ -146,7 +146,7 @@ def test_run_all_in_the_worker_with_progress_then_audition_and_approve(qtbot, ma
         if event.kind == ROW_STARTED:
             assert not view.run_all_button.isEnabled() and view.cancel_button.isEnabled()
 
-    view.controller.event.connect(watch)
+    view.controller.batch_event.connect(watch)
     summary = run_and_wait(qtbot, view, view.run_all_button)
     assert summary.ok and len(summary.finished) == 4 and busy == [True, False]
     assert ("row_started", "0%") in seen and ("row_finished", "Done") in seen
@@ -197,7 +197,7 @@ def test_pause_resume_then_cancel_leaves_the_rest_pending(qtbot, make_view, scri
         elif resumed[0] and event.kind in (ROW_STARTED, ROW_PROGRESS) and view.cancel_button.isEnabled():
             qtbot.mouseClick(view.cancel_button, Qt.MouseButton.LeftButton)
 
-    view.controller.event.connect(steer)
+    view.controller.batch_event.connect(steer)
     qtbot.mouseClick(view.run_all_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: PAUSED in kinds, timeout=RUN_TIMEOUT_MS)
     assert view.controller.is_paused and view.pause_button.text() == "Resume" and view.pause_button.isChecked()
@@ -249,7 +249,7 @@ def test_reopening_resumes_where_it_stopped(qtbot, make_view, script: Path) -> N
     assert again.project is not None and again.project.folder == folder
     assert "1 of 4 lines done" in again.message.text() and "Run all" in again.message.text()
     started: list[str] = []
-    again.controller.event.connect(lambda e: e.kind == ROW_STARTED and started.append(e.row_id))
+    again.controller.batch_event.connect(lambda e: e.kind == ROW_STARTED and started.append(e.row_id))
     summary = run_and_wait(qtbot, again, again.run_all_button)
     ids = [r.id for r in again.project.rows]
     assert started == ids[1:] and summary.finished == tuple(ids[1:])  # line 1 was not redone

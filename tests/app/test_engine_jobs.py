@@ -32,6 +32,7 @@ from valle_studio.app.jobs import (
 )
 from valle_studio.batch import projects
 from valle_studio.batch.project import BatchProject
+from valle_studio.batch.runner import ROW_PROGRESS
 from valle_studio.engine.progress import CancelToken, report
 from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
 from valle_studio.engine.settings import GenerationSettings
@@ -79,6 +80,12 @@ class CountingSynth:
         return SynthesisResult(audio=np.zeros(2400, np.float32), sample_rate=24_000,
                                codes=np.zeros((7, 8), np.int64), sentences=(), seed=1, modality="nar-len",
                                elapsed_s=0.01)
+
+    def check(self, request: SynthesisRequest, result: SynthesisResult, *, progress: Any = None,
+              cancel: CancelToken | None = None) -> Any:
+        from valle_studio.engine.quality import TakeQuality
+
+        return TakeQuality("good", 0.9)
 
     def analyze(self, text: str, language: str = "en", split: str = "sentences", **_: Any) -> list[Piece]:
         return [Piece(text, f"{language}:{text}", (1, 2))]
@@ -167,7 +174,10 @@ def test_generate_is_refused_during_a_batch_even_paused(qtbot: Any, engine: Engi
                                                         synth: CountingSynth, project: BatchProject) -> None:
     synth.steps, synth.step_s = 40, 0.01
     batch = BatchController(engine)
-    with qtbot.waitSignal(batch.event, timeout=10_000):
+    # Wait until the first row is generating (its progress), not just started: a pause before the model
+    # is reached would leave nothing generated and the check below could not tell.
+    with qtbot.waitSignal(batch.batch_event, timeout=10_000,
+                          check_params_cb=lambda event: event.kind == ROW_PROGRESS):
         assert batch.start(project, [r.id for r in project.rows])
     assert engine.state.holds(JobKind.BATCH) and engine.is_busy
     with pytest.raises(EngineBusy, match="batch"):
@@ -273,7 +283,7 @@ def test_model_change_cancels_running_work_says_so_and_never_keeps_two_models(qt
     held = old_ref()
     assert held is not None
     held.steps, held.step_s = 200, 0.005
-    with qtbot.waitSignal(batch.event, timeout=10_000):
+    with qtbot.waitSignal(batch.batch_event, timeout=10_000):
         batch.start(project, [r.id for r in project.rows])
     del held
     notices: list[str] = []

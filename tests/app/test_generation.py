@@ -85,7 +85,7 @@ def open_window(qtbot: Any, services: AppServices) -> MainWindow:
 
 def close_window(window: MainWindow) -> None:
     window.close()
-    assert not window.engine.thread.isRunning()
+    assert not window.engine.worker_thread.isRunning()
 
 
 def test_generate_take_through_worker_thread(qtbot: Any, home: Path, tiny_tokenizer: Path, codec: Any) -> None:
@@ -228,7 +228,7 @@ def test_history_persists_and_reuse_and_audition(qtbot: Any, home: Path, tiny_to
 
     # Clicking the waveform seeks: the cursor, the time label and the player all move there.
     again.output_panel.waveform.seek_requested.emit(0.5)
-    assert again.output_panel.waveform.cursor() == pytest.approx(0.5)
+    assert again.output_panel.waveform.cursor_seconds() == pytest.approx(0.5)
     assert again.output_panel.time.text().startswith("0:00.5 / ")
     assert services.playback.position == pytest.approx(0.5, abs=0.01)
     with qtbot.waitSignal(services.playback.state_changed, timeout=5_000,

@@ -181,9 +181,13 @@ def test_stage_text_and_fraction() -> None:
     assert stage_text(Progress("decoding", 0, 1)) == "decoding 0/1"
     order = [Progress("predicting length", 5, 10), Progress("demasking", 1, 25),
              Progress("demasking", 25, 25),
-             Progress("refining", 7, 7), Progress("decoding", 1, 1)]
+             Progress("refining", 7, 7), Progress("decoding", 1, 1), Progress("checking", 1, 1)]
     values = [overall_fraction(p) for p in order]
     assert values == sorted(values) and values[-1] == 1.0
+    # the takes of a best-of run share the bar; "take 2/3" is not a sentence number
+    takes = [overall_fraction(Progress("demasking", 5, 25, f"take {i}/3")) for i in (1, 2, 3)]
+    assert takes == sorted(takes) and takes[0] < 1 / 3 < takes[1] < 2 / 3 < takes[2]
+    assert overall_fraction(Progress("checking", 1, 1, "sentence 1/2 · take 3/3")) == 1.0
     two = [overall_fraction(Progress("demasking", 25, 25, "sentence 1/2")),
            overall_fraction(Progress("predicting length", 0, 10, "sentence 2/2")),
            overall_fraction(Progress("refining", 7, 7, "sentence 2/2"))]

@@ -242,7 +242,7 @@ def test_click_on_waveform_sets_where_play_starts(qtbot, panel: VoicePanel, fact
     panel.set_draft(audio, SR, "clip")
     view = panel.waveform
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(round(view.x_for_time(3.0)), 30))
-    start = view.cursor()
+    start = view.cursor_seconds()
     assert start == pytest.approx(3.0, abs=0.02)
     qtbot.mouseClick(panel.play_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.playback.state == "stopped", timeout=5000)

@@ -82,7 +82,7 @@ def test_batch_during_a_take_is_refused_and_generate_during_a_batch_too(qtbot: A
 
     # Now the batch holds the engine: Generate is off, says why, and refuses when triggered anyway.
     synth.steps, synth.step_s = 60, 0.01
-    with qtbot.waitSignal(batch.controller.event, timeout=10_000):
+    with qtbot.waitSignal(batch.controller.batch_event, timeout=10_000):
         qtbot.mouseClick(batch.run_all_button, Qt.MouseButton.LeftButton)
     assert window.tabs.tabText(1) == BATCH_RUNNING_TAB
     assert window.engine_label.text() == 'Engine: running the batch "scene"'
@@ -98,7 +98,7 @@ def test_batch_during_a_take_is_refused_and_generate_during_a_batch_too(qtbot: A
     assert [text for text, *_ in synth.calls] == ["hold this take", "First line.", "Second line."]
     assert synth.max_active == 1 and synth.overlapping() == []
     window.close()
-    assert not window.engine.thread.isRunning()
+    assert not window.engine.worker_thread.isRunning()
 
 
 def test_batch_after_esc_waits_for_the_take_to_wind_down(qtbot: Any, tmp_path: Path, script: Path) -> None:
@@ -129,7 +129,7 @@ def test_model_change_during_a_batch_stops_it_and_says_so(qtbot: Any, tmp_path: 
     window = open_window(qtbot, tmp_path, synth)
     batch = window.batch_view
     batch.open_script(script)
-    with qtbot.waitSignal(batch.controller.event, timeout=10_000):
+    with qtbot.waitSignal(batch.controller.batch_event, timeout=10_000):
         batch.run_all()
     with qtbot.waitSignal(batch.controller.finished, timeout=30_000) as done:
         window.load_default_model()  # the model manager changed the device, say
@@ -150,10 +150,10 @@ def test_the_model_manager_warns_and_closing_mid_batch_stops_it_cleanly(qtbot: A
     assert not dialog.busy_note.isVisible()
     batch = window.batch_view
     batch.open_script(script)
-    with qtbot.waitSignal(batch.controller.event, timeout=10_000):
+    with qtbot.waitSignal(batch.controller.batch_event, timeout=10_000):
         batch.run_all()
     assert dialog.busy_note.isVisible() and "stops it" in dialog.busy_note.text()
     project = batch.project
     window.close()  # mid-row: the run is cancelled and waited for, then the project is let go
-    assert not window.engine.thread.isRunning() and synth.active == 0
+    assert not window.engine.worker_thread.isRunning() and synth.active == 0
     assert all(project.status(row) == "pending" for row in project.rows)  # nothing half-done recorded

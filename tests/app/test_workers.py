@@ -164,7 +164,7 @@ def test_shutdown_cancels_a_running_job(qtbot: Any, engine: Any) -> None:
         engine.generate(SynthesisRequest(text="endless"))
     t0 = time.monotonic()
     assert engine.shutdown(5000)
-    assert time.monotonic() - t0 < 2.0 and not engine.thread.isRunning()
+    assert time.monotonic() - t0 < 2.0 and not engine.worker_thread.isRunning()
 
 
 # -- BackgroundTask -----------------------------------------------------------------------------------

@@ -78,9 +78,9 @@ def test_batch_writes_a_wav_per_line_and_both_manifests(use_home: Path, tiny_tok
     assert "[6/6] line 6" in err and "done: 6 of 6 lines" in err
 
 
-def test_a_failed_line_exits_non_zero_and_resume_retries_only_it(use_home: Path, tiny_tokenizer: Path,
-                                                                  tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failed_line_exits_non_zero_and_the_fixed_script_goes_on(use_home: Path, tiny_tokenizer: Path,
+                                                                    tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     library = VoiceLibrary()
     broken = library.save("Broken", [(voice_clip(), SR)], replace=True)
     broken.clips[0].path.unlink()  # the saved voice lost its clip
@@ -88,22 +88,32 @@ def test_a_failed_line_exits_non_zero_and_resume_retries_only_it(use_home: Path,
     script.write_text("text,voice,filename\nFirst.,,first\nSecond.,Broken,second\nThird.,Alice,third\n")
     out = tmp_path / "out"
     try:
+        # A voice that cannot be read is refused before the batch exists, so the same command can run again.
         assert cli.main(batch_argv(use_home, tiny_tokenizer, script, out, "--voice", "Narrator")) == cli.EXIT_ERROR
-        err = capsys.readouterr().err
-        assert "line 2 FAILED:" in err and "1 line(s) failed" in err
-        assert wavs(out) == ["first.wav", "third.wav"]
-        assert [e["file"] for e in json.loads((out / "manifest.json").read_text())["files"]] == \
-            ["first.wav", "third.wav"]
-        before = {name: (out / name).stat().st_mtime_ns for name in wavs(out)}
-
-        library.save("Broken", [(voice_clip(base=200.0), SR)], replace=True)  # repaired
-        assert cli.main(batch_argv(use_home, tiny_tokenizer, script, out, "--resume")) == 0
-        err = capsys.readouterr().err
-        assert "resuming: 2 of 3 lines already done" in err and "1 line(s) to generate" in err
-        assert wavs(out) == ["first.wav", "second.wav", "third.wav"]
-        assert {name: (out / name).stat().st_mtime_ns for name in before} == before  # not rewritten
+        assert "does not exist" in capsys.readouterr().err.strip().splitlines()[-1]
+        assert not out.exists()
     finally:
         library.delete("Broken")
+
+    # A line that fails while the batch runs costs that line only, with its reason on one line.
+    script.write_text("text,voice,filename\nFirst.,,first\n?! …,Alice,second\nThird.,Alice,third\n")
+    assert cli.main(batch_argv(use_home, tiny_tokenizer, script, out, "--voice", "Narrator")) == cli.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "line 2 FAILED: there is nothing to say" in err and "1 line(s) failed" in err and "--sync-script" in err
+    assert "Traceback" not in err
+    assert wavs(out) == ["first.wav", "third.wav"]
+    assert [e["file"] for e in json.loads((out / "manifest.json").read_text())["files"]] == \
+        ["first.wav", "third.wav"]
+    before = {name: (out / name).stat().st_mtime_ns for name in wavs(out)}
+
+    script.write_text("text,voice,filename\nFirst.,,first\nSecond.,Alice,second\nThird.,Alice,third\n")  # fixed
+    assert cli.main(batch_argv(use_home, tiny_tokenizer, script, out, "--resume")) == cli.EXIT_ERROR
+    assert "add --sync-script" in capsys.readouterr().err
+    assert cli.main(batch_argv(use_home, tiny_tokenizer, script, out, "--sync-script")) == 0
+    err = capsys.readouterr().err
+    assert "keeps 2 finished line(s)" in err and "1 line(s) to generate" in err
+    assert wavs(out) == ["first.wav", "second.wav", "third.wav"]
+    assert {name: (out / name).stat().st_mtime_ns for name in before} == before  # not rewritten
 
 
 def test_prompt_files_voice_untagged_lines(use_home: Path, tiny_tokenizer: Path, tmp_path: Path) -> None:
@@ -125,8 +135,8 @@ def test_prompt_files_voice_untagged_lines(use_home: Path, tiny_tokenizer: Path,
     ("Untagged line.\n", [], "line(s) 1 of s.txt have no speaker tag: give --voice NAME or --prompt FILE"),
     ("[Ghost] Boo.\n", [], "no saved voice called 'Ghost'"),
     ("Hi.\n", ["--voice", "Narrator", "--template", "{text}"], "unknown field {text}"),
-    ("Hi.\n", ["--prompt", "missing.wav"], "prompt file not found: missing.wav"),
-    ("Hi.\n", ["--voice", "Narrator", "--top-p", "3"], "top_p: must be above 0 and at most 1"),
+    ("Hi.\n", ["--prompt", "missing.wav"], "--prompt missing.wav: prompt file not found"),
+    ("Hi.\n", ["--voice", "Narrator", "--top-p", "3"], "--top-p 3 is out of range: must be above 0 and at most 1"),
 ])
 def test_bad_invocations_are_one_line_errors(use_home: Path, tiny_tokenizer: Path, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str], script_text: str,

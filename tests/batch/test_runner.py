@@ -168,11 +168,19 @@ def test_eta_weighs_rows_by_text_length() -> None:
 
 
 class _PublicApiSynth:
-    """Only the public Synthesizer API the runner may use: ``encode_prompts``, ``synthesize``, ``info``."""
+    """Only the public Synthesizer API the runner may use: ``encode_prompts``, ``synthesize``, ``check``,
+    ``info``."""
 
     def __init__(self) -> None:
         self.encoded: list[tuple] = []
         self.requests: list = []
+        self.checked: list = []
+
+    def check(self, request, result, *, progress=None, cancel=None):
+        from valle_studio.engine.quality import TakeQuality
+
+        self.checked.append(request)
+        return TakeQuality("good", 0.9)
 
     def encode_prompts(self, sources, length_frames=0):
         self.encoded.append(tuple(sources))
@@ -207,6 +215,7 @@ def test_runner_encodes_each_voice_once_through_the_synthesizers_public_api(voic
     prompts = [r.prompts for r in synth.requests]
     assert all(len(p) == 1 and p[0].shape[1] == 8 for p in prompts)
     assert prompts[0][0] is prompts[2][0] and prompts[1][0] is prompts[3][0]  # the cached codes, per voice
+    assert [r.prompts for r in synth.checked] == prompts  # each take is checked against the codes it was made from
 
 
 def test_rows_use_the_global_voice_and_project_lexicons(voices, tmp_path: Path) -> None:

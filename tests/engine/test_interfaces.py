@@ -38,6 +38,8 @@ def _parameters(fn: Any) -> list[tuple[str, Any, Any]]:
     ("SynthesizerProtocol", "valle_studio.engine.synthesizer:Synthesizer"),
     ("ModelStoreProtocol", "valle_studio.engine.store:ModelStore"),
     ("DownloaderProtocol", "valle_studio.engine.store:ModelStore"),
+    ("ModelFilesProtocol", "valle_studio.engine.store:ModelStore"),
+    ("CatalogEntryProtocol", "valle_studio.engine.store:CatalogEntry"),
 ])
 def test_the_real_classes_have_every_member(protocol: str, concrete: str) -> None:
     module, name = concrete.split(":")

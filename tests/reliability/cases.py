@@ -195,7 +195,9 @@ def _pickle_with_code(folder: Path, data: bytes) -> Path:
     return path
 
 
-def _impossible_config(folder: Path, data: bytes) -> Path:
+def _rewritten(folder: Path, data: bytes, edit_config: Callable[[dict[str, Any]], None] | None = None,
+               edit_tensors: Callable[[dict[str, Any]], None] | None = None) -> Path:
+    """The tiny checkpoint saved again as ``model.sft`` with its config and/or tensors changed."""
     from safetensors import safe_open
     from safetensors.torch import save_file
 
@@ -206,11 +208,34 @@ def _impossible_config(folder: Path, data: bytes) -> Path:
         metadata = dict(handle.metadata())
     source.unlink()
     config = json.loads(metadata["config"])
-    config["size"] = {**config.get("size", {}), "heads": 7}  # 7 heads cannot split the width
+    if edit_config is not None:
+        edit_config(config)
+    if edit_tensors is not None:
+        edit_tensors(tensors)
     metadata["config"] = json.dumps(config)
     path = folder / "model.sft"
     save_file(tensors, str(path), metadata=metadata)
     return path
+
+
+def _impossible_config(folder: Path, data: bytes) -> Path:
+    # 7 heads cannot split the width
+    return _rewritten(folder, data, lambda config: config.update(size={**config.get("size", {}), "heads": 7}))
+
+
+def _config_of_another_size(folder: Path, data: bytes) -> Path:
+    """A config copied from a bigger model (width 512, 6 layers, 8 heads) over the tiny tensors: 8 heads
+    would even divide the tiny width, so only the size check can tell."""
+    return _rewritten(folder, data, lambda config: config.update(size={"dim": 512, "heads": 8, "layers": 6}))
+
+
+def _a_weight_went_nan(folder: Path, data: bytes) -> Path:
+    def poison(tensors: dict[str, Any]) -> None:
+        norm = tensors["model.layers.1.post_attention_layernorm.weight"].clone()
+        norm[3] = float("nan")
+        tensors["model.layers.1.post_attention_layernorm.weight"] = norm
+
+    return _rewritten(folder, data, edit_tensors=poison)
 
 
 CHECKPOINT_CASES = [
@@ -221,4 +246,8 @@ CHECKPOINT_CASES = [
     CheckpointCase("pickle-with-code", _pickle_with_code, ("refused", "could run code"),
                    ("refused", "never opened")),
     CheckpointCase("impossible-config", _impossible_config, ("heads",), ("refused", "heads")),
+    CheckpointCase("config-of-another-size", _config_of_another_size, ("dim 512", "layers 6", "dim 64", "layers 2"),
+                   ("refused", "dim 512", "dim 64")),
+    CheckpointCase("nan-weight", _a_weight_went_nan, ("NaN", "post_attention_layernorm"),
+                   ("refused", "NaN", "post_attention_layernorm")),
 ]

@@ -5,6 +5,8 @@ The QThread leak check of the GUI tests applies here too (re-exported from ``tes
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +54,33 @@ def with_codec(monkeypatch: pytest.MonkeyPatch, codec: Any) -> Any:
 @pytest.fixture()
 def fast() -> Any:
     return FAST
+
+
+@pytest.fixture(scope="session")
+def batch_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A user folder for child processes of the CLI: the random codec installed where the model store
+    looks for it, a tiny model (``tiny.sft``) and a saved voice "Reader"."""
+    from tests.batch.helpers import install_random_codec, tiny_model, voice_clip
+    from valle_studio.studio.voices import VoiceLibrary
+
+    root = tmp_path_factory.mktemp("child-home")
+    install_random_codec(root)
+    tiny_model(root)
+    VoiceLibrary(root / "data" / "voices").save("Reader", [(voice_clip(), 24_000)])
+    return root
+
+
+@pytest.fixture()
+def never_blocks() -> Iterator[None]:
+    """Fail (instead of hanging the suite) when the run blocks for a minute, e.g. on a named pipe."""
+
+    def fire(_signum: int, _frame: Any) -> None:
+        raise TimeoutError("the run blocked for 60 s")
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.alarm(60)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -70,7 +70,7 @@ def open_window(qtbot: Any, services: AppServices, *, expect_model: bool = True)
 
 def close_window(window: MainWindow) -> None:
     window.close()
-    assert not window.engine.thread.isRunning()
+    assert not window.engine.worker_thread.isRunning()
 
 
 def generate_and_wait(qtbot: Any, window: MainWindow, text: str) -> tuple[str, Any]:

@@ -183,7 +183,7 @@ def test_close_window_during_generation(qtbot: Any, codec: Any, tokenizer: Path,
     window.generate()
     qtbot.waitUntil(gate.reached.is_set, timeout=30_000)
     window.close()  # never released: shutdown must cancel the job and wait for the thread
-    assert not window.engine.thread.isRunning()
+    assert not window.engine.worker_thread.isRunning()
     assert files_under(history) == before  # no take, no half-written audio
     settings = Path(window.services.settings.path)
     assert "Close the window now." in settings.read_text(encoding="utf-8")  # state saved, whole
@@ -229,7 +229,7 @@ def test_close_window_during_download(qtbot: Any, codec: Any, tokenizer: Path, t
         assert dialog.start_download(DEFAULT_MODEL) is not None
         qtbot.waitUntil(downloader.gate.reached.is_set, timeout=30_000)
         window.close()  # the dialog's task is cancelled and waited for
-        assert dialog.task is None and not window.engine.thread.isRunning()
+        assert dialog.task is None and not window.engine.worker_thread.isRunning()
         assert not final.exists()  # never a half-downloaded file where the app would use it
         [part] = [store.root / p for p in files_under(store.root) if p.endswith(".part")]
         kept = part.stat().st_size  # whole chunks only: the one in flight when Stop came is finished

@@ -208,3 +208,63 @@ def test_unique_batch_names_never_collide(stems: list[str]) -> None:
         assert name.casefold() not in taken
         assert len(name.removesuffix(".wav").encode("utf-8")) <= MAX_STEM_BYTES
         taken.add(name.casefold())
+
+
+# -- temporary names, scripts, spreadsheet cells (reliability, second pass) ----------------------------------
+#: Characters a file name on Linux may hold (no folder separator, no NUL, no lone surrogate).
+NAME_CHAR = st.characters(codec="utf-8", exclude_characters="/\x00")
+
+
+@QUICK
+@given(name=st.text(alphabet=NAME_CHAR, min_size=1, max_size=255))
+def test_every_legal_name_gets_a_legal_temporary_name(scratch: Path, name: str) -> None:
+    """Whatever a target may be called, its temporary file can be made beside it (and is recognised)."""
+    from valle_studio.core.atomic import NAME_MAX_BYTES, is_temp_name, sweep_temp_files, temp_name
+
+    assume(name not in {".", ".."} and len(name.encode("utf-8")) <= NAME_MAX_BYTES)
+    temp = temp_name(name, "0badcafe")
+    assert len(temp.encode("utf-8")) <= NAME_MAX_BYTES and is_temp_name(temp)
+    folder = scratch / f"temp-{next(counter)}"
+    folder.mkdir()
+    (folder / temp).write_bytes(b"left by a killed run")
+    (folder / name).write_bytes(b"the target")
+    assert sweep_temp_files(folder, [name]) == [temp]
+    assert [p.name for p in folder.iterdir()] == [name]
+
+
+#: Ordinary script text: letters, digits, punctuation and spaces of any script, and line breaks.
+SCRIPT_TEXT = st.text(alphabet=st.characters(categories=("L", "M", "N", "P", "Zs", "S")) | st.sampled_from(
+    ["\n", "\r", "\t"]), max_size=400)
+
+
+@QUICK
+@given(text=SCRIPT_TEXT, encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]))
+def test_real_text_is_never_taken_for_binary(text: str, encoding: str) -> None:
+    from valle_studio.batch.script import decode_script_bytes
+
+    decoded, _ = decode_script_bytes(text.encode(encoding))
+    assert decoded == text
+
+
+@QUICK
+@given(data=st.binary(min_size=64, max_size=2000))
+def test_random_bytes_decode_or_are_refused_in_words(data: bytes) -> None:
+    from valle_studio.batch.script import ScriptError, decode_script_bytes
+
+    try:
+        text, _ = decode_script_bytes(data)
+    except ScriptError as exc:
+        assert "script" in str(exc) and "\n" not in str(exc)
+        return
+    controls = sum(1 for ch in text if (ch < " " or "\x7f" <= ch <= "\x9f") and ch not in "\t\n\x0b\x0c\r\x1a")
+    assert controls <= max(2, 0.01 * len(text))  # what is accepted reads as text
+
+
+@QUICK
+@given(text=st.text(alphabet=ANY_CHAR, max_size=40))
+def test_no_manifest_cell_starts_a_formula(text: str) -> None:
+    from valle_studio.batch.csv_safe import FORMULA_STARTS, spreadsheet_safe
+
+    cell = spreadsheet_safe(text)
+    assert isinstance(cell, str) and not cell.startswith(FORMULA_STARTS)
+    assert cell in (text, "'" + text)

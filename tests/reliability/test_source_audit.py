@@ -13,8 +13,17 @@ ROOT = Path(__file__).resolve().parents[2]
 ALLOWED_WRITES: dict[tuple[str, str, str], str] = {
     ("valle_studio/core/atomic.py", "_fsync_file", "open"):
         "the atomic writer itself: reopens its own temporary file to flush it",
-    ("valle_studio/core/atomic.py", "atomic_write", "open"):
+    ("valle_studio/core/atomic.py", "write_temp", "open"):
         "the atomic writer itself: writes its temporary file",
+    ("valle_studio/core/commit.py", "_replace_all", "os.replace"):
+        "the output-commit step: moves each staged temporary file over its target (and, after a failed "
+        "rename, the hard-linked backup back), the second half of the atomic writer for several files",
+    ("valle_studio/cli/logfile.py", "cli_log", "logging.handlers.RotatingFileHandler"):
+        "the CLI's log file is appended to as things happen (and rotated), as the app's is",
+    ("valle_studio/cli/dispatch.py", "_silence_stdout", "os.open"):
+        "opens the null device, to put it in place of a stdout whose reader is gone: nothing is stored",
+    ("valle_studio/cli/dispatch.py", "_usable_stderr", "open"):
+        "opens the null device in place of a closed stderr: nothing is stored",
     ("valle_studio/core/atomic.py", "atomic_write", "os.replace"):
         "the atomic writer itself: the rename that makes the new content appear at once",
     ("valle_studio/app/main.py", "setup_logging", "logging.handlers.RotatingFileHandler"):

@@ -1,7 +1,8 @@
 """The batch table: a ``QAbstractTableModel`` over a :class:`~valle_studio.batch.project.BatchProject`.
 
-Columns: row number, voice, text, seed, status, duration, takes. Voice, text and seed are edited in
-place; every edit goes through the project, which validates and saves it at once. The model also
+Columns: row number, voice, text, seed, status, duration, takes, and the approved take's quality check
+(a badge: colour and word, reasons in the tooltip). Voice, text and seed are edited in place; every edit
+goes through the project, which validates and saves it at once. The model also
 keeps the live state of a run (queued, running with its progress), which is never saved: after a
 crash a row is simply pending again. A delegate draws the running row's progress bar in its cell.
 """
@@ -18,6 +19,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QRect,
     Qt,
     Signal,
 )
@@ -35,14 +37,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from valle_studio.app.widgets.verdict_badge import badge_width, paint_badge, reasons_html, word
 from valle_studio.batch.project import BatchProject
+from valle_studio.batch.quality import row_quality
 from valle_studio.batch.rows import CHANGED, DONE, FAILED, PENDING, Row
 
-COLUMNS = ("#", "Voice", "Text", "Seed", "Status", "Duration", "Takes")
-COL_INDEX, COL_VOICE, COL_TEXT, COL_SEED, COL_STATUS, COL_DURATION, COL_TAKES = range(len(COLUMNS))
+COLUMNS = ("#", "Voice", "Text", "Seed", "Status", "Duration", "Takes", "Check")
+COL_INDEX, COL_VOICE, COL_TEXT, COL_SEED, COL_STATUS, COL_DURATION, COL_TAKES, COL_CHECK = range(len(COLUMNS))
 QUEUED, RUNNING = "queued", "running"
 ProgressRole = Qt.ItemDataRole.UserRole + 1  # float 0..1 for a running row, else None
 StatusRole = Qt.ItemDataRole.UserRole + 2  # the status key ("done", "running", ...)
+QualityRole = Qt.ItemDataRole.UserRole + 3  # the approved take's TakeQuality (None: no take, or unchecked)
 _Index = QModelIndex | QPersistentModelIndex
 _STATUS_TEXT = {PENDING: "Pending", DONE: "Done", FAILED: "Failed", CHANGED: "Changed", QUEUED: "Queued",
                 RUNNING: "Running"}
@@ -128,7 +133,9 @@ class BatchTableModel(QAbstractTableModel):
             return COLUMNS[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
             return {COL_SEED: "A fixed seed for this line's first take (empty: a fresh random seed)",
-                    COL_TAKES: "How many takes this line has; pick and approve one below"}.get(section)
+                    COL_TAKES: "How many takes this line has; pick and approve one below",
+                    COL_CHECK: "The quality check of the approved take: good, suspect or bad (the reasons are "
+                               "in its tooltip)"}.get(section)
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
@@ -166,6 +173,8 @@ class BatchTableModel(QAbstractTableModel):
             return live[1] if live and live[0] == RUNNING else None
         if role == StatusRole:
             return self.status_of(row)
+        if role == QualityRole:
+            return row_quality(row)
         return None
 
     def _display(self, row: Row, number: int, column: int) -> Any:
@@ -190,6 +199,8 @@ class BatchTableModel(QAbstractTableModel):
             return f"{take.duration_s:.1f} s" if take else ""
         if column == COL_TAKES:
             return str(len(row.takes)) if row.takes else ""
+        if column == COL_CHECK:
+            return word(row_quality(row)) if row.approved_take is not None else ""
         return None
 
     def _tooltip(self, row: Row, column: int) -> str | None:
@@ -212,6 +223,8 @@ class BatchTableModel(QAbstractTableModel):
             return f"Own settings: {changes}"
         if column == COL_SEED and row.seed is None and row.approved_take:
             return f"Random; the approved take used seed {row.approved_take.seed}"
+        if column == COL_CHECK and row.approved_take is not None:
+            return reasons_html(row_quality(row))
         return None
 
     def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
@@ -258,6 +271,28 @@ class StatusDelegate(QStyledItemDelegate):
         widget = option.widget
         style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)
+
+
+class VerdictDelegate(QStyledItemDelegate):
+    """Draws the check column as a badge (the verdict's colour and word); nothing for a line without a take."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        if not index.data(Qt.ItemDataRole.DisplayRole):
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        quality = index.data(QualityRole)
+        rect = opt.rect
+        metrics = opt.fontMetrics
+        width = min(rect.width() - 4, badge_width(metrics, quality))
+        height = min(rect.height() - 4, metrics.height() + 2)
+        badge = QRect(rect.x() + 2, rect.y() + (rect.height() - height) // 2, width, height)
+        paint_badge(painter, badge, quality)
 
 
 class VoiceDelegate(QStyledItemDelegate):
@@ -310,9 +345,10 @@ class BatchTableView(QTableView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setItemDelegateForColumn(COL_STATUS, StatusDelegate(self))
         self.setItemDelegateForColumn(COL_VOICE, VoiceDelegate(voice_names, self))
+        self.setItemDelegateForColumn(COL_CHECK, VerdictDelegate(self))
         header = self.horizontalHeader()
         header.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
         for column, width in ((COL_INDEX, 48), (COL_VOICE, 120), (COL_SEED, 90), (COL_STATUS, 90),
-                              (COL_DURATION, 70), (COL_TAKES, 50)):
+                              (COL_DURATION, 70), (COL_TAKES, 50), (COL_CHECK, 90)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             self.setColumnWidth(column, width)

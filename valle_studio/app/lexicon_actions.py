@@ -31,7 +31,7 @@ def tokenizer_check(services: AppServices) -> Callable[[str], Sequence[str]] | N
     """``unknown_symbols(ipa)`` of the installed phoneme tokenizer, or None when none is installed."""
     from valle_studio.engine.text.tokenizer import PhonemeTokenizer, TokenizerFileError
 
-    path = Path(services.store.tokenizer_paths()[0])  # type: ignore[attr-defined]
+    path = Path(services.store.tokenizer_paths()[0])
     if not path.is_file():
         return None
     try:

@@ -110,8 +110,8 @@ class _LogStream:
 
 
 def _redirect_std_streams() -> None:
-    sys.stdout = _LogStream(logging.getLogger("stdout"), logging.INFO)  # type: ignore[assignment]
-    sys.stderr = _LogStream(logging.getLogger("stderr"), logging.WARNING)  # type: ignore[assignment]
+    sys.stdout = _LogStream(logging.getLogger("stdout"), logging.INFO)
+    sys.stderr = _LogStream(logging.getLogger("stderr"), logging.WARNING)
 
 
 def _qt_message_handler(mode: QtMsgType, context: object, message: str) -> None:

@@ -41,21 +41,27 @@ from valle_studio.app.model_manager import ModelManagerDialog
 from valle_studio.app.model_rows import installed_names
 from valle_studio.app.services import AppServices
 from valle_studio.app.stream_bridge import StreamBridge
+from valle_studio.app.studio_takes import TakeKeeper, take_message
+from valle_studio.app.transcriber import Transcriber
 from valle_studio.app.widgets.about_dialog import AboutDialog
 from valle_studio.app.widgets.banner import Banner
 from valle_studio.app.widgets.batch_view import BatchView
+from valle_studio.app.widgets.best_of_control import BestOfControl
 from valle_studio.app.widgets.history_panel import HistoryModel, HistoryPanel
 from valle_studio.app.widgets.output_panel import OutputPanel, suggested_name
 from valle_studio.app.widgets.progress_panel import ProgressPanel
 from valle_studio.app.widgets.sampler_panel import SamplerPanel
 from valle_studio.app.widgets.text_panel import TextPanel
+from valle_studio.app.widgets.verdict_badge import verdict_text
 from valle_studio.app.widgets.voice_panel import VoicePanel
 from valle_studio.core.clip import Clip
 from valle_studio.engine.interfaces import ModelInfoProtocol
 from valle_studio.engine.progress import Progress
-from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
+from valle_studio.engine.quality.best_of import Candidate, Candidates
+from valle_studio.engine.requests import SynthesisRequest
 from valle_studio.engine.settings import GenerationSettings
 from valle_studio.studio.history import HistoryError, Take
+from valle_studio.studio.voices import PromptClip
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +87,14 @@ class MainWindow(QMainWindow):
         self.voice_panel = VoicePanel(services.voices, services.playback, services.recording)
         self.text_panel = TextPanel()
         self.sampler_panel = SamplerPanel()
+        self.best_of = BestOfControl()  # how many checked takes a Generate (and a batch line) makes
         self.output_panel = OutputPanel(services.playback)
         self.history_panel = HistoryPanel(self.history_model)
         self.progress_panel = ProgressPanel()
-        self.batch_view = BatchView(self.engine, services.voices, services.playback, self._batch_settings)
+        self.batch_view = BatchView(self.engine, services.voices, services.playback, self._batch_settings,
+                                    quality=self.best_of.options)
+        self.take_keeper = TakeKeeper(services.history, self.history_model)
+        self.transcriber = Transcriber(self.engine, self)
         self.stream_bridge = StreamBridge(self.engine, self.output_panel, self.settings, self)
         self.banner = Banner(NO_MODEL_TEXT, "Open &model manager…")
         self.banner.setObjectName("noModelBanner")
@@ -167,6 +177,7 @@ class MainWindow(QMainWindow):
         text_layout.addWidget(self.text_panel)
         sampler_box = QGroupBox("Sampler")
         sampler_layout = QVBoxLayout(sampler_box)
+        sampler_layout.addWidget(self.best_of)
         sampler_layout.addWidget(sampler_scroll)
         centre = QSplitter(Qt.Orientation.Vertical)
         centre.setChildrenCollapsible(False)
@@ -249,6 +260,10 @@ class MainWindow(QMainWindow):
         self.engine.phonemes_ready.connect(self.text_panel.set_phonemes)
         self.history_panel.audition_requested.connect(self.audition)
         self.history_panel.reuse_requested.connect(self.reuse_settings)
+        self.history_panel.transcribe_requested.connect(self.transcribe_take)
+        self.voice_panel.transcribe_requested.connect(self.transcribe_clip)
+        self.batch_view.takes.transcribe_requested.connect(lambda audio, rate, take: self.transcriber.transcribe(
+            audio, rate, take.language or "en", asked=take.text, title=take.text))
         self.output_panel.exported.connect(self._on_exported)
         self.output_panel.clip_changed.connect(self._update_actions)
 
@@ -257,6 +272,7 @@ class MainWindow(QMainWindow):
         self.engine.model_load_failed.connect(self._on_model_load_failed)
         self.engine.job_progress.connect(self._on_progress)
         self.engine.job_finished.connect(self._on_finished)
+        self.engine.job_candidate.connect(self._on_candidate)
         self.engine.job_failed.connect(self._on_failed)
         self.engine.job_cancelled.connect(self._on_cancelled)
         self.engine.state_changed.connect(self._on_engine_state)
@@ -280,6 +296,7 @@ class MainWindow(QMainWindow):
         self.text_panel.set_language_code(s.language)
         self.text_panel.show_phonemes.setChecked(s.show_phonemes)
         self.output_panel.export_dir = s.export_dir
+        self.best_of.set_options(s.best_of, s.retry_bad)
 
     def save_state(self) -> None:
         """Write preferences and window state to the settings file."""
@@ -293,6 +310,7 @@ class MainWindow(QMainWindow):
         s.text = self.text_panel.text()
         s.language = self.text_panel.language_code()
         s.export_dir = self.output_panel.export_dir
+        s.best_of, s.retry_bad = self.best_of.best_of.value(), self.best_of.retry.value()
         s.sync()
 
     def start(self) -> None:
@@ -401,9 +419,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Type some text first.", 4000)
             return None
         request = self.build_request()
+        quality = self.best_of.options()  # several takes are chosen among once whole: they do not stream
         # Cancels a running take first: its "Stopped" comes before the lines below, which show the new job.
         try:
-            job = self.engine.generate(request, stream=self.stream_bridge.wanted(), check_unknown=not allow_unknown)
+            job = self.engine.generate(request, stream=self.stream_bridge.wanted() and quality.single,
+                                       quality=quality, check_unknown=not allow_unknown)
         except EngineBusy as busy:  # a batch holds the engine: the two never run together
             self.statusBar().showMessage(self._busy_text(busy.holder), 6000)
             return None
@@ -411,6 +431,7 @@ class MainWindow(QMainWindow):
         self.stream_bridge.track(job, request.text)
         self.progress_panel.start("starting")
         self._requests[job] = request
+        self.take_keeper.start(job, request, voice=self.voice_panel.voice_name(), model=self._model_name())
         self._update_actions()
         return job
 
@@ -422,48 +443,58 @@ class MainWindow(QMainWindow):
         if job in self._requests:
             self.progress_panel.update_progress(progress)
 
-    def _on_finished(self, job: int, result: SynthesisResult) -> None:
+    def _model_name(self) -> str:
+        return getattr(self.engine.info, "name", "") or (self.engine.spec.model if self.engine.spec else "")
+
+    def _on_candidate(self, job: int, candidate: Candidate) -> None:
+        """One checked take of a running Generate: into the History at once (a stopped run keeps it)."""
+        try:
+            self.take_keeper.keep(job, candidate)
+        except HistoryError as exc:
+            log.error("%s", exc)
+
+    def _on_finished(self, job: int, candidates: Candidates | UnknownSymbolsFound) -> None:
         request = self._requests.pop(job, None)
         if request is None:
             return  # not a take of this window (a batch, a task)
-        if isinstance(result, UnknownSymbolsFound):  # nothing was generated: say which words, offer to go on
+        if isinstance(candidates, UnknownSymbolsFound):  # nothing was generated: say which words, offer to go on
             self.stream_bridge.take_over(job)
+            self.take_keeper.forget(job)
             self.progress_panel.cancelled()
-            self.unknown_banner.label.setText(f"<b>Not generated:</b> {html.escape(result.warning, quote=False)} "
+            self.unknown_banner.label.setText(f"<b>Not generated:</b> {html.escape(candidates.warning, quote=False)} "
                                               "(Text → Pronunciation lexicon).")
             self.unknown_banner.setVisible(True)
             self.statusBar().showMessage("Not generated: the model would receive <unk>; see the strip above.", 8000)
             return
-        self.progress_panel.finish(result)
+        result = candidates.best.result
+        self.progress_panel.finish(result, verdict_text(candidates.best.quality))
         streamed = self.stream_bridge.take_over(job)  # its audio is in the output panel already
         if result.audio is None:
+            self.take_keeper.forget(job)
             return
-        model = getattr(self.engine.info, "name", "") or (self.engine.spec.model if self.engine.spec else "")
         try:
-            take = self.services.history.add(result, text=request.text, voice=self.voice_panel.voice_name(),
-                                              language=request.language, model=model,
-                                              settings=request.settings)
+            take = self.take_keeper.finish(job, candidates)
         except HistoryError as exc:
             log.error("%s", exc)
+            self.take_keeper.forget(job)
             QMessageBox.warning(self, "Could not keep the take", str(exc))
             self.output_panel.set_clip(result.audio, result.sample_rate, title=request.text,
                                        name=suggested_name(request.text, result.seed), streamed=streamed)
             return
-        self.history_model.add(take)
         self.history_panel.select(take.id)
         self._show_take(take, result.audio, result.sample_rate, streamed=streamed)
-        self.statusBar().showMessage(
-            f"Take ready: {result.duration_s:.1f} s of speech in {result.elapsed_s:.1f} s "
-            f"(RTF {result.real_time_factor:.2f})", 8000)
+        self.statusBar().showMessage(take_message(candidates), 12_000)
         self.take_added.emit(take)
 
     def _on_failed(self, job: int, message: str) -> None:
+        self.take_keeper.forget(job)
         if self._requests.pop(job, None) is None:
             return
         self.progress_panel.failed(message)
         QMessageBox.warning(self, "Generation failed", message)
 
     def _on_cancelled(self, job: int) -> None:
+        self.take_keeper.forget(job)
         if self._requests.pop(job, None) is None:
             return
         self.progress_panel.cancelled()
@@ -492,6 +523,20 @@ class MainWindow(QMainWindow):
         self.apply_settings(take.settings)
         self.text_panel.set_language_code(take.language)
         self.statusBar().showMessage(f"Settings of the take with seed {take.seed} loaded.", 5000)
+
+    def transcribe_take(self, take: Take) -> None:
+        """Hear a take of the History through the STT head, beside the phonemes of its text."""
+        try:
+            audio, rate = self.services.history.load_audio(take)
+        except HistoryError as exc:
+            QMessageBox.warning(self, "Cannot transcribe this take", str(exc))
+            return
+        self.transcriber.transcribe(audio, rate, take.language or "en", asked=take.text, title=take.text)
+
+    def transcribe_clip(self, clip: PromptClip) -> None:
+        """Hear the reference clip shown in the voice panel (in the text panel's language)."""
+        self.transcriber.transcribe(clip.samples, clip.sample_rate, self.text_panel.language_code(), asked=None,
+                                    title=clip.label)
 
     def _on_exported(self, path: Path) -> None:
         self.statusBar().showMessage(f"Exported {path}", 6000)

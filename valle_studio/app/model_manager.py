@@ -16,6 +16,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -183,8 +184,9 @@ class ModelManagerDialog(QDialog):
             self.tree.addTopLevelItem(item)
             if row.name == keep or (keep is None and row.name == default):
                 self.tree.setCurrentItem(item)
-        if self.tree.currentItem() is None and self.tree.topLevelItemCount():
-            self.tree.setCurrentItem(self.tree.topLevelItem(0))
+        first = self.tree.topLevelItem(0)  # None when the list is empty
+        if self.tree.currentItem() is None and first is not None:
+            self.tree.setCurrentItem(first)
         self._update_buttons()
 
     def _on_model_loaded(self, *_: object) -> None:
@@ -205,7 +207,7 @@ class ModelManagerDialog(QDialog):
     def select(self, name: str) -> None:
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
-            if item.data(0, NameRole) == name:
+            if item is not None and item.data(0, NameRole) == name:
                 self.tree.setCurrentItem(item)
                 return
 
@@ -381,9 +383,10 @@ class ModelManagerDialog(QDialog):
         device = str(self.device.currentData())
         on_cpu = device == "cpu" or (device == "auto" and self._available_devices[:1] == ["cpu"])
         model = self.precision.model()
+        assert isinstance(model, QStandardItemModel)  # a combo box's own model
         for i in range(self.precision.count()):
             half = self.precision.itemData(i) in ("float16", "bfloat16")
-            item = model.item(i)  # type: ignore[attr-defined]
+            item = model.item(i)
             item.setEnabled(not (half and on_cpu))
             item.setToolTip("Half precision needs a GPU." if half and on_cpu else "")
         wanted = self.settings.precision

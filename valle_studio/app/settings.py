@@ -92,6 +92,8 @@ class AppSettings:
     export_dir = Option("setting/export_dir", "")
     text = Option("setting/text", "")
     play_while_generating = Option("setting/play_while_generating", True)
+    best_of = Option("setting/best_of", 1)  # the Best-of control: takes per Generate ...
+    retry_bad = Option("setting/retry_bad", 0)  # ... and retries while none is good
     # -- window state --------------------------------------------------------------------------
     geometry = BytesOption("persist/geometry", QByteArray())
     window_state = BytesOption("persist/window_state", QByteArray())
@@ -140,7 +142,8 @@ class AppSettings:
             log.error("could not write settings to %s (%s)", self.path, self.qsettings.status())
 
     def _migrate(self) -> None:
-        version = int(self.qsettings.value("meta/version", 0) or 0)
+        raw: Any = self.qsettings.value("meta/version", 0)  # whatever the file holds
+        version = int(raw or 0)
         if version > SETTINGS_VERSION:
             log.warning("%s was written by a newer version (%d); unknown keys are kept", self.path, version)
         elif version < SETTINGS_VERSION:

@@ -22,6 +22,7 @@ import soundfile as sf
 from valle_studio.audio.processing import clipping_ratio, is_silent
 from valle_studio.core.atomic import atomic_write
 from valle_studio.core.clip import SILENCE_DBFS
+from valle_studio.core.files import NotARegularFileError, require_regular_file
 
 # Past this a clip still loads, with a note that suggests trimming: it is also the most reference audio
 # the engine uses as a prompt (engine.prompts.MAX_PROMPT_SECONDS) unless a prompt length is set.
@@ -42,7 +43,8 @@ _SAVE_FORMATS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 class AudioError(Exception):
     """An audio file could not be used. ``kind`` is a stable tag for code, ``str(err)`` is for people.
 
-    Kinds: ``missing``, ``directory``, ``unreadable`` (OS refused), ``not_audio``, ``corrupt``,
+    Kinds: ``missing``, ``directory``, ``not_a_file`` (a named pipe, a device), ``unreadable`` (OS
+    refused), ``not_audio``, ``corrupt``,
     ``truncated``, ``empty`` (0 bytes or 0 samples), ``too_long``, ``invalid_samples`` (NaN/inf),
     ``silent``, ``write_failed``.
     """
@@ -98,6 +100,12 @@ def _open(path: Path) -> sf.SoundFile:
         raise AudioError(path, "missing", f"Audio file '{path}' does not exist.")
     if path.is_dir():
         raise AudioError(path, "directory", f"'{path}' is a folder, not an audio file.")
+    try:
+        require_regular_file(path, "an audio file")  # a pipe would block libsndfile, a device never end
+    except NotARegularFileError as exc:
+        raise AudioError(path, "not_a_file", f"'{path}' is {exc.kind}, not an audio file.") from None
+    except OSError as exc:
+        raise AudioError(path, "unreadable", f"Cannot read '{path}': {exc.strerror or exc}.") from exc
     try:
         if path.stat().st_size == 0:
             raise AudioError(path, "empty", f"Audio file '{path}' is empty (0 bytes).")
@@ -207,10 +215,18 @@ def save_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: i
     ``.flac`` (``PCM_16`` default, ``PCM_24``) or ``.ogg`` (Vorbis). Integer and Vorbis outputs are
     clipped to [-1, 1] first, because libsndfile would otherwise wrap around. Returns the path.
 
-    The file is encoded in memory and then handed to the atomic writer as bytes: libsndfile reports a
-    full disk as "System error." (WAV, FLAC) or not at all (Ogg, which then leaves a cut-off file), while
-    the atomic writer names the disk-full, read-only and missing-folder cases.
+    The file is encoded in memory (:func:`encode_audio`) and then handed to the atomic writer as bytes:
+    libsndfile reports a full disk as "System error." (WAV, FLAC) or not at all (Ogg, which then leaves
+    a cut-off file), while the atomic writer names the disk-full, read-only and missing-folder cases.
     """
+    path = Path(path)
+    return atomic_write(path, encode_audio(path, samples, sample_rate, subtype=subtype))
+
+
+def encode_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: int, *,
+                 subtype: str | None = None) -> bytes:
+    """The bytes :func:`save_audio` would write to ``path`` (format from its extension), nothing written:
+    for callers that commit several files together (``valle_studio.core.commit``)."""
     path = Path(path)
     spec = _SAVE_FORMATS.get(path.suffix.lower())
     if spec is None:
@@ -237,4 +253,4 @@ def save_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: i
         sf.write(buffer, data, int(sample_rate), format=fmt, subtype=subtype)
     except (sf.SoundFileError, RuntimeError) as exc:
         raise AudioError(path, "write_failed", f"Cannot save '{path}' as {fmt}/{subtype}: {exc}") from exc
-    return atomic_write(path, buffer.getvalue())
+    return buffer.getvalue()

@@ -23,10 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from valle_studio.audio.io import load_audio, save_audio
+from valle_studio.batch.csv_safe import spreadsheet_safe
 from valle_studio.batch.names import (
     DEFAULT_TEMPLATE,
     check_template,
@@ -37,9 +39,11 @@ from valle_studio.batch.names import (
     unique_name,
 )
 from valle_studio.batch.project import BatchProject, ProjectError
+from valle_studio.batch.quality import manifest_columns
 from valle_studio.batch.rows import ExportedFile, ExportRecord, Row
 from valle_studio.core.atomic import atomic_write, atomic_write_text
 from valle_studio.core.codec_format import SAMPLE_RATE
+from valle_studio.core.commit import same_file
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
 
 MANIFEST_CSV, MANIFEST_JSON = "@manifest.csv", "@manifest.json"
@@ -72,6 +76,9 @@ class ExportOptions:
     combined_gap_s: float = 0.5
     srt: bool = False
     on_conflict: str = "rename"
+    #: Files the batch reads (its script, prompts, model): never overwritten, whatever ``on_conflict`` says;
+    #: an output that would land on one gets another name.
+    protect: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         check_template(self.template)
@@ -165,10 +172,14 @@ def plan_export(project: BatchProject, options: ExportOptions) -> ExportPlan:
         conflicts: list[Path] = []
         for key, stem, suffix in _entries(project, options):
             prev = old.get(key)
-            usable = prev is not None and prev.base == stem and prev.name.endswith(suffix)
-            name = prev.name if usable and prev.name.casefold() not in taken else unique_name(stem, suffix, taken)
+            name = prev.name if prev is not None and prev.base == stem and prev.name.endswith(suffix) else None
+            if name is None or name.casefold() in taken:
+                name = unique_name(stem, suffix, taken)
             path = folder / name
-            if path.exists() and not _is_ours(path, key, old):
+            if any(same_file(path, kept) for kept in options.protect):
+                new = unique_name(stem, suffix, taken | on_disk)
+                renamed[name], name = new, new
+            elif path.exists() and not _is_ours(path, key, old):
                 if options.on_conflict == "rename":
                     new = unique_name(stem, suffix, taken | on_disk)
                     renamed[name], name = new, new
@@ -177,8 +188,8 @@ def plan_export(project: BatchProject, options: ExportOptions) -> ExportPlan:
             if Path(name).name != name or name in {".", ".."}:  # defence in depth: names stay in the folder
                 raise ProjectError(f"refusing the unsafe file name {name!r}")
             taken.add(name.casefold())
-            same = prev is not None and prev.name == name
-            record.files[key] = ExportedFile(name, stem, prev.take if same else None, prev.sha256 if same else None)
+            kept = prev if prev is not None and prev.name == name else None  # same file: keep what it holds
+            record.files[key] = ExportedFile(name, stem, kept.take if kept else None, kept.sha256 if kept else None)
         if conflicts:
             raise ExportConflict(conflicts)
         project.exports = [e for e in project.exports if e.folder != record.folder] + [record]
@@ -220,8 +231,9 @@ def _exported_rows(project: BatchProject, record: ExportRecord) -> list[tuple[in
     return out
 
 
-def manifest_entries(project: BatchProject, record: ExportRecord) -> list[dict]:
-    """One dict per exported file: file, text, voice, language, seed, duration_s, settings, ..."""
+def manifest_entries(project: BatchProject, record: ExportRecord) -> list[dict[str, Any]]:
+    """One dict per exported file: file, text, voice, language, seed, duration_s, settings, ..., and the
+    take's quality check (``verdict``, ``score``, ``reasons``; None/empty when it was not checked)."""
     entries = []
     for index, row in _exported_rows(project, record):
         take = row.approved_take
@@ -229,11 +241,11 @@ def manifest_entries(project: BatchProject, record: ExportRecord) -> list[dict]:
         entries.append({"index": index + 1, "file": record.files[row.id].name, "text": take.text,
                         "voice": take.voice, "language": take.language, "seed": take.seed,
                         "duration_s": round(take.duration_s, 3), "take": take.id, "model": take.model,
-                        "settings": take.settings.to_dict()})
+                        "settings": take.settings.to_dict(), **manifest_columns(take)})
     return entries
 
 
-def _write_tracked(record: ExportRecord, key: str, writer: Callable[[Path], None]) -> str:
+def _write_tracked(record: ExportRecord, key: str, writer: Callable[[Path], object]) -> str:
     entry = record.files[key]
     path = Path(record.folder) / entry.name
     writer(path)
@@ -244,11 +256,15 @@ def _write_tracked(record: ExportRecord, key: str, writer: Callable[[Path], None
 def write_manifests(project: BatchProject, record: ExportRecord) -> list[str]:
     entries = manifest_entries(project, record)
     buffer = io.StringIO(newline="")
-    columns = ["index", "file", "text", "voice", "language", "seed", "duration_s", "take", "model", "settings"]
+    columns = ["index", "file", "text", "voice", "language", "seed", "duration_s", "take", "model", "settings",
+               "verdict", "score", "reasons"]
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     for entry in entries:
-        writer.writerow({**entry, "settings": json.dumps(entry["settings"], sort_keys=True, separators=(",", ":"))})
+        cells = {**entry, "settings": json.dumps(entry["settings"], sort_keys=True, separators=(",", ":")),
+                 "verdict": entry["verdict"] or "", "score": "" if entry["score"] is None else entry["score"],
+                 "reasons": "; ".join(entry["reasons"])}
+        writer.writerow({key: spreadsheet_safe(value) for key, value in cells.items()})
     document = {"project": project.name, "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "sample_rate": SAMPLE_RATE, "files": entries}
     text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

@@ -374,10 +374,12 @@ class BatchProject:
     # -- used by the runner (the caller saves) ----------------------------------------------------
     def add_take(self, row_id: str, audio: np.ndarray, sample_rate: int, *, seed: int,
                  settings: GenerationSettings, text: str, voice: str, language: str, model: str,
-                 elapsed_s: float, modality: str = "", approve: bool = True) -> Take:
+                 elapsed_s: float, modality: str = "", approve: bool = True,
+                 extra: dict[str, Any] | None = None) -> Take:
         """Write ``audio`` (``[S]`` float32) as a new take of the row, then record it. The audio file is
         complete before the row mentions it; call :meth:`save` afterwards to make the take durable.
-        ``modality``: the generation path that ran (the result's), "" when unknown."""
+        ``modality``: the generation path that ran (the result's), "" when unknown; ``extra``: what the
+        take record keeps besides (its quality check)."""
         with self.lock:
             row = self.row(row_id)
             take_id = new_id({t.id for t in row.takes})
@@ -388,7 +390,7 @@ class BatchProject:
         take = Take(id=take_id, created=_now(), text=text, voice=voice, language=language, model=model,
                     settings=settings.replace(seed=int(seed)), seed=int(seed), modality=modality,
                     duration_s=duration_s, elapsed_s=elapsed_s, real_time_factor=rtf_of(elapsed_s, duration_s),
-                    sample_rate=int(sample_rate), audio_file=relative)
+                    sample_rate=int(sample_rate), audio_file=relative, extra=dict(extra or {}))
         with self.lock:
             row = self.row(row_id)
             row.takes.append(take)

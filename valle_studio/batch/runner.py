@@ -5,11 +5,13 @@ or the GUI's batch worker thread). It reports through a plain callback of :class
 stops at the next model step when its :class:`~valle_studio.engine.progress.CancelToken` fires,
 and holds still (mid-row, between model steps) while its :class:`PauseGate` is closed.
 
-A row that raises is marked failed with the reason and the queue goes on; a cancelled row is left
-exactly as it was (pending), so nothing half-done is ever recorded. Each voice's reference clips are
-checked and encoded once per run, not once per row, by the synthesizer's own
-:meth:`~valle_studio.engine.synthesizer.Synthesizer.encode_prompts` (the checks of a single take); the
-rows then get the codes.
+Each row is one request through the engine's best-of loop
+(:func:`~valle_studio.engine.quality.best_of.run_best_of`): its candidates are checked, all of them are
+kept among the row's takes and the chosen one is approved. A row that raises is marked failed with the
+reason and the queue goes on; a cancelled row is left exactly as it was (pending), so nothing half-done
+is ever recorded. Each voice's reference clips are checked and encoded once per run, not once per row,
+by the synthesizer's own :meth:`~valle_studio.engine.synthesizer.Synthesizer.encode_prompts` (the
+checks of a single take); the rows then get the codes.
 """
 
 from __future__ import annotations
@@ -20,16 +22,25 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from valle_studio.batch.eta import EtaEstimator, row_cost
 from valle_studio.batch.project import BatchProject, ProjectError
+from valle_studio.batch.quality import add_candidates
 from valle_studio.batch.rows import DONE, Row, Take
 from valle_studio.engine.progress import Cancelled, CancelToken, Progress, ProgressThrottle
-from valle_studio.engine.requests import SynthesisRequest
+from valle_studio.engine.quality.best_of import Candidate, loop_fraction, run_best_of
+from valle_studio.engine.quality.options import QualityOptions
+from valle_studio.engine.quality.report import verdict_line
+from valle_studio.engine.requests import PromptSource, SynthesisRequest
 from valle_studio.errors import describe
+
+if TYPE_CHECKING:
+    from valle_studio.engine.interfaces import SynthesizerProtocol
+    from valle_studio.engine.text.lexicon import Lexicon
+    from valle_studio.studio.voices import VoiceLibrary
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +48,16 @@ ROW_STARTED = "row_started"
 ROW_PROGRESS = "row_progress"
 ROW_FINISHED = "row_finished"
 ROW_FAILED = "row_failed"
+TAKE_CHECKED = "take_checked"  # one candidate of a row was made and checked; ``message`` is its verdict line
 PAUSED = "paused"
 RESUMED = "resumed"
 
 PROGRESS_INTERVAL_S = 0.05
-# Where each engine stage sits within the generation of one sentence (decoding is the row's last 10 %).
+# Where each engine stage sits within the generation of one sentence (decoding and the quality check
+# share the row's last 10 %).
 _STAGE_SPANS = {"predicting length": (0.0, 0.05), "demasking": (0.05, 0.75), "generating": (0.0, 0.75),
                 "refining": (0.75, 1.0)}
+_END_SPANS = {"decoding": (0.9, 0.95), "checking": (0.95, 1.0)}
 _SENTENCE = re.compile(r"sentence (\d+)/(\d+)")
 
 
@@ -106,19 +120,21 @@ class PauseGate:
 
 
 def row_fraction(event: Progress) -> float:
-    """Rough share of one row done, from an engine progress event."""
-    if event.stage == "decoding":
-        return 0.9 + 0.1 * (event.done / event.total if event.total else 0.0)
-    start, end = _STAGE_SPANS.get(event.stage, (0.0, 1.0))
+    """Rough share of one row done, from an engine progress event (a best-of run's candidates, tagged
+    ``take i/N`` in the detail, share the row)."""
     within = event.done / event.total if event.total else 0.0
+    if event.stage in _END_SPANS:
+        start, end = _END_SPANS[event.stage]
+        return loop_fraction(event.detail, start + (end - start) * within)
+    start, end = _STAGE_SPANS.get(event.stage, (0.0, 1.0))
     sentence, sentences = 0, 1
     match = _SENTENCE.search(event.detail or "")
     if match:
         sentence, sentences = int(match.group(1)) - 1, max(1, int(match.group(2)))
-    return 0.9 * (sentence + start + (end - start) * within) / sentences
+    return loop_fraction(event.detail, 0.9 * (sentence + start + (end - start) * within) / sentences)
 
 
-AfterTake = Callable[[Row, Take], None]
+AfterTake = Callable[[Row, Take], object]  # what it returns is ignored
 
 
 class BatchRunner:
@@ -127,13 +143,16 @@ class BatchRunner:
     ``voices``: a :class:`~valle_studio.studio.voices.VoiceLibrary` for rows that name a saved voice.
     ``after_take(row, take)`` runs after a take is recorded and before the project is saved (the CLI
     exports the row's WAV there, so the save also records the export). ``describe_error`` turns a
-    row's exception into the one line recorded as its failure.
+    row's exception into the one line recorded as its failure. ``quality``: how many candidates each row
+    gets and whether they are checked (default: one, checked); every candidate is kept among the row's
+    takes, the chosen one approved.
     """
 
-    def __init__(self, project: BatchProject, synthesizer: Any, *, voices: Any = None,
+    def __init__(self, project: BatchProject, synthesizer: SynthesizerProtocol, *, voices: VoiceLibrary | None = None,
                  on_event: Callable[[BatchEvent], None] | None = None, cancel: CancelToken | None = None,
                  gate: PauseGate | None = None, after_take: AfterTake | None = None,
-                 describe_error: Callable[[BaseException], str] = describe) -> None:
+                 describe_error: Callable[[BaseException], str] = describe,
+                 quality: QualityOptions | None = None) -> None:
         self.project = project
         self.synth = synthesizer
         self.voices = voices
@@ -142,8 +161,9 @@ class BatchRunner:
         self.gate = gate or PauseGate()
         self.after_take = after_take
         self.describe_error = describe_error  # the GUI words advice for its own controls
+        self.quality = quality or QualityOptions()
         self._prompt_cache: dict[str, tuple[np.ndarray, ...] | Exception] = {}
-        self._lexicons: dict[str, Any] = {}  # voice -> the merged lexicon of its rows, read once per run
+        self._lexicons: dict[str, Lexicon | None] = {}  # voice -> the merged lexicon of its rows, read once per run
 
     # -- the queue --------------------------------------------------------------------------------
     def run(self, row_ids: Sequence[str]) -> RunSummary:
@@ -228,22 +248,24 @@ class BatchRunner:
                 self._emit(RESUMED, row_id, index, count, total, eta, shown[0])
             throttled(event)
 
+        def on_candidate(candidate: Candidate) -> None:
+            self._emit(TAKE_CHECKED, row_id, index, count, total, eta, shown[0],
+                       verdict_line(candidate, self.quality.best_of))
+
         request = SynthesisRequest(text=text, language=language, prompts=prompts, settings=settings,
                                    lexicon=self._lexicon(voice))
-        result = self.synth.synthesize(request, progress=on_progress, cancel=self.cancel)
-        if result.audio is None:
-            raise RuntimeError("the synthesizer returned no audio (no codec loaded)")
-        audio = np.asarray(result.audio, dtype=np.float32)
-        take = project.add_take(row_id, audio, result.sample_rate, seed=result.seed, settings=settings,
-                                text=text, voice=label, language=language, model=self._model_name(),
-                                elapsed_s=result.elapsed_s, modality=result.modality)
+        candidates = run_best_of(self.synth, request, self.quality, progress=on_progress, cancel=self.cancel,
+                                 on_candidate=on_candidate)
+        # Every candidate is stored only now: a row cancelled halfway is left exactly as it was.
+        take = add_candidates(project, row_id, candidates, settings=settings, text=text, voice=label,
+                              language=language, model=self._model_name())
         try:
             if self.after_take is not None:
                 self.after_take(project.row(row_id), take)
         finally:
             project.save()  # the take is durable even when the export after it failed
 
-    def _lexicon(self, voice: str) -> Any:
+    def _lexicon(self, voice: str) -> Lexicon | None:
         """Global, voice and project lexicons merged (studio/lexicons.py), once per voice and run; a bad
         lexicon fails the row with the message naming the entry."""
         if voice not in self._lexicons:
@@ -281,7 +303,7 @@ class BatchRunner:
         if voice:
             if self.voices is None:
                 raise ProjectError(f"the row needs the saved voice '{voice}', but no voice library is open")
-            sources: list[Any] = list(self.voices.get(voice).prompts())
+            sources: list[PromptSource] = list(self.voices.get(voice).prompts())
         else:
             sources = read_prompt_files(self.project.prompt_files)
         codes = self.synth.encode_prompts(sources) if sources else None
@@ -291,10 +313,10 @@ class BatchRunner:
               fraction: float, message: str = "") -> None:
         if self.on_event is None:
             return
-        current = row_id if kind in (ROW_STARTED, ROW_PROGRESS, PAUSED, RESUMED) else None
+        current = row_id if kind in (ROW_STARTED, ROW_PROGRESS, PAUSED, RESUMED, TAKE_CHECKED) else None
         self.on_event(BatchEvent(kind, row_id, index, done, total, eta.fraction(current, fraction), fraction,
                                  eta.seconds_left(current, fraction), message))
 
 
-__all__ = ["PAUSED", "RESUMED", "ROW_FAILED", "ROW_FINISHED", "ROW_PROGRESS", "ROW_STARTED", "BatchEvent",
-           "BatchRunner", "PauseGate", "RunSummary", "row_fraction"]
+__all__ = ["PAUSED", "RESUMED", "ROW_FAILED", "ROW_FINISHED", "ROW_PROGRESS", "ROW_STARTED", "TAKE_CHECKED",
+           "BatchEvent", "BatchRunner", "PauseGate", "RunSummary", "row_fraction"]

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from valle_studio.core.files import NotARegularFileError, require_regular_file
 from valle_studio.engine.settings import SPECS
 from valle_studio.engine.text.languages import resolve_language
 
@@ -85,8 +86,54 @@ class Script:
 
 # -- decoding ---------------------------------------------------------------------------------------
 
+#: File signatures of things people pick by mistake instead of a text script (no text format starts so).
+_SIGNATURES = (
+    (b"PK\x03\x04", "a ZIP archive (a Word, Excel or OpenDocument file?); save the script as .txt or .csv"),
+    (b"%PDF", "a PDF document; copy its text into a .txt file"),
+    (b"{\\rtf", "an RTF document; save it as plain text (.txt)"),
+    (b"\x1f\x8b", "a gzip-compressed file; decompress it first"),
+    (b"\xd0\xcf\x11\xe0", "an old Word or Excel document; save it as .txt or .csv"),
+    (b"RIFF", "a RIFF file (WAV audio?), not text"),
+    (b"fLaC", "FLAC audio, not text"),
+    (b"OggS", "Ogg audio, not text"),
+    (b"ID3", "MP3 audio, not text"),
+    (b"\x89PNG", "a PNG image, not text"),
+    (b"\xff\xd8\xff", "a JPEG image, not text"),
+    (b"\x7fELF", "a program, not text"),
+)
+#: Control characters a text file may hold: tab, line feed, vertical tab, form feed, carriage return,
+#: and DOS's end-of-file mark (everything else in C0, DEL and C1 is binary).
+_TEXT_CONTROLS = frozenset("\t\n\x0b\x0c\r\x1a")
+#: A text with more than this share of other control characters is binary data, whatever it decodes to
+#: (random bytes hold about 11 % of them; real scripts none, or a stray one).
+MAX_CONTROL_SHARE = 0.01
+
+
+def _refuse_binary(data: bytes, text: str, source: str) -> None:
+    """Raise :class:`ScriptError` for a known non-text file signature or a text full of control codes."""
+    for signature, what in _SIGNATURES:
+        if data.startswith(signature):
+            raise ScriptError(f"{source} is {what}")
+    sample = text[:65536]
+    controls = sum(1 for ch in sample if (ch < " " or "\x7f" <= ch <= "\x9f") and ch not in _TEXT_CONTROLS)
+    if sample and controls > max(2, MAX_CONTROL_SHARE * len(sample)):
+        raise ScriptError(f"{source} contains binary data ({controls} control characters in its first "
+                          f"{len(sample):,}); is it really a text script?")
+
+
 def decode_script_bytes(data: bytes, source: str = "script") -> tuple[str, str]:
-    """Decode a script file's bytes; returns ``(text, encoding name)``. See the module docstring."""
+    """Decode a script file's bytes; returns ``(text, encoding name)``. See the module docstring.
+
+    Raises :class:`ScriptError` for binary data: NUL bytes outside UTF-16, a known signature of a
+    non-text file (ZIP, PDF, audio, images, ...), or more than :data:`MAX_CONTROL_SHARE` control
+    characters (a binary file that happens to hold no NUL byte decodes as Latin-1 otherwise).
+    """
+    text, encoding = _decode(data, source)
+    _refuse_binary(data, text, source)
+    return text, encoding
+
+
+def _decode(data: bytes, source: str) -> tuple[str, str]:
     for bom, name in _BOMS:
         if data.startswith(bom):
             try:
@@ -276,6 +323,7 @@ def read_script(path: str | Path, *, format: str | None = None,
     :class:`ScriptError` for unreadable, binary, oversized or malformed files and for empty scripts."""
     path = Path(path)
     try:
+        require_regular_file(path, "a script file")  # a pipe would block the read, /dev/zero never end
         size = path.stat().st_size
         if size > MAX_SCRIPT_BYTES:
             raise ScriptError(f"{path}: {size / 1e6:.0f} MB is too large for a script "
@@ -285,6 +333,8 @@ def read_script(path: str | Path, *, format: str | None = None,
         raise ScriptError(f"script not found: {path}") from None
     except IsADirectoryError:
         raise ScriptError(f"{path} is a folder, not a script file") from None
+    except NotARegularFileError as exc:
+        raise ScriptError(str(exc)) from None
     except OSError as exc:
         raise ScriptError(f"cannot read {path}: {exc.strerror or exc}") from exc
     text, encoding = decode_script_bytes(data, str(path))

@@ -2,20 +2,32 @@
 
 The batch project lives in ``OUT_DIR/.valle-batch`` and is saved after every row; each row's WAV is
 written into ``OUT_DIR`` as soon as it is generated. A killed or interrupted run is finished with
-``--resume``, which skips every row already done. The manifests (and the combined file and SRT,
-when asked for) are written when the queue is done. Exit code 1 when any row failed; the other rows
-are still written.
+``--resume``, which skips every row already done (and sweeps what a killed run left half-written).
+After editing the script, ``--sync-script`` goes on with it: finished lines whose text is unchanged
+are kept. The manifests (and the combined file and SRT, when asked for) are written when the queue is
+done. Exit code 1 when any row failed; the other rows are still written, and each failure is one line
+(its details go to the log file). Everything is checked before the project is created
+(``cli/batch_setup.py``), and no output ever overwrites the script, a prompt or the model.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import sys
+import contextlib
 from pathlib import Path
 from typing import Any
 
 from valle_studio.batch.names import DEFAULT_TEMPLATE
+from valle_studio.cli.applicable import check_flags_apply
+from valle_studio.cli.batch_setup import (
+    PROJECT_DIR,
+    check_new_batch,
+    check_out_dir,
+    discard_new_project,
+    open_existing,
+    say,
+    script_record,
+)
 from valle_studio.cli.options import (
     EXIT_ERROR,
     EXIT_OK,
@@ -25,12 +37,10 @@ from valle_studio.cli.options import (
     add_lexicon_flag,
     add_sampler_flags,
     embedding_sums_choice,
-    given_sampler_flags,
-    lexicon_files,
+    file_flags,
     settings_from_args,
 )
-
-PROJECT_DIR = ".valle-batch"
+from valle_studio.cli.quality import add_quality_flags, check_report_path, quality_from_args
 
 
 def add_parser(sub: Any) -> None:
@@ -50,6 +60,10 @@ def add_parser(sub: Any) -> None:
                        help=f"file name template (default {DEFAULT_TEMPLATE}); fields: index, voice, slug, lang")
     batch.add_argument("--resume", action="store_true",
                        help="finish the batch already started in DIR, skipping the rows that are done")
+    batch.add_argument("--sync-script", action="store_true",
+                       help="resume with an edited SCRIPT: finished lines whose text (and voice, file name, "
+                            "seed, language) is unchanged are kept, new and edited lines are generated, removed "
+                            "lines and their files are dropped (implies --resume)")
     batch.add_argument("--combined", action="store_true", help="also write combined.wav (all lines in order)")
     batch.add_argument("--combined-gap", type=float, default=0.5, metavar="SECONDS",
                        help="silence between lines in combined.wav and the SRT (default 0.5)")
@@ -66,99 +80,16 @@ def add_parser(sub: Any) -> None:
     add_device_flags(batch)
     batch.add_argument("--quiet", action="store_true", help="only errors and the summary on stderr")
     add_sampler_flags(batch)
+    add_quality_flags(batch, batch=True)
     batch.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """The command's handler: the flags become settings before anything heavy loads."""
-    return run_batch(args, settings_from_args(args))
+    return run_batch(args, settings_from_args(args), quality_from_args(args))
 
 
-def _say(args: argparse.Namespace, text: str, *, always: bool = False) -> None:
-    if always or not args.quiet:
-        print(text, file=sys.stderr, flush=True)
-
-
-def _open_or_create(args: argparse.Namespace, settings, out_dir: Path):
-    """The project to work on: the one in OUT_DIR when resuming, else a new one from SCRIPT."""
-    from valle_studio.batch.project import BatchProject
-    from valle_studio.batch.script import read_script
-    from valle_studio.studio.voices import VoiceLibrary
-
-    folder = out_dir / PROJECT_DIR
-    script_path = Path(args.script)
-    library = VoiceLibrary()
-    if BatchProject.exists(folder):
-        project = BatchProject.open(folder)
-        counts = project.counts()
-        if not args.resume:
-            project.close()
-            raise CliError(f"{out_dir} already holds a batch ({counts['done']} of {len(project.rows)} lines "
-                           "done); add --resume to finish it, or choose another --out-dir")
-        try:
-            digest = hashlib.sha256(script_path.read_bytes()).hexdigest()
-        except OSError as exc:
-            project.close()
-            raise CliError(f"cannot read the script {script_path}: {exc.strerror or exc}") from exc
-        problems = []
-        if digest != project.script.get("sha256"):
-            problems.append(f"{script_path} changed since the batch started")
-        flags = given_sampler_flags(args)
-        if flags and settings.to_dict() != project.settings.to_dict():
-            problems.append(f"the batch keeps the settings it started with (leave out {', '.join(flags)})")
-        other_voice = bool(args.voice) and args.voice != project.default_voice
-        other_prompts = bool(args.prompt) and [str(Path(p).resolve()) for p in args.prompt] != project.prompt_files
-        if other_voice or other_prompts:
-            problems.append("the batch keeps the voice it started with (leave out --voice/--prompt)")
-        if args.lexicon:
-            problems.append(f"the batch keeps the lexicon it started with ({project.lexicon_path}; leave out "
-                            "--lexicon)")
-        if problems:
-            project.close()
-            raise CliError("cannot resume: " + "; ".join(problems))
-        _say(args, f"resuming: {counts['done']} of {len(project.rows)} lines already done")
-        return project, library
-
-    if args.resume:
-        _say(args, f"nothing to resume in {out_dir}; starting a new batch")
-    script = read_script(script_path, known_voices=library.names())
-    for warning in script.warnings:
-        _say(args, f"note: {warning}")
-    untagged = [line.line for line in script.lines if not line.voice]
-    if untagged and not args.voice and not args.prompt:
-        shown = ", ".join(map(str, untagged[:8])) + ("..." if len(untagged) > 8 else "")
-        raise CliError(f"line(s) {shown} of {script_path.name} have no speaker tag: give --voice NAME "
-                       "or --prompt FILE for them")
-    needed = list(dict.fromkeys([*script.voices, *([args.voice] if args.voice else [])]))
-    missing = [name for name in needed if not library.exists(name)]
-    if missing:
-        known = ", ".join(library.names()) or "none yet"
-        raise CliError(f"no saved voice called {', '.join(repr(m) for m in missing)} (saved voices: {known})")
-    prompts = [Path(p) for p in args.prompt or []]
-    for path in prompts:
-        if not path.is_file():
-            raise CliError(f"prompt file not found: {path}")
-    from valle_studio.engine.text.lexicon import Lexicon
-    from valle_studio.engine.text.lexicon_format import read_lexicon
-
-    lexicon = Lexicon.merged(read_lexicon(path) for path in lexicon_files(args))
-    model = args.model
-    if not model:
-        from valle_studio.engine.store import ModelStore
-
-        model = ModelStore().default_model
-    out_dir.mkdir(parents=True, exist_ok=True)
-    project = BatchProject.create(
-        folder, script.lines, name=script_path.stem, settings=settings, language=args.lang or "en",
-        default_voice=args.voice or "", prompt_files=[str(p.resolve()) for p in prompts],
-        model=str(Path(model).resolve()) if Path(model).is_file() else model,
-        script={"path": str(script_path.resolve()), "sha256": hashlib.sha256(script_path.read_bytes()).hexdigest(),
-                "format": script.format, "encoding": script.encoding})
-    project.set_lexicon(lexicon)  # the project's own lexicon, over the global and voice lexicons
-    return project, library
-
-
-def _export_options(args: argparse.Namespace, project, out_dir: Path):
+def _export_options(args: argparse.Namespace, project: Any, out_dir: Path) -> Any:
     from valle_studio.batch.export import ExportOptions
 
     record = project.export_record(out_dir)
@@ -167,40 +98,103 @@ def _export_options(args: argparse.Namespace, project, out_dir: Path):
         raise CliError(f"cannot resume: the batch names its files with {record.template!r}; leave out --template")
     return ExportOptions(out_dir, template=template, wav_format=args.wav_format, combined=args.combined,
                          combined_gap_s=args.combined_gap, srt=args.srt,
-                         on_conflict="overwrite" if args.overwrite else "rename")
+                         on_conflict="overwrite" if args.overwrite else "rename", protect=_protected(args, project))
 
 
-def run_batch(args: argparse.Namespace, settings) -> int:
-    from valle_studio.batch.eta import format_eta
-    from valle_studio.batch.export import export_project, export_row, plan_export
-    from valle_studio.batch.runner import ROW_FAILED, ROW_FINISHED, BatchEvent, BatchRunner
+def _resync(args: argparse.Namespace, project: Any) -> None:
+    """``--sync-script``: line the edited script up with the project's rows (see ``batch.resync``)."""
+    from valle_studio.batch.resync import sync_rows
+    from valle_studio.batch.script import read_script
+    from valle_studio.studio.voices import VoiceLibrary
+
+    script_path = Path(args.script)
+    script = read_script(script_path, known_voices=VoiceLibrary().names())
+    summary = sync_rows(project, script.lines, script_record(script_path, script))
+    say(args, summary.describe())
+
+
+def _load(args: argparse.Namespace, model: str) -> Any:
+    """The synthesizer and its codec (a missing codec is one clear error, not a failure per line)."""
     from valle_studio.engine.synthesizer import Synthesizer
 
+    say(args, f"loading {model}")
+    synth = Synthesizer.load(model, device=args.device, dtype=args.dtype,
+                             tokenizer=Path(args.tokenizer) if args.tokenizer else None,
+                             legacy_summing=embedding_sums_choice(args))
+    synth.codec(required=True)
+    return synth
+
+
+def _protected(args: argparse.Namespace, project: Any) -> tuple[Path, ...]:
+    """The files this batch reads, which its outputs must never overwrite."""
+    files = [Path(args.script), *(Path(p) for p in project.prompt_files),
+             *(Path(p) for p in getattr(args, "lexicon", None) or [])]
+    if project.model and Path(project.model).is_file():
+        files.append(Path(project.model))
+    return tuple(files)
+
+
+def run_batch(args: argparse.Namespace, settings: Any, quality: Any = None) -> int:
+    from valle_studio.batch.project import BatchProject
+
+    report = check_report_path(args)  # before anything is created in --out-dir
     out_dir = Path(args.out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CliError(f"--out-dir {out_dir} is a file, not a folder")
     if not 0 <= args.combined_gap <= 60:
         raise CliError("--combined-gap must be between 0 and 60 seconds")
-    project, library = _open_or_create(args, settings, out_dir)
+    check_out_dir(out_dir)
+    synth = None
+    if BatchProject.exists(out_dir / PROJECT_DIR):
+        project, library = open_existing(args, settings, out_dir, lambda p: _resync(args, p))
+        created = made_out_dir = False
+    else:
+        if args.resume or args.sync_script:
+            say(args, f"nothing to resume in {out_dir}; starting a new batch")
+        new = check_new_batch(args, settings, out_dir)  # every check that needs no model
+        synth = _load(args, args.model or new.model)
+        for note in check_flags_apply(args, settings, synth.model.can_nar_len, synth.info.name):
+            say(args, f"note: {note}")
+        made_out_dir = not out_dir.exists()
+        try:
+            project, library, created = new.create(args, settings, out_dir), new.library, True
+        except BaseException:
+            if made_out_dir:
+                with contextlib.suppress(OSError):
+                    out_dir.rmdir()  # only when empty
+            raise
+    try:
+        return _run(args, project, library, synth, out_dir, report, quality)
+    except BaseException:
+        if created and not any(row.takes or row.error for row in project.rows):
+            discard_new_project(project, out_dir, made_out_dir)  # nothing done: as if never started
+        raise
+
+
+def _run(args: argparse.Namespace, project: Any, library: Any, synth: Any, out_dir: Path, report: Path | None,
+         quality: Any) -> int:
+    from valle_studio.batch.eta import format_eta
+    from valle_studio.batch.export import export_project, export_row, plan_export
+    from valle_studio.batch.quality import lines_without_a_good_take, project_report
+    from valle_studio.batch.runner import ROW_FAILED, ROW_FINISHED, TAKE_CHECKED, BatchEvent, BatchRunner
+    from valle_studio.cli import quality as checks
+    from valle_studio.cli.logfile import log_path
+    from valle_studio.errors import describe
+
     with project:
         options = _export_options(args, project, out_dir)
         plan = plan_export(project, options)
         project.save()
         for wanted, used in plan.renamed.items():
-            _say(args, f"note: {wanted} already exists and is not from this batch; writing {used} instead")
+            say(args, f"note: {wanted} already exists and is not from this batch; writing {used} instead")
         record = plan.record
-
-        model = args.model or project.model
-        _say(args, f"loading {model}")
-        synth = Synthesizer.load(model, device=args.device, dtype=args.dtype,
-                                 tokenizer=Path(args.tokenizer) if args.tokenizer else None,
-                                 legacy_summing=embedding_sums_choice(args))
-        synth.codec(required=True)  # a missing codec is one clear error, not a failure per line
+        if synth is None:
+            synth = _load(args, args.model or project.model)
 
         queue = project.ids_needing_work()
-        _say(args, f"{len(queue)} line(s) to generate, {len(project.rows) - len(queue)} already done")
+        say(args, f"{len(queue)} line(s) to generate, {len(project.rows) - len(queue)} already done")
 
         def on_event(event: BatchEvent) -> None:
+            if event.kind == TAKE_CHECKED:  # every take's verdict line, quiet or not
+                say(args, f"  line {event.index + 1}, {event.message}", always=True)
             if event.kind not in (ROW_FINISHED, ROW_FAILED):
                 return
             row = project.rows[event.index] if event.index < len(project.rows) else None
@@ -209,27 +203,42 @@ def run_batch(args: argparse.Namespace, settings) -> int:
             eta = format_eta(event.eta_s)
             head = f"[{event.done}/{event.total}] line {event.index + 1}"
             if event.kind == ROW_FAILED:
-                _say(args, f"{head} FAILED: {event.message}", always=True)
+                say(args, f"{head} FAILED: {event.message}", always=True)
             else:
                 take = row.approved_take if row else None
                 seconds = f"{take.duration_s:.1f} s" if take else ""
-                _say(args, f"{head} {seconds} {short!r}" + (f" (ETA {eta})" if eta else ""))
+                say(args, f"{head} {seconds} {short!r}" + (f" (ETA {eta})" if eta else ""))
 
-        runner = BatchRunner(project, synth, voices=library, on_event=on_event,
-                             after_take=lambda row, _take: export_row(project, record, row, options.wav_format))
+        flags = file_flags(args)
+        runner = BatchRunner(project, synth, voices=library, on_event=on_event, quality=quality,
+                             after_take=lambda row, _take: export_row(project, record, row, options.wav_format),
+                             describe_error=lambda exc: describe(exc, flags=flags))
         try:
             summary = runner.run(queue)
-        except KeyboardInterrupt:
-            _say(args, f"interrupted: finished lines are saved; run again with --resume to finish {out_dir}",
-                 always=True)
+        except KeyboardInterrupt:  # Ctrl+C, or SIGTERM/SIGHUP (cli.signals); dispatch prints the last line
+            say(args, f"interrupted: finished lines are saved; run again with --resume to finish {out_dir}",
+                always=True)
             raise
         result = export_project(project, options)
         counts = project.counts()
         failed = counts["failed"]
         outputs = ", ".join([*result.manifests, *filter(None, [result.combined, result.srt])])
-        _say(args, f"done: {counts['done']} of {len(project.rows)} lines in {out_dir} ({outputs}); "
-                   f"{summary.elapsed_s:.1f} s", always=True)
+        say(args, f"done: {counts['done']} of {len(project.rows)} lines in {out_dir} ({outputs}); "
+                  f"{summary.elapsed_s:.1f} s", always=True)
+        if report is not None:
+            path, write = checks.report_writer(report, project_report(project))
+            write()
+            say(args, f"report: {path}")
         if failed:
-            _say(args, f"{failed} line(s) failed; fix them and run again with --resume to retry", always=True)
+            where = log_path()
+            details = f" (details in {where})" if where is not None else ""
+            say(args, f"{failed} line(s) failed{details}; run the same command with --resume to retry them, "
+                      "or fix them in the script and add --sync-script (finished lines whose text is unchanged "
+                      "are kept)", always=True)
             return EXIT_ERROR
-    return EXIT_OK
+        not_good = lines_without_a_good_take(project)
+    if not not_good:
+        return EXIT_OK
+    shown = ", ".join(map(str, not_good[:12])) + ("..." if len(not_good) > 12 else "")
+    return checks.verdict_exit(args, [f"{len(not_good)} line(s) have no good take: {shown} (their reasons are "
+                                      "in the manifest's verdict and reasons columns)"])

@@ -11,16 +11,26 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from valle_studio.engine.progress import Progress, ProgressThrottle
 from valle_studio.engine.setting_spec import FieldSpec
 from valle_studio.engine.settings import SPECS, GenerationSettings, SettingsError
 
+if TYPE_CHECKING:
+    from valle_studio.errors import FileFlags
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_NO_GOOD_TAKE = 3  # --strict: the quality check found no good take
 EXIT_CANCELLED = 130
+
+#: argparse destination -> the option that names a file there (for messages about that file). The
+#: batch SCRIPT and ``models import PATH`` are positional: their messages say "script"/"model" already.
+FILE_OPTIONS: dict[str, str] = {"model": "--model", "tokenizer": "--tokenizer", "prompt": "--prompt",
+                                "out": "--out", "out_codes": "--out-codes", "out_dir": "--out-dir",
+                                "lexicon": "--lexicon"}
 
 #: The CLI metavar of each unit a spec may name.
 _METAVARS = {"seconds": "SECONDS", "frames": "FRAMES"}
@@ -78,22 +88,30 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
     """Build validated settings from parsed flags; unset flags keep the defaults.
 
     A refused value names the flag and the value given, then the setting's rule
-    (``--top-p 3 is out of range (top_p: must be above 0 and at most 1)``).
+    (``--top-p 3 is out of range: must be above 0 and at most 1``), in the words of
+    :func:`valle_studio.errors.settings_message` (flags from the settings' declaration, never field names).
     """
+    from valle_studio.errors import settings_message
+
     changes = {SPEC_OF_DEST[dest].name: value for dest, value in vars(args).items()
                if value is not None and dest in SPEC_OF_DEST}
     try:
         return GenerationSettings(**changes)
     except SettingsError as exc:
-        spec = SPECS[exc.field]
-        if spec.name not in changes:  # a default never fails alone; say what was refused anyway
-            raise CliError(str(exc)) from exc
-        raise CliError(f"{spec.cli_flag} {_shown(changes[spec.name])} is out of range ({exc})") from exc
+        # a default never fails alone; without a given value, the flag and the rule are still named
+        raise CliError(settings_message(exc, given=changes.get(exc.field))) from exc
 
 
-def _shown(value: object) -> str:
-    """A flag's parsed value as the user would have typed it: ``3`` for 3.0, ``0.001``, ``nan``."""
-    return f"{value:.15g}" if isinstance(value, float) else str(value)
+def file_flags(args: argparse.Namespace) -> FileFlags:
+    """Which option named which file in this command line (see :data:`FILE_OPTIONS`)."""
+    from valle_studio.errors import FileFlags
+
+    pairs: list[tuple[str, object]] = []
+    for dest, flag in FILE_OPTIONS.items():
+        value = getattr(args, dest, None)
+        for item in value if isinstance(value, list) else [value]:
+            pairs.append((flag, item))
+    return FileFlags.of(pairs)
 
 
 def add_device_flags(parser: ArgumentContainer) -> None:
@@ -117,25 +135,10 @@ class StderrProgress:
 
 
 __all__ = [
-    "EMBEDDING_SUMS",
-    "EXIT_CANCELLED",
-    "EXIT_ERROR",
-    "EXIT_OK",
-    "EXIT_USAGE",
-    "SPEC_OF_DEST",
-    "ArgumentContainer",
-    "CliError",
-    "StderrProgress",
-    "add_device_flags",
-    "add_embedding_sums_flag",
-    "add_lexicon_flag",
-    "add_sampler_flags",
-    "embedding_sums_choice",
-    "flag_help",
-    "given_sampler_flags",
-    "lexicon_files",
-    "request_lexicon",
-    "settings_from_args",
+    "EMBEDDING_SUMS", "EXIT_CANCELLED", "EXIT_ERROR", "EXIT_NO_GOOD_TAKE", "EXIT_OK", "EXIT_USAGE", "FILE_OPTIONS",
+    "SPEC_OF_DEST", "ArgumentContainer", "CliError", "StderrProgress",
+    "add_device_flags", "add_embedding_sums_flag", "add_lexicon_flag", "add_sampler_flags", "embedding_sums_choice",
+    "file_flags", "flag_help", "given_sampler_flags", "lexicon_files", "request_lexicon", "settings_from_args",
     "warn_unknown_symbols",
 ]
 

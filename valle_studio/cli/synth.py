@@ -16,15 +16,13 @@ for most of the run.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import struct
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from valle_studio.cli.applicable import check_flags_apply
 from valle_studio.cli.options import (
-    EXIT_OK,
     CliError,
     StderrProgress,
     add_device_flags,
@@ -36,6 +34,17 @@ from valle_studio.cli.options import (
     settings_from_args,
     warn_unknown_symbols,
 )
+from valle_studio.cli.outputs import (
+    BROKEN_PIPE,
+    STDOUT,
+    is_broken_pipe,
+    npy_bytes,
+    plan_outputs,
+    reader_gone,
+    stdout_stream,
+)
+from valle_studio.cli.quality import add_quality_flags, check_report_path, quality_from_args
+from valle_studio.engine.quality.options import QualityOptions
 from valle_studio.engine.settings import GenerationSettings
 
 if TYPE_CHECKING:
@@ -43,8 +52,6 @@ if TYPE_CHECKING:
 
     from valle_studio.core.clip import Prompt
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
-STDOUT = "-"  # ``--out -``: a WAV on stdout
 #: ``--stream-mode`` choices: a copy of valle_studio.engine.streaming.STREAM_MODES, so that ``--help``
 #: needs no torch (tests/engine/test_streaming.py checks that the two agree).
 STREAM_MODES = ("auto", "exact", "sentences")
@@ -85,35 +92,13 @@ def add_parser(sub: Any) -> None:
     add_device_flags(io)
     io.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_sampler_flags(synth)
+    add_quality_flags(synth)
     synth.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """The command's handler: the flags become settings before anything heavy loads."""
-    return run_synth(args, settings_from_args(args))
-
-
-def _check_outputs(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
-    from valle_studio.core.atomic import ensure_writable
-
-    if not args.out and not args.out_codes and not getattr(args, "play", False):
-        raise CliError("nothing to write: give --out FILE.wav (or - for stdout), --out-codes FILE.npy "
-                       "and/or --play")
-    if args.out == STDOUT and getattr(sys.stdout, "isatty", lambda: False)():
-        raise CliError("--out -: stdout is a terminal; pipe it to a player (| aplay, | ffplay -) or redirect "
-                       "it to a file")
-    out = Path(args.out) if args.out and args.out != STDOUT else None
-    codes = Path(args.out_codes) if args.out_codes else None
-    if out is not None and out.suffix.lower() not in AUDIO_SUFFIXES:
-        raise CliError(f"--out {out}: use a .wav, .flac or .ogg file name")
-    if codes is not None and codes.suffix.lower() != ".npy":
-        raise CliError(f"--out-codes {codes}: use a .npy file name")
-    for path in (out, codes):
-        if path is not None and not path.parent.exists():
-            raise CliError(f"output folder does not exist: {path.parent}")
-        if path is not None:
-            ensure_writable(path)  # a read-only folder is reported now, not after the generation
-    return out, codes
+    return run_synth(args, settings_from_args(args), quality_from_args(args))
 
 
 def _check_inputs(args: argparse.Namespace, settings: GenerationSettings, quiet: bool) -> tuple[Prompt, ...]:
@@ -135,22 +120,6 @@ def _check_inputs(args: argparse.Namespace, settings: GenerationSettings, quiet:
     return tuple(prompts)
 
 
-def _write_all(writes: list[tuple[Path, object]]) -> None:
-    """Run ``(path, write)`` pairs; if one fails, remove the files this run created before it."""
-    created: list[Path] = []
-    try:
-        for path, write in writes:
-            existed = path.exists()
-            write()  # type: ignore[operator]
-            if not existed:
-                created.append(path)
-    except BaseException:
-        for path in created:
-            with contextlib.suppress(OSError):
-                path.unlink()
-        raise
-
-
 class WavPipe:
     """A 16-bit mono WAV written to a pipe as the audio arrives; the header's sizes say "unknown"
     (0xFFFFFFFF), as ffmpeg and sox write them when they cannot seek back."""
@@ -170,8 +139,18 @@ class WavPipe:
         self._write(np.round(pcm).astype("<i2").tobytes())
 
     def _write(self, data: bytes) -> None:
-        self.stream.write(data)
-        self.stream.flush()
+        try:
+            self.stream.write(data)
+            self.stream.flush()
+        except OSError as exc:
+            if is_broken_pipe(exc):
+                raise CliError(BROKEN_PIPE) from exc
+            raise
+
+    def finish(self) -> None:
+        """After the last chunk: a reader that already left lost part of the audio (see ``reader_gone``)."""
+        if reader_gone(self.stream):
+            raise CliError(BROKEN_PIPE)
 
 
 def _check_play(args: argparse.Namespace):  # -> Player | None
@@ -195,7 +174,7 @@ def _stream_synth(synth, request, args: argparse.Namespace, progress, player):  
     if stream.note and not args.quiet:
         print(f"note: streamed in chunks, so the take can differ from a non-streamed one: {stream.note} "
               "(--stream-mode exact avoids it)", file=sys.stderr, flush=True)
-    pipe = WavPipe(sys.stdout.buffer, stream.sample_rate) if args.out == STDOUT else None
+    pipe = WavPipe(stdout_stream(), stream.sample_rate) if args.out == STDOUT else None
     heard = False
     for chunk in stream:
         if pipe is not None:
@@ -211,20 +190,28 @@ def _stream_synth(synth, request, args: argparse.Namespace, progress, player):  
         if not heard and len(chunk.samples) and not args.quiet:
             heard = True
             print(f"  first audio after {stream.first_audio_s:.1f} s", file=sys.stderr, flush=True)
+    if pipe is not None:
+        pipe.finish()
     assert stream.result is not None
     return stream.result
 
 
-def run_synth(args: argparse.Namespace, settings: GenerationSettings) -> int:
-    """Check, load, generate and write; ``settings`` are already validated."""
-    import numpy as np
-
-    from valle_studio.audio.io import save_audio
-    from valle_studio.core.atomic import atomic_write
+def run_synth(args: argparse.Namespace, settings: GenerationSettings, quality: QualityOptions | None = None) -> int:
+    """Check, load, generate (best of ``quality.best_of``, each take checked) and write the chosen take;
+    ``settings`` and ``quality`` are already validated."""
+    from valle_studio.audio.io import encode_audio
+    from valle_studio.cli import quality as checked_takes
     from valle_studio.engine.requests import SynthesisRequest
     from valle_studio.engine.synthesizer import Synthesizer
 
-    out, out_codes = _check_outputs(args)
+    quality = quality or QualityOptions()
+    streaming = bool(args.stream or args.stream_mode or getattr(args, "play", False))
+    if streaming and not quality.single:
+        raise CliError("--best-of and --retry-bad choose among whole takes, which cannot be streamed: leave out "
+                       "--stream, --stream-mode and --play")
+    plan = plan_outputs(args)
+    plan.report = check_report_path(args)
+    out = plan.audio
     prompts = _check_inputs(args, settings, args.quiet)
     lexicon = request_lexicon(args)
     player = _check_play(args)
@@ -234,37 +221,39 @@ def run_synth(args: argparse.Namespace, settings: GenerationSettings) -> int:
     synth = Synthesizer.load(args.model, device=args.device, dtype=args.dtype,
                              tokenizer=Path(args.tokenizer) if args.tokenizer else None,
                              legacy_summing=embedding_sums_choice(args))
+    for note in check_flags_apply(args, settings, synth.model.can_nar_len, synth.info.name):
+        if not args.quiet:
+            print(f"note: {note}", file=sys.stderr, flush=True)
     request = SynthesisRequest(text=args.text or "", phonemes=args.phonemes, language=args.lang,
                                prompts=prompts, settings=settings, lexicon=lexicon)
     if request.phonemes is None:
         warn_unknown_symbols(synth, request)
     try:
-        if args.stream or args.stream_mode or player is not None:
-            result = _stream_synth(synth, request, args, progress, player)
+        if streaming:
+            streamed = _stream_synth(synth, request, args, progress, player)
+            takes = checked_takes.check_streamed(synth, request, streamed, quality, progress)
         else:
-            result = synth.synthesize(request, progress=progress, decode=out is not None or args.out == STDOUT)
-            if args.out == STDOUT and result.audio is not None:
-                WavPipe(sys.stdout.buffer, result.sample_rate).write(result.audio)
+            takes = checked_takes.best_of(synth, request, quality, progress,
+                                          decode=out is not None or args.out == STDOUT)
+        result = takes.best.result
+        if not streaming and args.out == STDOUT and result.audio is not None:
+            pipe = WavPipe(stdout_stream(), result.sample_rate)
+            pipe.write(result.audio)
+            pipe.finish()
     except BaseException:
         if player is not None:
             player.close()  # Ctrl+C or a failure stops the sound at once
         raise
 
-    writes: list[tuple[Path, object]] = []
-    if out is not None and result.audio is not None:
-        audio = result.audio
-        writes.append((out, lambda: save_audio(out, audio, result.sample_rate)))
-    if out_codes is not None:
-        buffer = io.BytesIO()
-        np.save(buffer, result.codes.astype(np.int64))
-        writes.append((out_codes, lambda: atomic_write(out_codes, buffer.getvalue())))
-    _write_all(writes)
+    audio = None if out is None or result.audio is None else encode_audio(out, result.audio, result.sample_rate)
+    report = checked_takes.report_bytes(takes) if plan.report is not None else None
+    plan.commit(audio, npy_bytes(result.codes) if plan.codes is not None else None, report)  # all files, or none
     print(f"done: {len(result.codes)} frames ({result.duration_s:.2f} s), modality {result.modality}, "
-          f"seed {result.seed}, {result.elapsed_s:.1f} s (RTF {result.real_time_factor:.2f})",
-          file=sys.stderr, flush=True)
+          f"seed {result.seed}, {result.elapsed_s:.1f} s (RTF {result.real_time_factor:.2f})"
+          + checked_takes.chosen_words(takes), file=sys.stderr, flush=True)
     if player is not None:
         try:
             player.wait()  # the rest of the audio, then the device is released
         finally:
             player.close()
-    return EXIT_OK
+    return checked_takes.exit_status(args, takes)

@@ -7,7 +7,13 @@ same file system). A crash, an exception or Ctrl-C while writing leaves no parti
 temporary file behind.
 
 Failures are raised as :class:`AtomicWriteError` subclasses whose message names the file and says
-what is wrong in plain words (folder missing, folder read-only, disk full).
+what is wrong in plain words (folder missing, folder read-only, disk full, not a regular file).
+
+Temporary files are named ``.<target name>.<8 hex digits>.tmp``, with the target's name shortened
+where needed so that the temporary name never exceeds the 255 bytes a file name may have: any name
+that is legal for the target is legal for its temporary file. :func:`is_temp_name` recognises them,
+so a run killed with SIGKILL (which no clean-up survives) can have its leftovers swept later
+(:func:`sweep_temp_files`).
 """
 
 from __future__ import annotations
@@ -16,17 +22,25 @@ import contextlib
 import errno
 import json
 import os
+import re
 import secrets
 import shutil
-from collections.abc import Callable
+import stat
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from valle_studio.core.files import kind_of_mode
+
 Writer = Callable[[Path], None]
 
-_READ_ONLY_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
+_READ_ONLY_ERRNOS = {errno.EACCES, errno.EPERM}
 _DISK_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _NEARLY_FULL_BYTES = 1 << 20  # a writer that fails with less than this left free ran out of space
+#: The most bytes one file name may have (ext4, APFS, NTFS in UTF-16 units; UTF-8 bytes are the stricter count).
+NAME_MAX_BYTES = 255
+_TEMP_TAIL = ".{token}.tmp"
+_TEMP_NAME = re.compile(r"^\.(?P<stem>.+)\.[0-9a-f]{8}\.tmp$", re.DOTALL)
 
 
 class AtomicWriteError(OSError):
@@ -53,15 +67,22 @@ class DiskFullError(AtomicWriteError):
     """No space (or quota) left on the device while writing."""
 
 
-def _translate(exc: OSError, path: Path) -> AtomicWriteError:
+def translate_os_error(exc: OSError, path: Path) -> AtomicWriteError:
     """Map a low-level ``OSError`` onto the matching :class:`AtomicWriteError` with a clear message."""
     code = exc.errno or 0
     folder = path.parent
     if code in _DISK_FULL_ERRNOS:
         return _disk_full_error(path)
+    if code == errno.EROFS:
+        return ReadOnlyFolderError(code, f"Cannot save '{path}': the folder '{folder}' is on a read-only "
+                                         "file system (a mounted image, a locked card, a read-only share).", path)
     if code in _READ_ONLY_ERRNOS:
         return ReadOnlyFolderError(code, f"Cannot save '{path}': the folder '{folder}' is read-only or "
                                          f"you lack permission to write there.", path)
+    if code == errno.ENAMETOOLONG:
+        size = len(path.name.encode("utf-8"))
+        return AtomicWriteError(code, f"Cannot save '{path}': the file name is {size} bytes long; file "
+                                      f"systems allow at most {NAME_MAX_BYTES}.", path)
     if code == errno.ENOENT and not folder.is_dir():
         return FolderMissingError(code, f"Cannot save '{path}': the folder '{folder}' does not exist.", path)
     reason = exc.strerror or str(exc)
@@ -80,23 +101,94 @@ def _nearly_full(folder: Path) -> bool:
         return False
 
 
+class SpecialTargetError(AtomicWriteError):
+    """The target exists and is a device, a named pipe or a socket: replacing it with a file would
+    destroy it (as root, ``--out /dev/null`` would replace the device node), writing into it is not
+    atomic."""
+
+
 def _check_target(path: Path) -> None:
-    """Refuse a target whose folder is missing or not a folder, or that is itself a folder."""
+    """Refuse a target whose folder is missing or not a folder, that is itself a folder, or that
+    exists as something other than a regular file (a device, a named pipe, a socket)."""
     folder = path.parent
     if not folder.is_dir():
         if folder.exists():
             raise AtomicWriteError(errno.ENOTDIR, f"Cannot save '{path}': '{folder}' is not a folder.", path)
         raise FolderMissingError(errno.ENOENT, f"Cannot save '{path}': the folder '{folder}' does not exist.",
                                  path)
-    if path.is_dir():
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return  # absent (or a dangling link): a new file is made
+    except OSError as exc:  # a name too long, a loop of links, no permission to look
+        raise translate_os_error(exc, path) from exc
+    if stat.S_ISDIR(mode):
         raise AtomicWriteError(errno.EISDIR, f"Cannot save '{path}': a folder of that name exists.", path)
+    if not stat.S_ISREG(mode):
+        raise SpecialTargetError(errno.EINVAL, f"Cannot save '{path}': it is {kind_of_mode(mode)}, not a "
+                                                "regular file, and is never replaced.", path)
+
+
+def temp_name(name: str, token: str) -> str:
+    """The temporary file name for target ``name``: ``.<name>.<token>.tmp``, the name cut (at a
+    character boundary) so that the whole stays within :data:`NAME_MAX_BYTES` bytes of UTF-8."""
+    tail = _TEMP_TAIL.format(token=token)
+    room = NAME_MAX_BYTES - 1 - len(tail.encode("utf-8"))
+    stem = name.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    return f".{stem}{tail}"
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` is a temporary file name of :func:`temp_name` (of this or an earlier run)."""
+    return _TEMP_NAME.match(name) is not None
+
+
+def temp_target_prefix(name: str) -> str | None:
+    """The (maybe shortened) target name a temporary file name stands for; None for other names."""
+    match = _TEMP_NAME.match(name)
+    return match.group("stem") if match else None
+
+
+def sweep_temp_files(folder: str | os.PathLike[str], targets: Iterable[str] | None = None) -> list[str]:
+    """Delete leftover temporary files of :func:`atomic_write` in ``folder``; returns their names.
+
+    A run killed by SIGKILL (or a power cut) cannot clean up, so whoever owns the folder next sweeps it:
+    with ``targets``, only the temporary files of those target names (the only files of the folder the
+    caller is sure to own); without, every temporary file of this writer's pattern. Nothing but regular
+    files of that exact pattern is ever removed.
+    """
+    wanted = None if targets is None else list(targets)
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        stem = temp_target_prefix(entry.name)
+        if stem is None or not entry.is_file(follow_symlinks=False):
+            continue
+        if wanted is not None and not any(_stands_for(entry.name, stem, target) for target in wanted):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed.append(entry.name)
+    return removed
+
+
+def _stands_for(temp: str, stem: str, target: str) -> bool:
+    """Whether temporary file ``temp`` (whose target part is ``stem``) was made for ``target``: the same
+    name, or a name :func:`temp_name` had to shorten to ``stem`` (only then is the name at its limit)."""
+    if stem == target:
+        return True
+    shortened = len(temp.encode("utf-8")) > NAME_MAX_BYTES - 4  # cut at a character boundary: up to 3 short
+    return shortened and target.encode("utf-8").startswith(stem.encode("utf-8"))
 
 
 def _create_temp(path: Path) -> tuple[int, Path]:
     """Open a new, unique temporary file beside ``path``; the OS applies the umask to mode 0o666."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        temp = path.with_name(temp_name(path.name, secrets.token_hex(4)))
         try:
             return os.open(temp, flags, 0o666), temp
         except FileExistsError:
@@ -131,15 +223,40 @@ def atomic_write(path: str | os.PathLike[str], data: Writer | bytes | str, *,
     ``lambda p: soundfile.write(p, samples, sr, format="WAV")``); the temporary path has no
     meaningful extension, so such writers must name their format explicitly.
 
-    The mode of an existing target is kept; a new file gets the usual umask-derived mode.
+    The mode of an existing target is kept; a new file gets the usual umask-derived mode. Several
+    files that must appear together (or not at all) go through :func:`valle_studio.core.commit.commit`.
 
     Raises:
         FolderMissingError: the parent folder does not exist.
         ReadOnlyFolderError: the folder or file is not writable.
         DiskFullError: the device ran out of space.
+        SpecialTargetError: the target is a device, a named pipe or a socket.
         AtomicWriteError: any other OS failure while saving.
         An ``OSError`` raised by a writer callable is translated the same way; any other exception
         it raises (including ``KeyboardInterrupt``) passes through unchanged, after clean-up.
+    """
+    path = Path(path)
+    temp = write_temp(path, data, encoding=encoding)
+    try:
+        try:
+            os.replace(temp, path)
+        except OSError as exc:
+            raise translate_os_error(exc, path) from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    fsync_folder(path.parent)
+    return path
+
+
+def write_temp(path: str | os.PathLike[str], data: Writer | bytes | str, *, encoding: str = "utf-8") -> Path:
+    """The first half of :func:`atomic_write`: ``data`` written and flushed to a new temporary file
+    beside ``path`` (which is checked but not touched); returns the temporary file's path.
+
+    The caller moves it over ``path`` with ``os.replace`` or deletes it. On any failure (also
+    ``KeyboardInterrupt`` or a signal turned into an exception) the temporary file is already gone.
+    Raises what :func:`atomic_write` raises.
     """
     path = Path(path)
     if isinstance(data, str):
@@ -152,7 +269,7 @@ def atomic_write(path: str | os.PathLike[str], data: Writer | bytes | str, *,
     except AtomicWriteError:
         raise
     except OSError as exc:
-        raise _translate(exc, path) from exc
+        raise translate_os_error(exc, path) from exc
 
     try:
         try:
@@ -176,18 +293,16 @@ def atomic_write(path: str | os.PathLike[str], data: Writer | bytes | str, *,
                 _fsync_file(temp)
             with contextlib.suppress(OSError):
                 os.chmod(temp, os.stat(path).st_mode & 0o7777)
-            os.replace(temp, path)
         except OSError as exc:
             if isinstance(exc, AtomicWriteError):
                 raise
-            raise _translate(exc, path) from exc
+            raise translate_os_error(exc, path) from exc
     except BaseException:
         # Also on KeyboardInterrupt: never leave the temporary file behind.
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
-    fsync_folder(folder)
-    return path
+    return temp
 
 
 def ensure_writable(path: str | os.PathLike[str]) -> Path:
@@ -204,7 +319,7 @@ def ensure_writable(path: str | os.PathLike[str]) -> Path:
     except AtomicWriteError:
         raise
     except OSError as exc:
-        raise _translate(exc, path) from exc
+        raise translate_os_error(exc, path) from exc
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(temp)

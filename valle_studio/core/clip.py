@@ -57,7 +57,8 @@ class Clip:
         """True when empty or when no sample reaches :data:`SILENCE_DBFS`."""
         if self.samples.size == 0:
             return True
-        return float(np.max(np.abs(self.samples))) < 10.0 ** (SILENCE_DBFS / 20.0)
+        threshold: float = 10.0 ** (SILENCE_DBFS / 20.0)  # float ** float is typed Any (it may be complex)
+        return float(np.max(np.abs(self.samples))) < threshold
 
 
 #: One reference prompt: a clip still to encode, or int codes ``[T, 8]``.

@@ -21,6 +21,7 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import save_file
@@ -32,7 +33,8 @@ _TEXT_TOKENS = 256
 _RAW_TEXT_TOKENS = 8575
 
 
-def _shapes(capabilities: Sequence[str], dim: int, layers: int, ffn: int) -> dict[str, tuple[int, ...]]:
+def _shapes(capabilities: Sequence[str], dim: int, layers: int, ffn: int, stt_head: bool = True
+            ) -> dict[str, tuple[int, ...]]:
     shapes: dict[str, tuple[int, ...]] = {
         "text_emb.weight": (_TEXT_TOKENS, dim),
         "raw_text_emb.weight": (_RAW_TEXT_TOKENS, dim),
@@ -49,6 +51,8 @@ def _shapes(capabilities: Sequence[str], dim: int, layers: int, ffn: int) -> dic
     for i in range(9):
         shapes[f"resps_emb.embeddings.{i}.weight"] = (1025 if i in (0, 8) else 1024, dim)
     heads = {0: 1025, **{i: 1024 for i in range(1, 9)}, 9: _TEXT_TOKENS}
+    if not stt_head:
+        del heads[9]
     if "len" in capabilities:
         heads[10] = 11
     for i, n in heads.items():
@@ -82,7 +86,7 @@ def _draw(name: str, shape: tuple[int, ...], dim: int, gen: torch.Generator) -> 
 
 def _config(
     capabilities: Sequence[str], dim: int, heads: int, layers: int, noncausal: bool, version: int
-) -> dict:
+) -> dict[str, Any]:
     caps = [*capabilities, "lang"]  # upstream's constructor appends "lang" before export
     return {
         "name": "ar+nar-len" if "len" in capabilities else "ar+nar",
@@ -121,18 +125,21 @@ def write_tiny_checkpoint(
     noncausal_masks: bool = True,
     version: int = 5,
     global_step: int = 0,
+    stt_head: bool = True,
 ) -> Path:
     """Write a random-weight v1 checkpoint (``ar+nar`` or ``ar+nar-len`` layout) to ``path``; returns it.
 
     Same tensor names and metadata as upstream's exporter, float16 storage, written atomically.
     ``global_step`` > 0 writes training stats as a trained export has them (untrained: all zero).
+    ``stt_head=False`` leaves out the speech-to-text head (``classifiers.proj.9``), as a model trained
+    without that task would.
     """
     if dim % heads or (dim // heads) % 2:
         raise ValueError(f"dim {dim} must split into {heads} heads of even size")
     caps = [c for c in capabilities if c != "lang"]
     gen = torch.Generator().manual_seed(seed)
     tensors: dict[str, torch.Tensor] = {}
-    for name, shape in _shapes(caps, dim, layers, 4 * dim).items():
+    for name, shape in _shapes(caps, dim, layers, 4 * dim, stt_head).items():
         tensors[name] = _draw(name, shape, dim, gen).to(torch.float16)
     tensors["classifiers.proj.0.bias"][1024] = AR_STOP_BIAS
     if "len" in caps:
@@ -204,7 +211,7 @@ def _vocab(sources: Sequence[str | Sequence[str]], size: int | None) -> dict[str
     return vocab
 
 
-def _tokenizer_json(vocab: dict[str, int], merges: list[str]) -> dict:
+def _tokenizer_json(vocab: dict[str, int], merges: list[str]) -> dict[str, Any]:
     """An HF ``tokenizers`` BPE file without normalizer or pre-tokenizer that wraps text as <bos> … </eos>."""
     added = [{"id": idx, "content": token, "single_word": False, "lstrip": False, "rstrip": False,
               "normalized": False, "special": True} for idx, token in enumerate(_SPECIALS)]
@@ -226,7 +233,7 @@ def _tokenizer_json(vocab: dict[str, int], merges: list[str]) -> dict:
     }
 
 
-def tiny_phoneme_tokenizer_json() -> dict:
+def tiny_phoneme_tokenizer_json() -> dict[str, Any]:
     """The content of the tiny ``tokenizer.json``: 256 ids (every id a tiny model's phoneme head can
     emit decodes), a few BPE merges (diphthongs, affricates, long vowels) and a few ids that two
     spellings share."""
@@ -237,7 +244,7 @@ def tiny_phoneme_tokenizer_json() -> dict:
     return _tokenizer_json(vocab, merges)
 
 
-def tiny_text_tokenizer_json() -> dict:
+def tiny_text_tokenizer_json() -> dict[str, Any]:
     """The content of the tiny ``text_tokenizer.json``: one id per character (ASCII, Latin-1, typographic
     punctuation), all below the 8575 rows of ``raw_text_emb``."""
     vocab = _vocab(_TEXT_SOURCES, None)
@@ -261,7 +268,7 @@ def write_tiny_tokenizers(folder: str | Path, *, text_tokenizer: bool = True) ->
     return folder
 
 
-def _write_json(path: Path, content: dict) -> Path:
+def _write_json(path: Path, content: dict[str, Any]) -> Path:
     text = json.dumps(content, ensure_ascii=False, indent=1) + "\n"
 
     def write(tmp: str) -> None:

@@ -3,7 +3,8 @@
 The app, batch and later tools type their services with these instead of ``Any``, without importing
 the torch-backed classes: :class:`SynthesizerProtocol` is the public face of
 :class:`~valle_studio.engine.synthesizer.Synthesizer`, :class:`ModelStoreProtocol` that of
-:class:`~valle_studio.engine.store.ModelStore`. Test doubles only need the members a test touches;
+:class:`~valle_studio.engine.store.ModelStore` (:class:`ModelFilesProtocol` is the part the engine itself
+resolves models through). Test doubles only need the members a test touches;
 ``tests/engine/test_interfaces.py`` keeps the real classes in step with these declarations.
 
 Importing this module is cheap: numpy and the plain request records only (``streaming`` is named for
@@ -22,6 +23,8 @@ from valle_studio.engine.progress import CancelToken, ProgressCallback
 from valle_studio.engine.requests import PromptSource, SynthesisRequest, SynthesisResult
 
 if TYPE_CHECKING:
+    from valle_studio.engine.quality import TakeQuality, Transcript
+    from valle_studio.engine.store.store import CodecPaths, TokenizerPaths
     from valle_studio.engine.streaming import StreamOptions
     from valle_studio.engine.text.analysis import Piece
     from valle_studio.engine.text.lexicon import Lexicon
@@ -111,6 +114,16 @@ class SynthesizerProtocol(Protocol):
         """The IPA phonemes heard in a clip (the model's speech-to-text head)."""
         ...
 
+    def transcript(self, source: PromptSource, language: str = "en", *, asked: str | None = None,
+                   progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> Transcript:
+        """The phoneme ids and IPA heard in a clip, beside those of ``asked`` (the text it should say)."""
+        ...
+
+    def check(self, request: SynthesisRequest, result: SynthesisResult, *, progress: ProgressCallback | None = None,
+              cancel: CancelToken | None = None) -> TakeQuality:
+        """The verdict on a take made for ``request`` (good, suspect or bad, a score and the reasons)."""
+        ...
+
 
 class DownloaderProtocol(Protocol):
     """Fetches a catalog model and every file it needs (the store itself, or a stand-in in tests)."""
@@ -131,17 +144,32 @@ class CatalogEntryProtocol(Protocol):
     @property
     def size_text(self) -> str: ...
 
+    @property
+    def legacy_summing(self) -> bool: ...
 
-class ModelStoreProtocol(DownloaderProtocol, Protocol):
-    """The installed and downloadable models, as the app uses them."""
 
-    default_model: str
+class ModelFilesProtocol(Protocol):
+    """Where a model's files are: what the engine needs of the store to load a model by name."""
 
     def available(self) -> list[str]: ...
 
-    def installed(self) -> list[str]: ...
+    def is_installed(self, name: str) -> bool: ...
+
+    def path_of(self, name: str) -> Path: ...
 
     def entry(self, name: str) -> CatalogEntryProtocol: ...
+
+    def tokenizer_paths(self) -> TokenizerPaths: ...
+
+    def codec_paths(self) -> CodecPaths: ...
+
+
+class ModelStoreProtocol(ModelFilesProtocol, DownloaderProtocol, Protocol):
+    """The installed and downloadable models, as the app uses them (its loader resolves through it)."""
+
+    default_model: str
+
+    def installed(self) -> list[str]: ...
 
     def missing_files(self, name: str) -> Sequence[object]: ...
 
@@ -158,6 +186,6 @@ class ModelStoreProtocol(DownloaderProtocol, Protocol):
 
 
 __all__ = [
-    "AudioChunkProtocol", "CatalogEntryProtocol", "DownloaderProtocol", "ModelInfoProtocol",
+    "AudioChunkProtocol", "CatalogEntryProtocol", "DownloaderProtocol", "ModelFilesProtocol", "ModelInfoProtocol",
     "ModelStoreProtocol", "SynthesisStreamProtocol", "SynthesizerProtocol",
 ]

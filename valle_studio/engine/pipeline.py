@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 import torch
 
@@ -17,6 +17,9 @@ from valle_studio.core.codec_format import FRAMES_PER_SECOND, LEVELS
 from valle_studio.engine.progress import CancelToken, ProgressCallback
 from valle_studio.engine.sampling import SamplerConfig
 from valle_studio.engine.settings import GenerationSettings
+
+if TYPE_CHECKING:
+    from valle_studio.engine.model.vall_e import VallEModel
 
 LEN_FLOOR_FRAMES = FRAMES_PER_SECOND  # upstream never predicts less than one second ...
 LEN_PADDING = 1.05  # ... and pads the predicted length by 5 %
@@ -112,13 +115,13 @@ class NothingGenerated(ValueError):
     """The model stopped before producing a single frame for any line."""
 
 
-def empty_codes(model) -> torch.Tensor:
+def empty_codes(model: VallEModel) -> torch.Tensor:
     """``[0, 8]`` int64: a line for which the AR chose the stop token at its very first step."""
     return torch.zeros((0, LEVELS), dtype=torch.long, device=model.device)
 
 
-def generate_line(model, line: LineInput, ids: torch.Tensor, prefix: torch.Tensor | None, common: dict,
-                  settings: GenerationSettings, modality: str) -> torch.Tensor:
+def generate_line(model: VallEModel, line: LineInput, ids: torch.Tensor, prefix: torch.Tensor | None,
+                  common: LineArgs, settings: GenerationSettings, modality: str) -> torch.Tensor:
     """One line: level 0 (AR or NAR-len), then NAR levels 1..7. Returns ``[T, 8]`` int64.
 
     ``ids``: the line's tokens with the rolling context joined in; ``prefix``: the context's level-0
@@ -137,7 +140,9 @@ def generate_line(model, line: LineInput, ids: torch.Tensor, prefix: torch.Tenso
     else:
         predicted = None
         if settings.duration_frames is None:
-            predicted = gen.predict_length(model, text=line.ids, **_without(common, "generator"))
+            predicted = gen.predict_length(model, text=line.ids, language_id=common["language_id"],
+                                           prompt=common["prompt"], raw_text=common["raw_text"],
+                                           progress=common["progress"], cancel=common["cancel"])
         level0 = gen.generate_nar_len(model, text=ids, length=nar_len_frames(predicted, settings),
                                       sampler=ar_sampler(settings), steps=settings.max_steps,
                                       cfg_strength=settings.cfg_strength, cfg_rescale=settings.cfg_rescale,
@@ -156,6 +161,18 @@ def line_context(line: LineInput, index: int, count: int, history: Sequence[Cont
     return ids, prefix, (f"sentence {index + 1}/{count}" if count > 1 else "")
 
 
+class LineArgs(TypedDict):
+    """The keyword arguments every generation loop of one line takes (the length prediction all but
+    ``generator``)."""
+
+    language_id: int
+    prompt: torch.Tensor | None
+    raw_text: bool
+    generator: torch.Generator
+    progress: ProgressCallback | None
+    cancel: CancelToken | None
+
+
 @dataclass(frozen=True)
 class LineJob:
     """One line of a request, ready to generate: ``ids`` with the rolling context joined in, ``prefix``
@@ -166,7 +183,7 @@ class LineJob:
     line: LineInput
     ids: torch.Tensor
     prefix: torch.Tensor | None
-    common: dict[str, Any]
+    common: LineArgs
 
 
 class RollingContext:
@@ -183,14 +200,17 @@ class RollingContext:
         self.lines = list(lines)
         self.settings = settings
         self.history: list[ContextEntry] = []
-        self._common = dict(prompt=prompt, generator=generator, cancel=cancel)
+        self._prompt = prompt
+        self._generator = generator
+        self._cancel = cancel
         self._progress = progress
 
     def jobs(self) -> Iterator[LineJob]:
         for index, line in enumerate(self.lines):
             ids, prefix, detail = line_context(line, index, len(self.lines), self.history, self.settings)
-            common = dict(language_id=line.language_id, raw_text=line.raw_text,
-                          progress=tagged_progress(self._progress, detail), **self._common)
+            common = LineArgs(language_id=line.language_id, raw_text=line.raw_text,
+                              progress=tagged_progress(self._progress, detail), prompt=self._prompt,
+                              generator=self._generator, cancel=self._cancel)
             yield LineJob(index, line, ids, prefix, common)
 
     def finish(self, job: LineJob, codes: torch.Tensor) -> None:
@@ -203,7 +223,7 @@ class RollingContext:
             raise NothingGenerated(NOTHING_GENERATED)
 
 
-def generate_lines(model, lines: Sequence[LineInput], prompt: torch.Tensor | None,
+def generate_lines(model: VallEModel, lines: Sequence[LineInput], prompt: torch.Tensor | None,
                    settings: GenerationSettings, *, modality: str, generator: torch.Generator,
                    progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
                    ) -> list[torch.Tensor]:
@@ -226,6 +246,3 @@ def tagged_progress(progress: ProgressCallback | None, detail: str) -> ProgressC
         return progress
     return lambda event: progress(replace(event, detail=detail))
 
-
-def _without(mapping: dict, *keys: str) -> dict:
-    return {k: v for k, v in mapping.items() if k not in keys}

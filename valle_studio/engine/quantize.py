@@ -17,10 +17,12 @@ import functools
 import platform
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
+from valle_studio.engine.model.backbone import DecoderLayer
 from valle_studio.engine.model.vall_e import VallEModel
 
 
@@ -69,14 +71,35 @@ class Int8Linear(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """``x``: ``[..., in]`` float32 -> ``[..., out]`` float32."""
-        return torch.ops.quantized.linear_dynamic(x.contiguous(), self._packed, self._reduce_range)
+        out: Tensor = torch.ops.quantized.linear_dynamic(x.contiguous(), self._packed, self._reduce_range)
+        return out
+
+    if TYPE_CHECKING:  # nn.Module's __call__ is typed Any; it runs forward
+        __call__ = forward
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, int8 per-row"
 
 
+def _weight(layer: nn.Module | None) -> Tensor:
+    """The float weight ``[out, in]`` of a layer that has not been quantised yet."""
+    assert isinstance(layer, nn.Linear)  # only a quantised model lacks one, and quantize_int8 returns first
+    return layer.weight
+
+
 def _weights(*layers: nn.Module | None) -> Tensor:
-    return torch.cat([layer.weight.detach() for layer in layers], dim=0)  # type: ignore[union-attr]
+    return torch.cat([_weight(layer).detach() for layer in layers], dim=0)
+
+
+def _int8_layers(layer: DecoderLayer) -> tuple[Int8Linear, Int8Linear, Int8Linear, Int8Linear]:
+    """int8 copies of one decoder layer's q/k/v (fused), o, gate/up (fused) and down matrices."""
+    attn, mlp = layer.self_attn, layer.mlp
+    return (
+        Int8Linear(_weights(attn.q_proj, attn.k_proj, attn.v_proj)),
+        Int8Linear(_weight(attn.o_proj)),
+        Int8Linear(_weights(mlp.gate_proj, mlp.up_proj)),
+        Int8Linear(_weight(mlp.down_proj)),
+    )
 
 
 def refusal(device: torch.device, dtype: torch.dtype) -> str | None:
@@ -110,20 +133,14 @@ def quantize_int8(model: VallEModel) -> VallEModel:
     check_quantizable(model)
     if model.quantized:
         return model
-    torch.backends.quantized.engine = _engine()  # type: ignore[assignment]
+    engine = _engine()
+    assert engine is not None  # check_quantizable refused a build without quantised kernels
+    torch.backends.quantized.engine = engine
     try:  # build everything first, so a failure leaves the model as it was
-        packed = [
-            (
-                Int8Linear(_weights(layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj)),
-                Int8Linear(layer.self_attn.o_proj.weight),
-                Int8Linear(_weights(layer.mlp.gate_proj, layer.mlp.up_proj)),
-                Int8Linear(layer.mlp.down_proj.weight),
-            )
-            for layer in model.model.layers
-        ]
+        packed = [_int8_layers(layer) for layer in model.model.decoder_layers()]
     except RuntimeError as exc:
         raise QuantizationError(f"int8 quantisation failed in PyTorch's kernels: {exc}") from exc
-    for layer, (qkv, o, gate_up, down) in zip(model.model.layers, packed, strict=True):
+    for layer, (qkv, o, gate_up, down) in zip(model.model.decoder_layers(), packed, strict=True):
         attn, mlp = layer.self_attn, layer.mlp
         attn._qkv, attn.o_proj, mlp._gate_up, mlp.down_proj = qkv, o, gate_up, down
         attn.q_proj = attn.k_proj = attn.v_proj = None  # the int8 copies replace them

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
+
+from valle_studio.engine.interfaces import ModelFilesProtocol
+
+if TYPE_CHECKING:
+    from valle_studio.engine.codec import EncodecVocosCodec
+    from valle_studio.engine.store import CodecPaths
 
 PHONEME_TOKENIZER = "tokenizer.json"
 TEXT_TOKENIZER = "text_tokenizer.json"
@@ -30,10 +37,11 @@ class ResolvedModel:
     path: Path
     tokenizer: Path
     text_tokenizer: Path | None
-    store: object | None
+    store: ModelFilesProtocol | None
 
 
-def _store(store):
+def _store(store: ModelFilesProtocol | None) -> ModelFilesProtocol:
+    """``store``, or the user's model store when None."""
     if store is not None:
         return store
     from valle_studio.engine.store import ModelStore
@@ -41,14 +49,15 @@ def _store(store):
     return ModelStore()
 
 
-def resolve_model(model: str | Path, *, tokenizer: Path | None = None, store=None) -> ResolvedModel:
+def resolve_model(model: str | Path, *, tokenizer: Path | None = None,
+                  store: ModelFilesProtocol | None = None) -> ResolvedModel:
     """Resolve a checkpoint path or installed model name and its tokenizer files."""
     path = Path(model)
     if path.suffix.lower() in {".sft", ".safetensors", ".pth", ".pt"} or path.exists():
         if not path.exists():
             raise MissingResourceError(f"model file not found: {path}")
         name = path.stem if path.stem not in {"fp32", "fp16", "model"} else path.parent.name
-        store_obj = None
+        store_obj: ModelFilesProtocol | None = None
     else:
         store_obj = _store(store)
         if not store_obj.is_installed(str(model)):
@@ -62,7 +71,7 @@ def resolve_model(model: str | Path, *, tokenizer: Path | None = None, store=Non
 
     if tokenizer is not None:
         phoneme_tok = Path(tokenizer)
-        if not phoneme_tok.is_file():
+        if not phoneme_tok.exists():  # anything else that is not a usable file: the tokenizer's own message
             raise MissingResourceError(f"tokenizer file not found: {phoneme_tok}")
         text_tok = phoneme_tok.with_name(TEXT_TOKENIZER)
     elif (path.parent / PHONEME_TOKENIZER).is_file():
@@ -79,7 +88,7 @@ def resolve_model(model: str | Path, *, tokenizer: Path | None = None, store=Non
                          text_tokenizer=text_tok if text_tok.is_file() else None, store=store_obj)
 
 
-def _record_catalog_rule(store, name: str, path: Path) -> None:
+def _record_catalog_rule(store: ModelFilesProtocol, name: str, path: Path) -> None:
     """A catalog model trained before the embedding fix, installed before the store recorded it: record its
     file now, so that it gets the legacy sums by path and after an import too (embedding_sums.py)."""
     from valle_studio.engine.embedding_sums import record, recorded
@@ -92,19 +101,21 @@ def _record_catalog_rule(store, name: str, path: Path) -> None:
         record(path, True, f"installed as the catalog's {name}, trained before upstream's 2025-03 embedding fix")
 
 
-def resolve_codec(store, *, device: torch.device):
+def resolve_codec(store: ModelFilesProtocol | None, *, device: torch.device) -> EncodecVocosCodec | None:
     """The installed EnCodec/Vocos codec, or None when its weights are not on disk."""
     from valle_studio.engine.codec import EncodecVocosCodec
 
-    store = _store(store)
-    paths = store.codec_paths()
-    if not all(Path(p).is_file() for p in paths.values()):
+    paths = _store(store).codec_paths()
+    if not all(p.is_file() for p in _codec_files(paths)):
         return None
     return EncodecVocosCodec.from_files(**paths, device=device)
 
 
-def missing_codec_message(store) -> str:
-    store = _store(store)
-    missing = [str(p) for p in store.codec_paths().values() if not Path(p).is_file()]
+def _codec_files(paths: CodecPaths) -> list[Path]:
+    return [Path(paths["encodec_weights"]), Path(paths["vocos_config"]), Path(paths["vocos_weights"])]
+
+
+def missing_codec_message(store: ModelFilesProtocol | None) -> str:
+    missing = [str(p) for p in _codec_files(_store(store).codec_paths()) if not p.is_file()]
     return ("the audio codec (EnCodec + Vocos) is not installed: missing " + ", ".join(missing)
             + ". Open the model manager and download it, or use .npy code prompts and --out-codes")

@@ -48,8 +48,11 @@ class Range:
     def __contains__(self, value: object) -> bool:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             return False
-        above = value > self.low if self.low_open else value >= self.low
-        below = value < self.high if self.high_open else value <= self.high
+        # int and float compare exactly; other Reals (numpy scalars, Fraction) compare as floats, as they
+        # would against these float bounds anyway. numbers.Real itself declares no ">".
+        number = value if isinstance(value, (int, float)) else float(value)
+        above = number > self.low if self.low_open else number >= self.low
+        below = number < self.high if self.high_open else number <= self.high
         return above and below
 
     def words(self, unit: str = "") -> str:
@@ -89,6 +92,10 @@ class FieldSpec:
     metavar: str = ""  # the CLI metavar; "" = from the unit, else argparse's default
     choices: tuple[Choice, ...] = ()  # enum settings only
     rule: str = ""  # replaces the range's words in messages (the seed's 63-bit limit reads better so)
+    only_for: Literal["", "ar+nar", "nar-len"] = ""  # the one generation path it acts on ("" = every path)
+    # It fixes a property of the result (the length): asked for on a path that ignores it, the request
+    # cannot be met and is refused; other settings that do nothing there only earn a note.
+    fixes_result: bool = False
     # -- filled in by bind_specs ---------------------------------------------------------------------
     name: str = ""
     default: Any = None
@@ -113,6 +120,10 @@ class FieldSpec:
     @property
     def values(self) -> tuple[str, ...]:
         return tuple(choice.value for choice in self.choices)
+
+    def acts_on(self, modality: str) -> bool:
+        """Whether this setting changes anything when the run uses ``modality`` ("ar+nar"/"nar-len")."""
+        return not self.only_for or self.only_for == modality
 
     def rule_words(self) -> str:
         """What a valid value is, in the words every message uses ("between 0 and 10 seconds")."""

@@ -60,7 +60,7 @@ class GenerationSettings:
             "time, which is what the original web UI does and usually sounds best.")
     # NAR-len demasking steps.
     max_steps: int = setting(
-        50, label="Steps", range=Range(1, 500), basic=True, flag="--steps", metavar="N",
+        50, label="Steps", range=Range(1, 500), basic=True, flag="--steps", metavar="N", only_for="nar-len",
         help="NAR-len demasking steps",
         tip="NAR-len only: how many passes fill in the speech. More steps is slower and usually cleaner; "
             "25–50 is typical.")
@@ -118,7 +118,7 @@ class GenerationSettings:
         tip="How quickly the repetition penalty fades for sounds further back. 0 = it does not fade.")
     # AR only: make stopping less (positive) or more (negative) likely as the output grows.
     length_penalty: float = setting(
-        0.0, label="Length penalty", range=Range(-4.0, 4.0), step=0.1, decimals=2,
+        0.0, label="Length penalty", range=Range(-4.0, 4.0), step=0.1, decimals=2, only_for="ar+nar",
         help="AR: push the stop token later (+) or earlier (-)",
         tip="AR only: positive values make the voice keep talking longer, negative values make it stop "
             "sooner. 0 = off.")
@@ -152,16 +152,17 @@ class GenerationSettings:
     # Fixed NAR-len length in frames instead of predicting it (None = predict).
     duration_frames: int | None = setting(
         None, label="Fixed length", range=Range(1, int(MAX_SECONDS * FRAMES_PER_SECOND)), step=5, unit="frames",
-        off_text="model decides", flag="--duration", help="fix the NAR-len length in frames, 75 a second",
+        off_text="model decides", flag="--duration", only_for="nar-len", fixes_result=True,
+        help="fix the NAR-len length in frames, 75 a second",
         tip="NAR-len: make every piece exactly this many frames long (75 per second) instead of letting the "
             "model decide.")
     # NAR-len: re-mask a little more each step (upstream's "Remask").
     remask: bool = setting(
-        False, label="Remask", help="NAR-len: upstream's remask option",
+        False, label="Remask", only_for="nar-len", help="NAR-len: upstream's remask option",
         tip="NAR-len: re-mask a little more at every pass. Can clean up mumbling.")
     # NAR-len: only re-score masked positions (upstream's "Sampled Scores: Masked Only").
     scores_masked_only: bool = setting(
-        False, label="Score masked frames only", help="NAR-len: only re-score masked positions",
+        False, label="Score masked frames only", only_for="nar-len", help="NAR-len: only re-score masked positions",
         tip="NAR-len: only re-judge the frames still being filled in; finished frames stay as they are.")
     # Treat the input as raw text through the text tokenizer instead of phonemizing it.
     no_phonemize: bool = setting(

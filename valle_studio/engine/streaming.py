@@ -48,7 +48,7 @@ import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
@@ -65,6 +65,8 @@ from valle_studio.engine.settings import GenerationSettings
 
 if TYPE_CHECKING:
     from valle_studio.engine.codec import Codec
+    from valle_studio.engine.model.vall_e import VallEModel
+    from valle_studio.engine.sampling import SamplerConfig
 
 StreamMode = Literal["auto", "exact", "sentences"]
 STREAM_MODES: tuple[str, ...] = ("auto", "exact", "sentences")
@@ -150,7 +152,7 @@ class AudioChunk:
         return len(self.samples) / self.sample_rate
 
 
-def inexact_reason(model: Any, settings: GenerationSettings, modality: str) -> str | None:
+def inexact_reason(model: VallEModel, settings: GenerationSettings, modality: str) -> str | None:
     """None when streaming inside a sentence gives exactly the non-streamed codes, else why not.
 
     NAR-len never streams inside a sentence (and is exact sentence by sentence), so it gives None.
@@ -167,7 +169,7 @@ def inexact_reason(model: Any, settings: GenerationSettings, modality: str) -> s
     return None
 
 
-def streams_inside_sentences(model: Any, settings: GenerationSettings, modality: str,
+def streams_inside_sentences(model: VallEModel, settings: GenerationSettings, modality: str,
                              options: StreamOptions) -> bool:
     """Whether AR+NAR sentences are handed out in several chunks (see :class:`StreamOptions`)."""
     if modality != "ar+nar" or options.mode == "sentences":
@@ -177,7 +179,7 @@ def streams_inside_sentences(model: Any, settings: GenerationSettings, modality:
 
 @torch.inference_mode()
 def iter_code_chunks(
-    model: Any,
+    model: VallEModel,
     lines: Sequence[pipeline.LineInput],
     prompt: Tensor | None,
     settings: GenerationSettings,
@@ -215,7 +217,7 @@ def iter_code_chunks(
     context.check_spoken()
 
 
-def _ar_nar_chunks(model: Any, job: pipeline.LineJob, settings: GenerationSettings, options: StreamOptions,
+def _ar_nar_chunks(model: VallEModel, job: pipeline.LineJob, settings: GenerationSettings, options: StreamOptions,
                    lookahead: int) -> Iterator[tuple[int, Tensor, bool]]:
     """One AR+NAR line in chunks: ``(first frame, codes [n, 8], last chunk of the line?)``."""
     cfg = pipeline.effective_cfg(settings)
@@ -223,8 +225,8 @@ def _ar_nar_chunks(model: Any, job: pipeline.LineJob, settings: GenerationSettin
                      max_frames=settings.max_duration_frames(), prefix=job.prefix,
                      cfg_strength=cfg, cfg_rescale=settings.cfg_rescale, **job.common)
     # As in pipeline.generate_line, the NAR levels see the line's own tokens, not the rolling context.
-    refine = dict(text=job.line.ids, sampler=pipeline.nar_sampler(settings), cfg_strength=cfg,
-                  cfg_rescale=settings.cfg_rescale, **job.common)
+    refine = _RefineArgs(text=job.line.ids, sampler=pipeline.nar_sampler(settings), cfg_strength=cfg,
+                         cfg_rescale=settings.cfg_rescale, **job.common)
     level0: list[int] = []
     done = torch.zeros((0, LEVELS), dtype=torch.long, device=model.device)
     boundary = options.first_chunk_frames
@@ -247,7 +249,16 @@ def _ar_nar_chunks(model: Any, job: pipeline.LineJob, settings: GenerationSettin
     yield len(done), new, True
 
 
-def _refine(model: Any, done: Tensor, level0: list[int], upto: int, refine: dict[str, Any]) -> Tensor:
+class _RefineArgs(pipeline.LineArgs):
+    """The keyword arguments of every NAR round of one streamed line."""
+
+    text: Tensor
+    sampler: SamplerConfig
+    cfg_strength: float
+    cfg_rescale: float
+
+
+def _refine(model: VallEModel, done: Tensor, level0: list[int], upto: int, refine: _RefineArgs) -> Tensor:
     """NAR levels 1..7 over the t frames so far; returns the codes ``[upto - c, 8]`` of frames ``c..upto``.
 
     ``done``: ``[c, 8]`` codes already handed out, frozen (:func:`generation.generate_nar`'s ``frozen``);

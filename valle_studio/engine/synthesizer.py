@@ -40,6 +40,10 @@ from valle_studio.engine.settings import GenerationSettings
 
 if TYPE_CHECKING:
     from valle_studio.engine.codec import Codec
+    from valle_studio.engine.interfaces import ModelFilesProtocol
+    from valle_studio.engine.model.vall_e import VallEModel
+    from valle_studio.engine.quality import TakeQuality, Transcript
+    from valle_studio.engine.quality.assess import TakeChecker
     from valle_studio.engine.streaming import StreamOptions, SynthesisStream
     from valle_studio.engine.text.analysis import Piece
     from valle_studio.engine.text.lexicon import Lexicon
@@ -92,14 +96,18 @@ class ModelInfo:
 class Synthesizer:
     """A loaded model plus everything needed to turn text into speech with it."""
 
-    def __init__(self, model, resolved: ResolvedModel, codec: Codec | Literal["auto"] | None = "auto") -> None:
+    def __init__(self, model: VallEModel, resolved: ResolvedModel,
+                 codec: Codec | Literal["auto"] | None = "auto") -> None:
+        from valle_studio.engine.text.checks import check_tokenizers_fit
         from valle_studio.engine.text.frontend import TextFrontend
 
         self.model = model
         self._resolved = resolved
         self.frontend = TextFrontend(resolved.tokenizer, resolved.text_tokenizer)
+        check_tokenizers_fit(self.frontend, model.config)
         self._codec = codec
         self._codec_lock = threading.Lock()
+        self._checker: TakeChecker | None = None  # the quality check's cache of references, made on first use
         config = model.config
         self.info = ModelInfo(
             name=resolved.name, path=resolved.path, device=str(model.device), dtype=str(model.dtype),
@@ -110,7 +118,8 @@ class Synthesizer:
     @classmethod
     def load(cls, model: str | Path, *, device: str = "auto", dtype: str = "auto",
              codec: Codec | Literal["auto"] | None = "auto", tokenizer: Path | None = None,
-             legacy_summing: bool | None = None, store=None, quantize: str | None = None) -> Synthesizer:
+             legacy_summing: bool | None = None, store: ModelFilesProtocol | None = None,
+             quantize: str | None = None) -> Synthesizer:
         """Load a checkpoint (path, or name of an installed model) and its tokenizers.
 
         ``tokenizer``: a ``tokenizer.json``; by default the one beside the model file, else the one the
@@ -148,8 +157,9 @@ class Synthesizer:
     def phonemize(self, text: str, language: str = "en", split: str = "sentences",
                   lexicon: Lexicon | None = None) -> list[str]:
         """The IPA each piece of ``text`` becomes: exactly what the model receives."""
-        request = SynthesisRequest(text=text, language=language, settings=GenerationSettings(split=split),
-                                   lexicon=lexicon)
+        # ``split`` is any string here (the app passes the text panel's choice); the settings refuse others
+        settings = GenerationSettings().replace(split=split)
+        request = SynthesisRequest(text=text, language=language, settings=settings, lexicon=lexicon)
         return self._request_lines(request)[1]
 
     def analyze(self, text: str, language: str = "en", split: str = "sentences", *,
@@ -256,6 +266,7 @@ class Synthesizer:
     def _request_lines(self, request: SynthesisRequest
                        ) -> tuple[list[str], list[str], list[pipeline.LineInput]]:
         """(texts, phoneme strings, model inputs), one entry per generated piece."""
+        from valle_studio.engine.text.checks import require_known_symbols
         from valle_studio.engine.text.clean import clean_text, is_speakable
 
         if request.phonemes is not None:
@@ -266,6 +277,7 @@ class Synthesizer:
                 raise SynthesisError(f"there is nothing to say: the phoneme string {ipa[:40]!r} has no "
                                      "phonemes, only punctuation")
             ids = self.frontend.ids_for_phonemes(ipa)
+            require_known_symbols(self.frontend.tokenizer.tokens(ipa), ipa, "the phoneme string")
             line = pipeline.LineInput(torch.tensor(ids), self.frontend.language_id(request.language))
             return [ipa], [ipa], [line]
         settings = request.settings
@@ -287,6 +299,11 @@ class Synthesizer:
         kept = [piece for piece in pieces if piece.speakable]
         if not kept:
             raise SynthesisError("there is nothing to say: the text has no words, only punctuation or symbols")
+        tokenizer = self.frontend.text_tokenizer if settings.no_phonemize else self.frontend.tokenizer
+        for piece in kept:  # <unk> in part of a piece is warned about; a piece of nothing but <unk> is refused
+            if tokenizer is not None:
+                require_known_symbols(tokenizer.tokens(piece.ipa), piece.ipa,
+                                      "the text" if settings.no_phonemize else "the phonemes of the text")
         if len(kept) < len(pieces):
             log.info("skipping pieces with nothing to pronounce: %r", [p.text for p in pieces if not p.speakable])
         warning = unknown_warning(kept)
@@ -311,20 +328,47 @@ class Synthesizer:
         report(progress, cancel, "decoding", len(codes), len(codes))
         return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
 
-    # -- speech to text -----------------------------------------------------------------------------------------
+    # -- speech to text ---------------------------------------------------------------------------------------
     @torch.inference_mode()
     def transcribe(self, source: PromptSource, language: str = "en", *, progress: ProgressCallback | None = None,
                    cancel: CancelToken | None = None) -> str:
         """IPA phonemes heard in a clip (the model's own STT head). ``source``: a clip or codes ``[T, 8]``."""
-        from valle_studio.engine.generation import transcribe
+        return self.transcript(source, language, progress=progress, cancel=cancel).ipa
 
+    @torch.inference_mode()
+    def transcript(self, source: PromptSource, language: str = "en", *, asked: str | None = None,
+                   progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> Transcript:
+        """What the STT head hears in ``source`` (a clip or codes ``[T, 8]``): phoneme ids and IPA; with
+        ``asked`` (the text the clip should say), also that text's phonemes, to compare ids with ids."""
+        from valle_studio.engine.generation import transcribe
+        from valle_studio.engine.quality import Transcript
+        from valle_studio.engine.quality.assess import strip_specials
+
+        if not self.model.config.has_stt_head:
+            raise SynthesisError("this model has no speech-to-text head (classifiers.proj.9), so it cannot "
+                                 "transcribe")
+        language_id = self.frontend.language_id(language)  # an unknown language fails before any work
         codes = self.encode_prompts([source])
         assert codes is not None
         max_tokens = max(8, int(len(codes) / FRAMES_PER_SECOND * 20))  # upstream: seconds x 20
-        ids = transcribe(self.model, torch.as_tensor(codes, device=self.model.device),
-                         language_id=self.frontend.language_id(language), max_tokens=max_tokens,
-                         progress=progress, cancel=cancel)
-        return self.frontend.decode_phonemes(ids)
+        ids = transcribe(self.model, torch.as_tensor(codes, device=self.model.device), language_id=language_id,
+                         max_tokens=max_tokens, progress=progress, cancel=cancel).tolist()
+        asked_ids = asked_ipa = None
+        if asked is not None:
+            asked_ipa = " ".join(self.phonemize(asked, language))
+            asked_ids = strip_specials(self.frontend.ids_for_phonemes(asked_ipa))
+        return Transcript(tuple(int(i) for i in ids), self.frontend.decode_phonemes(ids), asked_ids, asked_ipa)
+
+    # -- the quality check --------------------------------------------------------------------------------------
+    def check(self, request: SynthesisRequest, result: SynthesisResult, *, progress: ProgressCallback | None = None,
+              cancel: CancelToken | None = None) -> TakeQuality:
+        """Judge ``result``, a take made for ``request``: verdict, score and reasons (see
+        :mod:`valle_studio.engine.quality`). Runs the model's STT head, so it belongs on the model's thread."""
+        from valle_studio.engine.quality.assess import TakeChecker
+
+        if self._checker is None:
+            self._checker = TakeChecker(self)
+        return self._checker.check(request, result, progress=progress, cancel=cancel)
 
 
 def _keep_torch_caches_in_app_folder() -> None:

@@ -22,6 +22,7 @@ import math
 import os
 import secrets
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,15 @@ class History:
         for old in dropped:
             self.audio_path(old).unlink(missing_ok=True)
         return take
+
+    def set_extra(self, take_id: str, **changes: Any) -> Take:
+        """Update keys of a take's ``extra`` (its quality check, once its best-of run is decided) and
+        rewrite the index; returns the updated take."""
+        take = self.get(take_id)
+        updated = replace(take, extra={**take.extra, **changes})
+        self._takes = [updated if t.id == take_id else t for t in self._takes]
+        self._write_index()
+        return updated
 
     def remove(self, take_id: str) -> None:
         """Delete one take and its audio file."""

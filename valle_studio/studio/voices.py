@@ -15,6 +15,7 @@ even if removing the files is slow or fails half-way.
 
 from __future__ import annotations
 
+import builtins  # VoiceLibrary has a method called list: its annotations say builtins.list
 import json
 import logging
 import secrets
@@ -191,7 +192,7 @@ class VoiceLibrary:
                 voices[key] = voice
         return sorted(voices.values(), key=lambda v: v.name.casefold())
 
-    def names(self) -> list[str]:
+    def names(self) -> builtins.list[str]:
         return [v.name for v in self.list()]
 
     def get(self, name: str) -> Voice:
@@ -292,7 +293,7 @@ class VoiceLibrary:
                      clips=tuple(clips))
 
     @staticmethod
-    def _entries(voice: Voice) -> list[dict[str, Any]]:
+    def _entries(voice: Voice) -> builtins.list[dict[str, Any]]:
         return [{"file": c.path.name, "sample_rate": c.sample_rate, "duration_s": c.duration_s}
                 for c in voice.clips]
 
@@ -302,7 +303,7 @@ class VoiceLibrary:
         save_audio(folder / file, samples, sample_rate, subtype="PCM_24")
         return {"file": file, "sample_rate": sample_rate, "duration_s": round(len(samples) / sample_rate, 4)}
 
-    def _write_manifest(self, folder: Path, name: str, created: str, entries: list[dict[str, Any]]) -> Voice:
+    def _write_manifest(self, folder: Path, name: str, created: str, entries: builtins.list[dict[str, Any]]) -> Voice:
         atomic_write_json(folder / MANIFEST, {"version": VERSION, "name": name, "created": created,
                                               "clips": entries})
         return self._read(folder)

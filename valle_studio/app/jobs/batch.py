@@ -4,7 +4,7 @@
 ``batch`` to the :class:`~valle_studio.app.jobs.controller.EngineController`; on the engine thread a
 :class:`~valle_studio.batch.runner.BatchRunner` generates the rows with the loaded synthesizer and
 hands each :class:`~valle_studio.batch.runner.BatchEvent` out as a partial result, so slots connected
-to :attr:`BatchController.event` may touch widgets. The runner saves the project after every row
+to :attr:`BatchController.batch_event` may touch widgets. The runner saves the project after every row
 itself, so closing the app mid-run loses at most the row in progress.
 
 The engine refuses the run while a studio take is active (:class:`~valle_studio.app.jobs.records.EngineBusy`),
@@ -28,6 +28,7 @@ from valle_studio.app.jobs.records import JobContext, JobFunction, JobKind
 from valle_studio.batch.project import BatchProject
 from valle_studio.batch.runner import BatchEvent, BatchRunner, PauseGate, RunSummary
 from valle_studio.engine.progress import Cancelled
+from valle_studio.engine.quality.options import QualityOptions
 from valle_studio.errors import describe
 from valle_studio.studio.voices import VoiceLibrary
 
@@ -35,13 +36,15 @@ log = logging.getLogger(__name__)
 
 
 def batch_job(project: BatchProject, row_ids: Sequence[str], *, voices: VoiceLibrary | None, gate: PauseGate,
-              describe_error: Callable[[BaseException], str] = lambda exc: describe(exc, gui=True)) -> JobFunction:
-    """The engine-thread side of a run: a :class:`BatchRunner` over ``row_ids``; returns its summary."""
+              describe_error: Callable[[BaseException], str] = lambda exc: describe(exc, gui=True),
+              quality: QualityOptions | None = None) -> JobFunction:
+    """The engine-thread side of a run: a :class:`BatchRunner` over ``row_ids`` (each line checked, best
+    of ``quality.best_of``); returns its summary."""
     ids = list(row_ids)
 
     def run(context: JobContext) -> RunSummary:
         runner = BatchRunner(project, context.model, voices=voices, on_event=context.emit, cancel=context.cancel,
-                             gate=gate, describe_error=describe_error)
+                             gate=gate, describe_error=describe_error, quality=quality)
         try:
             return runner.run(ids)
         except Cancelled:
@@ -55,7 +58,7 @@ def batch_job(project: BatchProject, row_ids: Sequence[str], *, voices: VoiceLib
 class BatchController(QObject):
     """See the module docstring. One run at a time."""
 
-    event = Signal(object)  # BatchEvent, on the UI thread
+    batch_event = Signal(object)  # BatchEvent, on the UI thread
     finished = Signal(object)  # RunSummary
     failed = Signal(str)  # the run stopped on an error that was not one row's
     running_changed = Signal(bool)  # a run was accepted (it may still wait for the engine) / has ended
@@ -82,14 +85,17 @@ class BatchController(QObject):
     def is_paused(self) -> bool:
         return self.is_running and self._gate.paused
 
-    def start(self, project: BatchProject, row_ids: Sequence[str], *, voices: VoiceLibrary | None = None) -> bool:
-        """Start generating ``row_ids``; False when there is nothing to do or a run of this controller
-        is going. Raises :class:`~valle_studio.app.jobs.records.EngineBusy` while other work holds the
-        engine (the caller says what)."""
+    def start(self, project: BatchProject, row_ids: Sequence[str], *, voices: VoiceLibrary | None = None,
+              quality: QualityOptions | None = None) -> bool:
+        """Start generating ``row_ids`` (``quality``: the takes each line gets; default one, checked);
+        False when there is nothing to do or a run of this controller is going. Raises
+        :class:`~valle_studio.app.jobs.records.EngineBusy` while other work holds the engine (the caller
+        says what)."""
         if self.is_running or not row_ids:
             return False
         self._gate = PauseGate()
-        job = self.engine.submit(JobKind.BATCH, batch_job(project, row_ids, voices=voices, gate=self._gate),
+        job = self.engine.submit(JobKind.BATCH, batch_job(project, row_ids, voices=voices, gate=self._gate,
+                                                          quality=quality),
                                  title=f'the batch "{project.name}"', keep_after_cancel=True)
         self._job = job
         job.started.connect(self._on_started)
@@ -127,10 +133,10 @@ class BatchController(QObject):
             return True
         self.cancel()
         deadline = QDeadlineTimer(timeout_ms)
-        while not job.done and not deadline.hasExpired() and self.engine.thread.isRunning():
+        while not job.done and not deadline.hasExpired() and self.engine.worker_thread.isRunning():
             QCoreApplication.processEvents()
             QThread.msleep(10)
-        return job.done or not self.engine.thread.isRunning()
+        return job.done or not self.engine.worker_thread.isRunning()
 
     def _set_waiting(self, waiting: bool) -> None:
         if waiting != self._waiting:
@@ -143,7 +149,7 @@ class BatchController(QObject):
 
     @Slot(object)
     def _on_event(self, event: BatchEvent) -> None:
-        self.event.emit(event)
+        self.batch_event.emit(event)
 
     def _end(self) -> None:
         self._job = None

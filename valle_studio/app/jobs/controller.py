@@ -44,6 +44,7 @@ from valle_studio.app.jobs.records import (
     WhenBusy,
 )
 from valle_studio.engine.interfaces import ModelInfoProtocol
+from valle_studio.engine.quality.options import QualityOptions
 from valle_studio.engine.requests import PromptSource, SynthesisRequest
 from valle_studio.engine.text.lexicon import Lexicon
 
@@ -64,6 +65,7 @@ class EngineController(QObject):
     notice = Signal(str)  # one line for the user: work the engine stopped on its own (a model change)
     job_progress = Signal(int, object)  # job id, Progress
     job_chunk = Signal(int, object)  # job id, AudioChunk: audio of a streamed take as it is generated
+    job_candidate = Signal(int, object)  # job id, Candidate: one checked take of a best-of studio take
     job_finished = Signal(int, object)  # job id, result (SynthesisResult for a take)
     job_failed = Signal(int, str)
     job_cancelled = Signal(int)
@@ -132,7 +134,7 @@ class EngineController(QObject):
         return bool(stopped)
 
     @property
-    def thread(self) -> QThread:
+    def worker_thread(self) -> QThread:
         return self._thread
 
     # -- state ---------------------------------------------------------------------------------
@@ -183,14 +185,22 @@ class EngineController(QObject):
         self._dispatch()
         return job
 
-    def generate(self, request: SynthesisRequest, *, stream: bool = False, check_unknown: bool = False) -> int:
+    def generate(self, request: SynthesisRequest, *, stream: bool = False, quality: QualityOptions | None = None,
+                 check_unknown: bool = False) -> int:
         """Queue a studio take (replacing the active one); returns its job id. Raises EngineBusy while
         other work holds the engine. ``stream``: hand the audio out as it is generated (``job_chunk``).
-        ``check_unknown``: when the text would send ``<unk>`` to the model, generate nothing and finish with
+        ``quality``: run the best-of loop and check the takes (``job_candidate`` for each; the job's
+        result is then the :class:`~valle_studio.engine.quality.best_of.Candidates`, not one result);
+        a streamed take is checked once it has ended. ``check_unknown``: when the text would send
+        ``<unk>`` to the model, generate nothing and finish with
         :class:`~valle_studio.app.jobs.kinds.UnknownSymbolsFound` instead."""
         kind = JobKind.STREAM if stream else JobKind.TAKE
-        make = kinds.stream if stream else kinds.take
-        return self.submit(kind, make(request, check_unknown=check_unknown)).id
+        if quality is not None:
+            make = kinds.checked_stream if stream else kinds.checked_take
+            fn = make(request, quality, check_unknown=check_unknown)
+        else:
+            fn = (kinds.stream if stream else kinds.take)(request, check_unknown=check_unknown)
+        return self.submit(kind, fn).id
 
     def transcribe(self, source: PromptSource, language: str, *, when_busy: WhenBusy | None = None) -> Job:
         """Queue speech-to-phonemes of one clip; the job finishes with the IPA ``str``."""
@@ -355,6 +365,8 @@ class EngineController(QObject):
             job.partial.emit(item)
             if job.kind is JobKind.STREAM:
                 self.job_chunk.emit(job_id, item)
+            elif job.kind is JobKind.TAKE:
+                self.job_candidate.emit(job_id, item)
 
     @Slot(int, str, object)
     def _on_ended(self, job_id: int, outcome: str, payload: Any) -> None:

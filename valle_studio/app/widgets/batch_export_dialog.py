@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -207,7 +208,8 @@ class BatchExporter(QObject):
         keep = box.addButton("Keep both (rename new files)", QMessageBox.ButtonRole.AcceptRole)
         overwrite = box.addButton("Overwrite", QMessageBox.ButtonRole.DestructiveRole)
         box.exec()
-        return {keep: "rename", overwrite: "overwrite"}.get(box.clickedButton())
+        choices: dict[QAbstractButton, str] = {keep: "rename", overwrite: "overwrite"}
+        return choices.get(box.clickedButton())
 
     def wait(self) -> None:
         if self._task is not None:

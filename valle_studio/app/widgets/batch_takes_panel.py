@@ -1,4 +1,7 @@
-"""The takes of the selected batch line: list, waveform, play, approve, delete.
+"""The takes of the selected batch line: list, waveform, play, approve, delete, transcribe.
+
+Each take shows its quality check (a badge icon in the verdict's colour and the verdict's word; the
+reasons in its tooltip); the take a best-of run chose is starred.
 
 Auditioning goes through the window's shared :class:`~valle_studio.app.audio_bridge.PlaybackController`
 (this panel passes itself as the owner), so a take plays in the same player as the main window's
@@ -23,18 +26,22 @@ from PySide6.QtWidgets import (
 )
 
 from valle_studio.app.audio_bridge import PlaybackController
+from valle_studio.app.widgets.verdict_badge import badge_icon, reasons_html, word
 from valle_studio.app.widgets.waveform_view import WaveformView
 from valle_studio.audio.io import AudioError
 from valle_studio.batch.project import BatchProject
+from valle_studio.batch.quality import group_takes, is_chosen, take_quality
 from valle_studio.batch.rows import Row, Take
 
 log = logging.getLogger(__name__)
 TakeIdRole = Qt.ItemDataRole.UserRole + 1
 
 
-def take_label(number: int, take: Take, approved: bool) -> str:
+def take_label(number: int, take: Take, approved: bool, chosen: bool = False) -> str:
+    """``"✓ Take 2 · 1.4 s · seed 7 · Suspect ★"``: approved mark, length, seed, verdict, chosen star."""
     mark = "✓ " if approved else ""
-    return f"{mark}Take {number} · {take.duration_s:.1f} s · seed {take.seed}"
+    return (f"{mark}Take {number} · {take.duration_s:.1f} s · seed {take.seed} · {word(take_quality(take))}"
+            + (" ★" if chosen else ""))
 
 
 class BatchTakesPanel(QWidget):
@@ -42,6 +49,7 @@ class BatchTakesPanel(QWidget):
 
     changed = Signal(str)
     error = Signal(str)
+    transcribe_requested = Signal(object, int, object)  # samples [S] float32, sample rate, the Take
 
     def __init__(self, playback: PlaybackController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,9 +71,12 @@ class BatchTakesPanel(QWidget):
         self.approve_button = QPushButton("Approve")
         self.approve_button.setToolTip("Use this take for the line: it is the one exported")
         self.delete_button = QPushButton("Delete take")
+        self.transcribe_button = QPushButton("Transcribe")
+        self.transcribe_button.setToolTip("Hear this take through the model's speech-to-text head, beside the "
+                                          "phonemes of its text")
 
         buttons = QHBoxLayout()
-        for button in (self.play_button, self.approve_button, self.delete_button):
+        for button in (self.play_button, self.approve_button, self.delete_button, self.transcribe_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         right = QVBoxLayout()
@@ -84,6 +95,7 @@ class BatchTakesPanel(QWidget):
         self.play_button.clicked.connect(lambda: self.play_selected())
         self.approve_button.clicked.connect(self.approve_selected)
         self.delete_button.clicked.connect(self.delete_selected)
+        self.transcribe_button.clicked.connect(self.transcribe_selected)
         self.waveform.seek_requested.connect(self._seek)
         playback.position_changed.connect(self._on_position)
         playback.state_changed.connect(lambda _s: self._update_buttons())
@@ -103,9 +115,13 @@ class BatchTakesPanel(QWidget):
             count = f"{len(row.takes)} take{'s' if len(row.takes) != 1 else ''}" if row.takes else "no takes yet"
             self.title.setText(f"<b>Line {number}</b> · {count}")
             for n, take in enumerate(row.takes, start=1):
-                item = QListWidgetItem(take_label(n, take, take.id == row.approved))
+                chosen = is_chosen(take) and len(group_takes(row, take)) > 1
+                item = QListWidgetItem(badge_icon(take_quality(take)), take_label(n, take, take.id == row.approved,
+                                                                                 chosen))
                 item.setData(TakeIdRole, take.id)
-                item.setToolTip(f"Generated {take.created} with {take.model or 'the model'}; voice {take.voice}")
+                best = f"<p>Chosen as the best of {len(group_takes(row, take))} takes.</p>" if chosen else ""
+                item.setToolTip(f"<p>{reasons_html(take_quality(take))}</p>{best}<p>Generated {take.created} with "
+                                f"{take.model or 'the model'}; voice {take.voice}</p>")
                 self.takes.addItem(item)
                 if take.id == row.approved:
                     self.takes.setCurrentItem(item)
@@ -149,6 +165,12 @@ class BatchTakesPanel(QWidget):
         self.project.approve(self.row.id, take.id)
         self.show_row(self.project, self.row)
         self.changed.emit(self.row.id)
+
+    def transcribe_selected(self) -> None:
+        take = self.selected_take()
+        clip = self._load(take) if take is not None else None
+        if take is not None and clip is not None:
+            self.transcribe_requested.emit(clip[0], clip[1], take)
 
     def delete_selected(self) -> None:
         take = self.selected_take()
@@ -211,3 +233,4 @@ class BatchTakesPanel(QWidget):
         approved = self.row is not None and take is not None and take.id == self.row.approved
         self.approve_button.setEnabled(take is not None and not approved)
         self.delete_button.setEnabled(take is not None)
+        self.transcribe_button.setEnabled(take is not None)

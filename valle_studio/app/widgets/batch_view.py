@@ -5,8 +5,10 @@ its lines; voice, text and seed are edited in place. "Run all" generates every l
 current take, "Run selected" adds a take to the selected lines, "Run failed" retries failures. The
 queue runs on a worker thread (pause, resume, cancel) and the project is saved after every line;
 the latest project is reopened when the view is created, which is how an interrupted batch resumes.
-Takes are auditioned in the window's shared player, approved and deleted below the table; "Export…"
-writes the approved takes with manifests, optionally a combined file and SRT subtitles.
+Takes are auditioned in the window's shared player, approved and deleted below the table; every take is
+checked (best of the window's Best-of control) and "Lines that need a look" shows, and re-runs, the lines
+whose take came out suspect or bad. "Export…" writes the approved takes with manifests, optionally a
+combined file and SRT subtitles.
 
 Self-contained: it gets the window's :class:`~valle_studio.app.jobs.controller.EngineController` (the
 run is one of its jobs, on the engine thread: the view never holds the model), the voice library, the
@@ -52,6 +54,7 @@ from valle_studio.app.jobs.batch import BatchController
 from valle_studio.app.jobs.controller import EngineController
 from valle_studio.app.jobs.records import EngineBusy, EngineState
 from valle_studio.app.widgets.batch_export_dialog import BatchExporter
+from valle_studio.app.widgets.batch_look_bar import LookBar
 from valle_studio.app.widgets.batch_run_bar import BatchRunBar, engine_busy_text
 from valle_studio.app.widgets.batch_takes_panel import BatchTakesPanel
 from valle_studio.batch import projects
@@ -68,6 +71,7 @@ from valle_studio.batch.runner import (
     RunSummary,
 )
 from valle_studio.batch.script import ScriptError
+from valle_studio.engine.quality.options import QualityOptions
 from valle_studio.engine.settings import GenerationSettings
 from valle_studio.engine.text.languages import LANGUAGES
 from valle_studio.studio.voices import VoiceLibrary
@@ -99,12 +103,14 @@ class BatchView(QWidget):
 
     def __init__(self, engine: EngineController, voices: VoiceLibrary, playback: PlaybackController,
                  settings: Callable[[], GenerationSettings], parent: QWidget | None = None, *,
-                 projects_root: Path | None = None, reopen_last: bool = True) -> None:
+                 projects_root: Path | None = None, reopen_last: bool = True,
+                 quality: Callable[[], QualityOptions] = QualityOptions) -> None:
         super().__init__(parent)
         self.engine = engine
         self.voices = voices
         self.playback = playback
         self._settings = settings
+        self._quality = quality  # the takes each line gets (the window's Best-of control)
         self.projects_root = projects_root or projects.default_root()
         self.project: BatchProject | None = None
         self.controller = BatchController(engine, self)
@@ -175,8 +181,9 @@ class BatchView(QWidget):
         self.model = BatchTableModel(self)
         self.table = BatchTableView(self.model, self.voices.names)
         self.takes = BatchTakesPanel(self.playback)
+        table_box, self.look = LookBar.above(self.table, self.model)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.table)
+        splitter.addWidget(table_box)
         splitter.addWidget(self.takes)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
@@ -206,7 +213,7 @@ class BatchView(QWidget):
         self.open_script_button.clicked.connect(self._choose_script)
         self.open_project_button.clicked.connect(self._choose_project)
         self.export_button.clicked.connect(self.export)
-        self.lexicon_button.clicked.connect(lambda: self.project and self.lexicon_requested.emit(self.project))
+        self.lexicon_button.clicked.connect(self._ask_lexicon)
         self.voice_combo.activated.connect(self._on_default_voice)
         self.language_combo.activated.connect(self._on_language)
         self.use_settings_button.clicked.connect(self.use_current_settings)
@@ -215,17 +222,19 @@ class BatchView(QWidget):
         self.run_failed_button.clicked.connect(self.run_failed)
         self.run_bar.pause_toggled.connect(self._on_pause_toggled)
         self.cancel_button.clicked.connect(self.controller.cancel)
-        self.controller.event.connect(self._on_event)
+        self.controller.batch_event.connect(self._on_event)
         self.controller.finished.connect(self._on_finished)
         self.controller.failed.connect(lambda message: self._say(f"The batch stopped: {message}", error=True))
         self.controller.running_changed.connect(self._on_running_changed)
+        self.controller.running_changed.connect(self.look.set_running)
+        self.look.rerun_requested.connect(self.run)
         self.controller.waiting_changed.connect(self._on_waiting_changed)
         self.controller.paused_changed.connect(self.run_bar.set_paused)
         self.engine.state_changed.connect(self._on_engine_state)
         self.engine.notice.connect(self._on_engine_notice)
         self.model.edit_failed.connect(lambda message: self._say(message, error=True))
         # Progress repaints rows many times a second; the counts only change when a row ends or is edited.
-        self.model.dataChanged.connect(lambda *_: self.controller.is_running or self._update_summary())
+        self.model.dataChanged.connect(lambda *_: self._update_summary_when_idle())
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_current_takes())
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_controls())
         self.table.customContextMenuRequested.connect(self._context_menu)
@@ -291,6 +300,11 @@ class BatchView(QWidget):
         self._show_current_takes()
         self._update_summary()
         self._update_controls()
+
+    def _ask_lexicon(self) -> None:
+        """The project's lexicon button: the window opens the table dialog for the open project."""
+        if self.project is not None:
+            self.lexicon_requested.emit(self.project)
 
     def _choose_script(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a script", str(Path.home()), SCRIPT_FILTER)
@@ -391,7 +405,7 @@ class BatchView(QWidget):
             return False
         self._stop_reason = ""
         try:
-            started = self.controller.start(self.project, row_ids, voices=self.voices)
+            started = self.controller.start(self.project, row_ids, voices=self.voices, quality=self._quality())
         except EngineBusy as busy:
             self._say(engine_busy_text(busy.holder), error=True)
             return False
@@ -531,6 +545,10 @@ class BatchView(QWidget):
     def _say(self, text: str, *, error: bool = False) -> None:
         self.message.setText(f"<span style='color:#d03c3c'>{text}</span>" if error else text)
         self.message_frame.setVisible(bool(text))
+
+    def _update_summary_when_idle(self) -> None:
+        if not self.controller.is_running:
+            self._update_summary()
 
     def _update_summary(self) -> None:
         project = self.project

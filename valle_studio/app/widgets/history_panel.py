@@ -1,8 +1,10 @@
 """The take history: a list (newest first) over :class:`~valle_studio.studio.history.History`.
 
-:class:`HistoryModel` wraps the non-Qt history; :class:`HistoryPanel` shows it. Clicking (or
-pressing Enter on) a take asks to audition it; "Reuse settings" asks to load its settings back.
-The panel only emits requests; the window decides what they do.
+:class:`HistoryModel` wraps the non-Qt history; :class:`HistoryPanel` shows it. Every take carries its
+verdict badge (the word and its colour, :mod:`.verdict_badge`), with the reasons in the tooltip; the
+chosen take of a best-of run says so on its second line. Clicking (or pressing Enter on) a take asks to
+audition it; "Reuse settings" asks to load its settings back; "Transcribe" asks to hear it through the
+model's speech-to-text head. The panel only emits requests; the window decides what they do.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import (
     QApplication,
@@ -25,16 +27,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from valle_studio.app.widgets.verdict_badge import badge_width, paint_badge, reasons_html, word
+from valle_studio.engine.quality.report import chosen_in, group_of, quality_of
 from valle_studio.studio.history import History, Take
 
 TakeRole = Qt.ItemDataRole.UserRole + 1
 SummaryRole = Qt.ItemDataRole.UserRole + 2
+QualityRole = Qt.ItemDataRole.UserRole + 3  # the take's TakeQuality, or None when it was not checked
 _Index = QModelIndex | QPersistentModelIndex
 
 
-def summary(take: Take) -> str:
-    """Second line of a list item: length, seed, RTF, time, voice."""
-    parts = [f"{take.duration_s:.1f} s", f"seed {take.seed}"]
+def summary(take: Take, candidates: int = 1) -> str:
+    """Second line of a list item: length, seed, RTF, time, voice; ``candidates``: the size of the take's
+    best-of run ("★ best of 3" leads the line of the chosen one)."""
+    parts = [f"★ best of {candidates}"] if candidates > 1 and chosen_in(take.extra) else []
+    parts += [f"{take.duration_s:.1f} s", f"seed {take.seed}"]
     if take.real_time_factor is not None:
         parts.append(f"RTF {take.real_time_factor:.2f}")
     parts += [take.created_local.strftime("%d %b %H:%M"), take.voice or "no voice"]
@@ -54,7 +61,7 @@ def details(take: Take) -> str:
         ("Created", take.created_local.strftime("%Y-%m-%d %H:%M:%S")),
     ]
     body = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in rows)
-    return f"<table>{body}</table>"
+    return f"<p>{reasons_html(quality_of(take.extra))}</p><table>{body}</table>"
 
 
 class HistoryModel(QAbstractListModel):
@@ -75,14 +82,21 @@ class HistoryModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return " ".join(take.text.split())
         if role == SummaryRole:
-            return summary(take)
+            return summary(take, self.run_size(take))
         if role == Qt.ItemDataRole.ToolTipRole:
             return details(take)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{take.text}. {summary(take)}"
+            return f"{take.text}. {word(quality_of(take.extra))}. {summary(take, self.run_size(take))}"
         if role == TakeRole:
             return take
+        if role == QualityRole:
+            return quality_of(take.extra)
         return None
+
+    def run_size(self, take: Take) -> int:
+        """How many takes of the history belong to ``take``'s best-of run."""
+        group = group_of(take.extra)
+        return 1 if group is None else sum(1 for t in self._takes if group_of(t.extra) == group)
 
     def take_at(self, row: int) -> Take:
         return self._takes[row]
@@ -96,6 +110,15 @@ class HistoryModel(QAbstractListModel):
         self._takes.insert(0, take)
         self.endInsertRows()
         self._drop_pruned()
+
+    def replace(self, take: Take) -> None:
+        """Show the stored ``take`` in place of the one with its id (its check was updated)."""
+        row = self.row_of(take.id)
+        if row >= 0:
+            self._takes[row] = take
+            group = group_of(take.extra)
+            rows = [i for i, t in enumerate(self._takes) if group is not None and group_of(t.extra) == group] or [row]
+            self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)))
 
     def remove(self, take_id: str) -> None:
         """Delete a take from the history (and its audio) and from the list."""
@@ -118,47 +141,53 @@ class HistoryModel(QAbstractListModel):
 
 def _blend(a: QColor, b: QColor, weight: float) -> QColor:
     """``weight`` of ``a`` plus the rest of ``b`` (works for light and dark palettes alike)."""
-    return QColor.fromRgbF(*(weight * x + (1 - weight) * y for x, y in
-                             zip(a.getRgbF()[:3], b.getRgbF()[:3], strict=True)))
+    rgb_a, rgb_b = (a.redF(), a.greenF(), a.blueF()), (b.redF(), b.greenF(), b.blueF())
+    return QColor.fromRgbF(*(weight * x + (1 - weight) * y for x, y in zip(rgb_a, rgb_b, strict=True)))
 
 
 class TakeDelegate(QStyledItemDelegate):
-    """Two lines per take, each elided to the list's width: the text, then the summary (dimmer)."""
+    """Two lines per take, each elided to the list's width: the text with the verdict badge at its right,
+    then the summary (dimmer)."""
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
-        height = option.fontMetrics.height()  # type: ignore[attr-defined]
+        height = option.fontMetrics.height()
         return QSize(0, 2 * height + 10)  # width 0: never wider than the view, so no side scrolling
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
-        opt.text = ""  # type: ignore[attr-defined]
-        widget = opt.widget  # type: ignore[attr-defined]
+        opt.text = ""
+        widget = opt.widget
         style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-        rect = opt.rect.adjusted(6, 4, -6, -4)  # type: ignore[attr-defined]
-        metrics = opt.fontMetrics  # type: ignore[attr-defined]
-        selected = bool(opt.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
+        rect = opt.rect.adjusted(6, 4, -6, -4)
+        metrics = opt.fontMetrics
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
         group = QPalette.ColorGroup.Normal if opt.state & QStyle.StateFlag.State_Enabled else \
-            QPalette.ColorGroup.Disabled  # type: ignore[attr-defined]
+            QPalette.ColorGroup.Disabled
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        first = metrics.elidedText(str(index.data()), Qt.TextElideMode.ElideRight, rect.width())
+        quality = index.data(QualityRole)
+        width = badge_width(metrics, quality)
+        badge = QRect(rect.right() - width, rect.y(), width, metrics.height())
+        paint_badge(painter, badge, quality)
+        first = metrics.elidedText(str(index.data()), Qt.TextElideMode.ElideRight, rect.width() - width - 6)
         second = metrics.elidedText(str(index.data(SummaryRole)), Qt.TextElideMode.ElideRight, rect.width())
         painter.save()
-        painter.setPen(opt.palette.color(group, role))  # type: ignore[attr-defined]
+        painter.setPen(opt.palette.color(group, role))
         painter.drawText(rect.x(), rect.y() + metrics.ascent(), first)
         if not selected:  # a dimmer second line: text colour blended toward the background
-            painter.setPen(_blend(opt.palette.color(group, QPalette.ColorRole.Text),  # type: ignore[attr-defined]
-                                  opt.palette.color(group, QPalette.ColorRole.Base), 0.6))  # type: ignore[attr-defined]
+            painter.setPen(_blend(opt.palette.color(group, QPalette.ColorRole.Text),
+                                  opt.palette.color(group, QPalette.ColorRole.Base), 0.6))
         painter.drawText(rect.x(), rect.y() + metrics.height() + metrics.ascent() + 2, second)
         painter.restore()
 
 
 class HistoryPanel(QWidget):
-    """List of takes with "Reuse settings" and "Delete"."""
+    """List of takes with "Reuse settings", "Transcribe" and "Delete"."""
 
     audition_requested = Signal(object)  # Take
     reuse_requested = Signal(object)  # Take
+    transcribe_requested = Signal(object)  # Take
 
     def __init__(self, model: HistoryModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -180,10 +209,14 @@ class HistoryPanel(QWidget):
         self.reuse = QPushButton("Reuse &settings")
         self.reuse.setToolTip("Load this take's settings and seed back into the sampler, "
                               "to repeat or vary it.")
+        self.transcribe = QPushButton("&Transcribe")
+        self.transcribe.setToolTip("Hear this take through the model's own speech-to-text head: the phonemes it "
+                                   "hears beside the ones asked for.")
         self.delete = QPushButton("Delete")
         self.delete.setToolTip("Delete this take and its audio from the history.")
         buttons = QHBoxLayout()
         buttons.addWidget(self.reuse)
+        buttons.addWidget(self.transcribe)
         buttons.addWidget(self.delete)
         buttons.addStretch(1)
 
@@ -197,6 +230,7 @@ class HistoryPanel(QWidget):
         self.list.activated.connect(self._on_clicked)
         self.list.selectionModel().currentChanged.connect(self._update_buttons)
         self.reuse.clicked.connect(self._on_reuse)
+        self.transcribe.clicked.connect(self._on_transcribe)
         self.delete.clicked.connect(self._on_delete)
         model.rowsInserted.connect(self._update_buttons)
         model.rowsRemoved.connect(self._update_buttons)
@@ -220,6 +254,11 @@ class HistoryPanel(QWidget):
         if take is not None:
             self.reuse_requested.emit(take)
 
+    def _on_transcribe(self) -> None:
+        take = self.current_take()
+        if take is not None:
+            self.transcribe_requested.emit(take)
+
     def _on_delete(self) -> None:
         take = self.current_take()
         if take is not None:
@@ -228,5 +267,6 @@ class HistoryPanel(QWidget):
     def _update_buttons(self, *_: object) -> None:
         has = self.current_take() is not None
         self.reuse.setEnabled(has)
+        self.transcribe.setEnabled(has)
         self.delete.setEnabled(has)
         self.empty.setVisible(self.model.rowCount() == 0)

@@ -1,7 +1,8 @@
 """The generation progress strip: one bar over all stages, stage text, elapsed time and RTF.
 
 Engine stages are mapped onto parts of one bar (length 0–5 %, demasking or AR 5–70 %, refinement
-70–90 %, decoding 90–100 %), so the bar moves forward through a piece of text. The elapsed
+70–90 %, decoding 90–95 %, the quality check 95–100 %), so the bar moves forward through a piece of
+text; the takes of a best-of run (``take i/N`` in the detail) share the bar. The elapsed
 clock is a UI-thread timer: it keeps ticking while the engine thread works, which is also the
 visible proof that the window is responsive.
 """
@@ -15,6 +16,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from valle_studio.engine.progress import Progress
+from valle_studio.engine.quality.best_of import loop_fraction
 from valle_studio.engine.requests import SynthesisResult
 
 #: stage -> (start, end) share of the bar
@@ -24,9 +26,10 @@ STAGE_SPANS: dict[str, tuple[float, float]] = {
     "generating": (0.05, 0.7),
     "ar": (0.05, 0.7),
     "refining": (0.7, 0.9),
-    "decoding": (0.9, 1.0),
+    "decoding": (0.9, 0.95),
+    "checking": (0.95, 1.0),
 }
-_PIECE = re.compile(r"(\d+)\s*/\s*(\d+)")
+_PIECE = re.compile(r"sentence\s+(\d+)\s*/\s*(\d+)")
 
 
 def stage_text(progress: Progress) -> str:
@@ -49,12 +52,12 @@ def overall_fraction(progress: Progress) -> float | None:
     within = min(1.0, progress.done / progress.total) if progress.total > 0 else 0.0
     start, end = span
     value = start + (end - start) * within
-    match = _PIECE.search(progress.detail) if progress.stage != "decoding" else None
+    match = _PIECE.search(progress.detail) if progress.stage not in ("decoding", "checking") else None
     if match:
         index, count = int(match.group(1)), int(match.group(2))
         if count > 0 and 1 <= index <= count:
             value = 0.9 * ((index - 1) + value / 0.9) / count
-    return max(0.0, min(1.0, value))
+    return max(0.0, min(1.0, loop_fraction(progress.detail, value)))
 
 
 def format_seconds(seconds: float) -> str:
@@ -124,11 +127,13 @@ class ProgressPanel(QWidget):
             self.bar.setValue(int(fraction * 1000))
         self.stage.setText(stage_text(progress))
 
-    def finish(self, result: SynthesisResult) -> None:
+    def finish(self, result: SynthesisResult, verdict: str = "") -> None:
+        """The run ended with ``result``; ``verdict``: its check in one line ("Bad: too short: ...")."""
         self._end()
         self.bar.setRange(0, 1000)
         self.bar.setValue(1000)
-        self.stage.setText(f"Done: {result.duration_s:.1f} s of speech")
+        self.stage.setText(f"Done: {result.duration_s:.1f} s of speech" + (f" · {verdict}" if verdict else ""))
+        self.stage.setToolTip(verdict)
         self.elapsed.setText(format_seconds(result.elapsed_s))
         rtf = result.real_time_factor
         self.rtf.setText(f"RTF {rtf:.2f}" if rtf != float("inf") else "")

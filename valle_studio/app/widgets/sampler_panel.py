@@ -10,6 +10,8 @@ The text split mode belongs to the text panel; :meth:`settings` keeps whatever s
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QRegularExpression, Qt, Signal
 from PySide6.QtGui import QRegularExpressionValidator, QValidator
 from PySide6.QtWidgets import (
@@ -58,7 +60,7 @@ class SeedValidator(QRegularExpressionValidator):
         return state
 
 
-def _spin(field: NumberField) -> QAbstractSpinBox:
+def _spin(field: NumberField) -> QSpinBox | QDoubleSpinBox:
     box: QSpinBox | QDoubleSpinBox
     if field.decimals is None:
         box = QSpinBox()
@@ -128,7 +130,7 @@ class SamplerPanel(QWidget):
 
         self.choices: dict[str, QComboBox] = {spec.name: _combo(spec) for spec in CHOICES}
         self.modality = self.choices["modality"]
-        self.spins: dict[str, QAbstractSpinBox] = {f.name: _spin(f) for f in FIELDS}
+        self.spins: dict[str, QSpinBox | QDoubleSpinBox] = {f.name: _spin(f) for f in FIELDS}
         self.flags: dict[str, QCheckBox] = {}
         for name, label, tip in FLAGS:
             box = QCheckBox(label)
@@ -183,7 +185,7 @@ class SamplerPanel(QWidget):
         for combo in self.choices.values():
             combo.currentIndexChanged.connect(self._on_value)
         for spin in self.spins.values():
-            spin.valueChanged.connect(self._on_value)  # type: ignore[attr-defined]
+            spin.valueChanged.connect(self._on_value)
         for box in self.flags.values():
             box.toggled.connect(self._on_value)
         self.seed.textChanged.connect(self._on_seed)
@@ -192,19 +194,19 @@ class SamplerPanel(QWidget):
     # -- values --------------------------------------------------------------------------------
     def settings(self) -> GenerationSettings:
         """The settings the controls show (always valid: the ranges match the validation)."""
-        values: dict[str, object] = {name: combo.currentData() for name, combo in self.choices.items()}
+        # what the controls hold; GenerationSettings checks every value
+        values: dict[str, Any] = {name: combo.currentData() for name, combo in self.choices.items()}
         values["split"] = self._split
         for field in FIELDS:
-            value = self.spins[field.name].value()  # type: ignore[attr-defined]
+            value = self.spins[field.name].value()
             # The "off" position of an optional field, or anything typed below its range, is None.
-            low = SPECS[field.name].range.low  # type: ignore[union-attr]
-            if field.none_at_minimum and value < low:
-                value = None
-            values[field.name] = value
+            limits = SPECS[field.name].range
+            assert limits is not None  # every number field has a range
+            values[field.name] = None if field.none_at_minimum and value < limits.low else value
         for name, box in self.flags.items():
             values[name] = box.isChecked()
         values["seed"] = int(self.seed.text()) if self.seed.text() else None
-        return GenerationSettings(**values)  # type: ignore[arg-type]
+        return GenerationSettings(**values)
 
     def set_settings(self, settings: GenerationSettings) -> None:
         """Show ``settings`` in the controls and select the matching preset (or "Custom")."""
@@ -217,7 +219,7 @@ class SamplerPanel(QWidget):
                 value = getattr(settings, field.name)
                 if value is None:
                     value = field.minimum
-                self.spins[field.name].setValue(value)  # type: ignore[attr-defined]
+                self.spins[field.name].setValue(value)
             for name, box in self.flags.items():
                 box.setChecked(bool(getattr(settings, name)))
             self.seed.setText("" if settings.seed is None else str(settings.seed))
@@ -253,7 +255,7 @@ class SamplerPanel(QWidget):
             return self.seed
         for controls in (self.choices, self.spins, self.flags):
             if spec.name in controls:
-                return controls[spec.name]  # type: ignore[return-value]
+                return controls[spec.name]
         return None
 
     def _add_row(self, spec: FieldSpec, seed_row: QHBoxLayout) -> None:

@@ -63,6 +63,7 @@ class VoicePanel(QWidget):
     """Reference clip workbench and voice library picker."""
 
     changed = Signal()  # what prompts() or voice_name() returns has changed
+    transcribe_requested = Signal(object)  # PromptClip: the clip shown, to hear with the model's STT head
 
     def __init__(self, library: VoiceLibrary, playback: PlaybackController, recording: RecordingController,
                  parent: QWidget | None = None) -> None:
@@ -136,6 +137,8 @@ class VoicePanel(QWidget):
         self.cleanup_button = QPushButton("Clean up")
         self.cleanup_button.setToolTip("Trim silence at both ends and bring the loudness to a standard level")
         self.undo_button = QPushButton("Undo edits")
+        self.transcribe_button = QPushButton("Transcribe")
+        self.transcribe_button.setToolTip("Hear the clip with the model's speech-to-text head")
         self.duration_label = QLabel("")
         self.warning_label = QLabel("")
         self.warning_label.setWordWrap(True)
@@ -159,14 +162,18 @@ class VoicePanel(QWidget):
             clip_layout.addWidget(widget)
         clip_layout.addWidget(self.waveform, 1)
         clip_layout.addLayout(_row(self.play_button, self.keep_button, self.cleanup_button, self.undo_button,
-                                   (None, 1), self.duration_label))
-        for widget in (self.warning_label, self.save_row, self.voice_hint):
-            clip_layout.addWidget(widget)
+                                   self.transcribe_button, (None, 1), self.duration_label))
+        for below in (self.warning_label, self.save_row, self.voice_hint):
+            clip_layout.addWidget(below)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(library_box)
         layout.addWidget(clip_box, 1)
+
+    def _request_transcription(self) -> None:
+        if self._shown is not None:
+            self.transcribe_requested.emit(self._shown)
 
     def _connect(self) -> None:
         self.voice_combo.currentIndexChanged.connect(self._on_voice_picked)
@@ -182,6 +189,7 @@ class VoicePanel(QWidget):
         self.keep_button.clicked.connect(self.keep_selection)
         self.cleanup_button.clicked.connect(self.clean_up)
         self.undo_button.clicked.connect(self._undo_edits)
+        self.transcribe_button.clicked.connect(self._request_transcription)
         self.save_button.clicked.connect(self.save_voice)
         self.name_edit.textChanged.connect(lambda _t: self._update())
         self.waveform.seek_requested.connect(self._seek)
@@ -543,6 +551,7 @@ class VoicePanel(QWidget):
         self.cleanup_button.setEnabled(editing)
         self.undo_button.setEnabled(editing and self._original is not self._draft)
         self.import_button.setEnabled(not recording and not self.busy)
+        self.transcribe_button.setEnabled(self._shown is not None and not recording)
 
         if self.playback.available:
             self.play_button.setEnabled(self._shown is not None and not recording)

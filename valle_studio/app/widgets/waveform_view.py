@@ -123,7 +123,7 @@ class WaveformView(QWidget):
         self._cursor = seconds
         self.update()
 
-    def cursor(self) -> float | None:
+    def cursor_seconds(self) -> float | None:
         return self._cursor
 
     # --- selection -------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def build_encodec(weights: str | Path | None = None) -> EncodecModel:
     path = Path(weights) if weights is not None else None
     state = _load_state_dict(path, "EnCodec weights file") if path is not None else None
     with _quiet():
-        model = EncodecModel.encodec_model_24khz(pretrained=False)
+        model: EncodecModel = EncodecModel.encodec_model_24khz(pretrained=False)  # declares no return type
     if state is not None:
         try:
             model.load_state_dict(state)
@@ -101,15 +101,16 @@ def randomize_codebooks(model: EncodecModel) -> None:
         probe = torch.randn(1, 1, model.sample_rate // 2) * 0.1  # 37 frames: enough for a mean
         residual = model.encoder(probe)[0].transpose(0, 1)  # [T, D]
         for layer in model.quantizer.vq.layers:
-            book = layer._codebook
+            book = layer.get_submodule("_codebook")  # a EuclideanCodebook; its tensors are buffers
+            embed = book.get_buffer("embed")
             centre = residual.mean(dim=0)
             spread = (residual - centre).norm(dim=1).mean()
-            directions = torch.randn_like(book.embed)
-            book.embed.copy_(centre + directions / directions.norm(dim=1, keepdim=True) * spread)
-            book.embed_avg.copy_(book.embed)
-            book.inited.fill_(1.0)
-            nearest = torch.cdist(residual, book.embed).argmin(dim=1)
-            residual = residual - book.embed[nearest]
+            directions = torch.randn_like(embed)
+            embed.copy_(centre + directions / directions.norm(dim=1, keepdim=True) * spread)
+            book.get_buffer("embed_avg").copy_(embed)
+            book.get_buffer("inited").fill_(1.0)
+            nearest = torch.cdist(residual, embed).argmin(dim=1)
+            residual = residual - embed[nearest]
 
 
 def read_vocos_config(path: str | Path) -> dict[str, Any]:
@@ -133,6 +134,7 @@ def read_vocos_config(path: str | Path) -> dict[str, Any]:
     if encodec_name != "encodec_24khz":
         raise CodecError(f"Vocos config '{path}': encodec_model is {encodec_name!r}, "
                          "expected 'encodec_24khz'")
+    assert isinstance(config, dict)  # the class_path checks above refused anything else
     return config
 
 

@@ -21,7 +21,7 @@ from valle_studio.core.codec_format import FRAMES_PER_SECOND as FRAME_RATE
 from valle_studio.core.codec_format import LEVELS as N_LEVELS
 from valle_studio.core.resample import resample, resampled_length
 from valle_studio.engine.codec import builders
-from valle_studio.engine.codec.base import MissingWeightsError, prepare_codes
+from valle_studio.engine.codec.base import BANDWIDTH_KBPS, MissingWeightsError, prepare_codes
 
 Vocoder = Literal["vocos", "encodec"]
 
@@ -42,7 +42,7 @@ class EncodecVocosCodec:
     def __init__(self, encodec: EncodecModel, vocos: Vocos | None = None, *,
                  device: str | torch.device = "cpu") -> None:
         self.device = torch.device(device)
-        encodec.set_target_bandwidth(builders.BANDWIDTH_KBPS)
+        encodec.set_target_bandwidth(BANDWIDTH_KBPS)
         self._encodec = encodec.to(self.device).eval()
         self._vocos = vocos.to(self.device).eval() if vocos is not None else None
         self._bandwidth_id = builders.bandwidth_id(vocos) if vocos is not None else -1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TypedDict
 
 import torch
 from torch import Tensor
@@ -35,8 +35,15 @@ class Conditioning:
         text = torch.tensor(NULL_TEXT, dtype=torch.long, device=self.text.device)
         return replace(self, text=text, prompt=None, prompt_task=None)
 
-    def input_kwargs(self) -> dict[str, Any]:
+    def input_kwargs(self) -> InputFlags:
         return {"text_is_raw": self.raw_text, "prom_task": self.prompt_task}
+
+
+class InputFlags(TypedDict):
+    """The keyword arguments of the :class:`ModelInput` constructors that a :class:`Conditioning` sets."""
+
+    text_is_raw: bool
+    prom_task: int | None
 
 
 def make_conditioning(

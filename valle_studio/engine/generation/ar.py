@@ -12,7 +12,7 @@ fixed per-segment positions). Classifier-free guidance (``cfg_strength > 0``) ru
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 
 import torch
 from torch import Tensor
@@ -83,7 +83,7 @@ def iter_ar(
     generator: torch.Generator | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
-) -> Iterator[int]:
+) -> Generator[int, None, None]:
     """:func:`generate_ar` one level-0 code at a time: yields each new code (an ``int`` in 0..1023) as
     soon as it is sampled, the ``prefix`` excluded. Same arguments, same draws from ``generator``, same
     progress events; the inputs are checked now, the model runs as the iterator is consumed.
@@ -116,7 +116,7 @@ def _ar_steps(
     generator: torch.Generator | None,
     progress: ProgressCallback | None,
     cancel: CancelToken | None,
-) -> Iterator[int]:
+) -> Generator[int, None, None]:
     """The KV-cached loop behind :func:`iter_ar`; ``start``: ``[p]`` prefix codes or None."""
     resp0 = start if start is not None else torch.zeros(0, dtype=torch.long, device=model.device)
     inputs = [ModelInput.ar(cond.text, cond.language_id, cond.prompt, resp0, **cond.input_kwargs())]

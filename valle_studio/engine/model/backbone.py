@@ -14,12 +14,18 @@ products per layer into four; an AR step is a mat-vec product per weight, so few
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from valle_studio.engine.model.kernels import Linear, linear
 from valle_studio.engine.model.kv_cache import KVCache
+
+if TYPE_CHECKING:
+    from valle_studio.engine.quantize import Int8Linear
 
 
 class RMSNorm(nn.Module):
@@ -36,6 +42,9 @@ class RMSNorm(nn.Module):
         h = x.float()
         h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps)
         return self.weight * h.to(dtype)
+
+    if TYPE_CHECKING:  # nn.Module's __call__ is typed Any; it runs forward
+        __call__ = forward
 
 
 class Rotary:
@@ -76,12 +85,13 @@ class Attention(nn.Module):
         self.heads = heads
         self.kv_heads = kv_heads
         self.head_dim = dim // heads
-        self.q_proj = Linear(dim, heads * self.head_dim, bias=False)
-        self.k_proj = Linear(dim, kv_heads * self.head_dim, bias=False)
-        self.v_proj = Linear(dim, kv_heads * self.head_dim, bias=False)
-        self.o_proj = Linear(heads * self.head_dim, dim, bias=False)
+        # q/k/v are None once quantize.py has replaced them with an int8 _qkv; o_proj becomes int8 there too
+        self.q_proj: Linear | None = Linear(dim, heads * self.head_dim, bias=False)
+        self.k_proj: Linear | None = Linear(dim, kv_heads * self.head_dim, bias=False)
+        self.v_proj: Linear | None = Linear(dim, kv_heads * self.head_dim, bias=False)
+        self.o_proj: Linear | Int8Linear = Linear(heads * self.head_dim, dim, bias=False)
         # [q; k; v] rows in one buffer (fuse()), or an int8 module replacing all three (quantize.py)
-        self._qkv: Tensor | nn.Module | None = None
+        self._qkv: Tensor | Int8Linear | None = None
 
     def fuse(self) -> None:
         """Keep q/k/v in one contiguous buffer; the three weights become views of it."""
@@ -105,7 +115,9 @@ class Attention(nn.Module):
             nq, nk = self.heads * hd, self.kv_heads * hd
             q, k, v = qkv.split((nq, nk, nk), dim=-1)
         else:
-            q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+            q_proj, k_proj, v_proj = self.q_proj, self.k_proj, self.v_proj
+            assert q_proj is not None and k_proj is not None and v_proj is not None  # only int8 drops them
+            q, k, v = q_proj(x), k_proj(x), v_proj(x)
         q = _apply_rope(q.view(b, s, self.heads, hd), cos, sin)
         k = _apply_rope(k.view(b, s, self.kv_heads, hd), cos, sin)
         return q.transpose(1, 2), k.transpose(1, 2), v.view(b, s, self.kv_heads, hd).transpose(1, 2)
@@ -134,15 +146,19 @@ class Attention(nn.Module):
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=use_causal)
         return self.o_proj(out.transpose(1, 2).reshape(b, s, -1))
 
+    if TYPE_CHECKING:
+        __call__ = forward
+
 
 class MLP(nn.Module):
     def __init__(self, dim: int, ffn_dim: int) -> None:
         super().__init__()
-        self.gate_proj = Linear(dim, ffn_dim, bias=False)
-        self.up_proj = Linear(dim, ffn_dim, bias=False)
-        self.down_proj = Linear(ffn_dim, dim, bias=False)
+        # gate/up are None once quantize.py has replaced them with an int8 _gate_up; down_proj becomes int8
+        self.gate_proj: Linear | None = Linear(dim, ffn_dim, bias=False)
+        self.up_proj: Linear | None = Linear(dim, ffn_dim, bias=False)
+        self.down_proj: Linear | Int8Linear = Linear(ffn_dim, dim, bias=False)
         # [gate; up] rows in one buffer (fuse()), or an int8 module replacing both (quantize.py)
-        self._gate_up: Tensor | nn.Module | None = None
+        self._gate_up: Tensor | Int8Linear | None = None
 
     def fuse(self) -> None:
         """Keep gate and up in one contiguous buffer; both weights become views of it."""
@@ -156,32 +172,39 @@ class MLP(nn.Module):
         elif fused is not None and _still_fused(fused, self.gate_proj, self.up_proj):
             gate, up = linear(x, fused).chunk(2, dim=-1)
         else:
-            gate, up = self.gate_proj(x), self.up_proj(x)
+            gate_proj, up_proj = self.gate_proj, self.up_proj
+            assert gate_proj is not None and up_proj is not None  # only int8 drops them
+            gate, up = gate_proj(x), up_proj(x)
         return self.down_proj(F.gelu(gate).mul_(up))
 
+    if TYPE_CHECKING:
+        __call__ = forward
 
-def _fuse_rows(*layers: nn.Module) -> Tensor | None:
+
+def _fuse_rows(*layers: nn.Module | None) -> Tensor | None:
     """Concatenate the weights ``[out_i, in]`` of bias-free linear layers into one ``[sum out_i, in]``
     buffer and make each layer's weight a row slice of it. None when the layers cannot be fused
     (quantized, on the meta device, mixed devices or dtypes)."""
-    weights = [getattr(m, "weight", None) for m in layers]
-    if not all(isinstance(w, Tensor) for w in weights) or any(getattr(m, "bias", None) is not None for m in layers):
-        return None
-    first = weights[0]
-    assert first is not None
-    if first.is_meta or any(w.device != first.device or w.dtype != first.dtype for w in weights):  # type: ignore[union-attr]
+    fusable: list[tuple[nn.Module, Tensor]] = []
+    for m in layers:
+        w = getattr(m, "weight", None)
+        if m is None or not isinstance(w, Tensor) or getattr(m, "bias", None) is not None:
+            return None
+        fusable.append((m, w))
+    first = fusable[0][1]
+    if first.is_meta or any(w.device != first.device or w.dtype != first.dtype for _, w in fusable):
         return None
     with torch.no_grad():
-        buffer = torch.cat([w.detach() for w in weights], dim=0)  # type: ignore[union-attr]
+        buffer = torch.cat([w.detach() for _, w in fusable], dim=0)
     row = 0
-    for module, w in zip(layers, weights, strict=True):
-        n = w.shape[0]  # type: ignore[union-attr]
+    for module, w in fusable:
+        n = w.shape[0]
         module.weight = nn.Parameter(buffer[row : row + n], requires_grad=False)
         row += n
     return buffer
 
 
-def _still_fused(buffer: Tensor, *layers: nn.Module) -> bool:
+def _still_fused(buffer: Tensor, *layers: nn.Module | None) -> bool:
     """Each weight is still the row slice of ``buffer`` that :func:`_fuse_rows` made it (a later
     ``.to()``, ``load_state_dict(assign=True)`` or quantization replaces them and ends the fusion)."""
     ptr, step = buffer.data_ptr(), buffer.stride(0) * buffer.element_size()
@@ -215,6 +238,9 @@ class DecoderLayer(nn.Module):
         h = x + self.self_attn(self.input_layernorm(x), cos, sin, mask, causal, cache, layer)
         return h + self.mlp(self.post_attention_layernorm(h))
 
+    if TYPE_CHECKING:
+        __call__ = forward
+
 
 class Backbone(nn.Module):
     """``layers`` + final ``norm``; named like the checkpoint's ``model.*`` tensors."""
@@ -227,9 +253,15 @@ class Backbone(nn.Module):
         self.norm = RMSNorm(dim, eps)
         self.rotary = Rotary(dim // heads, theta)
 
+    def decoder_layers(self) -> Iterator[DecoderLayer]:
+        """``layers`` as what they are (iterating an ``nn.ModuleList`` is typed as plain modules)."""
+        for layer in self.layers:
+            assert isinstance(layer, DecoderLayer)
+            yield layer
+
     def fuse(self) -> None:
         """Fuse q/k/v and gate/up of every layer (see the module docstring); call after moving the model."""
-        for layer in self.layers:
+        for layer in self.decoder_layers():
             layer.self_attn.fuse()
             layer.mlp.fuse()
 
@@ -255,3 +287,6 @@ class Backbone(nn.Module):
             if layer_outputs is not None:
                 layer_outputs.append(x)
         return self.norm(x)
+
+    if TYPE_CHECKING:
+        __call__ = forward

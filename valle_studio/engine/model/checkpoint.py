@@ -20,6 +20,8 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
+from valle_studio.core.files import NotARegularFileError, require_regular_file
+
 _ZIP_MAGIC = b"PK\x03\x04"
 _PICKLE_PROTO = 0x80
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors refuses headers above 100 MB too
@@ -68,9 +70,12 @@ def open_checkpoint(path: str | Path) -> CheckpointFile:
     if path.is_dir():
         raise CheckpointError(f"{path} is a folder, not a model file (expected a .sft or .pth file)")
     try:
+        require_regular_file(path, "a model file")  # opening a named pipe would block, a device never end
         size = path.stat().st_size
         with path.open("rb") as fh:
             head = fh.read(9)
+    except NotARegularFileError as exc:
+        raise CheckpointError(f"{exc} (expected a .sft or .pth file)") from None
     except OSError as exc:
         raise CheckpointError(f"Cannot read {path}: {exc.strerror or exc}") from None
     if size == 0:
@@ -98,7 +103,8 @@ def _open_safetensors(path: Path, size: int) -> CheckpointFile:
 
     def read(name: str) -> Tensor:
         try:
-            return handle.get_tensor(name)
+            tensor: Tensor = handle.get_tensor(name)  # safetensors' stub leaves it unannotated
+            return tensor
         except Exception as exc:
             raise CheckpointError(f"{path.name}: cannot read tensor {name!r}: {exc}") from None
 

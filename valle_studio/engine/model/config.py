@@ -16,10 +16,12 @@ from typing import Any
 
 # The codec's numbers (codes per level, levels, the stop/mask token 1024) are declared once in
 # core.codec_format; AUDIO_TOKENS is the model's name for the codebook size.
-from valle_studio.core.codec_format import CODEBOOK_SIZE as AUDIO_TOKENS
+from valle_studio.core.codec_format import CODEBOOK_SIZE
 from valle_studio.core.codec_format import LEVELS as LEVELS
 from valle_studio.core.codec_format import MASK_TOKEN as MASK_TOKEN
 from valle_studio.core.codec_format import STOP_TOKEN as STOP_TOKEN
+
+AUDIO_TOKENS = CODEBOOK_SIZE
 
 #: Classifier indices of upstream's split heads.
 HEAD_AR = 0
@@ -121,6 +123,9 @@ class Flags:
     unified_position_ids: bool
     heads: int | None
     inferred: bool
+    # What ``config.size`` claims the width and depth are (None: not stated); checked against the tensors.
+    claimed_dim: int | None = None
+    claimed_layers: int | None = None
 
 
 def _flag(section: Mapping[str, Any], key: str, default: bool, where: str) -> bool:
@@ -162,6 +167,7 @@ def flags_from_metadata(config: Mapping[str, Any] | None, *, has_len_head: bool)
         raise ConfigError(f"config.experimental must be a JSON object, not {experimental!r}")
     where = "config.experimental."
     heads = _heads_from_size(config.get("size"))
+    claimed_dim, claimed_layers = _claimed_size(config.get("size"))
     name = config.get("name") or ""
     return Flags(
         name=str(name),
@@ -173,11 +179,35 @@ def flags_from_metadata(config: Mapping[str, Any] | None, *, has_len_head: bool)
         unified_position_ids=_flag(experimental, "unified_position_ids", False, where),
         heads=heads,
         inferred=False,
+        claimed_dim=claimed_dim,
+        claimed_layers=claimed_layers,
     )
 
 
 #: Upstream's size presets (``config.size`` may be a preset name instead of a dict).
 _SIZE_PRESETS: dict[str, int] = {"full": 16, "half": 8, "quarter": 4}
+
+
+#: Width of each size preset (upstream's ``Config.size``); their depth is not fixed by the name.
+_PRESET_DIMS: dict[str, int] = {"full": 1024, "half": 512, "quarter": 256}
+
+
+def _positive(size: Mapping[str, Any], key: str) -> int | None:
+    value = size.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"config.size.{key} must be a positive integer, not {value!r}")
+    return value
+
+
+def _claimed_size(size: Any) -> tuple[int | None, int | None]:
+    """``(dim, layers)`` as ``config.size`` states them; the shapes must agree (see layout)."""
+    if isinstance(size, str):
+        return _PRESET_DIMS.get(size), None
+    if isinstance(size, Mapping):
+        return _positive(size, "dim"), _positive(size, "layers")
+    return None, None
 
 
 def _heads_from_size(size: Any) -> int | None:
@@ -186,12 +216,7 @@ def _heads_from_size(size: Any) -> int | None:
     if isinstance(size, str):
         return _SIZE_PRESETS.get(size)
     if isinstance(size, Mapping):
-        heads = size.get("heads")
-        if heads is None:
-            return None
-        if isinstance(heads, bool) or not isinstance(heads, int) or heads <= 0:
-            raise ConfigError(f"config.size.heads must be a positive integer, not {heads!r}")
-        return heads
+        return _positive(size, "heads")
     raise ConfigError(f"config.size must be a preset name or an object, not {size!r}")
 
 

@@ -194,7 +194,7 @@ class Assembled:
     quirk_positions: bool  # ns/sr task prompt: positions are not extendable token by token
 
 
-def _sum_levels(tables: Sequence[torch.nn.Module], codes: Tensor, levels: range, offset: int) -> Tensor:
+def _sum_levels(tables: torch.nn.ModuleList, codes: Tensor, levels: range, offset: int) -> Tensor:
     """``Σ_{l in levels} tables[l + offset](codes[:, l])`` -> ``[T, dim]``."""
     out: Tensor | None = None
     for lvl in levels:

@@ -16,7 +16,8 @@ choice, which is how the benchmark compares the two.
 from __future__ import annotations
 
 import platform
-from typing import Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import torch
 import torch.nn.functional as F
@@ -24,13 +25,20 @@ from torch import Tensor
 
 Backend = Literal["auto", "onednn", "torch"]
 
-_state: dict[str, object] = {"backend": "auto", "onednn_ok": None}
+
+@dataclass
+class _State:
+    backend: Backend = "auto"  # what set_backend chose
+    onednn_ok: bool | None = None  # whether oneDNN's linear works here; checked once, on first use
+
+
+_state = _State()
 _X86 = platform.machine().lower() in ("x86_64", "amd64")
 
 
 def _onednn_works() -> bool:
     """oneDNN's linear op exists in this build and agrees with ``F.linear`` (checked once)."""
-    if _state["onednn_ok"] is None:
+    if _state.onednn_ok is None:
         ok = False
         op = getattr(getattr(torch.ops, "mkldnn", None), "_linear_pointwise", None)
         if op is not None and torch.backends.mkldnn.is_available():
@@ -44,8 +52,8 @@ def _onednn_works() -> bool:
                 ok = bool(torch.allclose(got, F.linear(x, w, b), rtol=1e-4, atol=1e-4))
             except (RuntimeError, TypeError):
                 ok = False
-        _state["onednn_ok"] = ok
-    return bool(_state["onednn_ok"])
+        _state.onednn_ok = ok
+    return _state.onednn_ok
 
 
 def set_backend(backend: Backend) -> None:
@@ -54,7 +62,7 @@ def set_backend(backend: Backend) -> None:
         raise ValueError(f"unknown linear backend {backend!r}: use auto, onednn or torch")
     if backend == "onednn" and not _onednn_works():
         raise ValueError("this PyTorch build has no working oneDNN linear kernel; use 'torch'")
-    _state["backend"] = backend
+    _state.backend = backend
 
 
 def backend() -> Backend:
@@ -63,10 +71,10 @@ def backend() -> Backend:
     ``auto`` picks oneDNN on x86-64 only: on ARM (Apple silicon) PyTorch's default path uses the
     platform's BLAS, which oneDNN's ARM kernels are not known to beat.
     """
-    chosen = _state["backend"]
+    chosen = _state.backend
     if chosen == "auto":
         return "onednn" if _X86 and _onednn_works() else "torch"
-    return chosen  # type: ignore[return-value]
+    return chosen
 
 
 def _use_onednn(x: Tensor, weight: Tensor) -> bool:
@@ -84,7 +92,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if _use_onednn(x, weight):
         if not x.is_contiguous():
             x = x.contiguous()
-        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+        out: Tensor = torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+        return out
     return F.linear(x, weight, bias)
 
 
@@ -93,3 +102,6 @@ class Linear(torch.nn.Linear):
 
     def forward(self, x: Tensor) -> Tensor:
         return linear(x, self.weight, self.bias)
+
+    if TYPE_CHECKING:  # nn.Module's __call__ is typed Any; it runs forward
+        __call__ = forward

@@ -45,6 +45,26 @@ def _describe_missing(name: str, missing: list[str], shapes: Mapping[str, tuple[
     )
 
 
+def _check_claimed_size(file_name: str, flags: Flags, dim: int, layers: int) -> None:
+    """Refuse a stored config whose size contradicts the tensors.
+
+    Sizes are read off the tensors, but the head count can only come from the config; a config that
+    is wrong about the width or the depth (copied from another model, hand-edited) cannot be trusted
+    about the heads either, and a model built with the wrong head count runs and speaks garbage.
+    """
+    claims = [(what, claimed, real) for what, claimed, real in
+              (("dim", flags.claimed_dim, dim), ("layers", flags.claimed_layers, layers))
+              if claimed is not None and claimed != real]
+    if claims:
+        said = " and ".join(f"{what} {claimed}" for what, claimed, _real in claims)
+        found = " and ".join(f"{what} {real}" for what, _claimed, real in claims)
+        raise CheckpointError(
+            f"{file_name}: its config says {said}, but its tensors have {found}; the config belongs to "
+            "another model (or was edited), so its head count cannot be trusted either. Export the "
+            "checkpoint again with its own config"
+        )
+
+
 def config_from_shapes(
     file_name: str,
     shapes: Mapping[str, tuple[int, ...]],
@@ -86,6 +106,7 @@ def config_from_shapes(
         raise CheckpointError(
             f"{file_name}: decoder layers {gaps} are missing (found up to layer {layers - 1})"
         )
+    _check_claimed_size(file_name, flags, dim, layers)
     heads = flags.heads if flags.heads else (dim // 64 if dim % 64 == 0 else 0)
     if heads <= 0 or dim % heads or (dim // heads) % 2:
         raise CheckpointError(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 from torch import Tensor, nn
@@ -54,7 +54,11 @@ class Classifiers(nn.Module):
         return str(index) in self.proj
 
     def forward(self, hidden: Tensor, index: int) -> Tensor:
-        return self.proj[str(index)](hidden)
+        logits: Tensor = self.proj[str(index)](hidden)
+        return logits
+
+    if TYPE_CHECKING:  # nn.Module's __call__ is typed Any; it runs forward
+        __call__ = forward
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,9 @@ class VallEModel(nn.Module):
         hidden = self.model(x, pos, mask=mask, causal=items[0].causal)
         rows = self._gather_last(hidden, lengths, last)
         return self.classifiers(rows, head).float()
+
+    if TYPE_CHECKING:  # nn.Module's __call__ is typed Any; it runs forward
+        __call__ = forward
 
     def trace(self, inp: ModelInput, last: int = 1) -> Trace:
         """One input, keeping every intermediate (for parity diagnostics)."""

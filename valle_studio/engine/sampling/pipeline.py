@@ -98,3 +98,4 @@ def sample(
         ids = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
     scores = probs.gather(-1, ids.unsqueeze(-1)).squeeze(-1)
     return SampleOutput(ids=ids.to(torch.int64), scores=scores, logits=logits)
+

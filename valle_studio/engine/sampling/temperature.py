@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
 
 from ._checks import check_number
@@ -20,7 +21,7 @@ class Temperature:
 
     def __call__(self, logits: Tensor, history: Tensor | None) -> Tensor:
         """logits: [rows, classes] float -> new [rows, classes] tensor."""
-        return logits / self.temperature
+        return greedy_where_overflowed(logits, logits / self.temperature)
 
 
 @dataclass(frozen=True)
@@ -45,5 +46,25 @@ class DynamicTemperature:
         p_max = 1.0 / (logits - peak).exp().sum(dim=-1, keepdim=True)  # [rows, 1]
         span = self.temperature - self.min_temperature
         row_temperature = self.temperature - span / (1.0 + (-10.0 * (p_max - 0.5)).exp())
-        logits.div_(row_temperature)
+        divided = logits / row_temperature
+        logits.copy_(greedy_where_overflowed(logits, divided))
         return logits
+
+
+def greedy_where_overflowed(logits: Tensor, divided: Tensor) -> Tensor:
+    """``divided`` (= ``logits / T``), with every row that the division pushed out of the float range
+    replaced by its T -> 0 limit: 0 on the row's best logits, -inf elsewhere (a one-hot softmax).
+
+    A temperature such as 1e-300 is a valid setting, but ``logits / T`` overflows to infinity there and
+    the softmax of inf - inf is NaN, which ``torch.multinomial`` refuses ("probability tensor contains
+    either inf, nan or element < 0"). Its limit is greedy decoding, which is what such a row gets.
+    Rows that stay finite are returned untouched, so ordinary temperatures give upstream's numbers.
+    """
+    overflowed = (~torch.isfinite(divided) & torch.isfinite(logits)).any(dim=-1)
+    if not bool(overflowed.any()):
+        return divided
+    rows = logits[overflowed]
+    best = rows == rows.amax(dim=-1, keepdim=True)
+    divided = divided.clone()
+    divided[overflowed] = torch.where(best, torch.zeros_like(rows), torch.full_like(rows, float("-inf")))
+    return divided

@@ -33,7 +33,9 @@ def _open(url: str, resume: int, timeout: float) -> http.client.HTTPResponse:
         headers["Range"] = f"bytes={resume}-"
     request = urllib.request.Request(url, headers=headers)
     try:
-        return urllib.request.urlopen(request, timeout=timeout)
+        # typeshed types urlopen's result as Any; for an http(s) URL it is an HTTPResponse
+        response: http.client.HTTPResponse = urllib.request.urlopen(request, timeout=timeout)
+        return response
     except urllib.error.HTTPError:
         raise
     except urllib.error.URLError as exc:

@@ -94,6 +94,7 @@ def fetch(target: HubTarget, file: RemoteFile, sink: ProgressFile, endpoints: En
         extra["tqdm_class"] = _SilentBar
     sink.total = target.size
     try:
+        # http_get types temp_file as BinaryIO but only calls write/tell/seek/truncate, which ProgressFile has
         http_get(target.download_url, sink, resume_size=sink.done, headers=headers,  # type: ignore[arg-type]
                  expected_size=target.size, displayed_filename=file.local_name, **extra)
     except Cancelled:

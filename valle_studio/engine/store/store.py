@@ -229,8 +229,11 @@ class ModelStore:
                     item.remote, item.path, partial_dir=self.root / PARTIAL_DIR / item.entry,
                     endpoints=self.endpoints, progress=progress, cancel=cancel, detail=detail))
             except OfflineError as exc:
-                still = "\n".join(f"  - {m.describe()}" for m in missing[index - 1:])
-                raise OfflineError(f"{exc}\nStill missing for '{name}':\n{still}") from exc
+                # One short line: the cause, then what is still missing by name (the full list of
+                # sources and places is `missing_files`; pasted here it made a 1,800-character line).
+                shown = ", ".join(m.local_name for m in missing[index - 1:])
+                raise OfflineError(f"{str(exc).rstrip('.')}. Still missing for '{name}': {shown}; "
+                                   f"run `{FETCH_COMMAND.format(names=name)}` again once online") from exc
         self._record_embedding_sums(name)
         return written
 

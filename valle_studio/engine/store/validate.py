@@ -1,6 +1,6 @@
-"""Cheap checks that a local file is a VALL-E checkpoint before it is imported into the store.
+"""Checks that a local file is a VALL-E checkpoint that can load, before it is imported into the store.
 
-``.sft``/``.safetensors``: only the header is read (8-byte little-endian length, then JSON): every
+``.sft``/``.safetensors``: the header is checked first (8-byte little-endian length, then JSON): every
 tensor entry must be well formed and lie inside the file, the data must end exactly where the header
 says (a truncated download fails here), the v1 key ``proms_emb.embeddings.0.weight`` must exist, and
 the ``config`` metadata must be a JSON object (upstream's exporter writes it).
@@ -8,10 +8,11 @@ the ``config`` metadata must be a JSON object (upstream's exporter writes it).
 ``.pth``/``.pt``: ``torch.load(weights_only=True)``, which refuses any pickle that would import or
 call code; such a file is rejected without ever running it.
 
-Both: the stored ``config`` must hold values the model loader accepts (a supported version, sane
-flags), and when the file has the text embedding every v1 model has, its tensor shapes must fit that
-config (e.g. a head count that divides the width). So a file that cannot load is refused at import,
-not later when the user picks it.
+Both: every floating-point tensor must hold finite numbers (the loader refuses NaN and infinity, so
+such a file could never be used); the stored ``config`` must hold values the model loader accepts (a
+supported version, sane flags), and when the file has the text embedding every v1 model has, its
+tensor shapes must fit that config (e.g. a head count that divides the width, the width and depth it
+claims). So a file that cannot load is refused at import, not later when the user picks it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from valle_studio.core.files import NotARegularFileError, require_regular_file
 from valle_studio.engine.store.errors import InvalidModelFileError
 
 V1_KEY = "proms_emb.embeddings.0.weight"
@@ -44,8 +46,14 @@ class CheckpointInfo:
 def inspect_checkpoint(path: Path) -> CheckpointInfo:
     """Validate ``path`` by its suffix; raises :class:`InvalidModelFileError` saying what is wrong."""
     suffix = path.suffix.lower()
-    if not path.is_file():
+    if not path.exists():
         raise InvalidModelFileError(f"cannot import '{path}': no such file")
+    try:
+        require_regular_file(path, "a model file")  # a named pipe would block the read, a device never end
+    except NotARegularFileError as exc:
+        raise InvalidModelFileError(f"cannot import {exc}") from None
+    except OSError as exc:
+        raise InvalidModelFileError(f"cannot import '{path}': {exc.strerror or exc}") from None
     if suffix in SFT_SUFFIXES:
         return _inspect_sft(path)
     if suffix in PTH_SUFFIXES:
@@ -112,7 +120,31 @@ def _inspect_sft(path: Path) -> CheckpointInfo:
         raise InvalidModelFileError(f"'{path.name}': the 'config' metadata is not a JSON object")
     shapes = {key: tuple(entry["shape"]) for key, entry in tensors.items()}
     _check_config(path.name, shapes, config)
+    _check_finite_sft(path)
     return CheckpointInfo("sft", len(tensors), config)
+
+
+def _refuse_non_finite(name: str, key: str) -> None:
+    raise InvalidModelFileError(f"refused '{name}': tensor '{key}' holds NaN or infinite values, so the model "
+                                "could never load (the file is damaged, or the training diverged)")
+
+
+def _check_finite_sft(path: Path) -> None:
+    """Every floating-point tensor must hold finite numbers, as the loader demands: read one tensor
+    at a time (memory stays at the largest tensor; seconds for a full-size model)."""
+    import torch
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            for key in handle.keys():  # noqa: SIM118 (a safetensors handle is not a dict)
+                tensor = handle.get_tensor(key)
+                if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                    _refuse_non_finite(path.name, key)
+    except InvalidModelFileError:
+        raise
+    except Exception as exc:  # safetensors raises its own (Rust-side) error types
+        raise InvalidModelFileError(f"refused '{path.name}': its tensor data cannot be read ({exc})") from exc
 
 
 def _check_config(name: str, shapes: dict[str, tuple[int, ...]], config: dict[str, Any] | None) -> None:
@@ -156,4 +188,7 @@ def _inspect_pth(path: Path) -> CheckpointInfo:
     config = config if isinstance(config, dict) else None
     shapes = {key: tuple(value.shape) for key, value in state.items() if isinstance(value, torch.Tensor)}
     _check_config(path.name, shapes, config)
+    for key, value in state.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            _refuse_non_finite(path.name, str(key))
     return CheckpointInfo("pth", len(state), config)

@@ -192,7 +192,7 @@ def _from_bundle(tried: list[str]) -> EspeakSetup | None:
 def _loader() -> tuple[str, str] | None:
     """(library, data folder) of the installed espeakng-loader wheel, if any."""
     try:
-        import espeakng_loader  # type: ignore[import-untyped]
+        import espeakng_loader
     except ImportError:
         return None
     try:

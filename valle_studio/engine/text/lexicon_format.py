@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from valle_studio.core.files import NotARegularFileError, require_regular_file
 from valle_studio.engine.text.languages import resolve_language
 from valle_studio.engine.text.lexicon import Kind, Lexicon, LexiconEntry, LexiconError
 
@@ -112,9 +113,12 @@ def read_lexicon(path: str | Path, source: str | None = None) -> Lexicon:
     if path.suffix.lower() not in LEXICON_SUFFIXES:
         raise LexiconError(f"{path}: a lexicon is a .tsv, .txt or .json file")
     try:
+        require_regular_file(path, "a lexicon file")  # a named pipe would block the read, a device never end
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise LexiconError(f"lexicon file not found: {path}") from None
+    except NotARegularFileError as exc:
+        raise LexiconError(str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise LexiconError(f"cannot read the lexicon {path}: {exc}") from None
     parse = parse_json if path.suffix.lower() == ".json" else parse_tsv

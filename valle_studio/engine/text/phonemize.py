@@ -38,7 +38,7 @@ import logging
 import tempfile
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from valle_studio.engine.text.clean import clean_text
 from valle_studio.engine.text.espeak_compat import normalise
@@ -46,7 +46,9 @@ from valle_studio.engine.text.espeak_setup import EspeakSetup, EspeakUnavailable
 from valle_studio.engine.text.languages import LANGUAGES, Language, language_id, resolve_language
 
 if TYPE_CHECKING:
-    from phonemizer.backend import EspeakBackend  # type: ignore[import-untyped]
+    import pykakasi
+    from phonemizer.backend import EspeakBackend
+    from phonemizer.backend.espeak.wrapper import EspeakWrapper
 
 __all__ = [
     "LANGUAGES",
@@ -73,7 +75,7 @@ _ZH_TONES = str.maketrans("12345", "ˇˉˊˋ_")
 _lock = threading.RLock()
 _setup: EspeakSetup | None = None
 _backends: dict[str, EspeakBackend] = {}  # language code -> its backend
-_kakasi: Any = None
+_kakasi: pykakasi.kakasi | None = None
 
 
 class PhonemizerUnavailableError(RuntimeError):
@@ -104,9 +106,9 @@ def use_espeak(setup: EspeakSetup | None) -> None:
         _backends.clear()
 
 
-def _wrapper_class() -> Any:
+def _wrapper_class() -> type[EspeakWrapper]:
     try:
-        from phonemizer.backend.espeak.wrapper import EspeakWrapper  # type: ignore[import-untyped]
+        from phonemizer.backend.espeak.wrapper import EspeakWrapper
     except ImportError as exc:
         raise PhonemizerUnavailableError(
             "the 'phonemizer' package is not installed; it is needed to turn text into phonemes "
@@ -143,7 +145,8 @@ def _backend(lang: Language) -> EspeakBackend:
         from phonemizer.backend import EspeakBackend
 
         wrapper.set_library(setup.library)
-        wrapper.set_data_path(setup.data_for(lang.code))
+        # phonemizer annotates the path as str, but None restores the library's own data (its docstring)
+        wrapper.set_data_path(setup.data_for(lang.code))  # type: ignore[arg-type]
         try:
             with _library_copies_in_app_cache():
                 backend = EspeakBackend(
@@ -193,7 +196,7 @@ def to_hiragana(text: str) -> str:
                 raise PhonemizerUnavailableError(
                     "Japanese needs the 'pykakasi' package to convert text to kana (pip install pykakasi)"
                 ) from exc
-            _kakasi = pykakasi.kakasi()  # type: ignore[no-untyped-call]
+            _kakasi = pykakasi.kakasi()
         return "".join(item["hira"] for item in _kakasi.convert(text))
 
 

@@ -17,9 +17,12 @@ phonemizer output (and upstream's recorded phonemes) is unchanged.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 from phonemizer.punctuation import Punctuation
+
+if TYPE_CHECKING:
+    from phonemizer.punctuation import _MarkIndex
 
 __all__ = ["DECIMAL_SEPARATORS", "DecimalSafePunctuation", "marks_pattern"]
 
@@ -51,7 +54,7 @@ class DecimalSafePunctuation(Punctuation):
         super().__init__(marks)
         self._marks_re = marks_pattern(marks)  # the same on every phonemizer version
 
-    def _preserve_line(self, line: str, num: int) -> tuple[list[str], list[Any]]:
+    def _preserve_line(self, line: str, num: int) -> tuple[list[str], list[_MarkIndex]]:
         """``(chunks, marks)`` of one line: the text between the marks, and each mark with where it sits
         in the utterance: ``B`` (begins it), ``E`` (ends it), ``I`` (inside) or ``A`` (the whole line)."""
         from phonemizer.punctuation import _MarkIndex

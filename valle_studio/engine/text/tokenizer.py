@@ -19,6 +19,8 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from valle_studio.core.files import NotARegularFileError, require_regular_file
+
 __all__ = ["BOS_ID", "EOS_ID", "MASK_ID", "UNK_ID", "PhonemeTokenizer", "TextTokenizer", "TokenizerFileError"]
 
 UNK_ID = 0
@@ -36,13 +38,22 @@ class _JsonTokenizer:
     """Shared loader/encoder/decoder for upstream's two tokenizer files."""
 
     kind = "tokenizer"
+    #: Symbols every file of this kind holds (a file without them is another kind of tokenizer).
+    required_symbols: tuple[str, ...] = ()
+    what_lacks_them = ""
+    other_kind_hint = ""
 
     def __init__(self, path: str | Path) -> None:
         from tokenizers import Tokenizer
 
         self.path = Path(path)
-        if not self.path.is_file():
-            raise TokenizerFileError(f"{self.kind} file not found: {self.path}")
+        try:
+            require_regular_file(self.path, f"a {self.kind} file")  # a named pipe would block the read
+        except FileNotFoundError:
+            raise TokenizerFileError(f"{self.kind} file not found: {self.path}") from None
+        except OSError as exc:
+            raise TokenizerFileError(str(exc) if isinstance(exc, NotARegularFileError)
+                                     else f"cannot read {self.path}: {exc.strerror or exc}") from None
         try:
             text = self.path.read_text(encoding="utf-8")
             vocab = json.loads(text)["model"]["vocab"]
@@ -58,11 +69,26 @@ class _JsonTokenizer:
                 f"{self.path}: expected the post-processor to wrap text as <bos>=1 … </eos>=2, "
                 f"but encoding '' gives {empty}"
             )
+        missing = [symbol for symbol in self.required_symbols if symbol not in vocab]
+        if missing:
+            raise TokenizerFileError(
+                f"{self.path} is not a {self.kind} file: it lacks {', '.join(map(repr, missing))}, "
+                f"which {self.what_lacks_them}{self.other_kind_hint}"
+            )
         # First spelling per id in file order (json keeps it), for a deterministic decode.
         self._id_to_text: dict[int, str] = {}
         for token, idx in vocab.items():
             self._id_to_text.setdefault(int(idx), token)
         self._vocab_size = max(self._id_to_text) + 1
+
+    def check_fits(self, rows: int, table: str) -> None:
+        """Refuse this file for a model whose embedding ``table`` has only ``rows`` rows: its ids would
+        index past the table (a tokenizer of another kind or another model)."""
+        if self._vocab_size > rows:
+            raise TokenizerFileError(
+                f"{self.path} has {self._vocab_size} {self.kind} ids but the model's {table} has {rows} rows: it is "
+                f"not the {self.kind} of this model{self.other_kind_hint}"
+            )
 
     @property
     def vocab_size(self) -> int:
@@ -124,6 +150,10 @@ class PhonemeTokenizer(_JsonTokenizer):
     """
 
     kind = "phoneme tokenizer"
+    # espeak-ng marks stress and writes schwas in every language the models speak.
+    required_symbols = ("ˈ", "ə")
+    what_lacks_them = "every IPA phoneme vocabulary has (the stress mark and the schwa)"
+    other_kind_hint = " (the phoneme tokenizer is upstream's tokenizer.json, not text_tokenizer.json)"
 
 
 class TextTokenizer(_JsonTokenizer):
