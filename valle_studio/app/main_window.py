@@ -14,6 +14,7 @@ split mode, and nothing copies one into the other.
 
 from __future__ import annotations
 
+import html
 import logging
 from pathlib import Path
 
@@ -33,13 +34,16 @@ from PySide6.QtWidgets import (
 )
 
 from valle_studio.app.jobs.controller import EngineController
+from valle_studio.app.jobs.kinds import UnknownSymbolsFound
 from valle_studio.app.jobs.records import EngineBusy, EngineState, JobInfo, JobKind, LoadSpec
+from valle_studio.app.lexicon_actions import LexiconActions
 from valle_studio.app.model_manager import ModelManagerDialog
 from valle_studio.app.model_rows import installed_names
 from valle_studio.app.services import AppServices
 from valle_studio.app.stream_bridge import StreamBridge
 from valle_studio.app.studio_takes import TakeKeeper, take_message
 from valle_studio.app.transcriber import Transcriber
+from valle_studio.app.widgets.about_dialog import AboutDialog
 from valle_studio.app.widgets.banner import Banner
 from valle_studio.app.widgets.batch_view import BatchView
 from valle_studio.app.widgets.best_of_control import BestOfControl
@@ -94,6 +98,12 @@ class MainWindow(QMainWindow):
         self.stream_bridge = StreamBridge(self.engine, self.output_panel, self.settings, self)
         self.banner = Banner(NO_MODEL_TEXT, "Open &model manager…")
         self.banner.setObjectName("noModelBanner")
+        # Generate stops before a text that would send <unk> to the model and says which words; this
+        # strip offers to generate it anyway (the lexicon is one menu away).
+        self.unknown_banner = Banner("", "Generate &anyway")
+        self.unknown_banner.setObjectName("unknownSymbolsBanner")
+        self.unknown_banner.setVisible(False)
+        self.lexicons = LexiconActions(services, self.voice_panel.voice_name, self)
         # The request of each studio take not answered yet (other jobs' signals are not the window's):
         # a new Generate cancels the old job, whose "cancelled" must not take the new request away.
         self._requests: dict[int, SynthesisRequest] = {}
@@ -137,8 +147,11 @@ class MainWindow(QMainWindow):
         run_menu.addActions([self.generate_action, self.stop_action, self.play_action])
         models_menu = self.menuBar().addMenu("&Models")
         models_menu.addAction(self.models_action)
+        text_menu = self.menuBar().addMenu("&Text")
+        text_menu.addActions([self.lexicons.global_action, self.lexicons.voice_action])
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.log_action)
+        self.about_action = help_menu.addAction("&About VALL-E Studio")
 
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("mainToolbar")
@@ -206,6 +219,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(root)
         layout.setContentsMargins(6, 6, 6, 0)
         layout.addWidget(self.banner)
+        layout.addWidget(self.unknown_banner)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.progress_panel)
         self.setCentralWidget(root)
@@ -225,7 +239,12 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(label)
 
     def _connect(self) -> None:
-        self.generate_action.triggered.connect(self.generate)
+        self.generate_action.triggered.connect(lambda: self.generate())
+        self.unknown_banner.action.clicked.connect(lambda: self.generate(allow_unknown=True))
+        self.about_action.triggered.connect(self.show_about)
+        self.lexicons.changed.connect(self.text_panel.request_phonemes)
+        self.voice_panel.changed.connect(self.text_panel.request_phonemes)  # the voice's lexicon may differ
+        self.batch_view.lexicon_requested.connect(self.lexicons.edit_project)
         self.stop_action.triggered.connect(self.stop)
         self.play_action.triggered.connect(self.output_panel.toggle)
         self.export_action.triggered.connect(self.output_panel.ask_export)
@@ -236,7 +255,8 @@ class MainWindow(QMainWindow):
         self.progress_panel.stop_requested.connect(self.stop)
 
         self.text_panel.changed.connect(self._update_actions)
-        self.text_panel.phonemes_requested.connect(self.engine.phonemize)
+        self.text_panel.phonemes_requested.connect(
+            lambda text, language, split: self.engine.phonemize(text, language, split, self.lexicons.current()))
         self.engine.phonemes_ready.connect(self.text_panel.set_phonemes)
         self.history_panel.audition_requested.connect(self.audition)
         self.history_panel.reuse_requested.connect(self.reuse_settings)
@@ -383,10 +403,13 @@ class MainWindow(QMainWindow):
     def build_request(self) -> SynthesisRequest:
         prompts = tuple(Clip(samples, rate) for samples, rate in self.voice_panel.prompts())
         return SynthesisRequest(text=self.text_panel.text(), language=self.text_panel.language_code(),
-                                prompts=prompts, settings=self.generation_settings())
+                                prompts=prompts, settings=self.generation_settings(),
+                                lexicon=self.lexicons.current())
 
-    def generate(self) -> int | None:
-        """Start a generation on the engine thread (Ctrl+Enter); returns its job id."""
+    def generate(self, *, allow_unknown: bool = False) -> int | None:
+        """Start a generation on the engine thread (Ctrl+Enter); returns its job id. Unless
+        ``allow_unknown``, a text that would send ``<unk>`` to the model generates nothing and the
+        unknown-symbols strip names its words instead."""
         if not self.model_ready:
             if not self.engine.is_loading:
                 self.banner.setVisible(True)
@@ -400,10 +423,11 @@ class MainWindow(QMainWindow):
         # Cancels a running take first: its "Stopped" comes before the lines below, which show the new job.
         try:
             job = self.engine.generate(request, stream=self.stream_bridge.wanted() and quality.single,
-                                       quality=quality)
+                                       quality=quality, check_unknown=not allow_unknown)
         except EngineBusy as busy:  # a batch holds the engine: the two never run together
             self.statusBar().showMessage(self._busy_text(busy.holder), 6000)
             return None
+        self.unknown_banner.setVisible(False)
         self.stream_bridge.track(job, request.text)
         self.progress_panel.start("starting")
         self._requests[job] = request
@@ -429,10 +453,19 @@ class MainWindow(QMainWindow):
         except HistoryError as exc:
             log.error("%s", exc)
 
-    def _on_finished(self, job: int, candidates: Candidates) -> None:
+    def _on_finished(self, job: int, candidates: Candidates | UnknownSymbolsFound) -> None:
         request = self._requests.pop(job, None)
         if request is None:
             return  # not a take of this window (a batch, a task)
+        if isinstance(candidates, UnknownSymbolsFound):  # nothing was generated: say which words, offer to go on
+            self.stream_bridge.take_over(job)
+            self.take_keeper.forget(job)
+            self.progress_panel.cancelled()
+            self.unknown_banner.label.setText(f"<b>Not generated:</b> {html.escape(candidates.warning, quote=False)} "
+                                              "(Text → Pronunciation lexicon).")
+            self.unknown_banner.setVisible(True)
+            self.statusBar().showMessage("Not generated: the model would receive <unk>; see the strip above.", 8000)
+            return
         result = candidates.best.result
         self.progress_panel.finish(result, verdict_text(candidates.best.quality))
         streamed = self.stream_bridge.take_over(job)  # its audio is in the output panel already
@@ -509,6 +542,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Exported {path}", 6000)
 
     # -- models --------------------------------------------------------------------------------
+    def show_about(self) -> AboutDialog:
+        """Help → About: the version and the espeak-ng in use (non-modal, so it never blocks)."""
+        dialog = AboutDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
     def open_model_manager(self) -> ModelManagerDialog:
         """Show the model manager (non-modal); choosing a model there reloads it here."""
         if self._dialog is None:

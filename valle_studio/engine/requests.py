@@ -12,6 +12,7 @@ import numpy as np
 from valle_studio.core.clip import Prompt
 from valle_studio.core.codec_format import FRAMES_PER_SECOND
 from valle_studio.engine.settings import GenerationSettings
+from valle_studio.engine.text.lexicon import Lexicon
 
 #: A reference prompt: a mono :class:`~valle_studio.core.clip.Clip` or an int code array ``[T, 8]``,
 #: never a path (files are read by ``audio.prompts.read_prompt_file``).
@@ -23,7 +24,8 @@ class SynthesisRequest:
     """One thing to say, in one voice.
 
     ``text`` is split into sentences per ``settings.split``; ``phonemes`` (IPA) bypasses the text
-    front end entirely (one line, no splitting). ``prompts`` are concatenated in order.
+    front end entirely (one line, no splitting). ``prompts`` are concatenated in order. ``lexicon``:
+    pronunciations applied before espeak (global, voice and project entries already merged).
     """
 
     text: str = ""
@@ -31,6 +33,7 @@ class SynthesisRequest:
     prompts: tuple[PromptSource, ...] = ()
     settings: GenerationSettings = field(default_factory=GenerationSettings)
     phonemes: str | None = None
+    lexicon: Lexicon | None = None
 
 
 @dataclass(frozen=True)
