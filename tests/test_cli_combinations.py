@@ -98,7 +98,8 @@ def test_clean_and_convert_never_overwrite_their_input(command: str, reads: str,
     assert cli.main(argv) == cli.EXIT_ERROR
     message = _last_error(capsys)
     assert message.startswith("valle-studio-cli: error: ")
-    assert f"{writes} {victim} is the file given to {reads}" in message and "Choose another output name" in message, message
+    assert f"{writes} {victim} is the file given to {reads}" in message, message
+    assert "Choose another output name" in message, message
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing written, nothing left
 
 

@@ -169,3 +169,22 @@ def test_device_and_precision_choices(qtbot: Any, dialog: ModelManagerDialog) ->
     assert dialog.settings.precision == "auto"  # half precision is not kept on the CPU
     dialog.set_devices(["cpu"])
     assert dialog.device.currentData() == "cpu"
+
+
+def test_embedding_sums_field_follows_the_selected_installed_model(qtbot: Any, dialog: ModelManagerDialog,
+                                                                  store: ModelStore, tmp_path: Path) -> None:
+    from valle_studio.engine.debug import write_tiny_checkpoint
+    from valle_studio.engine.model import load_model
+
+    path = write_tiny_checkpoint(store.root / "mine" / "model.sft", capabilities=("ar", "nar"), global_step=5)
+    dialog.refresh(select="mine")
+    field = dialog.embedding_sums
+    assert field.isEnabled() and field.currentData() == "auto"
+    assert load_model(path).config.legacy_summing  # auto: a trained file without a length head
+    with qtbot.waitSignal(dialog.choice_changed, timeout=2000):  # the window reloads with the new rule
+        field.setCurrentIndex(field.findData("fixed"))
+    assert store.embedding_sums("mine") == "fixed" and not load_model(path).config.legacy_summing
+    dialog.select("ar+nar-llama-8")  # not installed: nothing to choose
+    assert not field.isEnabled()
+    dialog.select("mine")
+    assert field.currentData() == "fixed"

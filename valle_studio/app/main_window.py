@@ -15,11 +15,12 @@ split mode, and nothing copies one into the other.
 from __future__ import annotations
 
 import dataclasses
+import html
 import logging
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
     QMainWindow,
@@ -28,7 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from valle_studio.app.jobs.controller import EngineController
+from valle_studio.app.jobs.kinds import UnknownSymbolsFound
 from valle_studio.app.jobs.records import EngineBusy, EngineState, JobInfo, JobKind, LoadSpec
+from valle_studio.app.lexicon_actions import LexiconActions
 from valle_studio.app.model_manager import ModelManagerDialog
 from valle_studio.app.model_rows import installed_names
 from valle_studio.app.services import AppServices
@@ -36,6 +39,7 @@ from valle_studio.app.stream_bridge import StreamBridge
 from valle_studio.app.studio_takes import TakeKeeper, take_message
 from valle_studio.app.studio_tasks import StudioTasks
 from valle_studio.app.transcriber import Transcriber
+from valle_studio.app.widgets.about_dialog import AboutDialog
 from valle_studio.app.widgets.banner import Banner
 from valle_studio.app.widgets.batch_view import BatchView
 from valle_studio.app.widgets.best_of_control import BestOfControl
@@ -96,6 +100,12 @@ class MainWindow(WindowLayout, QMainWindow):
                                         self.generation_settings, self, text_editor=self.text_panel.editor)
         self.banner = Banner(NO_MODEL_TEXT, "Open &model manager…")
         self.banner.setObjectName("noModelBanner")
+        # Generate stops before a text that would send <unk> to the model and says which words; this
+        # strip offers to generate it anyway (the lexicon is one menu away).
+        self.unknown_banner = Banner("", "Generate &anyway")
+        self.unknown_banner.setObjectName("unknownSymbolsBanner")
+        self.unknown_banner.setVisible(False)
+        self.lexicons = LexiconActions(services, self.voice_panel.voice_name, self)
         # The request of each studio take not answered yet (other jobs' signals are not the window's):
         # a new Generate cancels the old job, whose "cancelled" must not take the new request away.
         self._requests: dict[int, SynthesisRequest] = {}
@@ -111,7 +121,12 @@ class MainWindow(WindowLayout, QMainWindow):
         self._update_actions()
 
     def _connect(self) -> None:
-        self.generate_action.triggered.connect(self.generate)
+        self.generate_action.triggered.connect(lambda: self.generate())
+        self.unknown_banner.action.clicked.connect(lambda: self.generate(allow_unknown=True))
+        self.about_action.triggered.connect(self.show_about)
+        self.lexicons.changed.connect(self.text_panel.request_phonemes)
+        self.voice_panel.changed.connect(self.text_panel.request_phonemes)  # the voice's lexicon may differ
+        self.batch_view.lexicon_requested.connect(self.lexicons.edit_project)
         self.stop_action.triggered.connect(self.stop)
         self.play_action.triggered.connect(self.output_panel.toggle)
         self.export_action.triggered.connect(self.output_panel.ask_export)
@@ -125,7 +140,8 @@ class MainWindow(WindowLayout, QMainWindow):
         self.convert_panel.changed.connect(self._update_actions)
         self.lora_panel.manage_requested.connect(self.open_model_manager)
         self.studio_tasks.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        self.text_panel.phonemes_requested.connect(self.engine.phonemize)
+        self.text_panel.phonemes_requested.connect(
+            lambda text, language, split: self.engine.phonemize(text, language, split, self.lexicons.current()))
         self.engine.phonemes_ready.connect(self.text_panel.set_phonemes)
         self.history_panel.audition_requested.connect(self.audition)
         self.history_panel.reuse_requested.connect(self.reuse_settings)
@@ -278,10 +294,13 @@ class MainWindow(WindowLayout, QMainWindow):
     def build_request(self) -> SynthesisRequest:
         prompts, blend = self.voice_panel.request_voice()
         return SynthesisRequest(text=self.text_panel.text(), language=self.text_panel.language_code(),
-                                prompts=prompts, blend=blend, settings=self.generation_settings())
+                                prompts=prompts, blend=blend, settings=self.generation_settings(),
+                                lexicon=self.lexicons.current())
 
-    def generate(self) -> int | None:
-        """Start a generation on the engine thread (Ctrl+Enter); returns its job id."""
+    def generate(self, *, allow_unknown: bool = False) -> int | None:
+        """Start a generation on the engine thread (Ctrl+Enter); returns its job id. Unless
+        ``allow_unknown``, a text that would send ``<unk>`` to the model generates nothing and the
+        unknown-symbols strip names its words instead."""
         if not self.model_ready:
             if not self.engine.is_loading:
                 self.banner.setVisible(True)
@@ -304,10 +323,11 @@ class MainWindow(WindowLayout, QMainWindow):
                 request = dataclasses.replace(request, text=label)  # what the history shows
             else:
                 job = self.engine.generate(request, stream=self.stream_bridge.wanted() and quality.single,
-                                           quality=quality)
+                                           quality=quality, check_unknown=not allow_unknown)
         except EngineBusy as busy:  # a batch holds the engine: the two never run together
             self.statusBar().showMessage(self._busy_text(busy.holder), 6000)
             return None
+        self.unknown_banner.setVisible(False)
         self.stream_bridge.track(job, request.text)
         self.progress_panel.start("starting")
         self._requests[job] = request
@@ -333,10 +353,19 @@ class MainWindow(WindowLayout, QMainWindow):
         except HistoryError as exc:
             log.error("%s", exc)
 
-    def _on_finished(self, job: int, candidates: Candidates) -> None:
+    def _on_finished(self, job: int, candidates: Candidates | UnknownSymbolsFound) -> None:
         request = self._requests.pop(job, None)
         if request is None:
             return  # not a take of this window (a batch, a task)
+        if isinstance(candidates, UnknownSymbolsFound):  # nothing was generated: say which words, offer to go on
+            self.stream_bridge.take_over(job)
+            self.take_keeper.forget(job)
+            self.progress_panel.cancelled()
+            self.unknown_banner.label.setText(f"<b>Not generated:</b> {html.escape(candidates.warning, quote=False)} "
+                                              "(Text → Pronunciation lexicon).")
+            self.unknown_banner.setVisible(True)
+            self.statusBar().showMessage("Not generated: the model would receive <unk>; see the strip above.", 8000)
+            return
         result = candidates.best.result
         self.progress_panel.finish(result, verdict_text(candidates.best.quality))
         streamed = self.stream_bridge.take_over(job)  # its audio is in the output panel already
@@ -413,6 +442,13 @@ class MainWindow(WindowLayout, QMainWindow):
         self.statusBar().showMessage(f"Exported {path}", 6000)
 
     # -- models --------------------------------------------------------------------------------
+    def show_about(self) -> AboutDialog:
+        """Help → About: the version and the espeak-ng in use (non-modal, so it never blocks)."""
+        dialog = AboutDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
     def open_model_manager(self) -> ModelManagerDialog:
         """Show the model manager (non-modal); choosing a model there reloads it here."""
         if self._dialog is None:

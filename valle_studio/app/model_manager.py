@@ -1,7 +1,7 @@
 """The model manager: installed and downloadable models and LoRA voice adapters, download/import/remove,
-default model, device and precision, and each one's licence terms. LoRAs are listed after the models;
-one is applied in the Studio tab's LoRA control, never loaded as a model, and importing a ``lora.sft``
-installs it as a LoRA (recognised by its tensors).
+default model, device and precision, the embedding-sum rule of each installed model, and each one's licence
+terms. LoRAs are listed after the models; one is applied in the Studio tab's LoRA control, never loaded as a
+model, and importing a ``lora.sft`` installs it as a LoRA (recognised by its tensors).
 
 It takes the model store in ``__init__`` (the real :class:`~valle_studio.engine.store.ModelStore` or
 a test double with the same methods) and, optionally, a ``downloader``: any object with the store's
@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from valle_studio.app.embedding_sums_field import EmbeddingSumsField
 from valle_studio.app.jobs.background import BackgroundTask, TaskFunction
 from valle_studio.app.jobs.controller import EngineController
 from valle_studio.app.jobs.records import EngineState
@@ -125,6 +126,10 @@ class ModelManagerDialog(QDialog):
         precision_label_widget.setBuddy(self.precision)
         form.addRow(device_label_widget, self.device)
         form.addRow(precision_label_widget, self.precision)
+        self.embedding_sums = EmbeddingSumsField(store)
+        sums_label_widget = QLabel("&Embedding sums")
+        sums_label_widget.setBuddy(self.embedding_sums)
+        form.addRow(sums_label_widget, self.embedding_sums)
 
         self.busy_note = QLabel("")
         self.busy_note.setObjectName("engineBusyNote")
@@ -160,6 +165,7 @@ class ModelManagerDialog(QDialog):
             self._on_engine_state(engine.state)
         self.device.currentIndexChanged.connect(self._on_device)
         self.precision.currentIndexChanged.connect(self._on_precision)
+        self.embedding_sums.chosen.connect(lambda *_: self.choice_changed.emit())  # reload with the new rule
         self.refresh()
 
     # -- list ----------------------------------------------------------------------------------
@@ -217,6 +223,8 @@ class ModelManagerDialog(QDialog):
     def _on_selection(self, *_: object) -> None:
         name = self.selected_name()
         self.details.setHtml(self._details_html(name) if name else "")
+        row = self.rows.get(name) if name else None
+        self.embedding_sums.show_model(name if row is not None and row.installed else None)
         self._update_buttons()
 
     def _details_html(self, name: str) -> str:

@@ -39,6 +39,7 @@ from valle_studio.errors import describe
 
 if TYPE_CHECKING:
     from valle_studio.engine.interfaces import SynthesizerProtocol
+    from valle_studio.engine.text.lexicon import Lexicon
     from valle_studio.studio.voices import VoiceLibrary
 
 log = logging.getLogger(__name__)
@@ -170,6 +171,7 @@ class BatchRunner:
         self.describe_error = describe_error  # the GUI words advice for its own controls
         self.quality = quality or QualityOptions()
         self._prompt_cache: dict[str, VoicePrompts | Exception] = {}
+        self._lexicons: dict[str, Lexicon | None] = {}  # voice -> the merged lexicon of its rows, read once per run
 
     # -- the queue --------------------------------------------------------------------------------
     def run(self, row_ids: Sequence[str]) -> RunSummary:
@@ -259,7 +261,7 @@ class BatchRunner:
                        verdict_line(candidate, self.quality.best_of))
 
         request = SynthesisRequest(text=text, language=language, prompts=prompts.prompts, blend=prompts.blend,
-                                   settings=settings)
+                                   settings=settings, lexicon=self._lexicon(voice))
         candidates = run_best_of(self.synth, request, self.quality, progress=on_progress, cancel=self.cancel,
                                  on_candidate=on_candidate)
         # Every candidate is stored only now: a row cancelled halfway is left exactly as it was.
@@ -270,6 +272,16 @@ class BatchRunner:
                 self.after_take(project.row(row_id), take)
         finally:
             project.save()  # the take is durable even when the export after it failed
+
+    def _lexicon(self, voice: str) -> Lexicon | None:
+        """Global, voice and project lexicons merged (studio/lexicons.py), once per voice and run; a bad
+        lexicon fails the row with the message naming the entry."""
+        if voice not in self._lexicons:
+            from valle_studio.studio.lexicons import combined
+
+            saved = self.voices.get(voice) if voice and self.voices is not None else None
+            self._lexicons[voice] = combined(voice=saved, project_folder=self.project.folder)
+        return self._lexicons[voice]
 
     def _model_name(self) -> str:
         info = getattr(self.synth, "info", None)

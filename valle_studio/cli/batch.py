@@ -34,8 +34,11 @@ from valle_studio.cli.options import (
     EXIT_OK,
     CliError,
     add_device_flags,
+    add_embedding_sums_flag,
+    add_lexicon_flag,
     add_lora_flag,
     add_sampler_flags,
+    embedding_sums_choice,
     file_flags,
     settings_from_args,
 )
@@ -75,6 +78,8 @@ def add_parser(sub: Any) -> None:
     batch.add_argument("--model", metavar="PATH|NAME", help="checkpoint or installed model (default: the default)")
     batch.add_argument("--tokenizer", metavar="PATH", help="tokenizer.json (default: beside the model)")
     batch.add_argument("--lang", help="language of untagged lines: en, ja, de, fr, zh, ko (default en)")
+    add_lexicon_flag(batch)
+    add_embedding_sums_flag(batch)
     add_device_flags(batch)
     add_lora_flag(batch)
     batch.add_argument("--quiet", action="store_true", help="only errors and the summary on stderr")
@@ -119,14 +124,16 @@ def _load(args: argparse.Namespace, model: str) -> Any:
 
     say(args, f"loading {model}")
     synth = Synthesizer.load(model, device=args.device, dtype=args.dtype,
-                             tokenizer=Path(args.tokenizer) if args.tokenizer else None)
+                             tokenizer=Path(args.tokenizer) if args.tokenizer else None,
+                             legacy_summing=embedding_sums_choice(args))
     synth.codec(required=True)
     return synth
 
 
 def _protected(args: argparse.Namespace, project: Any) -> tuple[Path, ...]:
     """The files this batch reads, which its outputs must never overwrite."""
-    files = [Path(args.script), *(Path(p) for p in project.prompt_files)]
+    files = [Path(args.script), *(Path(p) for p in project.prompt_files),
+             *(Path(p) for p in getattr(args, "lexicon", None) or [])]
     if project.model and Path(project.model).is_file():
         files.append(Path(project.model))
     return tuple(files)

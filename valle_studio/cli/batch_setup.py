@@ -27,7 +27,7 @@ from typing import Any
 
 from valle_studio.batch.project import BatchProject
 from valle_studio.batch.script import Script, read_script
-from valle_studio.cli.options import LORA_FLAG, CliError, given_sampler_flags
+from valle_studio.cli.options import LORA_FLAG, CliError, given_sampler_flags, lexicon_files
 from valle_studio.core.files import NotARegularFileError, require_regular_file
 from valle_studio.engine.settings import GenerationSettings
 
@@ -57,16 +57,24 @@ class NewBatch:
     library: Any  # the VoiceLibrary
     prompts: list[Path]
     model: str
+    lexicon: Any = None  # the --lexicon files merged (engine.text.lexicon.Lexicon), the project's own lexicon
 
     def create(self, args: argparse.Namespace, settings: GenerationSettings, out_dir: Path) -> BatchProject:
         out_dir.mkdir(parents=True, exist_ok=True)
         model = self.model
-        return BatchProject.create(
+        project = BatchProject.create(
             out_dir / PROJECT_DIR, self.script.lines, name=self.script_path.stem, settings=settings,
             language=args.lang or "en", default_voice=args.voice or "",
             prompt_files=[str(p.resolve()) for p in self.prompts],
             model=str(Path(model).resolve()) if Path(model).is_file() else model,
             script=script_record(self.script_path, self.script))
+        if self.lexicon is not None:
+            try:
+                project.set_lexicon(self.lexicon)  # over the global and voice lexicons, for every row
+            except BaseException:
+                project.close()
+                raise
+        return project
 
 
 def _check_prompt_sources(sources: list[Any], settings: GenerationSettings) -> None:
@@ -151,12 +159,25 @@ def check_new_batch(args: argparse.Namespace, settings: GenerationSettings, out_
     prompts = [Path(p) for p in args.prompt or []]
     _check_prompt_sources(list(read_prompt_files(prompts)), settings)
     check_loras(script, settings)
+    lexicon = _read_lexicons(args)
     model = args.model
     if not model:
         from valle_studio.engine.store import ModelStore
 
         model = ModelStore().default_model
-    return NewBatch(script_path, script, library, prompts, model)
+    return NewBatch(script_path, script, library, prompts, model, lexicon)
+
+
+def _read_lexicons(args: argparse.Namespace) -> Any:
+    """The ``--lexicon`` files merged into the project's own lexicon (None without any); a bad entry is
+    refused here, naming the file, its line and the word."""
+    paths = lexicon_files(args)
+    if not paths:
+        return None
+    from valle_studio.engine.text.lexicon import Lexicon
+    from valle_studio.engine.text.lexicon_format import read_lexicon
+
+    return Lexicon.merged(read_lexicon(path) for path in paths)
 
 
 def discard_new_project(project: BatchProject, out_dir: Path, made_out_dir: bool) -> None:
@@ -193,6 +214,9 @@ def open_existing(args: argparse.Namespace, settings: GenerationSettings, out_di
         other_prompts = bool(args.prompt) and [str(Path(p).resolve()) for p in args.prompt] != project.prompt_files
         if other_voice or other_prompts:
             problems.append("the batch keeps the voice it started with (leave out --voice/--prompt)")
+        if getattr(args, "lexicon", None):
+            problems.append(f"the batch keeps the lexicon it started with ({project.lexicon_path}; leave out "
+                            "--lexicon)")
         script_path = Path(args.script)
         try:
             require_regular_file(script_path, "a script file")  # a named pipe would block the read

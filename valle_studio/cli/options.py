@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from valle_studio.engine.progress import Progress, ProgressThrottle
@@ -29,7 +30,7 @@ EXIT_CANCELLED = 130
 #: batch SCRIPT and ``models import PATH`` are positional: their messages say "script"/"model" already.
 FILE_OPTIONS: dict[str, str] = {"model": "--model", "tokenizer": "--tokenizer", "prompt": "--prompt",
                                 "clip": "--clip", "source": "--source", "out": "--out", "out_codes": "--out-codes",
-                                "out_dir": "--out-dir"}
+                                "out_dir": "--out-dir", "lexicon": "--lexicon"}
 
 #: The CLI metavar of each unit a spec may name.
 _METAVARS = {"seconds": "SECONDS", "frames": "FRAMES"}
@@ -190,8 +191,76 @@ class StderrProgress:
 
 
 __all__ = [
-    "EXIT_CANCELLED", "EXIT_ERROR", "EXIT_NO_GOOD_TAKE", "EXIT_OK", "EXIT_USAGE", "FILE_OPTIONS", "LORA_FLAG",
-    "SPEC_OF_DEST", "ArgumentContainer", "CliError", "StderrProgress",
-    "add_device_flags", "add_lora_flag", "add_sampler_flags", "check_lora_installed", "file_flags", "flag_help",
-    "given_sampler_flags", "parse_lora", "settings_from_args",
+    "EMBEDDING_SUMS", "EXIT_CANCELLED", "EXIT_ERROR", "EXIT_NO_GOOD_TAKE", "EXIT_OK", "EXIT_USAGE", "FILE_OPTIONS",
+    "LORA_FLAG", "SPEC_OF_DEST", "ArgumentContainer", "CliError", "StderrProgress",
+    "add_device_flags", "add_embedding_sums_flag", "add_lexicon_flag", "add_lora_flag", "add_sampler_flags",
+    "check_lora_installed", "embedding_sums_choice", "file_flags", "flag_help", "given_sampler_flags",
+    "lexicon_files", "parse_lora", "request_lexicon", "settings_from_args", "warn_unknown_symbols",
 ]
+
+
+def add_lexicon_flag(parser: ArgumentContainer) -> None:
+    """``--lexicon FILE`` (repeatable): pronunciations applied before espeak, on top of the global lexicon."""
+    parser.add_argument("--lexicon", action="append", default=[], metavar="FILE",
+                        help="pronunciation lexicon, .tsv (word<TAB>/IPA/ or respelling<TAB>[language]) or .json "
+                             "(README: 'Pronunciation lexicon'); applied after the global lexicon, later files "
+                             "win; repeat for several")
+
+
+def lexicon_files(args: Any) -> list[Path]:
+    """The ``--lexicon`` files, each read once now so that a bad one fails before anything loads.
+
+    Raises:
+        CliError: a file is missing or has a bad entry (named with its line and word).
+    """
+    from valle_studio.engine.text.lexicon import LexiconError
+    from valle_studio.engine.text.lexicon_format import read_lexicon
+
+    paths = [Path(p) for p in getattr(args, "lexicon", None) or []]
+    for path in paths:
+        try:
+            read_lexicon(path)
+        except LexiconError as exc:
+            raise CliError(f"--lexicon {path}: {exc}") from exc
+    return paths
+
+
+def request_lexicon(args: Any, **scopes: Any) -> Any:
+    """The global lexicon, the given ``scopes`` (``voice=``, ``project_folder=``) and ``--lexicon`` files,
+    merged (:func:`valle_studio.studio.lexicons.combined`); None when all are empty."""
+    from valle_studio.engine.text.lexicon import LexiconError
+    from valle_studio.studio.lexicons import combined
+
+    try:
+        return combined(extra=lexicon_files(args), **scopes)
+    except LexiconError as exc:
+        raise CliError(str(exc)) from exc
+
+
+#: ``--embedding-sums`` choices -> ``legacy_summing`` for the loader (None: decided by the file itself).
+EMBEDDING_SUMS = {"auto": None, "legacy": True, "fixed": False}
+
+
+def add_embedding_sums_flag(parser: ArgumentContainer) -> None:
+    """``--embedding-sums legacy|fixed|auto``: how the model sums its audio embeddings."""
+    parser.add_argument("--embedding-sums", choices=tuple(EMBEDDING_SUMS), default="auto",
+                        help="auto (default): decided by the checkpoint itself (the published ar+nar-llama-8, "
+                             "trained before upstream's 2025-03 fix, is recognised wherever it is loaded from); "
+                             "legacy: the pre-fix sums; fixed: upstream's current sums")
+
+
+def embedding_sums_choice(args: Any) -> bool | None:
+    """The ``legacy_summing`` argument for ``Synthesizer.load`` from ``--embedding-sums``."""
+    return EMBEDDING_SUMS[getattr(args, "embedding_sums", None) or "auto"]
+
+
+def warn_unknown_symbols(synth: Any, request: Any) -> None:
+    """Print, before anything is generated, every word whose phonemes would reach the model as ``<unk>``."""
+    from valle_studio.engine.text.analysis import unknown_warning
+
+    settings = request.settings
+    pieces = synth.analyze(request.text, request.language, settings.split, lexicon=request.lexicon,
+                           no_phonemize=settings.no_phonemize)
+    warning = unknown_warning([p for p in pieces if p.speakable])
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)

@@ -25,10 +25,15 @@ from valle_studio.cli.options import (
     CliError,
     StderrProgress,
     add_device_flags,
+    add_embedding_sums_flag,
+    add_lexicon_flag,
     add_lora_flag,
     add_sampler_flags,
     check_lora_installed,
+    embedding_sums_choice,
+    request_lexicon,
     settings_from_args,
+    warn_unknown_symbols,
 )
 from valle_studio.cli.outputs import STDOUT, WavPipe, npy_bytes, plan_outputs, stdout_stream
 from valle_studio.cli.quality import add_quality_flags, check_report_path, quality_from_args
@@ -76,6 +81,8 @@ def add_parser(sub: Any) -> None:
                            "bidirectional NAR attention the take then differs slightly from a non-streamed one); "
                            "exact: chunks only where the take stays identical, else whole sentences; "
                            "sentences: whole sentences only (default auto)")
+    add_lexicon_flag(io)
+    add_embedding_sums_flag(io)
     add_device_flags(io)
     add_lora_flag(io)
     io.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -177,17 +184,21 @@ def run_synth(args: argparse.Namespace, settings: GenerationSettings, quality: Q
     out = plan.audio
     prompts, blend = _check_inputs(args, settings, args.quiet)
     check_lora_installed(settings)
+    lexicon = request_lexicon(args)
     player = _check_play(args)
     progress = None if args.quiet else StderrProgress()
     if progress:
         print(f"loading {args.model}", file=sys.stderr, flush=True)
     synth = Synthesizer.load(args.model, device=args.device, dtype=args.dtype,
-                             tokenizer=Path(args.tokenizer) if args.tokenizer else None)
+                             tokenizer=Path(args.tokenizer) if args.tokenizer else None,
+                             legacy_summing=embedding_sums_choice(args))
     for note in check_flags_apply(args, settings, synth.model.can_nar_len, synth.info.name):
         if not args.quiet:
             print(f"note: {note}", file=sys.stderr, flush=True)
     request = SynthesisRequest(text=args.text or "", phonemes=args.phonemes, language=args.lang,
-                               prompts=prompts, blend=blend, settings=settings)
+                               prompts=prompts, blend=blend, settings=settings, lexicon=lexicon)
+    if request.phonemes is None:
+        warn_unknown_symbols(synth, request)
     try:
         if streaming:
             streamed = _stream_synth(synth, request, args, progress, player)

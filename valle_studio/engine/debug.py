@@ -125,11 +125,13 @@ def write_tiny_checkpoint(
     layers: int = 2,
     noncausal_masks: bool = True,
     version: int = 5,
+    global_step: int = 0,
     stt_head: bool = True,
 ) -> Path:
     """Write a random-weight v1 checkpoint (``ar+nar`` or ``ar+nar-len`` layout) to ``path``; returns it.
 
     Same tensor names and metadata as upstream's exporter, float16 storage, written atomically.
+    ``global_step`` > 0 writes training stats as a trained export has them (untrained: all zero).
     ``stt_head=False`` leaves out the speech-to-text head (``classifiers.proj.9``), as a model trained
     without that task would.
     """
@@ -146,7 +148,8 @@ def write_tiny_checkpoint(
     metadata = {
         "config": json.dumps(_config(caps, dim, heads, layers, noncausal_masks, version)),
         "userdata": json.dumps({"symmap": {}}),
-        "stats": json.dumps({"global_step": 0, "micro_step": 0, "global_samples": 0, "tokens_processed": 0}),
+        "stats": json.dumps({"global_step": global_step, "micro_step": global_step * 8,
+                             "global_samples": global_step * 16, "tokens_processed": global_step * 16_000}),
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

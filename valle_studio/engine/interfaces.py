@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from valle_studio.engine.quality import TakeQuality, Transcript
     from valle_studio.engine.store.store import CodecPaths, TokenizerPaths
     from valle_studio.engine.streaming import StreamOptions
+    from valle_studio.engine.text.analysis import Piece
+    from valle_studio.engine.text.lexicon import Lexicon
 
 
 class ModelInfoProtocol(Protocol):
@@ -99,8 +101,14 @@ class SynthesizerProtocol(Protocol):
     @property
     def sample_rate(self) -> int: ...
 
-    def phonemize(self, text: str, language: str = "en", split: str = "sentences") -> list[str]:
+    def phonemize(self, text: str, language: str = "en", split: str = "sentences",
+                  lexicon: Lexicon | None = None) -> list[str]:
         """The IPA of each piece of ``text`` the model would receive."""
+        ...
+
+    def analyze(self, text: str, language: str = "en", split: str = "sentences", *,
+                lexicon: Lexicon | None = None, no_phonemize: bool = False) -> list[Piece]:
+        """Every piece of ``text`` with its IPA, ids, unknown symbols and lexicon entries used."""
         ...
 
     def encode_prompts(self, sources: Sequence[PromptSource], length_frames: int = 0) -> np.ndarray | None:
@@ -216,6 +224,9 @@ class ModelStoreProtocol(ModelFilesProtocol, DownloaderProtocol, Protocol):
                     progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> str: ...
 
     def remove_lora(self, name: str) -> bool: ...
+    def embedding_sums(self, name: str) -> str: ...
+
+    def set_embedding_sums(self, name: str, choice: str) -> None: ...
 
 
 __all__ = [

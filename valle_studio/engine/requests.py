@@ -13,6 +13,7 @@ import numpy as np
 from valle_studio.core.clip import Prompt
 from valle_studio.core.codec_format import FRAMES_PER_SECOND
 from valle_studio.engine.settings import GenerationSettings
+from valle_studio.engine.text.lexicon import Lexicon
 
 #: A reference prompt: a mono :class:`~valle_studio.core.clip.Clip` or an int code array ``[T, 8]``,
 #: never a path (files are read by ``audio.prompts.read_prompt_file``).
@@ -46,6 +47,7 @@ class SynthesisRequest:
     front end entirely (one line, no splitting). ``prompts`` are concatenated in order. ``blend``
     (experimental) mixes two or more voices at the prompt embedding instead
     (:mod:`valle_studio.engine.model.prompt_mix`); it replaces ``prompts``, which must then be empty.
+    ``lexicon``: pronunciations applied before espeak (global, voice and project entries already merged).
     """
 
     text: str = ""
@@ -54,6 +56,7 @@ class SynthesisRequest:
     settings: GenerationSettings = field(default_factory=GenerationSettings)
     phonemes: str | None = None
     blend: tuple[BlendPart, ...] = ()
+    lexicon: Lexicon | None = None
 
     def __post_init__(self) -> None:
         if self.blend and self.prompts:

@@ -49,6 +49,8 @@ if TYPE_CHECKING:
     from valle_studio.engine.quality.assess import TakeChecker
     from valle_studio.engine.streaming import StreamOptions, SynthesisStream
     from valle_studio.engine.tasks import CleanTask, TaskSupport
+    from valle_studio.engine.text.analysis import Piece
+    from valle_studio.engine.text.lexicon import Lexicon
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +145,9 @@ class Synthesizer:
         """Load a checkpoint (path, or name of an installed model) and its tokenizers.
 
         ``tokenizer``: a ``tokenizer.json``; by default the one beside the model file, else the one the
-        model store installed. ``codec="auto"`` loads the installed EnCodec/Vocos weights on first use;
-        ``None`` runs code-in/code-out only.
+        model store installed. ``legacy_summing``: None lets the file decide
+        (:mod:`~valle_studio.engine.embedding_sums`), True/False forces the rule. ``codec="auto"``
+        loads the installed EnCodec/Vocos weights on first use; ``None`` runs code-in/code-out only.
         """
         from valle_studio.engine.model import load_model
         from valle_studio.engine.model.devices import resolve_device, resolve_dtype
@@ -153,8 +156,6 @@ class Synthesizer:
         resolved = resolve_model(model, tokenizer=tokenizer, store=store)
         torch_device = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, torch_device)
-        if legacy_summing is None:
-            legacy_summing = resolved.legacy_summing
         loaded = load_model(resolved.path, device=torch_device, dtype=torch_dtype, legacy_summing=legacy_summing,
                             quantize=quantize)
         return cls(loaded, resolved, codec)
@@ -175,12 +176,20 @@ class Synthesizer:
             return self._codec
 
     # -- text ---------------------------------------------------------------------------------------------------
-    def phonemize(self, text: str, language: str = "en", split: str = "sentences") -> list[str]:
+    def phonemize(self, text: str, language: str = "en", split: str = "sentences",
+                  lexicon: Lexicon | None = None) -> list[str]:
         """The IPA each piece of ``text`` becomes: exactly what the model receives."""
         # ``split`` is any string here (the app passes the text panel's choice); the settings refuse others
         settings = GenerationSettings().replace(split=split)
-        request = SynthesisRequest(text=text, language=language, settings=settings)
+        request = SynthesisRequest(text=text, language=language, settings=settings, lexicon=lexicon)
         return self._request_lines(request)[1]
+
+    def analyze(self, text: str, language: str = "en", split: str = "sentences", *,
+                lexicon: Lexicon | None = None, no_phonemize: bool = False) -> list[Piece]:
+        """Every piece of ``text`` with its IPA, ids and unknown symbols (:mod:`~valle_studio.engine.text.analysis`)."""
+        from valle_studio.engine.text.analysis import analyze_text
+
+        return analyze_text(self.frontend, text, language, split, lexicon=lexicon, no_phonemize=no_phonemize)
 
     # -- prompts and requests -----------------------------------------------------------------------------------
     def encode_prompts(self, sources: Sequence[PromptSource], length_frames: int = 0) -> np.ndarray | None:
@@ -363,36 +372,37 @@ class Synthesizer:
             line = pipeline.LineInput(torch.tensor(ids), self.frontend.language_id(request.language))
             return [ipa], [ipa], [line]
         settings = request.settings
-        from valle_studio.engine.text.split import split_text
+        from valle_studio.engine.text.analysis import analyze_text, unknown_warning
 
-        text = clean_text(request.text)
-        if len(text) > MAX_TEXT_CHARS:
+        if len(request.text) > MAX_TEXT_CHARS:
             raise SynthesisError(
-                f"the text is {len(text):,} characters long; one generation takes at most {MAX_TEXT_CHARS:,} "
-                "(roughly 20 minutes of speech). Generate it in parts, or use batch export for long scripts")
+                f"the text is {len(request.text):,} characters long; one generation takes at most "
+                f"{MAX_TEXT_CHARS:,} (roughly 20 minutes of speech). Generate it in parts, or use batch export "
+                "for long scripts")
         language_id = self.frontend.language_id(request.language)  # an unknown language fails here, first
-        texts = split_text(text, settings.split)
-        if not texts:
+        # Split before cleaning: cleaning turns line breaks into spaces, and the split modes need them.
+        pieces = analyze_text(self.frontend, request.text, request.language, settings.split,
+                              lexicon=request.lexicon, no_phonemize=settings.no_phonemize)
+        if not pieces:
             raise SynthesisError("there is nothing to say: the text is empty")
-        tokenized = [self.frontend.tokens_for(t, request.language, no_phonemize=settings.no_phonemize)
-                     for t in texts]
         # A piece of only punctuation or symbols espeak does not read ("...", "?!") has nothing to say;
         # generating it would only produce noise.
-        kept = [i for i, t in enumerate(tokenized) if is_speakable(t.phonemes)]
+        kept = [piece for piece in pieces if piece.speakable]
         if not kept:
             raise SynthesisError("there is nothing to say: the text has no words, only punctuation or symbols")
         tokenizer = self.frontend.text_tokenizer if settings.no_phonemize else self.frontend.tokenizer
-        for i in kept:
+        for piece in kept:  # <unk> in part of a piece is warned about; a piece of nothing but <unk> is refused
             if tokenizer is not None:
-                require_known_symbols(tokenizer.tokens(tokenized[i].phonemes), tokenized[i].phonemes,
+                require_known_symbols(tokenizer.tokens(piece.ipa), piece.ipa,
                                       "the text" if settings.no_phonemize else "the phonemes of the text")
-        if len(kept) < len(texts):
-            log.info("skipping pieces with nothing to pronounce: %r",
-                     [texts[i] for i in range(len(texts)) if i not in kept])
-        texts, tokenized = [texts[i] for i in kept], [tokenized[i] for i in kept]
-        lines = [pipeline.LineInput(torch.tensor(t.ids), language_id, raw_text=settings.no_phonemize)
-                 for t in tokenized]
-        return texts, [t.phonemes for t in tokenized], lines
+        if len(kept) < len(pieces):
+            log.info("skipping pieces with nothing to pronounce: %r", [p.text for p in pieces if not p.speakable])
+        warning = unknown_warning(kept)
+        if warning:
+            log.warning("%s", warning)
+        lines = [pipeline.LineInput(torch.tensor(p.ids), language_id, raw_text=settings.no_phonemize)
+                 for p in kept]
+        return [p.text for p in kept], [p.ipa for p in kept], lines
 
     def _decode(self, codes: list[np.ndarray], settings: GenerationSettings,
                 progress: ProgressCallback | None, cancel: CancelToken | None) -> np.ndarray:

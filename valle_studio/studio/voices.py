@@ -4,6 +4,7 @@ Layout under ``user_data_dir()/voices`` (or any folder given to :class:`VoiceLib
 
     <voice id>/voice.json       {"version": 1, "name": "Alice", "created": ..., "clips": [clip, ...]}
     <voice id>/clip-<id>.flac   mono, 24-bit, at the clip's own sample rate
+    <voice id>/lexicon.tsv      the voice's pronunciation lexicon, when it has one (studio/lexicons.py)
 
 A *blended* voice (experimental, :meth:`VoiceLibrary.save_blend`) is saved like any voice, in a folder of
 its own: its manifest is version 2, ``{"kind": "blend", "members": [{"name": "Alice", "weight": 0.6,
@@ -37,7 +38,7 @@ import numpy as np
 
 from valle_studio.audio.io import load_audio, save_audio
 from valle_studio.audio.processing import normalize_loudness, trim_silence
-from valle_studio.core.atomic import atomic_write_json
+from valle_studio.core.atomic import atomic_write, atomic_write_json
 from valle_studio.core.clip import Clip
 from valle_studio.engine.requests import BlendPart
 from valle_studio.paths import user_data_dir
@@ -45,6 +46,8 @@ from valle_studio.paths import user_data_dir
 log = logging.getLogger(__name__)
 
 MANIFEST = "voice.json"
+#: The voice's own pronunciation lexicon (studio/lexicons.py), beside its manifest.
+LEXICON_FILE = "lexicon.tsv"
 VERSION = 1
 BLEND_VERSION = 2  # the manifest of a blended voice (see the module docstring)
 MAX_BLEND = 8  # voices in one blend
@@ -263,6 +266,8 @@ class VoiceLibrary:
         folder = self.root / secrets.token_hex(6)
         folder.mkdir()
         entries = [self._write_clip(folder, samples, sr) for samples, sr in checked]
+        if old is not None and (old.folder / LEXICON_FILE).is_file():  # the voice keeps its pronunciations
+            atomic_write(folder / LEXICON_FILE, (old.folder / LEXICON_FILE).read_bytes())
         voice = self._write_manifest(folder, name, _now(), entries)
         if old is not None:
             self._remove_folder(old.folder)

@@ -249,14 +249,13 @@ def check_supported(flags: Flags) -> None:
 
 
 def auto_legacy_summing(flags: Flags) -> bool:
-    """Whether to sum embeddings the pre-2025-03-18 ("off by one") way for a file on its own.
+    """The summing rule the behaviour flags alone imply: always the current one (False).
 
-    Always False: upstream HEAD applies its current summing to every checkpoint it loads, and a stored
-    config carries no field that dates the training (the tiny ``ar+nar`` golden checkpoint, exported by
-    HEAD without a len head, uses the current rule). Which published models predate the fix is catalog
-    knowledge instead: :mod:`valle_studio.engine.store.catalog` marks ``ar+nar-llama-8`` as legacy and
-    :class:`~valle_studio.engine.synthesizer.Synthesizer` passes that on. ``flags`` is accepted so the
-    rule can grow if upstream ever records the summing in the config.
+    A stored config carries no field that dates the training, so the flags cannot tell. The loader decides
+    from the whole file instead (:func:`valle_studio.engine.embedding_sums.decide`: the registry of
+    known files, then the stats and capabilities); this default is what a shape check without a file
+    (``store/validate.py``) assumes. ``flags`` is accepted so the rule can grow if upstream ever records
+    the summing in the config.
     """
     del flags
     return False

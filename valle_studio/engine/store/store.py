@@ -237,7 +237,30 @@ class ModelStore:
                 shown = ", ".join(m.local_name for m in missing[index - 1:])
                 raise OfflineError(f"{str(exc).rstrip('.')}. Still missing for '{name}': {shown}; "
                                    f"run `{FETCH_COMMAND.format(names=name)}` again once online") from exc
+        self._record_embedding_sums(name)
         return written
+
+    def _record_embedding_sums(self, name: str) -> None:
+        """A catalog model trained before the embedding fix: record its file, which then gets the legacy sums
+        however it is opened (engine/embedding_sums.py)."""
+        from valle_studio.engine.embedding_sums import record, recorded
+
+        entry = self.catalog.get(name)
+        path = self.find_checkpoint(name)
+        if entry is not None and entry.legacy_summing and path is not None and recorded(path) is None:
+            record(path, True, f"downloaded as the catalog's {name}, trained before upstream's 2025-03 embedding fix")
+
+    def embedding_sums(self, name: str) -> str:
+        """The model manager's field for an installed model: ``"auto"``, ``"legacy"`` or ``"fixed"``."""
+        from valle_studio.engine.embedding_sums import user_choice
+
+        return user_choice(self.path_of(name))
+
+    def set_embedding_sums(self, name: str, choice: str) -> None:
+        """Force the legacy or fixed sums for an installed model's file, or let it decide again (``"auto"``)."""
+        from valle_studio.engine.embedding_sums import choice_of, record
+
+        record(self.path_of(name), choice_of(choice), f"chosen in the model manager for {name}", by_user=True)
 
     def import_file(self, path: str | Path, name: str | None = None, *, replace: bool = False,
                     progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> str:
