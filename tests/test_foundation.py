@@ -53,7 +53,11 @@ def test_cli_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as stop:
         cli.main(["--version"])
     assert stop.value.code == 0
-    assert capsys.readouterr().out.strip() == f"VALL-E Studio {valle_studio.__version__}"
+    from valle_studio.engine.text import espeak_version
+
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == f"VALL-E Studio {valle_studio.__version__}"
+    assert lines[1].startswith(f"espeak-ng {espeak_version()} (")  # the espeak-ng in use, with where it is from
 
 
 def test_cli_help_lists_synth_flags(capsys: pytest.CaptureFixture[str]) -> None:

@@ -342,3 +342,13 @@ def _event_pos(event_type: type) -> object:
     from PySide6.QtGui import QDropEvent
 
     return QPointF(10, 10) if event_type is QDropEvent else QPoint(10, 10)
+
+
+def test_lexicon_button_asks_for_the_open_projects_lexicon(qtbot, make_view, script: Path) -> None:
+    view = make_view()
+    assert not view.lexicon_button.isEnabled()  # no project yet
+    assert view.open_script(script)
+    assert view.lexicon_button.isEnabled()
+    with qtbot.waitSignal(view.lexicon_requested, timeout=2000) as asked:
+        view.lexicon_button.click()
+    assert asked.args == [view.project] and view.project.lexicon_path.parent == view.project.folder

@@ -32,9 +32,11 @@ from valle_studio.app.jobs import (
 )
 from valle_studio.batch import projects
 from valle_studio.batch.project import BatchProject
+from valle_studio.batch.runner import ROW_PROGRESS
 from valle_studio.engine.progress import CancelToken, report
 from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
 from valle_studio.engine.settings import GenerationSettings
+from valle_studio.engine.text.analysis import Piece
 
 pytestmark = pytest.mark.gui
 
@@ -85,8 +87,8 @@ class CountingSynth:
 
         return TakeQuality("good", 0.9)
 
-    def phonemize(self, text: str, language: str = "en", split: str = "sentences") -> list[str]:
-        return [f"{language}:{text}"]
+    def analyze(self, text: str, language: str = "en", split: str = "sentences", **_: Any) -> list[Piece]:
+        return [Piece(text, f"{language}:{text}", (1, 2))]
 
     def encode_prompts(self, sources: Any, length_frames: int = 0) -> None:
         return None
@@ -172,7 +174,10 @@ def test_generate_is_refused_during_a_batch_even_paused(qtbot: Any, engine: Engi
                                                         synth: CountingSynth, project: BatchProject) -> None:
     synth.steps, synth.step_s = 40, 0.01
     batch = BatchController(engine)
-    with qtbot.waitSignal(batch.batch_event, timeout=10_000):
+    # Wait until the first row is generating (its progress), not just started: a pause before the model
+    # is reached would leave nothing generated and the check below could not tell.
+    with qtbot.waitSignal(batch.batch_event, timeout=10_000,
+                          check_params_cb=lambda event: event.kind == ROW_PROGRESS):
         assert batch.start(project, [r.id for r in project.rows])
     assert engine.state.holds(JobKind.BATCH) and engine.is_busy
     with pytest.raises(EngineBusy, match="batch"):
@@ -251,7 +256,7 @@ def test_phonemes_are_answered_while_a_long_take_runs(qtbot: Any, engine: Engine
     assert synth.reached.wait(10)
     with qtbot.waitSignal(engine.phonemes_ready, timeout=5000) as answer:
         engine.phonemize("hello", "de", "none")
-    assert answer.args == [["de:hello"]] and engine.is_busy  # served between two steps of the take
+    assert [p.ipa for p in answer.args[0]] == ["de:hello"] and engine.is_busy  # served between two steps of the take
     synth.release.set()
     wait_idle(qtbot, engine)
 

@@ -76,7 +76,7 @@ def dialog(qtbot: Any, store: ModelStore, tmp_path: Path, tiny_bytes: bytes) -> 
 
 def test_lists_catalog_models_with_licences(dialog: ModelManagerDialog, store: ModelStore) -> None:
     names = [dialog.tree.topLevelItem(i).data(0, NameRole) for i in range(dialog.tree.topLevelItemCount())]
-    assert names == store.available() and DEFAULT_MODEL in names
+    assert names == store.available() + store.available_loras() and DEFAULT_MODEL in names  # LoRAs after models
     assert dialog.selected_name() == DEFAULT_MODEL
     assert dialog.tree.topLevelItem(0).text(1) == "Available to download"
     html = dialog.details.toPlainText()
@@ -198,3 +198,22 @@ def test_cpu_precisions_say_what_they_cost_here(qtbot: Any, dialog: ModelManager
         dialog.device.setCurrentIndex(dialog.device.findData("cuda"))
     assert not model.item(dialog.precision.findData("int8")).isEnabled()
     assert dialog.settings.precision == "auto"  # int8 is not kept on a GPU
+
+
+def test_embedding_sums_field_follows_the_selected_installed_model(qtbot: Any, dialog: ModelManagerDialog,
+                                                                  store: ModelStore, tmp_path: Path) -> None:
+    from valle_studio.engine.debug import write_tiny_checkpoint
+    from valle_studio.engine.model import load_model
+
+    path = write_tiny_checkpoint(store.root / "mine" / "model.sft", capabilities=("ar", "nar"), global_step=5)
+    dialog.refresh(select="mine")
+    field = dialog.embedding_sums
+    assert field.isEnabled() and field.currentData() == "auto"
+    assert load_model(path).config.legacy_summing  # auto: a trained file without a length head
+    with qtbot.waitSignal(dialog.choice_changed, timeout=2000):  # the window reloads with the new rule
+        field.setCurrentIndex(field.findData("fixed"))
+    assert store.embedding_sums("mine") == "fixed" and not load_model(path).config.legacy_summing
+    dialog.select("ar+nar-llama-8")  # not installed: nothing to choose
+    assert not field.isEnabled()
+    dialog.select("mine")
+    assert field.currentData() == "fixed"

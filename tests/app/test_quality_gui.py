@@ -30,6 +30,7 @@ from valle_studio.engine.quality import TakeQuality, Transcript, derive_seed
 from valle_studio.engine.quality.report import QUALITY_KEY
 from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
 from valle_studio.engine.settings import GenerationSettings
+from valle_studio.engine.text.analysis import Piece
 from valle_studio.studio.history import History
 from valle_studio.studio.voices import VoiceLibrary
 
@@ -63,6 +64,9 @@ class VerdictSynth:
 
     def phonemize(self, text: str, language: str = "en", split: str = "sentences") -> list[str]:
         return [text]
+
+    def analyze(self, text: str, language: str = "en", split: str = "sentences", **_: Any) -> list[Piece]:
+        return [Piece(text, text, (1, 2))]
 
     def encode_prompts(self, sources: Any, length_frames: int = 0) -> Any:
         return np.zeros((20, 8), np.int64) if sources else None

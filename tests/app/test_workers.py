@@ -19,6 +19,7 @@ from PySide6.QtCore import QThread
 from valle_studio.app.jobs import BackgroundTask, EngineController, LoadSpec
 from valle_studio.engine.progress import CancelToken, Progress, report
 from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
+from valle_studio.engine.text.analysis import Piece
 
 pytestmark = pytest.mark.gui
 
@@ -48,10 +49,10 @@ class ScriptedSynth:
         return SynthesisResult(audio=audio, sample_rate=24_000, codes=np.zeros((7, 8), np.int64),
                                sentences=(), seed=3, modality="nar-len", elapsed_s=0.1)
 
-    def phonemize(self, text: str, language: str, split: str) -> list[str]:
+    def analyze(self, text: str, language: str, split: str, **_: Any) -> list[Piece]:
         if text == "boom":
             raise ValueError("cannot phonemize that")
-        return [f"{language}:{text}"]
+        return [Piece(text, f"{language}:{text}", (1, 2))]
 
 
 @pytest.fixture()
@@ -143,7 +144,7 @@ def test_phonemize_answers_latest_request_only(qtbot: Any, engine: Any) -> None:
     with qtbot.waitSignal(engine.phonemes_ready, timeout=5000):
         engine.phonemize("new", "de", "none")
     qtbot.wait(30)
-    assert answers == [["de:new"]]
+    assert [[p.ipa for p in answer] for answer in answers] == [["de:new"]]
     with qtbot.waitSignal(engine.phonemes_ready, timeout=5000) as error:
         engine.phonemize("boom", "en", "none")
     assert error.args == ["cannot phonemize that"]

@@ -218,3 +218,28 @@ def test_killed_batch_resumes_without_redoing_finished_rows(home: Path, tiny_tok
     for name in wavs(out):
         samples, sr = sf.read(out / name)
         assert sr == SR and len(samples) > 0 and np.isfinite(samples).all()
+
+
+def test_lexicon_becomes_the_projects_and_resume_keeps_it(use_home: Path, tiny_tokenizer: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from valle_studio.studio.lexicons import load_lexicon
+
+    script = tmp_path / "s.txt"
+    script.write_text("Hello Zork.\n", encoding="utf-8")
+    lexicon = tmp_path / "names.tsv"
+    lexicon.write_text("Zork\tzorkie\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(batch_argv(use_home, tiny_tokenizer, script, out, "--voice", "Narrator",
+                               "--lexicon", str(lexicon))) == 0
+    saved = load_lexicon(out / ".valle-batch" / "lexicon.tsv")
+    assert [(e.word, e.pronunciation, e.kind) for e in saved.entries] == [("Zork", "zorkie", "say")]
+    capsys.readouterr()
+    assert cli.main(batch_argv(use_home, tiny_tokenizer, script, out, "--resume", "--lexicon",
+                               str(lexicon))) == cli.EXIT_ERROR
+    assert "the batch keeps the lexicon it started with" in capsys.readouterr().err
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("\t/x/\n", encoding="utf-8")
+    assert cli.main(batch_argv(use_home, tiny_tokenizer, script, tmp_path / "out2", "--voice", "Narrator",
+                               "--lexicon", str(bad))) == cli.EXIT_ERROR
+    assert "line 1 of bad.tsv: an entry has an empty word" in capsys.readouterr().err
+    assert not (tmp_path / "out2").exists()  # nothing written

@@ -216,3 +216,30 @@ def test_runner_encodes_each_voice_once_through_the_synthesizers_public_api(voic
     assert all(len(p) == 1 and p[0].shape[1] == 8 for p in prompts)
     assert prompts[0][0] is prompts[2][0] and prompts[1][0] is prompts[3][0]  # the cached codes, per voice
     assert [r.prompts for r in synth.checked] == prompts  # each take is checked against the codes it was made from
+
+
+def test_rows_use_the_global_voice_and_project_lexicons(voices, tmp_path: Path) -> None:
+    """The project's entries win over the voice's, which win over the global ones (studio/lexicons.py)."""
+    from valle_studio.engine.text.lexicon import Lexicon, LexiconEntry
+    from valle_studio.studio.lexicons import global_lexicon_path, save_lexicon, voice_lexicon_path
+
+    save_lexicon(global_lexicon_path(), Lexicon((LexiconEntry("tomato", "global"), LexiconEntry("one", "g1"))))
+    save_lexicon(voice_lexicon_path(voices.get("Alice")), Lexicon((LexiconEntry("tomato", "alice"),)))
+    lines = [ScriptLine("One tomato.", 1), ScriptLine("One tomato.", 2, voice="Alice")]
+    synth = _PublicApiSynth()
+    with BatchProject.create(tmp_path / "p", lines, name="t", settings=FAST) as project:
+        project.set_lexicon(Lexicon((LexiconEntry("one", "project"),)))
+        assert project.lexicon_path.is_file()
+        assert BatchRunner(project, synth, voices=voices).run([r.id for r in project.rows]).ok
+    said = [{e.word: e.pronunciation for e in r.lexicon.entries} for r in synth.requests]
+    assert said == [{"tomato": "global", "one": "project"}, {"tomato": "alice", "one": "project"}]
+
+
+def test_a_broken_lexicon_fails_the_row_naming_the_line(voices, tmp_path: Path) -> None:
+    from valle_studio.studio.lexicons import global_lexicon_path
+
+    global_lexicon_path().write_text("word\tpronunciation\nonly-a-word\n", encoding="utf-8")
+    synth = _PublicApiSynth()
+    with BatchProject.create(tmp_path / "p", [ScriptLine("Hi.", 1)], name="t", settings=FAST) as project:
+        summary = BatchRunner(project, synth, voices=voices).run([r.id for r in project.rows])
+    assert not summary.ok and "line 2 of global lexicon" in next(iter(summary.failed.values()))

@@ -128,19 +128,3 @@ def test_code_only_synthesizer_refuses_audio_prompts(tiny_tokenizer: Path, voice
         synth.synthesize(SynthesisRequest(text="Hi.", prompts=(read_prompt_file(voice_wav),), settings=FAST))
     result = synth.synthesize(SynthesisRequest(text="Hi.", settings=FAST), decode=False)
     assert result.audio is None and result.codes.shape[1] == 8
-
-
-def test_installed_pre_fix_model_loads_with_legacy_summing(tiny_tokenizer: Path) -> None:
-    """Loading by catalog name passes the catalog's legacy flag; a file path keeps HEAD summing."""
-    from valle_studio.engine.store import ModelStore
-
-    store = ModelStore()
-    folder = store.folder_of("ar+nar-llama-8")
-    folder.mkdir(parents=True, exist_ok=True)
-    write_tiny_checkpoint(folder / "model.sft", capabilities=("ar", "nar"), noncausal_masks=False)
-    tok = tiny_tokenizer
-    by_name = Synthesizer.load("ar+nar-llama-8", codec=None, tokenizer=tok, store=store)
-    by_path = Synthesizer.load(folder / "model.sft", codec=None, tokenizer=tok)
-    assert by_name.model.config.legacy_summing and not by_path.model.config.legacy_summing
-    assert not Synthesizer.load("ar+nar-llama-8", codec=None, tokenizer=tok, store=store,
-                                legacy_summing=False).model.config.legacy_summing

@@ -113,7 +113,7 @@ def test_phonemizing_never_touches_the_network(monkeypatch: pytest.MonkeyPatch) 
 
     # Start from a cold state so library setup and backend creation are covered too.
     monkeypatch.setattr(phonemize_module, "_backends", {})
-    monkeypatch.setattr(phonemize_module, "_configured", False)
+    monkeypatch.setattr(phonemize_module, "_setup", None)
     monkeypatch.setattr(phonemize_module, "_kakasi", None)
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
@@ -128,9 +128,9 @@ def test_phonemizing_never_touches_the_network(monkeypatch: pytest.MonkeyPatch) 
 def test_backends_are_cached_per_voice() -> None:
     phonemize("one", "en")
     phonemize("eins", "de")
-    backend = phonemize_module._backends["en-us"]
+    backend = phonemize_module._backends["en"]
     phonemize("two", "en")
-    assert phonemize_module._backends["en-us"] is backend
+    assert phonemize_module._backends["en"] is backend
     assert "de" in phonemize_module._backends
 
 
@@ -174,7 +174,7 @@ def test_several_chunks_are_joined_not_dropped(monkeypatch: pytest.MonkeyPatch,
         def phonemize(self, text: list[str], strip: bool) -> list[str]:
             return ["fɜːst.", "sˈɛkənd"]
 
-    monkeypatch.setitem(phonemize_module._backends, "en-us", TwoChunks())
+    monkeypatch.setitem(phonemize_module._backends, "en", TwoChunks())
     with caplog.at_level("WARNING", logger=phonemize_module.__name__):
         assert phonemize("anything", "en") == "fɜːst. sˈɛkənd"
     assert any("joining them" in r.getMessage() for r in caplog.records)

@@ -69,7 +69,8 @@ def phonemes_of(qtbot: Any, window: MainWindow, text: str, language: str = "en")
     """What the window's phoneme preview shows for ``text`` (computed on the engine thread)."""
     with qtbot.waitSignal(window.engine.phonemes_ready, timeout=10_000) as answer:
         window.engine.phonemize(text, language, "none")
-    return answer.args[0]
+    pieces = answer.args[0]
+    return pieces if isinstance(pieces, str) else [piece.ipa for piece in pieces]
 
 
 # -- audio ------------------------------------------------------------------------------------------------

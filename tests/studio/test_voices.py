@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -160,3 +161,15 @@ def test_load_clips_labels(tmp_path) -> None:
     loaded = voice.load_clips()
     assert [c.label for c in loaded] == ["Kim 1", "Kim 2"]
     assert [c.duration for c in loaded] == [0.5, 0.25]
+
+
+def test_replacing_a_voice_keeps_its_lexicon(tmp_path: Path) -> None:
+    from valle_studio.studio.voices import LEXICON_FILE, VoiceLibrary
+
+    library = VoiceLibrary(tmp_path)
+    clip = (np.sin(np.linspace(0, 600, 48_000)).astype(np.float32) * 0.3, 24_000)
+    first = library.save("Alice", [clip])
+    (first.folder / LEXICON_FILE).write_text("Alice\t/ˈælɪs/\n", encoding="utf-8")
+    second = library.save("Alice", [clip, clip], replace=True)
+    assert second.folder != first.folder and not first.folder.exists()
+    assert (second.folder / LEXICON_FILE).read_text(encoding="utf-8") == "Alice\t/ˈælɪs/\n"

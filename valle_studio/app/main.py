@@ -32,6 +32,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 import valle_studio
 from valle_studio.app.icons import app_icon
+from valle_studio.engine.about import VersionAction
 from valle_studio.paths import APP_NAME, user_cache_dir, user_log_dir
 
 log = logging.getLogger("valle_studio")
@@ -50,7 +51,7 @@ _QT_LEVELS = {
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="valle-studio", description="VALL-E Studio: desktop voice cloning.")
-    parser.add_argument("--version", action="version", version=f"{APP_NAME} {valle_studio.__version__}")
+    parser.add_argument("--version", action=VersionAction, help="show the version and the espeak-ng in use, and exit")
     parser.add_argument("--screenshot", type=Path, metavar="PATH",
                         help="save a PNG of the main window (before quitting, with --quit-after)")
     parser.add_argument("--quit-after", type=int, metavar="MS", default=None,

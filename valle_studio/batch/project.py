@@ -3,6 +3,7 @@
 Layout of a project folder::
 
     project.json              rows, settings, takes, approvals, export records (atomic writes only)
+    lexicon.tsv               the project's pronunciation lexicon, when it has one (studio/lexicons.py)
     takes/<row>-<take>.flac   24-bit FLAC of every take
     .lock                     held by the process that has the project open (see lock.py)
 
@@ -49,11 +50,13 @@ from valle_studio.batch.rows import (
 from valle_studio.batch.script import ScriptLine
 from valle_studio.core.atomic import atomic_write_json
 from valle_studio.engine.settings import SPECS, GenerationSettings
+from valle_studio.engine.text.lexicon import Lexicon
 from valle_studio.studio.takes import rtf_of
 
 log = logging.getLogger(__name__)
 
 PROJECT_FILE = "project.json"
+LEXICON_FILE = "lexicon.tsv"
 TAKES_DIR = "takes"
 FORMAT = "valle-studio-batch"
 #: 2: takes are :class:`~valle_studio.studio.takes.Take` records (1: batch-only takes; still read).
@@ -112,7 +115,7 @@ class BatchProject:
             row_id = new_id(taken, "r")
             taken.add(row_id)
             rows.append(Row(row_id, line.text, line.voice, line.seed, line.filename, line.language,
-                            source_line=line.line))
+                            settings=line.settings(), source_line=line.line))
         project = cls(folder, name=name, rows=rows, settings=settings, **meta)
         if lock:
             project._process_lock = ProjectLock(folder).acquire()
@@ -324,6 +327,19 @@ class BatchProject:
             self.save()
         for take in gone:
             (self.folder / take.audio_file).unlink(missing_ok=True)
+
+    @property
+    def lexicon_path(self) -> Path:
+        """The project's own pronunciation lexicon (it need not exist); merged over the global and voice
+        lexicons for every row (:func:`valle_studio.studio.lexicons.combined`)."""
+        return self.folder / LEXICON_FILE
+
+    def set_lexicon(self, lexicon: Lexicon) -> None:
+        """Replace the project's lexicon (an empty one removes the file); rows generated later use it."""
+        from valle_studio.studio.lexicons import save_lexicon
+
+        with self.lock:
+            save_lexicon(self.lexicon_path, lexicon)
 
     def set_settings(self, settings: GenerationSettings) -> None:
         with self.lock:

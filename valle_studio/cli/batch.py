@@ -21,6 +21,7 @@ from valle_studio.batch.names import DEFAULT_TEMPLATE
 from valle_studio.cli.applicable import check_flags_apply
 from valle_studio.cli.batch_setup import (
     PROJECT_DIR,
+    check_loras,
     check_new_batch,
     check_out_dir,
     discard_new_project,
@@ -33,7 +34,11 @@ from valle_studio.cli.options import (
     EXIT_OK,
     CliError,
     add_device_flags,
+    add_embedding_sums_flag,
+    add_lexicon_flag,
+    add_lora_flag,
     add_sampler_flags,
+    embedding_sums_choice,
     file_flags,
     settings_from_args,
 )
@@ -46,7 +51,8 @@ def add_parser(sub: Any) -> None:
         "batch", help="speak every line of a script into its own WAV file (resumable)",
         description="Generate one WAV per script line. SCRIPT is plain text (one line per file; "
                     "[Name] or 'Name:' tags pick saved voices; # starts a comment), or CSV/TSV with a "
-                    "header naming a 'text' column and optionally voice, filename, seed, language.")
+                    "header naming a 'text' column and optionally voice, filename, seed, language, lora "
+                    "(NAME[:STRENGTH], that line's LoRA).")
     batch.add_argument("script", metavar="SCRIPT", help=".txt, .csv or .tsv script")
     voice = batch.add_mutually_exclusive_group()
     voice.add_argument("--voice", metavar="NAME", help="saved voice for lines without a speaker tag")
@@ -72,7 +78,10 @@ def add_parser(sub: Any) -> None:
     batch.add_argument("--model", metavar="PATH|NAME", help="checkpoint or installed model (default: the default)")
     batch.add_argument("--tokenizer", metavar="PATH", help="tokenizer.json (default: beside the model)")
     batch.add_argument("--lang", help="language of untagged lines: en, ja, de, fr, zh, ko (default en)")
+    add_lexicon_flag(batch)
+    add_embedding_sums_flag(batch)
     add_device_flags(batch)
+    add_lora_flag(batch)
     batch.add_argument("--quiet", action="store_true", help="only errors and the summary on stderr")
     add_sampler_flags(batch)
     add_quality_flags(batch, batch=True)
@@ -104,6 +113,7 @@ def _resync(args: argparse.Namespace, project: Any) -> None:
 
     script_path = Path(args.script)
     script = read_script(script_path, known_voices=VoiceLibrary().names())
+    check_loras(script, project.settings)  # the edited lines' LoRAs, before any row changes
     summary = sync_rows(project, script.lines, script_record(script_path, script))
     say(args, summary.describe())
 
@@ -114,14 +124,16 @@ def _load(args: argparse.Namespace, model: str) -> Any:
 
     say(args, f"loading {model}")
     synth = Synthesizer.load(model, device=args.device, dtype=args.dtype,
-                             tokenizer=Path(args.tokenizer) if args.tokenizer else None)
+                             tokenizer=Path(args.tokenizer) if args.tokenizer else None,
+                             legacy_summing=embedding_sums_choice(args))
     synth.codec(required=True)
     return synth
 
 
 def _protected(args: argparse.Namespace, project: Any) -> tuple[Path, ...]:
     """The files this batch reads, which its outputs must never overwrite."""
-    files = [Path(args.script), *(Path(p) for p in project.prompt_files)]
+    files = [Path(args.script), *(Path(p) for p in project.prompt_files),
+             *(Path(p) for p in getattr(args, "lexicon", None) or [])]
     if project.model and Path(project.model).is_file():
         files.append(Path(project.model))
     return tuple(files)

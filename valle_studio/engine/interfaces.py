@@ -13,19 +13,22 @@ type checkers, never imported at run time).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
 from valle_studio.engine.progress import CancelToken, ProgressCallback
 from valle_studio.engine.requests import PromptSource, SynthesisRequest, SynthesisResult
+from valle_studio.engine.settings import GenerationSettings
 
 if TYPE_CHECKING:
     from valle_studio.engine.quality import TakeQuality, Transcript
     from valle_studio.engine.store.store import CodecPaths, TokenizerPaths
     from valle_studio.engine.streaming import StreamOptions
+    from valle_studio.engine.text.analysis import Piece
+    from valle_studio.engine.text.lexicon import Lexicon
 
 
 class ModelInfoProtocol(Protocol):
@@ -60,6 +63,22 @@ class AudioChunkProtocol(Protocol):
     def final(self) -> bool: ...
 
 
+class TaskSupportProtocol(Protocol):
+    """Whether the loaded model can run a task (``ns``, ``sr``, ``vc``) and, if not, why."""
+
+    @property
+    def task(self) -> str: ...
+
+    @property
+    def available(self) -> bool: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def needs_text(self) -> bool: ...
+
+
 class SynthesisStreamProtocol(Protocol):
     """A take handed out in chunks; iterate it once, then :attr:`result` holds the whole take."""
 
@@ -82,8 +101,14 @@ class SynthesizerProtocol(Protocol):
     @property
     def sample_rate(self) -> int: ...
 
-    def phonemize(self, text: str, language: str = "en", split: str = "sentences") -> list[str]:
+    def phonemize(self, text: str, language: str = "en", split: str = "sentences",
+                  lexicon: Lexicon | None = None) -> list[str]:
         """The IPA of each piece of ``text`` the model would receive."""
+        ...
+
+    def analyze(self, text: str, language: str = "en", split: str = "sentences", *,
+                lexicon: Lexicon | None = None, no_phonemize: bool = False) -> list[Piece]:
+        """Every piece of ``text`` with its IPA, ids, unknown symbols and lexicon entries used."""
         ...
 
     def encode_prompts(self, sources: Sequence[PromptSource], length_frames: int = 0) -> np.ndarray | None:
@@ -104,6 +129,23 @@ class SynthesizerProtocol(Protocol):
     def transcribe(self, source: PromptSource, language: str = "en", *, progress: ProgressCallback | None = None,
                    cancel: CancelToken | None = None) -> str:
         """The IPA phonemes heard in a clip (the model's speech-to-text head)."""
+        ...
+
+    def tasks(self) -> Mapping[str, TaskSupportProtocol]:
+        """What the loaded model can do besides speaking text (``ns``, ``sr``, ``vc``) and why not."""
+        ...
+
+    def clean(self, clip: PromptSource, *, task: Literal["ns", "sr"] = "ns", text: str | None = None,
+              language: str = "en", settings: GenerationSettings | None = None,
+              progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+              decode: bool = True) -> SynthesisResult:
+        """The clip said again by the model without its noise (ns), or only its non-speech part (sr)."""
+        ...
+
+    def convert(self, source: PromptSource, voice: SynthesisRequest, *, text: str | None = None,
+                progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+                decode: bool = True) -> SynthesisResult:
+        """The words of ``source`` in the voice of ``voice`` (voice conversion, NAR-len only)."""
         ...
 
     def transcript(self, source: PromptSource, language: str = "en", *, asked: str | None = None,
@@ -172,8 +214,22 @@ class ModelStoreProtocol(ModelFilesProtocol, DownloaderProtocol, Protocol):
 
     def remove(self, name: str) -> bool: ...
 
+    def available_loras(self) -> list[str]: ...
+
+    def installed_loras(self) -> list[str]: ...
+
+    def lora_path(self, name: str) -> Path | None: ...
+
+    def import_lora(self, path: str | Path, name: str | None = None, *, replace: bool = False,
+                    progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> str: ...
+
+    def remove_lora(self, name: str) -> bool: ...
+    def embedding_sums(self, name: str) -> str: ...
+
+    def set_embedding_sums(self, name: str, choice: str) -> None: ...
+
 
 __all__ = [
     "AudioChunkProtocol", "CatalogEntryProtocol", "DownloaderProtocol", "ModelFilesProtocol", "ModelInfoProtocol",
-    "ModelStoreProtocol", "SynthesisStreamProtocol", "SynthesizerProtocol",
+    "ModelStoreProtocol", "SynthesisStreamProtocol", "SynthesizerProtocol", "TaskSupportProtocol",
 ]

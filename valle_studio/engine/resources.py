@@ -16,7 +16,7 @@ from valle_studio.engine.interfaces import ModelFilesProtocol
 
 if TYPE_CHECKING:
     from valle_studio.engine.codec import EncodecVocosCodec
-    from valle_studio.engine.store import CodecPaths
+    from valle_studio.engine.store import CodecPaths, ModelStore
 
 PHONEME_TOKENIZER = "tokenizer.json"
 TEXT_TOKENIZER = "text_tokenizer.json"
@@ -38,14 +38,17 @@ class ResolvedModel:
     tokenizer: Path
     text_tokenizer: Path | None
     store: ModelFilesProtocol | None
-    # None = decide from the file; the catalog knows which published models predate the sum fix.
-    legacy_summing: bool | None = None
 
 
 def _store(store: ModelFilesProtocol | None) -> ModelFilesProtocol:
     """``store``, or the user's model store when None."""
     if store is not None:
         return store
+    return default_store()
+
+
+def default_store() -> ModelStore:
+    """The user's model store (``user_data_dir()/models``)."""
     from valle_studio.engine.store import ModelStore
 
     return ModelStore()
@@ -60,7 +63,6 @@ def resolve_model(model: str | Path, *, tokenizer: Path | None = None,
             raise MissingResourceError(f"model file not found: {path}")
         name = path.stem if path.stem not in {"fp32", "fp16", "model"} else path.parent.name
         store_obj: ModelFilesProtocol | None = None
-        entry_legacy = None
     else:
         store_obj = _store(store)
         if not store_obj.is_installed(str(model)):
@@ -70,7 +72,7 @@ def resolve_model(model: str | Path, *, tokenizer: Path | None = None,
                 + (f" (known models: {known})" if known else ""))
         path = store_obj.path_of(str(model))
         name = str(model)
-        entry_legacy = _catalog_legacy(store_obj, name)
+        _record_catalog_rule(store_obj, name, path)
 
     if tokenizer is not None:
         phoneme_tok = Path(tokenizer)
@@ -88,16 +90,20 @@ def resolve_model(model: str | Path, *, tokenizer: Path | None = None,
                 "manager, or pass --tokenizer PATH/TO/tokenizer.json")
     text_tok = Path(text_tok)
     return ResolvedModel(name=name, path=path, tokenizer=Path(phoneme_tok),
-                         text_tokenizer=text_tok if text_tok.is_file() else None, store=store_obj,
-                         legacy_summing=entry_legacy)
+                         text_tokenizer=text_tok if text_tok.is_file() else None, store=store_obj)
 
 
-def _catalog_legacy(store: ModelFilesProtocol, name: str) -> bool | None:
-    """True for catalog models trained with upstream's pre-fix level sums; None when unknown."""
+def _record_catalog_rule(store: ModelFilesProtocol, name: str, path: Path) -> None:
+    """A catalog model trained before the embedding fix, installed before the store recorded it: record its
+    file now, so that it gets the legacy sums by path and after an import too (embedding_sums.py)."""
+    from valle_studio.engine.embedding_sums import record, recorded
+
     try:
-        return bool(store.entry(name).legacy_summing)
+        legacy = bool(store.entry(name).legacy_summing)
     except Exception:  # imported models are not in the catalog
-        return None
+        return
+    if legacy and recorded(path) is None:
+        record(path, True, f"installed as the catalog's {name}, trained before upstream's 2025-03 embedding fix")
 
 
 def resolve_codec(store: ModelFilesProtocol | None, *, device: torch.device) -> EncodecVocosCodec | None:

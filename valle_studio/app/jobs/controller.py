@@ -46,6 +46,7 @@ from valle_studio.app.jobs.records import (
 from valle_studio.engine.interfaces import ModelInfoProtocol
 from valle_studio.engine.quality.options import QualityOptions
 from valle_studio.engine.requests import PromptSource, SynthesisRequest
+from valle_studio.engine.text.lexicon import Lexicon
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class EngineController(QObject):
     # Every job the engine thread ends, cancelled ones included: (job id, "finished" | "failed" |
     # "cancelled"). Tells when the thread has let go of a job; a job cancelled in time says "cancelled".
     job_stopped = Signal(int, str)
-    phonemes_ready = Signal(object)  # list[str], or str: why there are none
+    phonemes_ready = Signal(object)  # list[Piece] (engine/text/analysis.py), or str: why there are none
 
     # Requests to the worker; queued because the worker lives on the engine thread.
     _do_probe = Signal()
@@ -184,18 +185,21 @@ class EngineController(QObject):
         self._dispatch()
         return job
 
-    def generate(self, request: SynthesisRequest, *, stream: bool = False, quality: QualityOptions | None = None
-                 ) -> int:
+    def generate(self, request: SynthesisRequest, *, stream: bool = False, quality: QualityOptions | None = None,
+                 check_unknown: bool = False) -> int:
         """Queue a studio take (replacing the active one); returns its job id. Raises EngineBusy while
         other work holds the engine. ``stream``: hand the audio out as it is generated (``job_chunk``).
         ``quality``: run the best-of loop and check the takes (``job_candidate`` for each; the job's
         result is then the :class:`~valle_studio.engine.quality.best_of.Candidates`, not one result);
-        a streamed take is checked once it has ended."""
+        a streamed take is checked once it has ended. ``check_unknown``: when the text would send
+        ``<unk>`` to the model, generate nothing and finish with
+        :class:`~valle_studio.app.jobs.kinds.UnknownSymbolsFound` instead."""
         kind = JobKind.STREAM if stream else JobKind.TAKE
         if quality is not None:
-            fn = kinds.checked_stream(request, quality) if stream else kinds.checked_take(request, quality)
+            make = kinds.checked_stream if stream else kinds.checked_take
+            fn = make(request, quality, check_unknown=check_unknown)
         else:
-            fn = kinds.stream(request) if stream else kinds.take(request)
+            fn = (kinds.stream if stream else kinds.take)(request, check_unknown=check_unknown)
         return self.submit(kind, fn).id
 
     def transcribe(self, source: PromptSource, language: str, *, when_busy: WhenBusy | None = None) -> Job:
@@ -207,11 +211,12 @@ class EngineController(QObject):
         """Queue any function that needs the synthesizer (``fn(context)`` on the engine thread)."""
         return self.submit(JobKind.CALL, fn, title=title, when_busy=when_busy, keep_after_cancel=keep_after_cancel)
 
-    def phonemize(self, text: str, language: str, split: str) -> None:
-        """Ask for the phonemes the model would get; answered by ``phonemes_ready`` (latest only)."""
+    def phonemize(self, text: str, language: str, split: str, lexicon: Lexicon | None = None) -> None:
+        """Ask for the pieces the model would get (with ``lexicon`` applied); answered by ``phonemes_ready``
+        (latest only) with ``list[Piece]`` or a ``str`` saying why there are none."""
         self.start()
         self._phoneme_request += 1
-        self._inbox.put(self._phoneme_request, kinds.phonemize(text, language, split))
+        self._inbox.put(self._phoneme_request, kinds.phonemize(text, language, split, lexicon))
         self._do_serve_light.emit()
 
     def cancel(self, job_id: int | None = None) -> None:

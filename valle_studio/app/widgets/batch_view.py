@@ -100,6 +100,7 @@ class BatchView(QWidget):
 
     busy_changed = Signal(bool)
     status_message = Signal(str)
+    lexicon_requested = Signal(object)  # the open project: the window edits its lexicon (app/lexicon_actions.py)
 
     def __init__(self, engine: EngineController, voices: VoiceLibrary, playback: PlaybackController,
                  settings: Callable[[], GenerationSettings], parent: QWidget | None = None, *,
@@ -140,10 +141,13 @@ class BatchView(QWidget):
         self.project_label.setTextFormat(Qt.TextFormat.RichText)
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Write the approved takes as WAV files, with manifests")
+        self.lexicon_button = QPushButton("Lexicon…")
+        self.lexicon_button.setToolTip("This script's pronunciations: they win over the global and voice lexicons")
         top = QHBoxLayout()
         for widget in (self.open_script_button, self.open_project_button):
             top.addWidget(widget)
         top.addWidget(self.project_label, 1)
+        top.addWidget(self.lexicon_button)
         top.addWidget(self.export_button)
 
         self.voice_combo = QComboBox()
@@ -214,6 +218,7 @@ class BatchView(QWidget):
         self.open_script_button.clicked.connect(self._choose_script)
         self.open_project_button.clicked.connect(self._choose_project)
         self.export_button.clicked.connect(self.export)
+        self.lexicon_button.clicked.connect(self._ask_lexicon)
         self.voice_combo.activated.connect(self._on_default_voice)
         self.language_combo.activated.connect(self._on_language)
         self.use_settings_button.clicked.connect(self.use_current_settings)
@@ -300,6 +305,11 @@ class BatchView(QWidget):
         self._show_current_takes()
         self._update_summary()
         self._update_controls()
+
+    def _ask_lexicon(self) -> None:
+        """The project's lexicon button: the window opens the table dialog for the open project."""
+        if self.project is not None:
+            self.lexicon_requested.emit(self.project)
 
     def _choose_script(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a script", str(Path.home()), SCRIPT_FILTER)
@@ -594,6 +604,7 @@ class BatchView(QWidget):
         self.open_script_button.setEnabled(not running and not exporting)
         self.open_project_button.setEnabled(not running and not exporting)
         self.export_button.setEnabled(idle)
+        self.lexicon_button.setEnabled(has and not running)
         # Without a project the two combos choose the defaults for the next script.
         self.voice_combo.setEnabled(not running and not exporting)
         self.language_combo.setEnabled(not running and not exporting)

@@ -2,10 +2,16 @@
 
 The panel holds no engine logic. When the phoneme view is open it asks for phonemes with
 ``phonemes_requested`` (debounced while typing); the window forwards that to the engine thread and
-hands the answer back through :meth:`TextPanel.set_phonemes`.
+hands the answer back through :meth:`TextPanel.set_phonemes`: the pieces the model receives, each with
+its token count, symbols the tokenizer lacks marked in red (they reach the model as ``<unk>``, and the
+word that made them is named) and the lexicon entries that said a word.
 """
 
 from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase
@@ -15,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +31,7 @@ from valle_studio.engine.text.languages import LANGUAGES
 
 SPLIT = SPECS["split"]  # the split mode's one declaration: its choices, their labels and tips
 PHONEME_DELAY_MS = 400  # wait for a pause in typing before phonemizing again
+UNKNOWN_STYLE = "color:#c62828; font-weight:bold; text-decoration:underline"  # readable on light and dark
 
 
 def _shrinkable(combo: QComboBox) -> None:
@@ -69,8 +77,9 @@ class TextPanel(QWidget):
         self.show_phonemes.setToolTip("Show the IPA phonemes the model will actually receive, "
                                       "piece by piece.")
 
-        self.phoneme_view = QPlainTextEdit()
+        self.phoneme_view = QTextEdit()
         self.phoneme_view.setObjectName("phonemeView")
+        self.phoneme_view.setAcceptRichText(False)
         self.phoneme_view.setReadOnly(True)
         self.phoneme_view.setAccessibleName("Phonemes the model receives")
         self.phoneme_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -100,6 +109,7 @@ class TextPanel(QWidget):
         layout.addLayout(below)
         layout.addWidget(self.phoneme_view)
 
+        self.unknown_words: list[str] = []  # what the view marks as <unk>, per piece, for tests and tooltips
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(PHONEME_DELAY_MS)
@@ -149,15 +159,36 @@ class TextPanel(QWidget):
         self.phoneme_view.setPlaceholderText("Phonemizing…")
         self.phonemes_requested.emit(self.text(), self.language_code(), self.split_mode())
 
-    def set_phonemes(self, pieces: list[str] | str) -> None:
-        """Show the engine's answer: IPA per piece, or a sentence saying why there is none."""
+    def set_phonemes(self, pieces: Sequence[Any] | str) -> None:
+        """Show the engine's answer: the pieces (:class:`~valle_studio.engine.text.analysis.Piece`, or plain
+        IPA strings) or a sentence saying why there are none."""
+        self.unknown_words = []
         if isinstance(pieces, str):
             self.phoneme_view.setPlainText("")
             self.phoneme_view.setPlaceholderText(pieces)
             return
         self.phoneme_view.setPlaceholderText("Nothing to say yet.")
-        lines = [f"{i}. {p}" for i, p in enumerate(pieces, 1)] if len(pieces) > 1 else list(pieces)
-        self.phoneme_view.setPlainText("\n".join(lines))
+        if not all(hasattr(p, "ipa") for p in pieces):  # plain IPA strings
+            lines = [f"{i}. {p}" for i, p in enumerate(pieces, 1)] if len(pieces) > 1 else list(map(str, pieces))
+            self.phoneme_view.setPlainText("\n".join(lines))
+            return
+        self.phoneme_view.setHtml(self._pieces_html(pieces))
+
+    def _pieces_html(self, pieces: Sequence[Any]) -> str:
+        rows = []
+        for number, piece in enumerate(pieces, 1):
+            head = f"{number}. " if len(pieces) > 1 else ""
+            ipa = piece.marked(lambda symbol: f"\0{symbol}\1")  # placeholders survive escaping
+            ipa = html.escape(ipa).replace("\0", f'<span style="{UNKNOWN_STYLE}">').replace("\1", "</span>")
+            rows.append(f"{head}<span style='color:gray'>[{len(piece.ids)} tokens]</span> {ipa}")
+            if piece.unknown:
+                words = ", ".join(piece.unknown_words())
+                self.unknown_words.append(words)
+                rows.append(f'&nbsp;&nbsp;<span style="{UNKNOWN_STYLE}">⚠ not in the tokenizer, the model '
+                            f"receives &lt;unk&gt;: {html.escape(words)}</span>")
+            for entry in piece.lexicon:
+                rows.append(f"&nbsp;&nbsp;<i>lexicon: {html.escape(entry)}</i>")
+        return "<br>".join(rows)
 
     # -- internals -----------------------------------------------------------------------------
     def _on_changed(self) -> None:

@@ -90,6 +90,8 @@ class ModelConfig:
     legacy_summing: bool = False
     # True when the metadata had no ``config`` and the flags above are guesses.
     inferred: bool = False
+    # The task count the stored config declares (``config.tasks``); None when it does not say.
+    declared_tasks: int | None = None
     rms_eps: float = 1e-6
     rope_theta: float = 10000.0
 
@@ -123,6 +125,7 @@ class Flags:
     unified_position_ids: bool
     heads: int | None
     inferred: bool
+    tasks: int | None = None
     # What ``config.size`` claims the width and depth are (None: not stated); checked against the tensors.
     claimed_dim: int | None = None
     claimed_layers: int | None = None
@@ -169,6 +172,9 @@ def flags_from_metadata(config: Mapping[str, Any] | None, *, has_len_head: bool)
     heads = _heads_from_size(config.get("size"))
     claimed_dim, claimed_layers = _claimed_size(config.get("size"))
     name = config.get("name") or ""
+    # Only read for what the model can do (engine/tasks.py): anything but a count is ignored, never refused.
+    raw_tasks = config.get("tasks")
+    tasks = raw_tasks if isinstance(raw_tasks, int) and not isinstance(raw_tasks, bool) and raw_tasks >= 0 else None
     return Flags(
         name=str(name),
         version=version,
@@ -179,6 +185,7 @@ def flags_from_metadata(config: Mapping[str, Any] | None, *, has_len_head: bool)
         unified_position_ids=_flag(experimental, "unified_position_ids", False, where),
         heads=heads,
         inferred=False,
+        tasks=tasks,
         claimed_dim=claimed_dim,
         claimed_layers=claimed_layers,
     )
@@ -242,14 +249,13 @@ def check_supported(flags: Flags) -> None:
 
 
 def auto_legacy_summing(flags: Flags) -> bool:
-    """Whether to sum embeddings the pre-2025-03-18 ("off by one") way for a file on its own.
+    """The summing rule the behaviour flags alone imply: always the current one (False).
 
-    Always False: upstream HEAD applies its current summing to every checkpoint it loads, and a stored
-    config carries no field that dates the training (the tiny ``ar+nar`` golden checkpoint, exported by
-    HEAD without a len head, uses the current rule). Which published models predate the fix is catalog
-    knowledge instead: :mod:`valle_studio.engine.store.catalog` marks ``ar+nar-llama-8`` as legacy and
-    :class:`~valle_studio.engine.synthesizer.Synthesizer` passes that on. ``flags`` is accepted so the
-    rule can grow if upstream ever records the summing in the config.
+    A stored config carries no field that dates the training, so the flags cannot tell. The loader decides
+    from the whole file instead (:func:`valle_studio.engine.embedding_sums.decide`: the registry of
+    known files, then the stats and capabilities); this default is what a shape check without a file
+    (``store/validate.py``) assumes. ``flags`` is accepted so the rule can grow if upstream ever records
+    the summing in the config.
     """
     del flags
     return False

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from valle_studio.engine.embedding_sums import decide as decide_embedding_sums
 from valle_studio.engine.model.checkpoint import CheckpointError, open_checkpoint
 from valle_studio.engine.model.config import HEAD_LEN, ConfigError, flags_from_metadata
 from valle_studio.engine.model.devices import resolve_device, resolve_dtype
@@ -56,8 +57,9 @@ def load_model(
     """Load an ecker VALL-E v1 checkpoint (``.sft`` safetensors or ``.pth`` with a ``module`` key).
 
     ``device``: "cpu", "cuda", "cuda:N", "mps" or "auto". ``dtype``: float32 (the only choice on the
-    CPU), float16 or bfloat16 (GPUs), or "auto". ``legacy_summing``: None decides from the stored
-    config (see :func:`~valle_studio.engine.model.config.auto_legacy_summing`); True/False forces it.
+    CPU), float16 or bfloat16 (GPUs), or "auto". ``legacy_summing``: None lets the file decide
+    (:func:`~valle_studio.engine.embedding_sums.decide`: the registry of known files, then the
+    metadata); True/False forces it.
     ``quantize="int8"``: int8 dynamic quantisation of the backbone (CPU and float32 only; faster, less
     exact -- see :mod:`valle_studio.engine.quantize`); None keeps the weights as loaded.
 
@@ -82,6 +84,11 @@ def load_model(
             )
         except ConfigError as exc:
             raise CheckpointError(f"{name}: {exc}") from None
+        if legacy_summing is None:  # decided by the file itself, wherever it was opened from
+            decision = decide_embedding_sums(ckpt.path, ckpt.config, ckpt.stats, ckpt.shapes)
+            legacy_summing, sums_reason = decision.legacy, decision.reason
+        else:
+            sums_reason = "chosen explicitly"
         config, expected, ignored = config_from_shapes(
             name, ckpt.shapes, flags, legacy_summing=legacy_summing
         )
@@ -112,6 +119,8 @@ def load_model(
         quantize_int8(model)
     trim_heap()
     model.ignored_tensors = ignored
+    model.embedding_sums_reason = sums_reason
+    log.info("%s: %s embedding sums (%s)", name, "legacy" if config.legacy_summing else "fixed", sums_reason)
     if ignored:
         log.debug("%s: ignoring %d unused tensors: %s", name, len(ignored), ", ".join(ignored[:8]))
     if config.inferred:

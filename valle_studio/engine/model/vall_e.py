@@ -112,6 +112,7 @@ class VallEModel(nn.Module):
         )
         # Set by the loader: stored tensors inference does not use.
         self.ignored_tensors: list[str] = []
+        self.embedding_sums_reason = ""  # why the loader chose legacy or fixed sums (engine/embedding_sums.py)
         # "int8" once valle_studio.engine.quantize has replaced the backbone matrices.
         self.quantized: str | None = None
 

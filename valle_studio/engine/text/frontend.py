@@ -8,6 +8,7 @@ from pathlib import Path
 
 from valle_studio.engine.text.clean import clean_text
 from valle_studio.engine.text.languages import resolve_language
+from valle_studio.engine.text.lexicon import Lexicon, LexiconHit, phonemize_with_lexicon
 from valle_studio.engine.text.phonemize import phonemize
 from valle_studio.engine.text.tokenizer import PhonemeTokenizer, TextTokenizer
 
@@ -31,6 +32,7 @@ class TokenizedLine:
     ids: list[int]
     language_id: int  # langs_emb row: en 0, ja 1, de 2, fr 3, zh 4, ko 5
     raw_text: bool = False  # True when ids are raw-text ids (no-phonemize mode)
+    lexicon_hits: tuple[LexiconHit, ...] = ()  # where lexicon entries replaced espeak (phoneme mode)
 
 
 class TextFrontend:
@@ -85,8 +87,15 @@ class TextFrontend:
         """Phoneme ids ``[N]`` of an IPA string, wrapped as ``[1, …, 2]``."""
         return self.tokenizer.encode(ipa)
 
-    def tokens_for(self, text: str, language: str, *, no_phonemize: bool = False) -> TokenizedLine:
-        """Text ids and language id for one line of ``text``.
+    def phonemes_for(self, text: str, language: str, lexicon: Lexicon | None = None
+                     ) -> tuple[str, tuple[LexiconHit, ...]]:
+        """IPA for ``text`` with ``lexicon``'s entries said as they say (before espeak runs), and the hits."""
+        code = resolve_language(language).code
+        return phonemize_with_lexicon(text, code, lexicon, self._phonemize)
+
+    def tokens_for(self, text: str, language: str, *, no_phonemize: bool = False,
+                   lexicon: Lexicon | None = None) -> TokenizedLine:
+        """Text ids and language id for one line of ``text``; ``lexicon`` applies in phoneme mode only.
 
         Raises:
             ValueError: unsupported ``language``, or ``no_phonemize`` without a text tokenizer.
@@ -100,5 +109,5 @@ class TextFrontend:
                 )
             text = clean_text(text)  # a lone surrogate would break the tokenizer's UTF-8 encoding
             return TokenizedLine(text, self.text_tokenizer.encode(text), lang.id, raw_text=True)
-        ipa = self._phonemize(text, lang.code)
-        return TokenizedLine(ipa, self.tokenizer.encode(ipa), lang.id)
+        ipa, hits = phonemize_with_lexicon(text, lang.code, lexicon, self._phonemize)
+        return TokenizedLine(ipa, self.tokenizer.encode(ipa), lang.id, lexicon_hits=hits)

@@ -17,9 +17,11 @@ that text, so this module reproduces it, with one deliberate exception:
 Text is cleaned first (:func:`~valle_studio.engine.text.clean.clean_text`): a NUL would end espeak's
 C string and silently drop the rest, so control characters become spaces.
 
-espeak-ng comes from the ``espeakng-loader`` wheel (library and data), so users need no system
-espeak. Set ``PHONEMIZER_ESPEAK_LIBRARY`` (and optionally ``PHONEMIZER_ESPEAK_DATA_PATH``) to use
-another espeak-ng instead, e.g. a system 1.51 to match upstream's recorded outputs exactly.
+Which espeak-ng library and data are used is decided once by
+:func:`~valle_studio.engine.text.espeak_setup.choose_espeak`: espeak-ng 1.51, the version the models
+were trained on, wherever it can be had (``PHONEMIZER_ESPEAK_LIBRARY`` still overrides it). Each
+language may read its own data folder, and output of a library other than 1.51 is normalised where
+the differences are known (:mod:`~valle_studio.engine.text.espeak_compat`).
 Everything is set up lazily on first use; importing this module loads nothing.
 
 phonemizer and espeak-ng are not thread-safe: every call goes through one process-wide lock.
@@ -33,40 +35,46 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import tempfile
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from valle_studio.engine.text.clean import clean_text
+from valle_studio.engine.text.espeak_compat import normalise
+from valle_studio.engine.text.espeak_setup import EspeakSetup, EspeakUnavailable, choose_espeak
 from valle_studio.engine.text.languages import LANGUAGES, Language, language_id, resolve_language
 
 if TYPE_CHECKING:
     import pykakasi
     from phonemizer.backend import EspeakBackend
+    from phonemizer.backend.espeak.wrapper import EspeakWrapper
 
 __all__ = [
     "LANGUAGES",
     "Language",
     "PhonemizerUnavailableError",
+    "espeak_description",
+    "espeak_setup",
     "espeak_version",
     "language_id",
     "phonemize",
     "resolve_language",
     "to_hiragana",
+    "use_espeak",
 ]
 
 log = logging.getLogger(__name__)
 # phonemizer reports e.g. "words count mismatch" through this logger instead of the root logger.
 _phonemizer_log = logging.getLogger(__name__ + ".phonemizer")
+# Its notes (Mandarin "words count mismatch", language switches) go to the app's log, never to a bare stderr.
+_phonemizer_log.addHandler(logging.NullHandler())
 
 _ZH_TONES = str.maketrans("12345", "ˇˉˊˋ_")
 
 _lock = threading.RLock()
-_configured = False
-_backends: dict[str, EspeakBackend] = {}
-_version: str | None = None
+_setup: EspeakSetup | None = None
+_backends: dict[str, EspeakBackend] = {}  # language code -> its backend
 _kakasi: pykakasi.kakasi | None = None
 
 
@@ -74,11 +82,31 @@ class PhonemizerUnavailableError(RuntimeError):
     """phonemizer, espeak-ng or (for Japanese) pykakasi cannot be loaded."""
 
 
-def _configure_espeak() -> None:
-    """Point phonemizer at the bundled espeak-ng library and data once. Caller holds ``_lock``."""
-    global _configured
-    if _configured:
-        return
+def espeak_setup() -> EspeakSetup:
+    """The espeak-ng library and data in use (chosen on first call, see :mod:`.espeak_setup`)."""
+    global _setup
+    with _lock:
+        if _setup is None:
+            try:
+                _setup = choose_espeak()
+            except EspeakUnavailable as exc:
+                raise PhonemizerUnavailableError(str(exc)) from exc
+            log.info("phonemizing with %s", _setup.describe())
+        return _setup
+
+
+def use_espeak(setup: EspeakSetup | None) -> None:
+    """Phonemize with ``setup`` from now on (None: choose again on next use); drops cached voices.
+
+    For measurements and tests that compare espeak-ng builds; the app never calls it.
+    """
+    global _setup
+    with _lock:
+        _setup = setup
+        _backends.clear()
+
+
+def _wrapper_class() -> type[EspeakWrapper]:
     try:
         from phonemizer.backend.espeak.wrapper import EspeakWrapper
     except ImportError as exc:
@@ -86,22 +114,7 @@ def _configure_espeak() -> None:
             "the 'phonemizer' package is not installed; it is needed to turn text into phonemes "
             "(pip install phonemizer), or use the no-phonemize text mode"
         ) from exc
-    if "PHONEMIZER_ESPEAK_LIBRARY" not in os.environ:
-        try:
-            import espeakng_loader
-        except ImportError as exc:
-            raise PhonemizerUnavailableError(
-                "the 'espeakng-loader' package (bundled espeak-ng) is not installed; install it or set "
-                "PHONEMIZER_ESPEAK_LIBRARY to an espeak-ng library"
-            ) from exc
-        try:
-            EspeakWrapper.set_library(espeakng_loader.get_library_path())
-            EspeakWrapper.set_data_path(espeakng_loader.get_data_path())
-        except (OSError, RuntimeError) as exc:
-            raise PhonemizerUnavailableError(
-                f"the bundled espeak-ng from espeakng-loader is unusable: {exc}"
-            ) from exc
-    _configured = True
+    return EspeakWrapper
 
 
 @contextlib.contextmanager
@@ -119,29 +132,32 @@ def _library_copies_in_app_cache() -> Iterator[None]:
         tempfile.tempdir = previous
 
 
-def _library_hint() -> str:
-    library = os.environ.get("PHONEMIZER_ESPEAK_LIBRARY")
-    return f" (espeak-ng library from PHONEMIZER_ESPEAK_LIBRARY={library})" if library else ""
+def _backend(lang: Language) -> EspeakBackend:
+    """Cached espeak backend for ``lang``'s voice, on the setup's library and that language's data.
 
-
-def _backend(voice: str) -> EspeakBackend:
-    """Cached espeak backend for ``voice``. Caller holds ``_lock``."""
-    backend = _backends.get(voice)
+    Caller holds ``_lock``. phonemizer reads the library and data path when a backend is made, and
+    each backend loads its own copy of the library, so languages may use different data folders.
+    """
+    backend = _backends.get(lang.code)
     if backend is None:
-        _configure_espeak()
+        setup = espeak_setup()
+        wrapper = _wrapper_class()
         from phonemizer.backend import EspeakBackend
 
+        wrapper.set_library(setup.library)
+        # phonemizer annotates the path as str, but None restores the library's own data (its docstring)
+        wrapper.set_data_path(setup.data_for(lang.code))  # type: ignore[arg-type]
         try:
             with _library_copies_in_app_cache():
                 backend = EspeakBackend(
-                    voice, preserve_punctuation=True, with_stress=True, logger=_phonemizer_log
+                    lang.voice, preserve_punctuation=True, with_stress=True, logger=_phonemizer_log
                 )
         except RuntimeError as exc:
             raise PhonemizerUnavailableError(
-                f"cannot start espeak-ng with voice {voice!r}: {exc}{_library_hint()}"
+                f"cannot start espeak-ng with voice {lang.voice!r}: {exc} ({setup.describe()})"
             ) from exc
         _use_decimal_safe_punctuation(backend)
-        _backends[voice] = backend
+        _backends[lang.code] = backend
     return backend
 
 
@@ -159,20 +175,13 @@ def _use_decimal_safe_punctuation(backend: EspeakBackend) -> None:
 
 
 def espeak_version() -> str:
-    """Version of the espeak-ng library in use, e.g. ``"1.52.0"`` (loads it if needed)."""
-    global _version
-    with _lock:
-        if _version is None:
-            _configure_espeak()
-            from phonemizer.backend.espeak.wrapper import EspeakWrapper
+    """Version of the espeak-ng library in use, e.g. ``"1.51"`` (chooses the library if needed)."""
+    return espeak_setup().version
 
-            try:
-                with _library_copies_in_app_cache():
-                    parts = EspeakWrapper().version
-            except RuntimeError as exc:
-                raise PhonemizerUnavailableError(f"cannot load espeak-ng: {exc}{_library_hint()}") from exc
-            _version = ".".join(str(p) for p in parts)
-        return _version
+
+def espeak_description() -> str:
+    """The espeak-ng in use in one line, for ``--version`` and the About box."""
+    return espeak_setup().describe()
 
 
 def to_hiragana(text: str) -> str:
@@ -209,7 +218,8 @@ def phonemize(text: str, language: str = "en") -> str:
     if not text.strip():
         return ""
     with _lock:
-        chunks = _backend(lang.voice).phonemize([text], strip=True)
+        chunks = _backend(lang).phonemize([text], strip=True)
+        setup = espeak_setup()
     if not chunks:
         return ""
     if len(chunks) > 1:
@@ -217,6 +227,8 @@ def phonemize(text: str, language: str = "en") -> str:
         log.warning("phonemizer split %r into %d chunks; joining them (upstream would keep only the "
                     "first): %r", text, len(chunks), chunks)
     phonemes = " ".join(chunk.strip() for chunk in chunks if chunk.strip())
+    if lang.code in setup.normalise:
+        phonemes = normalise(phonemes, lang.code)
     if lang.code == "zh":
         phonemes = phonemes.translate(_ZH_TONES)
     return phonemes

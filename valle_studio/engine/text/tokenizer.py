@@ -105,6 +105,18 @@ class _JsonTokenizer:
             raise ValueError(f"{self.kind}: text must be a str, got {type(text).__name__}")
         return list(self._tok.encode(text).ids)
 
+    def unknown_spans(self, text: str) -> list[tuple[int, int]]:
+        """``(start, end)`` character spans of ``text`` that :meth:`encode` turns into ``<unk>`` = 0."""
+        if not isinstance(text, str):
+            raise ValueError(f"{self.kind}: text must be a str, got {type(text).__name__}")
+        encoding = self._tok.encode(text)
+        return [(start, end) for idx, (start, end) in zip(encoding.ids, encoding.offsets, strict=True)
+                if idx == UNK_ID and end > start]
+
+    def unknown_symbols(self, text: str) -> list[str]:
+        """The distinct pieces of ``text`` that become ``<unk>``, in order (e.g. ``["ʏ"]`` for ``mˈʏlɐ``)."""
+        return list(dict.fromkeys(text[start:end] for start, end in self.unknown_spans(text)))
+
     def tokens(self, text: str) -> list[str]:
         """The token strings of :meth:`encode` (diagnostics; shared ids may show another spelling)."""
         return list(self._tok.encode(text).tokens)
