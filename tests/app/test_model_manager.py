@@ -76,7 +76,7 @@ def dialog(qtbot: Any, store: ModelStore, tmp_path: Path, tiny_bytes: bytes) -> 
 
 def test_lists_catalog_models_with_licences(dialog: ModelManagerDialog, store: ModelStore) -> None:
     names = [dialog.tree.topLevelItem(i).data(0, NameRole) for i in range(dialog.tree.topLevelItemCount())]
-    assert names == store.available() and DEFAULT_MODEL in names
+    assert names == store.available() + store.available_loras() and DEFAULT_MODEL in names  # LoRAs after models
     assert dialog.selected_name() == DEFAULT_MODEL
     assert dialog.tree.topLevelItem(0).text(1) == "Available to download"
     html = dialog.details.toPlainText()

@@ -41,7 +41,8 @@ def sampler(qtbot: Any) -> SamplerPanel:
 
 
 def test_every_settings_field_has_a_control(sampler: SamplerPanel) -> None:
-    controlled = {f.name for f in FIELDS} | {name for name, _, _ in FLAGS} | {"modality", "seed", "split"}
+    controlled = {f.name for f in FIELDS} | {name for name, _, _ in FLAGS} | set(sampler.tokens)
+    controlled |= {"modality", "seed", "split", "lora", "lora_strength"}  # text panel, LoRA panel
     assert controlled == {f.name for f in dataclasses.fields(GenerationSettings)}
 
 

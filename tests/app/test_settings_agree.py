@@ -58,7 +58,8 @@ def _shown(value: float, spec: FieldSpec) -> str:
     return str(int(value)) if spec.integer else repr(float(value))
 
 
-@pytest.mark.parametrize("spec", [s for s in SPECS.values() if s.kind == "number" and s.name != "seed"],
+@pytest.mark.parametrize("spec", [s for s in SPECS.values()
+                                  if s.kind == "number" and s.name != "seed" and s.panel == "sampler"],
                          ids=lambda s: s.name)
 def test_number_box_flag_and_validation_agree(spec: FieldSpec, sampler: SamplerPanel,
                                               parser: argparse.ArgumentParser) -> None:
@@ -126,6 +127,43 @@ def test_combo_flag_and_validation_agree(spec: FieldSpec, qtbot: Any, sampler: S
         parser.parse_args(["synth", *REQUIRED["synth"], spec.cli_flag, "something-else"])
 
 
+@pytest.mark.parametrize("spec", [s for s in SPECS.values() if s.kind == "tokens"], ids=lambda s: s.name)
+def test_token_list_edit_flag_and_validation_agree(spec: FieldSpec, sampler: SamplerPanel,
+                                                   parser: argparse.ArgumentParser) -> None:
+    edit = sampler.tokens[spec.name]
+    assert (edit.toolTip(), edit.accessibleName()) == (spec.tip, spec.title)
+    validator = edit.validator()
+    for typed, state in (("62, 424", QValidator.State.Acceptable), ("", QValidator.State.Acceptable),
+                         ("62,", QValidator.State.Acceptable), ("1024", QValidator.State.Intermediate),
+                         ("62;1", QValidator.State.Invalid), ("a", QValidator.State.Invalid)):
+        result = validator.validate(typed, 0)
+        assert (result[0] if isinstance(result, tuple) else result) == state, typed
+    edit.setText("62, 424")
+    assert getattr(sampler.settings(), spec.name) == (62, 424)
+    edit.setText("62, 1024")  # half typed / out of range: the last valid list stays
+    assert getattr(sampler.settings(), spec.name) == (62, 424)
+    sampler.set_settings(GenerationSettings(**{spec.name: (7,)}))
+    assert edit.text() == "7" and getattr(sampler.settings(), spec.name) == (7,)
+    for command in COMMANDS:
+        assert getattr(_cli(parser, command, spec.cli_flag, "62,424"), spec.name) == (62, 424)
+        with pytest.raises(CliError, match=rf"^{spec.cli_flag} '1024' is not usable: must be {spec.rule_words()}$"):
+            _cli(parser, command, spec.cli_flag, "1024")
+
+
+def test_lora_flag_fills_both_fields(parser: argparse.ArgumentParser) -> None:
+    for command in COMMANDS:
+        assert (_cli(parser, command).lora, _cli(parser, command).lora_strength) == ("", 1.0)
+        got = _cli(parser, command, "--lora", "glados:0.8")
+        assert (got.lora, got.lora_strength) == ("glados", 0.8)
+        got = _cli(parser, command, "--lora", "C:\\loras\\x.sft")
+        assert (got.lora, got.lora_strength) == ("C:\\loras\\x.sft", 1.0)
+        assert _cli(parser, command, "--lora", "C:\\x.sft:1.5").lora == "C:\\x.sft"
+        with pytest.raises(CliError, match=r"^--lora glados:2 is out of range: must be between 0 and 1.5$"):
+            _cli(parser, command, "--lora", "glados:2")
+        with pytest.raises(CliError, match=r"^--lora ':0.5': give an installed LoRA"):
+            _cli(parser, command, "--lora", ":0.5")
+
+
 def test_seed_box_flag_and_validation_agree(sampler: SamplerPanel, parser: argparse.ArgumentParser) -> None:
     spec = SPECS["seed"]
     assert (sampler.seed.placeholderText(), sampler.seed.toolTip()) == (spec.off_text, spec.tip)
@@ -150,9 +188,12 @@ def test_help_shows_each_flag_with_its_range(parser: argparse.ArgumentParser,
             parser.parse_args([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())
         for spec in SPECS.values():
+            if not spec.cli:
+                continue  # the LoRA: one flag of its own for both fields (below)
             assert spec.cli_flag in text
-            if spec.kind == "number":
+            if spec.kind in ("number", "tokens"):
                 assert spec.rule_words() in text, (command, spec.name)
+        assert "--lora NAME|PATH[:STRENGTH]" in text
 
 
 def test_gui_errors_name_the_label_cli_errors_the_flag() -> None:

@@ -26,7 +26,10 @@ from valle_studio.engine.sampling.temperature import DynamicTemperature, Tempera
 
 TOL = {"atol": 1e-4, "rtol": 1e-4}
 AR_STOP = 1024
-DRY_SKIP = "DRY is inert upstream and not offered"
+# Upstream's DRY is inert at allowed_length 2 and wrong at 1 (its loop stops at the first short match, see
+# sampling/dry.py); ours follows the DRY authors' definition, so these 15 vectors are not ours to match.
+# test_upstream_dry_vectors_show_the_inert_loop checks that data, test_sampling_dry.py the definition.
+DRY_SKIP = "upstream's DRY is inert; ours follows the DRY authors' definition (test_sampling_dry.py)"
 DRY_FUNCTION = "vall_e.samplers.dry_sampling"
 SAMPLER_KEYS = {f.name for f in dataclasses.fields(SamplerConfig)}
 
@@ -182,3 +185,23 @@ def test_topno_after_topk_keeps_a_sensible_set(parity_dir: Path) -> None:
     expected_score = torch.softmax(row[want_mask], dim=0).max()
     torch.testing.assert_close(out.scores.double(), expected_score.reshape(1), **TOL)
     assert 1 < int(want_mask.sum()) < 200
+
+
+def test_upstream_dry_vectors_show_the_inert_loop(parity_dir: Path) -> None:
+    """Why the DRY vectors stay skipped: at allowed_length 2 upstream returns its input unchanged, although
+    every history holds a repeat that DRY, as defined, penalises (ours does, by exactly 0.8 or more)."""
+    from valle_studio.engine.sampling.dry import Dry
+
+    by_id, tensors = _load(parity_dir)
+    dry_cases = [c for c in by_id.values() if c["function"] == DRY_FUNCTION]
+    assert len(dry_cases) == 15
+    for case in dry_cases:
+        logits = tensors[case["input"]]
+        params = case["params"]
+        history = torch.tensor(case["previous"], dtype=torch.int64)
+        ours = Dry(params["factor"], params["base"], params["allowed_length"])(logits.clone(), history)
+        changed = (ours != logits).sum().item()
+        assert changed == 1, case["id"]  # one continuation token each, by the definition
+        if params["allowed_length"] == 2:
+            assert torch.equal(tensors[case["output"]], logits), case["id"]  # upstream: no change at all
+

@@ -54,7 +54,13 @@ def test_every_field_is_declared_once_in_field_order() -> None:
     for name, spec in SPECS.items():
         assert spec.name == name and spec.label and spec.tip and spec.help, name
         assert spec.default == GenerationSettings.__dataclass_fields__[name].default
-    assert len({s.cli_flag for s in SPECS.values()}) == len(SPECS)  # no two fields share a flag
+    built = [s for s in SPECS.values() if s.cli]
+    assert len({s.cli_flag for s in built}) == len(built)  # no two flags built from the specs are the same
+    # The LoRA's two fields are set by one flag in its own syntax (--lora NAME[:STRENGTH]): messages about
+    # either name that flag, and no other field uses it.
+    assert {s.name for s in SPECS.values() if not s.cli} == {"lora", "lora_strength"}
+    assert {s.cli_flag for s in SPECS.values() if not s.cli} == {"--lora"}
+    assert "--lora" not in {s.cli_flag for s in built}
     assert MODALITIES == ("auto", "ar+nar", "nar-len") and SPLIT_MODES == ("sentences", "lines", "none")
 
 
@@ -89,7 +95,7 @@ def test_validation_follows_the_declared_range(spec: FieldSpec) -> None:
         assert getattr(GenerationSettings(**{spec.name: None}), spec.name) is None
 
 
-@pytest.mark.parametrize("spec", [s for s in SPECS.values() if s.kind != "number"], ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", [s for s in SPECS.values() if s.kind in ("flag", "choice")], ids=lambda s: s.name)
 def test_flags_and_choices_accept_only_their_values(spec: FieldSpec) -> None:
     good = [True, False] if spec.kind == "flag" else list(spec.values)
     for value in good:
@@ -97,6 +103,36 @@ def test_flags_and_choices_accept_only_their_values(spec: FieldSpec) -> None:
     for value in (None, 1, "maybe"):
         with pytest.raises(SettingsError, match=f"^{spec.name}: must be "):
             GenerationSettings(**{spec.name: value})
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS.values() if s.kind == "tokens"], ids=lambda s: s.name)
+def test_token_lists_accept_ids_in_range_and_parse_what_is_typed(spec: FieldSpec) -> None:
+    assert spec.range is not None
+    low, high = int(spec.range.low), int(spec.range.high)
+    full = tuple(range(low, low + spec.max_items))
+    for value in ((), (low,), (high,), full):
+        assert getattr(GenerationSettings(**{spec.name: value}), spec.name) == value
+    for value in ((low - 1,), (high + 1,), (*full, high), [low], (True,), (1.5,), "1,2"):
+        with pytest.raises(SettingsError, match=rf"^{spec.name}: must be {spec.rule_words()}$"):
+            GenerationSettings(**{spec.name: value})
+    assert spec.parse(" 3, 17  20 ") == (3, 17, 20) and spec.parse("") == ()
+    assert spec.shown((3, 17)) == "3, 17" and spec.parse(spec.shown(full)) == full
+    for typed in ("3;4", "x", f"{high + 1}"):
+        with pytest.raises(SettingsError, match=spec.name):
+            spec.parse(typed)
+    stored = GenerationSettings(**{spec.name: (5, 6)}).to_dict()
+    stored[spec.name] = list(stored[spec.name])  # as JSON gives it back
+    assert getattr(GenerationSettings.from_dict(stored), spec.name) == (5, 6)
+
+
+def test_the_lora_fields_are_text_and_a_strength() -> None:
+    assert (SPECS["lora"].kind, SPECS["lora"].panel, SPECS["lora"].cli) == ("text", "lora", False)
+    assert GenerationSettings(lora="glados", lora_strength=1.5).lora == "glados"
+    for value in (1, None, "a\nb", "x" * 1001):
+        with pytest.raises(SettingsError, match=r"^lora: must be text of at most 1000 characters$"):
+            GenerationSettings(lora=value)  # type: ignore[arg-type]
+    with pytest.raises(SettingsError, match=r"lora_strength: must be between 0 and 1\.5"):
+        GenerationSettings(lora_strength=1.6)
 
 
 def test_messages_read_as_before() -> None:
@@ -130,7 +166,7 @@ def test_every_allowed_value_makes_a_valid_sampler(spec: FieldSpec) -> None:
 
 
 def test_presets_are_declared_settings() -> None:
-    assert [p.name for p in PRESET_LIST] == list(PRESETS) == ["default", "stable", "expressive"]
+    assert [p.name for p in PRESET_LIST] == list(PRESETS) == ["default", "stable", "expressive", "steady-ar"]
     assert PRESETS["default"] == GenerationSettings()
     assert all(p.label and p.tip for p in PRESET_LIST)
 

@@ -40,6 +40,8 @@ ALLOWED_WRITES: dict[tuple[str, str, str], str] = {
         "target, then rename), since the engine imports no layer above it",
     ("valle_studio/engine/debug.py", "write_tiny_checkpoint", "save_file"):
         "writes the temporary file of that pattern (the writer handed to debug._atomic_write)",
+    ("valle_studio/engine/debug.py", "write_tiny_lora", "save_file"):
+        "the tiny LoRA's temporary file, the same pattern (the writer handed to debug._atomic_write)",
     ("valle_studio/engine/debug.py", "_atomic_write", "os.replace"):
         "the rename of that pattern",
     ("valle_studio/studio/history.py", "History._read_index", "os.replace"):

@@ -68,11 +68,16 @@ def test_an_old_history_index_reads_and_keeps_its_format(tmp_path: Path) -> None
     assert first.audio_file == "audio/20240501-093000-aaaaaa.flac" and first.extra == {"note": "kept"}
     assert first.created_local.year == 2024 and empty.real_time_factor is None
     assert history.load_audio(first)[0].shape == (SR // 2,)
-    # The same JSON comes back out: the history index format did not change.
-    assert [t.to_dict() for t in history.takes()] == entries
+    # The same JSON comes back out: the history index format did not change, except that the settings
+    # added since format 1 was written (issue 18: samplers and the LoRA) appear with their defaults.
+    added = {"dry_multiplier": 0.0, "dry_base": 1.75, "dry_allowed_length": 2, "dry_sequence_breakers": [],
+             "mirostat_tau": 0.0, "mirostat_eta": 0.1, "ras_window": 0, "ras_threshold": 0.1, "beam_width": 1,
+             "lora": "", "lora_strength": 1.0}
+    now = [{**entry, "settings": {**OLD_SETTINGS, **added}} for entry in entries]
+    assert json.loads(json.dumps([t.to_dict() for t in history.takes()])) == now
     history.remove(empty.id)
     data = json.loads((tmp_path / "index.json").read_text(encoding="utf-8"))
-    assert data == {"version": 1, "takes": entries[:1]}
+    assert data == {"version": 1, "takes": now[:1]}
 
 
 def test_damaged_take_entries_are_skipped_with_the_rest_kept(tmp_path: Path,

@@ -14,22 +14,17 @@ split mode, and nothing copies one into the other.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
-    QGroupBox,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QScrollArea,
-    QSplitter,
-    QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -42,19 +37,22 @@ from valle_studio.app.model_rows import installed_names
 from valle_studio.app.services import AppServices
 from valle_studio.app.stream_bridge import StreamBridge
 from valle_studio.app.studio_takes import TakeKeeper, take_message
+from valle_studio.app.studio_tasks import StudioTasks
 from valle_studio.app.transcriber import Transcriber
 from valle_studio.app.widgets.about_dialog import AboutDialog
 from valle_studio.app.widgets.banner import Banner
 from valle_studio.app.widgets.batch_view import BatchView
 from valle_studio.app.widgets.best_of_control import BestOfControl
+from valle_studio.app.widgets.convert_panel import ConvertPanel
 from valle_studio.app.widgets.history_panel import HistoryModel, HistoryPanel
+from valle_studio.app.widgets.lora_panel import LoraPanel
 from valle_studio.app.widgets.output_panel import OutputPanel, suggested_name
 from valle_studio.app.widgets.progress_panel import ProgressPanel
 from valle_studio.app.widgets.sampler_panel import SamplerPanel
 from valle_studio.app.widgets.text_panel import TextPanel
 from valle_studio.app.widgets.verdict_badge import verdict_text
 from valle_studio.app.widgets.voice_panel import VoicePanel
-from valle_studio.core.clip import Clip
+from valle_studio.app.window_layout import WindowLayout
 from valle_studio.engine.interfaces import ModelInfoProtocol
 from valle_studio.engine.progress import Progress
 from valle_studio.engine.quality.best_of import Candidate, Candidates
@@ -70,7 +68,7 @@ NO_MODEL_TEXT = ("<b>No voice model is installed yet.</b> VALL-E Studio needs on
 BATCH_TAB, BATCH_RUNNING_TAB = "&Batch", "&Batch (running)"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowLayout, QMainWindow):
     """See the module docstring. ``services`` are injected; the window owns the engine thread."""
 
     take_added = Signal(object)  # Take
@@ -87,6 +85,8 @@ class MainWindow(QMainWindow):
         self.voice_panel = VoicePanel(services.voices, services.playback, services.recording)
         self.text_panel = TextPanel()
         self.sampler_panel = SamplerPanel()
+        self.lora_panel = LoraPanel(services.store)
+        self.convert_panel = ConvertPanel()
         self.best_of = BestOfControl()  # how many checked takes a Generate (and a batch line) makes
         self.output_panel = OutputPanel(services.playback)
         self.history_panel = HistoryPanel(self.history_model)
@@ -96,6 +96,8 @@ class MainWindow(QMainWindow):
         self.take_keeper = TakeKeeper(services.history, self.history_model)
         self.transcriber = Transcriber(self.engine, self)
         self.stream_bridge = StreamBridge(self.engine, self.output_panel, self.settings, self)
+        self.studio_tasks = StudioTasks(self.engine, self.voice_panel, self.convert_panel,
+                                        self.generation_settings, self, text_editor=self.text_panel.editor)
         self.banner = Banner(NO_MODEL_TEXT, "Open &model manager…")
         self.banner.setObjectName("noModelBanner")
         # Generate stops before a text that would send <unk> to the model and says which words; this
@@ -118,126 +120,6 @@ class MainWindow(QMainWindow):
         self._restore()
         self._update_actions()
 
-    # -- construction --------------------------------------------------------------------------
-    def _build_actions(self) -> None:
-        self.generate_action = QAction("&Generate", self)
-        self.generate_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
-        self.stop_action = QAction("&Stop", self)
-        self.stop_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        self.stop_action.setToolTip("Stop the generation (Esc)")
-        self.play_action = QAction("&Play/Pause", self)
-        self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
-        self.export_action = QAction("&Export take…", self)
-        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
-        self.models_action = QAction("&Model manager…", self)
-        self.models_action.setShortcut(QKeySequence("Ctrl+M"))
-        self.models_action.setToolTip("Download, import and choose voice models; device and precision")
-        self.quit_action = QAction("&Quit", self)
-        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        self.log_action = QAction("Open &log folder", self)
-        for action in (self.generate_action, self.stop_action, self.play_action, self.export_action,
-                       self.models_action, self.quit_action):
-            self.addAction(action)  # shortcuts work wherever the focus is in the window
-
-        file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self.export_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        run_menu = self.menuBar().addMenu("&Run")
-        run_menu.addActions([self.generate_action, self.stop_action, self.play_action])
-        models_menu = self.menuBar().addMenu("&Models")
-        models_menu.addAction(self.models_action)
-        text_menu = self.menuBar().addMenu("&Text")
-        text_menu.addActions([self.lexicons.global_action, self.lexicons.voice_action])
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self.log_action)
-        self.about_action = help_menu.addAction("&About VALL-E Studio")
-
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("mainToolbar")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        style = self.style()
-        self.generate_action.setIcon(style.standardIcon(style.StandardPixmap.SP_MediaPlay))
-        self.stop_action.setIcon(style.standardIcon(style.StandardPixmap.SP_MediaStop))
-        toolbar.addAction(self.generate_action)
-        toolbar.addAction(self.stop_action)
-        toolbar.addSeparator()
-        toolbar.addAction(self.models_action)
-
-    def _build_layout(self) -> None:
-        sampler_scroll = QScrollArea()
-        sampler_scroll.setWidgetResizable(True)
-        sampler_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        sampler_scroll.setWidget(self.sampler_panel)
-        sampler_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-
-        text_box = QGroupBox("Text")
-        text_layout = QVBoxLayout(text_box)
-        text_layout.addWidget(self.text_panel)
-        sampler_box = QGroupBox("Sampler")
-        sampler_layout = QVBoxLayout(sampler_box)
-        sampler_layout.addWidget(self.best_of)
-        sampler_layout.addWidget(sampler_scroll)
-        centre = QSplitter(Qt.Orientation.Vertical)
-        centre.setChildrenCollapsible(False)
-        centre.addWidget(text_box)
-        centre.addWidget(sampler_box)
-        centre.setSizes([300, 420])
-
-        output_box = QGroupBox("Output")
-        output_layout = QVBoxLayout(output_box)
-        output_layout.addWidget(self.output_panel)
-        history_box = QGroupBox("History")
-        history_layout = QVBoxLayout(history_box)
-        history_layout.addWidget(self.history_panel)
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.setChildrenCollapsible(False)
-        right.addWidget(output_box)
-        right.addWidget(history_box)
-        right.setSizes([260, 460])
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("mainSplitter")
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(self.voice_panel)
-        self.splitter.addWidget(centre)
-        self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(0, 2)
-        self.splitter.setStretchFactor(1, 3)
-        self.splitter.setStretchFactor(2, 3)
-
-        # One line at a time on the "Studio" tab, whole scripts on the "Batch" tab; both share the
-        # engine, the voices and the player.
-        self.tabs = QTabWidget()
-        self.tabs.setObjectName("mainTabs")
-        self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.splitter, "&Studio")
-        self.tabs.addTab(self.batch_view, "&Batch")
-
-        root = QWidget()
-        layout = QVBoxLayout(root)
-        layout.setContentsMargins(6, 6, 6, 0)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.unknown_banner)
-        layout.addWidget(self.tabs, 1)
-        layout.addWidget(self.progress_panel)
-        self.setCentralWidget(root)
-        self.resize(1280, 780)
-
-    def _build_status_bar(self) -> None:
-        self.model_label = QLabel("Model: none")
-        self.model_label.setObjectName("statusModel")
-        self.device_label = QLabel("Device: –")
-        self.device_label.setObjectName("statusDevice")
-        self.precision_label = QLabel("Precision: –")
-        self.precision_label.setObjectName("statusPrecision")
-        self.engine_label = QLabel("Engine: idle")
-        self.engine_label.setObjectName("statusEngine")
-        self.engine_label.setToolTip("What the engine is doing: one job at a time (a take, a batch, ...)")
-        for label in (self.engine_label, self.model_label, self.device_label, self.precision_label):
-            self.statusBar().addPermanentWidget(label)
-
     def _connect(self) -> None:
         self.generate_action.triggered.connect(lambda: self.generate())
         self.unknown_banner.action.clicked.connect(lambda: self.generate(allow_unknown=True))
@@ -255,6 +137,9 @@ class MainWindow(QMainWindow):
         self.progress_panel.stop_requested.connect(self.stop)
 
         self.text_panel.changed.connect(self._update_actions)
+        self.convert_panel.changed.connect(self._update_actions)
+        self.lora_panel.manage_requested.connect(self.open_model_manager)
+        self.studio_tasks.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.text_panel.phonemes_requested.connect(
             lambda text, language, split: self.engine.phonemize(text, language, split, self.lexicons.current()))
         self.engine.phonemes_ready.connect(self.text_panel.set_phonemes)
@@ -335,18 +220,19 @@ class MainWindow(QMainWindow):
         return self.engine.is_loaded and not self.engine.is_loading
 
     def generation_settings(self) -> GenerationSettings:
-        """The settings the Studio tab shows: the sampler's fields and the text panel's split mode."""
-        return self.sampler_panel.settings().replace(split=self.text_panel.split_mode())
+        """The settings the Studio tab shows: the sampler's fields, the text panel's split mode, the LoRA."""
+        return self.sampler_panel.settings().replace(split=self.text_panel.split_mode(), **self.lora_panel.values())
 
     def apply_settings(self, settings: GenerationSettings) -> None:
         """Show ``settings`` (a saved set, a take's): the sampler's fields and the split mode."""
         self.sampler_panel.set_settings(settings)
         self.text_panel.set_split_mode(settings.split)
+        self.lora_panel.set_values(settings)
 
     def _batch_settings(self) -> GenerationSettings:
         """Settings for batch rows: the sampler as it stands. The Studio tab's split mode stays out: a
         batch line is split into sentences (its project keeps its own split)."""
-        return self.sampler_panel.settings().replace(split=GenerationSettings().split)
+        return self.sampler_panel.settings().replace(split=GenerationSettings().split, **self.lora_panel.values())
 
     def _on_engine_state(self, state: EngineState) -> None:
         self.engine_label.setText(f"Engine: {state.text()}")
@@ -378,7 +264,8 @@ class MainWindow(QMainWindow):
     def _update_actions(self, *_: object) -> None:
         state = self.engine.state
         holder = self._holder()
-        has_text = bool(self.text_panel.text().strip())
+        converting = self.convert_panel.active  # voice conversion: a source clip instead of text
+        has_text = self.convert_panel.ready if converting else bool(self.text_panel.text().strip())
         ready = self.model_ready
         self.generate_action.setEnabled(ready and has_text and not state.busy)
         if not ready:
@@ -389,21 +276,25 @@ class MainWindow(QMainWindow):
         elif state.busy:
             why = "A generation is running: stop it first (Esc)."
         elif not has_text:
-            why = "Type some text first."
+            why = "Choose a source clip to convert first." if converting else "Type some text first."
         else:
             why = "Generate speech from the text in the chosen voice (Ctrl+Enter)."
         self.generate_action.setToolTip(why)
         self.generate_action.setStatusTip(why)
         self.stop_action.setEnabled(state.holds(JobKind.TAKE))
+        # A conversion is one take, not checked (StudioTasks.convert): the Best-of control does not apply.
+        self.best_of.setEnabled(not converting)
+        self.best_of.setToolTip("A voice conversion makes one take and does not check it: Best of is for speech "
+                                "from text" if converting else "")
         has_clip = self.output_panel.samples is not None
         self.play_action.setEnabled(has_clip and self.services.playback.available)
         self.export_action.setEnabled(has_clip)
 
     # -- generation ----------------------------------------------------------------------------
     def build_request(self) -> SynthesisRequest:
-        prompts = tuple(Clip(samples, rate) for samples, rate in self.voice_panel.prompts())
+        prompts, blend = self.voice_panel.request_voice()
         return SynthesisRequest(text=self.text_panel.text(), language=self.text_panel.language_code(),
-                                prompts=prompts, settings=self.generation_settings(),
+                                prompts=prompts, blend=blend, settings=self.generation_settings(),
                                 lexicon=self.lexicons.current())
 
     def generate(self, *, allow_unknown: bool = False) -> int | None:
@@ -415,15 +306,24 @@ class MainWindow(QMainWindow):
                 self.banner.setVisible(True)
                 self.open_model_manager()
             return None
-        if not self.text_panel.text().strip():
-            self.statusBar().showMessage("Type some text first.", 4000)
+        if not (self.convert_panel.ready if self.convert_panel.active else self.text_panel.text().strip()):
+            self.statusBar().showMessage(self.generate_action.toolTip(), 4000)
             return None
-        request = self.build_request()
+        try:
+            request = self.build_request()
+        except (ValueError, OSError) as exc:  # a saved voice whose clips cannot be read
+            QMessageBox.warning(self, "Cannot use this voice", str(exc))
+            return None
         quality = self.best_of.options()  # several takes are chosen among once whole: they do not stream
         # Cancels a running take first: its "Stopped" comes before the lines below, which show the new job.
         try:
-            job = self.engine.generate(request, stream=self.stream_bridge.wanted() and quality.single,
-                                       quality=quality, check_unknown=not allow_unknown)
+            if self.convert_panel.active:
+                job = self.studio_tasks.convert(request)  # one take, not checked: see StudioTasks.convert
+                label = request.text or f"(voice conversion of {self.convert_panel.source_name()})"
+                request = dataclasses.replace(request, text=label)  # what the history shows
+            else:
+                job = self.engine.generate(request, stream=self.stream_bridge.wanted() and quality.single,
+                                           quality=quality, check_unknown=not allow_unknown)
         except EngineBusy as busy:  # a batch holds the engine: the two never run together
             self.statusBar().showMessage(self._busy_text(busy.holder), 6000)
             return None
@@ -565,6 +465,7 @@ class MainWindow(QMainWindow):
         self.load_default_model()
 
     def _on_models_changed(self) -> None:
+        self.lora_panel.refresh()
         if not self.engine.is_loaded and not self.engine.is_loading:
             self.load_default_model()
         else:
@@ -621,6 +522,7 @@ class MainWindow(QMainWindow):
         self.batch_view.shutdown()
         self.engine.shutdown()
         self.voice_panel.shutdown()
+        self.convert_panel.shutdown()
         self.services.playback.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -1,5 +1,7 @@
-"""The model manager: installed and downloadable models, download/import/remove, default model,
-device and precision, the embedding-sum rule of each installed model, and each model's licence terms.
+"""The model manager: installed and downloadable models and LoRA voice adapters, download/import/remove,
+default model, device and precision, the embedding-sum rule of each installed model, and each one's licence
+terms. LoRAs are listed after the models; one is applied in the Studio tab's LoRA control, never loaded as a
+model, and importing a ``lora.sft`` installs it as a LoRA (recognised by its tensors).
 
 It takes the model store in ``__init__`` (the real :class:`~valle_studio.engine.store.ModelStore` or
 a test double with the same methods) and, optionally, a ``downloader``: any object with the store's
@@ -44,6 +46,7 @@ from valle_studio.app.model_rows import PRECISIONS, device_label, installed_name
 from valle_studio.app.settings import AppSettings
 from valle_studio.engine.interfaces import DownloaderProtocol, ModelStoreProtocol
 from valle_studio.engine.progress import Progress
+from valle_studio.engine.store.validate import is_lora_file
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +257,9 @@ class ModelManagerDialog(QDialog):
         self.cancel.setEnabled(busy)
         self.import_button.setEnabled(not busy)
         self.remove.setEnabled(bool(row and row.installed) and not busy)
-        self.make_default.setEnabled(bool(row and row.installed) and name != self._default())
+        self.make_default.setEnabled(bool(row and row.installed and not row.lora) and name != self._default())
+        self.make_default.setToolTip("A LoRA is applied in the Studio tab (LoRA), not loaded as a model."
+                                     if row is not None and row.lora else "Load this model when VALL-E Studio starts.")
 
     # -- download / import ---------------------------------------------------------------------
     def start_download(self, name: str | None = None) -> BackgroundTask | None:
@@ -271,13 +276,17 @@ class ModelManagerDialog(QDialog):
         if self.task is not None:
             return None
         store, source = self.store, Path(path)
+        if is_lora_file(source):
+            return self._run(name or source.stem, f"Importing the LoRA {source.name}…",
+                             lambda progress, cancel: store.import_lora(source, name, progress=progress,
+                                                                        cancel=cancel))
         return self._run(name or source.stem, f"Importing {source.name}…",
                          lambda progress, cancel: store.import_file(source, name, progress=progress,
                                                                     cancel=cancel))
 
     def ask_import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import a VALL-E model", str(Path.home()),
-                                              "VALL-E models (*.sft *.pth);;All files (*)")
+                                              "VALL-E models and LoRAs (*.sft *.pth);;All files (*)")
         if path:
             self.import_path(path)
 
@@ -319,7 +328,9 @@ class ModelManagerDialog(QDialog):
     def _on_task_finished(self, result: object) -> None:
         name = result if isinstance(result, str) else self._task_name
         self._end_task(f"{name} is ready.")
-        if not installed_names(self.store)[1:]:  # the first model becomes the default by itself
+        row = self.rows.get(name)
+        is_lora = (row is not None and row.lora) or name in _installed_loras(self.store)
+        if not is_lora and not installed_names(self.store)[1:]:  # the first model becomes the default by itself
             self._set_default(name, announce=False)
         self.refresh(select=name)
         self.models_changed.emit()
@@ -343,7 +354,11 @@ class ModelManagerDialog(QDialog):
         ) != QMessageBox.StandardButton.Yes:
             return
         try:
-            self.store.remove(name)
+            row = self.rows.get(name)
+            if row is not None and row.lora:
+                self.store.remove_lora(name)
+            else:
+                self.store.remove(name)
         except Exception as exc:
             QMessageBox.warning(self, "Model manager", f"Could not remove {name}: {exc}")
         self.refresh()
@@ -412,3 +427,10 @@ class ModelManagerDialog(QDialog):
         if self.task is not None:
             self.task.wait()
             self.task = None
+
+
+def _installed_loras(store: ModelStoreProtocol) -> list[str]:
+    try:
+        return list(store.installed_loras())
+    except Exception:
+        return []

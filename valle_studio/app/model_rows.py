@@ -48,6 +48,7 @@ class ModelRow:
     installed: bool
     missing: int  # files still to fetch (the model's own and the shared runtime files it needs)
     in_catalog: bool
+    lora: bool = False  # a LoRA voice adapter, not a model: applied in the Studio tab, never the default
 
     @property
     def status(self) -> str:
@@ -78,5 +79,28 @@ def model_rows(store: ModelStoreProtocol) -> list[ModelRow]:
             description=getattr(entry, "description", "A model file you imported."),
             size=getattr(entry, "size_text", "") if entry is not None else "",
             installed=name in installed, missing=missing, in_catalog=entry is not None,
+        ))
+    return rows + lora_rows(store)
+
+
+def lora_rows(store: ModelStoreProtocol) -> list[ModelRow]:
+    """Catalog LoRAs and imported ones (a store without LoRAs gives none)."""
+    try:
+        available, installed = list(store.available_loras()), list(store.installed_loras())
+    except Exception:  # a test double or an older store without LoRAs
+        return []
+    rows = []
+    for name in dict.fromkeys([*available, *installed]):
+        entry = None
+        try:
+            entry = store.entry(name) if name in available else None
+        except Exception:
+            entry = None
+        rows.append(ModelRow(
+            name=name, title=getattr(entry, "display_name", f"LoRA: {name}"),
+            description=getattr(entry, "description", "A LoRA voice adapter you imported."),
+            size=getattr(entry, "size_text", "") if entry is not None else "",
+            installed=name in installed, missing=0 if name in installed else 1, in_catalog=entry is not None,
+            lora=True,
         ))
     return rows

@@ -115,7 +115,7 @@ class BatchProject:
             row_id = new_id(taken, "r")
             taken.add(row_id)
             rows.append(Row(row_id, line.text, line.voice, line.seed, line.filename, line.language,
-                            source_line=line.line))
+                            settings=line.settings(), source_line=line.line))
         project = cls(folder, name=name, rows=rows, settings=settings, **meta)
         if lock:
             project._process_lock = ProjectLock(folder).acquire()

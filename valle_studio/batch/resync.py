@@ -5,7 +5,8 @@ longer say what the script says. After fixing a failed line, or adding and remov
 runs ``batch SCRIPT --out-dir DIR --sync-script`` instead: :func:`sync_rows` lines the edited script up
 with the project's rows.
 
-* A line whose text, voice, file name, seed and language equal those of a row keeps that row, with
+* A line whose text, voice, file name, seed, language and own settings (its ``lora`` column) equal
+  those of a row keeps that row, with
   its takes and its approval: a finished line stays finished (duplicates are matched in order).
 * Every other line (new, or edited) becomes a new row, to be generated.
 * Rows no line matches any more are removed with their take files; their exported WAV files are
@@ -18,6 +19,7 @@ crash in between leaves only unreferenced files that the next open sweeps.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +29,7 @@ from valle_studio.batch.project import BatchProject
 from valle_studio.batch.rows import DONE, Row, new_id
 from valle_studio.batch.script import ScriptLine
 
-Key = tuple[str, str, str, int | None, str]
+Key = tuple[str, str, str, int | None, str, str]
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,16 @@ class SyncSummary:
 
 
 def _line_key(line: ScriptLine) -> Key:
-    return (line.text, line.voice, line.filename, line.seed, line.language)
+    return (line.text, line.voice, line.filename, line.seed, line.language, _settings_key(line.settings()))
 
 
 def _row_key(row: Row) -> Key:
-    return (row.text, row.voice, row.filename, row.seed, row.language)
+    return (row.text, row.voice, row.filename, row.seed, row.language, _settings_key(row.settings))
+
+
+def _settings_key(settings: dict[str, Any]) -> str:
+    """A line's own settings as a comparable key (a row's may hold lists, read back from JSON)."""
+    return json.dumps(settings, sort_keys=True, default=str)
 
 
 def sync_rows(project: BatchProject, lines: Sequence[ScriptLine], script: dict[str, Any]) -> SyncSummary:
@@ -73,7 +80,7 @@ def sync_rows(project: BatchProject, lines: Sequence[ScriptLine], script: dict[s
             else:
                 row_id = new_id(taken, "r")
                 row = Row(row_id, line.text, line.voice, line.seed, line.filename, line.language,
-                          source_line=line.line)
+                          settings=line.settings(), source_line=line.line)
             taken.add(row.id)
             rows.append(row)
         gone = [row for queue in unused.values() for row in queue]

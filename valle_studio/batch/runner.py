@@ -34,7 +34,7 @@ from valle_studio.engine.progress import Cancelled, CancelToken, Progress, Progr
 from valle_studio.engine.quality.best_of import Candidate, loop_fraction, run_best_of
 from valle_studio.engine.quality.options import QualityOptions
 from valle_studio.engine.quality.report import verdict_line
-from valle_studio.engine.requests import PromptSource, SynthesisRequest
+from valle_studio.engine.requests import BlendPart, PromptSource, SynthesisRequest
 from valle_studio.errors import describe
 
 if TYPE_CHECKING:
@@ -119,6 +119,14 @@ class PauseGate:
         return time.monotonic() - started
 
 
+@dataclass(frozen=True)
+class VoicePrompts:
+    """A row voice's prompt as the request takes it: the clips' codes, or (a blended voice) its members'."""
+
+    prompts: tuple[PromptSource, ...] = ()
+    blend: tuple[BlendPart, ...] = ()
+
+
 def row_fraction(event: Progress) -> float:
     """Rough share of one row done, from an engine progress event (a best-of run's candidates, tagged
     ``take i/N`` in the detail, share the row)."""
@@ -162,7 +170,7 @@ class BatchRunner:
         self.after_take = after_take
         self.describe_error = describe_error  # the GUI words advice for its own controls
         self.quality = quality or QualityOptions()
-        self._prompt_cache: dict[str, tuple[np.ndarray, ...] | Exception] = {}
+        self._prompt_cache: dict[str, VoicePrompts | Exception] = {}
         self._lexicons: dict[str, Lexicon | None] = {}  # voice -> the merged lexicon of its rows, read once per run
 
     # -- the queue --------------------------------------------------------------------------------
@@ -252,8 +260,8 @@ class BatchRunner:
             self._emit(TAKE_CHECKED, row_id, index, count, total, eta, shown[0],
                        verdict_line(candidate, self.quality.best_of))
 
-        request = SynthesisRequest(text=text, language=language, prompts=prompts, settings=settings,
-                                   lexicon=self._lexicon(voice))
+        request = SynthesisRequest(text=text, language=language, prompts=prompts.prompts, blend=prompts.blend,
+                                   settings=settings, lexicon=self._lexicon(voice))
         candidates = run_best_of(self.synth, request, self.quality, progress=on_progress, cancel=self.cancel,
                                  on_candidate=on_candidate)
         # Every candidate is stored only now: a row cancelled halfway is left exactly as it was.
@@ -279,8 +287,9 @@ class BatchRunner:
         info = getattr(self.synth, "info", None)
         return str(getattr(info, "name", "") or self.project.model)
 
-    def _prompts(self, voice: str) -> tuple[np.ndarray, ...]:
-        """The voice's reference clips as one ``[T, 8]`` code matrix (or none), encoded once per run."""
+    def _prompts(self, voice: str) -> VoicePrompts:
+        """The voice's reference clips as one ``[T, 8]`` code matrix (or none), encoded once per run, as
+        the request's ``prompts``; a blended voice's members each so, as its ``blend``."""
         cached = self._prompt_cache.get(voice)
         if isinstance(cached, Exception):
             raise cached
@@ -294,20 +303,31 @@ class BatchRunner:
         self._prompt_cache[voice] = codes
         return codes
 
-    def _encode_prompts(self, voice: str) -> tuple[np.ndarray, ...]:
+    def _encode_prompts(self, voice: str) -> VoicePrompts:
         """The voice's clips (a saved voice's, or the project's prompt files) read, then checked and
         encoded by the synthesizer: the concatenated codes, which every row repeats/trims to its own
-        prompt length as a single take would."""
+        prompt length as a single take would. A blend's members are encoded one by one."""
         from valle_studio.audio.prompts import read_prompt_files
 
         if voice:
             if self.voices is None:
                 raise ProjectError(f"the row needs the saved voice '{voice}', but no voice library is open")
-            sources: list[PromptSource] = list(self.voices.get(voice).prompts())
+            saved = self.voices.get(voice)
+            if saved.is_blend:
+                return VoicePrompts(blend=tuple(BlendPart((self._encode_one(part.prompts, voice),), part.weight,
+                                                          part.name) for part in saved.blend_parts()))
+            sources: list[PromptSource] = list(saved.prompts())
         else:
             sources = read_prompt_files(self.project.prompt_files)
         codes = self.synth.encode_prompts(sources) if sources else None
-        return () if codes is None else (codes,)
+        return VoicePrompts(prompts=() if codes is None else (codes,))
+
+    def _encode_one(self, sources: Sequence[PromptSource], blend: str) -> np.ndarray:
+        """One member of a blend, encoded (a member always has clips: the library refuses one without)."""
+        codes = self.synth.encode_prompts(sources)
+        if codes is None:
+            raise ProjectError(f"a voice in the blend '{blend}' has no reference clips")
+        return codes
 
     def _emit(self, kind: str, row_id: str, index: int, done: int, total: int, eta: EtaEstimator,
               fraction: float, message: str = "") -> None:

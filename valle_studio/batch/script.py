@@ -9,8 +9,9 @@ Plain text::
     Bob: ...until another tag. "Name: text" is a tag when Name is a saved voice, or when the
     script uses that name as a prefix on at least two lines (a dialogue script).
 
-CSV / TSV need a header row naming a ``text`` column; ``voice``, ``filename``, ``seed`` and
-``language`` are optional (a few aliases such as ``speaker`` or ``file`` are understood). A file that
+CSV / TSV need a header row naming a ``text`` column; ``voice``, ``filename``, ``seed``, ``language`` and
+``lora`` (``NAME[:STRENGTH]``: a LoRA voice adapter for that line) are optional (a few aliases such as
+``speaker`` or ``file`` are understood). A file that
 has a single column and no header is read as one text per row.
 
 Blank lines and rows are skipped. The bytes are decoded from UTF-8 (with or without BOM), UTF-16/32
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from valle_studio.core.files import NotARegularFileError, require_regular_file
-from valle_studio.engine.settings import SPECS
+from valle_studio.engine.settings import SPECS, SettingsError
 from valle_studio.engine.text.languages import resolve_language
 
 FORMATS = ("text", "csv", "tsv")
@@ -43,7 +44,7 @@ COLUMN_ALIASES: dict[str, str] = {
     "text": "text", "line": "text", "dialogue": "text", "dialog": "text", "transcript": "text",
     "sentence": "text", "voice": "voice", "speaker": "voice", "character": "voice",
     "filename": "filename", "file": "filename", "file_name": "filename", "output": "filename",
-    "seed": "seed", "language": "language", "lang": "language",
+    "seed": "seed", "language": "language", "lang": "language", "lora": "lora", "adapter": "lora",
 }
 
 _BRACKET_TAG = re.compile(r"^\[\s*([^\[\]]{1,60}?)\s*\]\s*(.*)$")
@@ -67,6 +68,16 @@ class ScriptLine:
     filename: str = ""  # a requested output name (sanitised later), instead of the naming template
     seed: int | None = None
     language: str = ""
+    lora: str = ""  # "NAME[:STRENGTH]" for this line only ("" = the project's)
+
+    def settings(self) -> dict[str, object]:
+        """The line's own settings (a row's overrides of the project's): its LoRA, if it names one."""
+        if not self.lora:
+            return {}
+        from valle_studio.engine.lora_choice import parse_lora_choice
+
+        name, strength = parse_lora_choice(self.lora)
+        return {"lora": name, "lora_strength": strength}
 
 
 @dataclass(frozen=True)
@@ -264,7 +275,7 @@ def _parse_table(text: str, source: str, fmt: str) -> tuple[list[ScriptLine], li
         ignored = [c for i, c in enumerate(rows[0][1]) if i not in header and c.strip()]
         if ignored:
             warnings.append(f"{source}: ignoring column(s) {', '.join(repr(c) for c in ignored)} "
-                            f"(known: text, voice, filename, seed, language)")
+                            f"(known: text, voice, filename, seed, language, lora)")
         rows = rows[1:]
     elif all(len(cells) == 1 for _, cells in rows):
         header = {0: "text"}
@@ -290,8 +301,14 @@ def _parse_table(text: str, source: str, fmt: str) -> tuple[list[ScriptLine], li
         voice = values.get("voice", "")
         if len(voice) > MAX_VOICE_NAME:
             raise ScriptError(f"{where}, column 'voice': the name is longer than {MAX_VOICE_NAME} characters")
-        lines.append(ScriptLine(values["text"], number, voice, values.get("filename", ""),
-                                _parse_seed(values.get("seed", ""), where), language))
+        line = ScriptLine(values["text"], number, voice, values.get("filename", ""),
+                          _parse_seed(values.get("seed", ""), where), language, values.get("lora", ""))
+        try:
+            line.settings()
+        except SettingsError as exc:
+            raise ScriptError(f"{where}, column 'lora': {exc.problem} (write NAME or NAME:STRENGTH, "
+                              f"the strength {SPECS['lora_strength'].rule_words()})") from None
+        lines.append(line)
     return lines, warnings
 
 

@@ -21,6 +21,7 @@ from valle_studio.batch.names import DEFAULT_TEMPLATE
 from valle_studio.cli.applicable import check_flags_apply
 from valle_studio.cli.batch_setup import (
     PROJECT_DIR,
+    check_loras,
     check_new_batch,
     check_out_dir,
     discard_new_project,
@@ -35,6 +36,7 @@ from valle_studio.cli.options import (
     add_device_flags,
     add_embedding_sums_flag,
     add_lexicon_flag,
+    add_lora_flag,
     add_sampler_flags,
     embedding_sums_choice,
     file_flags,
@@ -49,7 +51,8 @@ def add_parser(sub: Any) -> None:
         "batch", help="speak every line of a script into its own WAV file (resumable)",
         description="Generate one WAV per script line. SCRIPT is plain text (one line per file; "
                     "[Name] or 'Name:' tags pick saved voices; # starts a comment), or CSV/TSV with a "
-                    "header naming a 'text' column and optionally voice, filename, seed, language.")
+                    "header naming a 'text' column and optionally voice, filename, seed, language, lora "
+                    "(NAME[:STRENGTH], that line's LoRA).")
     batch.add_argument("script", metavar="SCRIPT", help=".txt, .csv or .tsv script")
     voice = batch.add_mutually_exclusive_group()
     voice.add_argument("--voice", metavar="NAME", help="saved voice for lines without a speaker tag")
@@ -78,6 +81,7 @@ def add_parser(sub: Any) -> None:
     add_lexicon_flag(batch)
     add_embedding_sums_flag(batch)
     add_device_flags(batch)
+    add_lora_flag(batch)
     batch.add_argument("--quiet", action="store_true", help="only errors and the summary on stderr")
     add_sampler_flags(batch)
     add_quality_flags(batch, batch=True)
@@ -109,6 +113,7 @@ def _resync(args: argparse.Namespace, project: Any) -> None:
 
     script_path = Path(args.script)
     script = read_script(script_path, known_voices=VoiceLibrary().names())
+    check_loras(script, project.settings)  # the edited lines' LoRAs, before any row changes
     summary = sync_rows(project, script.lines, script_record(script_path, script))
     say(args, summary.describe())
 

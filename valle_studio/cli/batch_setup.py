@@ -2,8 +2,9 @@
 
 A new batch is checked whole before its project folder is made (:func:`check_new_batch`): the script
 (a regular text file, not binary), the naming template, the speaker tags and saved voices (each voice's
-clips read and checked as prompts), every ``--prompt`` (read and checked: an ``.npy`` of the wrong shape
-is refused here, as ``synth`` refuses it), and the output folder. The model and its codec are loaded
+clips read and checked as prompts; a blended voice's members each), every ``--prompt`` (read and checked:
+an ``.npy`` of the wrong shape is refused here, as ``synth`` refuses it), the LoRAs of ``--lora`` and of
+the script's ``lora`` column (installed, or a file), and the output folder. The model and its codec are loaded
 next, by the caller, and only then is the project created; a run that still fails before any line was
 done takes the project away again (:func:`discard_new_project`), so the same command can simply be run
 again.
@@ -26,7 +27,7 @@ from typing import Any
 
 from valle_studio.batch.project import BatchProject
 from valle_studio.batch.script import Script, read_script
-from valle_studio.cli.options import CliError, given_sampler_flags, lexicon_files
+from valle_studio.cli.options import LORA_FLAG, CliError, given_sampler_flags, lexicon_files
 from valle_studio.core.files import NotARegularFileError, require_regular_file
 from valle_studio.engine.settings import GenerationSettings
 
@@ -83,6 +84,33 @@ def _check_prompt_sources(sources: list[Any], settings: GenerationSettings) -> N
     check_prompts(sources, settings.prompt_length_frames())
 
 
+def check_loras(script: Script, settings: GenerationSettings) -> None:
+    """The LoRA of ``--lora`` and of every script line's ``lora`` column is a file or an installed LoRA
+    (whether it fits the model is known once the model is loaded; a line whose LoRA does not fit fails
+    alone). Raises :class:`CliError` naming the flag or the line."""
+    from valle_studio.engine.lora_choice import LoraError, resolve_lora
+    from valle_studio.engine.store import ModelStore
+
+    wanted: list[tuple[str, str]] = []
+    if settings.lora and settings.lora_strength != 0.0:
+        wanted.append((settings.lora, f"{LORA_FLAG} {settings.lora}"))
+    for line in script.lines:
+        own = line.settings()
+        if own.get("lora") and own.get("lora_strength") != 0.0:
+            wanted.append((str(own["lora"]), f"line {line.line}, column 'lora'"))
+    if not wanted:
+        return
+    store, found = ModelStore(), set()
+    for name, where in wanted:
+        if name in found:
+            continue
+        try:
+            resolve_lora(name, store)
+        except LoraError as exc:
+            raise CliError(f"{where}: {exc}") from exc
+        found.add(name)
+
+
 def check_out_dir(out_dir: Path) -> None:
     """The output folder is a folder (or can become one) and accepts files."""
     from valle_studio.core.atomic import ensure_writable
@@ -125,9 +153,12 @@ def check_new_batch(args: argparse.Namespace, settings: GenerationSettings, out_
         known = ", ".join(library.names()) or "none yet"
         raise CliError(f"no saved voice called {', '.join(repr(m) for m in missing)} (saved voices: {known})")
     for name in needed:
-        _check_prompt_sources(list(library.get(name).prompts()), settings)
+        voice = library.get(name)
+        for sources in [part.prompts for part in voice.blend_parts()] if voice.is_blend else [voice.prompts()]:
+            _check_prompt_sources(list(sources), settings)
     prompts = [Path(p) for p in args.prompt or []]
     _check_prompt_sources(list(read_prompt_files(prompts)), settings)
+    check_loras(script, settings)
     lexicon = _read_lexicons(args)
     model = args.model
     if not model:
@@ -215,5 +246,5 @@ def open_existing(args: argparse.Namespace, settings: GenerationSettings, out_di
         raise
 
 
-__all__ = ["PROJECT_DIR", "NewBatch", "check_new_batch", "check_out_dir", "discard_new_project", "open_existing",
-           "say", "script_record"]
+__all__ = ["PROJECT_DIR", "NewBatch", "check_loras", "check_new_batch", "check_out_dir", "discard_new_project",
+           "open_existing", "say", "script_record"]

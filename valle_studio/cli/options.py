@@ -29,14 +29,16 @@ EXIT_CANCELLED = 130
 #: argparse destination -> the option that names a file there (for messages about that file). The
 #: batch SCRIPT and ``models import PATH`` are positional: their messages say "script"/"model" already.
 FILE_OPTIONS: dict[str, str] = {"model": "--model", "tokenizer": "--tokenizer", "prompt": "--prompt",
-                                "out": "--out", "out_codes": "--out-codes", "out_dir": "--out-dir",
-                                "lexicon": "--lexicon"}
+                                "clip": "--clip", "source": "--source", "out": "--out", "out_codes": "--out-codes",
+                                "out_dir": "--out-dir", "lexicon": "--lexicon"}
 
 #: The CLI metavar of each unit a spec may name.
 _METAVARS = {"seconds": "SECONDS", "frames": "FRAMES"}
 
-#: argparse destination -> the spec of the sampler flag that fills it.
-SPEC_OF_DEST: dict[str, FieldSpec] = {spec.cli_dest: spec for spec in SPECS.values()}
+#: argparse destination -> the spec of the sampler flag that fills it (fields the CLI words itself, like the
+#: LoRA, have no entry: see add_lora_flag).
+SPEC_OF_DEST: dict[str, FieldSpec] = {spec.cli_dest: spec for spec in SPECS.values() if spec.cli}
+LORA_FLAG = "--lora"
 
 
 class CliError(Exception):
@@ -55,6 +57,8 @@ def flag_help(spec: FieldSpec) -> str:
         return spec.help
     if spec.kind == "choice":
         return f"{spec.help} (default: {spec.default})"
+    if spec.kind == "tokens":
+        return f"{spec.help}; {spec.rule_words()}"
     allowed = spec.rule_words()
     if spec.off_text and not spec.optional:
         assert spec.range is not None
@@ -67,8 +71,10 @@ def add_sampler_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per settings field, in declaration order. Every default is None, so that
     :func:`settings_from_args` (and a resumed batch) can tell the flags that were given."""
     group = parser.add_argument_group("sampling (defaults: upstream's web UI)")
-    for spec in SPECS.values():
-        if spec.kind == "flag":
+    for spec in SPEC_OF_DEST.values():
+        if spec.kind == "tokens":
+            group.add_argument(spec.cli_flag, metavar=spec.metavar or "IDS", help=flag_help(spec))
+        elif spec.kind == "flag":
             group.add_argument(spec.cli_flag, action="store_true", default=None, help=flag_help(spec))
         elif spec.kind == "choice":
             group.add_argument(spec.cli_flag, choices=spec.values, help=flag_help(spec))
@@ -78,10 +84,49 @@ def add_sampler_flags(parser: argparse.ArgumentParser) -> None:
                                help=flag_help(spec))
 
 
+def add_lora_flag(parser: ArgumentContainer) -> None:
+    """``--lora NAME|PATH[:STRENGTH]``: the two LoRA settings in one flag (default: none)."""
+    strength = SPECS["lora_strength"]
+    assert strength.range is not None
+    parser.add_argument(LORA_FLAG, metavar="NAME|PATH[:STRENGTH]",
+                        help=f"apply a LoRA voice adapter: an installed LoRA's name (valle-studio-cli models list) "
+                             f"or a lora.sft file, optionally with a strength {strength.range.words()} "
+                             f"(default {strength.default:g}: as trained), e.g. --lora glados:0.8")
+
+
+def parse_lora(text: str) -> tuple[str, float]:
+    """``"glados:0.8"`` -> ``("glados", 0.8)`` (see :func:`~valle_studio.engine.lora_choice.parse_lora_choice`);
+    raises :class:`CliError` naming the flag (``--lora glados:2 is out of range: must be between 0 and 1.5``)."""
+    from valle_studio.engine.lora_choice import parse_lora_choice
+
+    try:
+        return parse_lora_choice(text)
+    except SettingsError as exc:
+        if exc.field == "lora_strength":
+            raise CliError(f"{LORA_FLAG} {text} is out of range: {exc.problem}") from exc
+        raise CliError(f"{LORA_FLAG} {text!r}: give an installed LoRA's name or a lora.sft path") from exc
+
+
+def check_lora_installed(settings: GenerationSettings) -> None:
+    """The LoRA ``--lora`` names is a file or an installed LoRA, checked before the model loads (whether it
+    fits the model is known only once it is loaded). Raises :class:`CliError` naming the flag."""
+    from valle_studio.engine.lora_choice import LoraError, resolve_lora
+
+    if not settings.lora or settings.lora_strength == 0.0:
+        return
+    from valle_studio.engine.store import ModelStore
+
+    try:
+        resolve_lora(settings.lora, ModelStore())
+    except LoraError as exc:
+        raise CliError(f"{LORA_FLAG} {settings.lora}: {exc}") from exc
+
+
 def given_sampler_flags(args: argparse.Namespace) -> list[str]:
     """The sampler flags given on the command line, in ``--help`` order."""
-    return [SPEC_OF_DEST[dest].cli_flag for dest, value in vars(args).items()
-            if value is not None and dest in SPEC_OF_DEST]
+    flags = [SPEC_OF_DEST[dest].cli_flag for dest, value in vars(args).items()
+             if value is not None and dest in SPEC_OF_DEST]
+    return [*flags, LORA_FLAG] if getattr(args, "lora", None) else flags
 
 
 def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
@@ -95,11 +140,22 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
 
     changes = {SPEC_OF_DEST[dest].name: value for dest, value in vars(args).items()
                if value is not None and dest in SPEC_OF_DEST}
+    for name, value in list(changes.items()):
+        spec = SPECS[name]
+        if spec.kind == "tokens":
+            try:
+                changes[name] = spec.parse(value)
+            except SettingsError as exc:
+                raise CliError(f"{spec.cli_flag} {value!r} is not usable: {exc.problem}") from exc
+    shown = dict(changes)
+    if getattr(args, "lora", None):
+        changes["lora"], changes["lora_strength"] = parse_lora(args.lora)
+        shown["lora"] = shown["lora_strength"] = args.lora
     try:
         return GenerationSettings(**changes)
     except SettingsError as exc:
         # a default never fails alone; without a given value, the flag and the rule are still named
-        raise CliError(settings_message(exc, given=changes.get(exc.field))) from exc
+        raise CliError(settings_message(exc, given=shown.get(exc.field))) from exc
 
 
 def file_flags(args: argparse.Namespace) -> FileFlags:
@@ -136,10 +192,10 @@ class StderrProgress:
 
 __all__ = [
     "EMBEDDING_SUMS", "EXIT_CANCELLED", "EXIT_ERROR", "EXIT_NO_GOOD_TAKE", "EXIT_OK", "EXIT_USAGE", "FILE_OPTIONS",
-    "SPEC_OF_DEST", "ArgumentContainer", "CliError", "StderrProgress",
-    "add_device_flags", "add_embedding_sums_flag", "add_lexicon_flag", "add_sampler_flags", "embedding_sums_choice",
-    "file_flags", "flag_help", "given_sampler_flags", "lexicon_files", "request_lexicon", "settings_from_args",
-    "warn_unknown_symbols",
+    "LORA_FLAG", "SPEC_OF_DEST", "ArgumentContainer", "CliError", "StderrProgress",
+    "add_device_flags", "add_embedding_sums_flag", "add_lexicon_flag", "add_lora_flag", "add_sampler_flags",
+    "check_lora_installed", "embedding_sums_choice", "file_flags", "flag_help", "given_sampler_flags",
+    "lexicon_files", "parse_lora", "request_lexicon", "settings_from_args", "warn_unknown_symbols",
 ]
 
 

@@ -1,10 +1,11 @@
-"""What ``synth`` writes, checked before the model loads and committed together at the end.
+"""What ``synth``, ``clean`` and ``convert`` write, checked before the model loads and committed together.
 
 :func:`plan_outputs` reads ``--out``/``--out-codes`` (and ``--out -``) into an :class:`OutputPlan`: the
 names are checked (extensions, folders that exist and accept files, no device or pipe in the way), and
-no output may be one of the run's inputs (a ``--prompt``, the ``--model`` or ``--tokenizer`` file) or
-the other output. :meth:`OutputPlan.commit` writes every file through the one output-commit step
-(:func:`valle_studio.core.commit.commit`): all appear, or none does and the old files stay.
+no output may be one of the run's inputs (a ``--prompt``, ``clean``'s ``--clip``, ``convert``'s
+``--source``, the ``--model`` or ``--tokenizer`` file) or the other output. :meth:`OutputPlan.commit`
+writes every file through the one output-commit step (:func:`valle_studio.core.commit.commit`): all
+appear, or none does and the old files stay. :class:`WavPipe` writes ``--out -``.
 
 Standard output (``--out -``) is checked for being open and not a terminal; a reader that goes away
 (``| head -c 100``) is reported as a broken pipe with a non-zero exit, never as "done".
@@ -17,15 +18,19 @@ import errno
 import io
 import os
 import select
+import struct
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from valle_studio.cli.options import CliError
 from valle_studio.core.commit import Input, InputOverwriteError, Output, check_outputs, commit
+
+if TYPE_CHECKING:
+    from valle_studio.engine.requests import SynthesisResult
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 STDOUT = "-"  # ``--out -``: a WAV on stdout
@@ -35,7 +40,7 @@ BROKEN_PIPE = ("--out -: the program reading standard output closed it before al
 
 @dataclass
 class OutputPlan:
-    """The checked outputs of one ``synth`` run and the inputs they must not overwrite."""
+    """The checked outputs of one ``synth`` (``clean``, ``convert``) run and the inputs they must not overwrite."""
 
     audio: Path | None = None
     codes: Path | None = None
@@ -64,8 +69,12 @@ class OutputPlan:
 
 
 def input_files(args: argparse.Namespace) -> list[Input]:
-    """The files this run reads: every ``--prompt``, the ``--model`` file and the ``--tokenizer``."""
-    found = [Input(Path(p), "--prompt") for p in args.prompt]
+    """The files this run reads: every ``--prompt``, the ``--clip`` (clean) or ``--source`` (convert), the
+    ``--model`` file and the ``--tokenizer``."""
+    found = [Input(Path(p), "--prompt") for p in getattr(args, "prompt", None) or []]
+    for dest, flag in (("clip", "--clip"), ("source", "--source")):
+        if getattr(args, dest, None):
+            found.append(Input(Path(getattr(args, dest)), flag))
     if args.model and Path(args.model).exists():
         found.append(Input(Path(args.model), "--model"))
     if args.tokenizer:
@@ -78,8 +87,8 @@ def plan_outputs(args: argparse.Namespace) -> OutputPlan:
     from valle_studio.core.atomic import ensure_writable
 
     if not args.out and not args.out_codes and not getattr(args, "play", False):
-        raise CliError("nothing to write: give --out FILE.wav (or - for stdout), --out-codes FILE.npy "
-                       "and/or --play")
+        play = " and/or --play" if hasattr(args, "play") else ""
+        raise CliError(f"nothing to write: give --out FILE.wav (or - for stdout), --out-codes FILE.npy{play}")
     plan = OutputPlan(stdout=args.out == STDOUT, inputs=input_files(args))
     if plan.stdout:
         stdout_stream()  # closed or a terminal: refused now
@@ -148,6 +157,51 @@ def is_broken_pipe(exc: BaseException) -> bool:
     return isinstance(exc, BrokenPipeError) or (isinstance(exc, OSError) and exc.errno == errno.EPIPE)
 
 
+class WavPipe:
+    """A 16-bit mono WAV written to a pipe as the audio arrives; the header's sizes say "unknown"
+    (0xFFFFFFFF), as ffmpeg and sox write them when they cannot seek back."""
+
+    def __init__(self, stream: BinaryIO, sample_rate: int) -> None:
+        self.stream = stream
+        unknown = 0xFFFFFFFF
+        header = b"RIFF" + struct.pack("<I", unknown) + b"WAVEfmt " + struct.pack(
+            "<IHHIIHH", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16) + b"data" + struct.pack("<I", unknown)
+        self._write(header)
+
+    def write(self, samples: np.ndarray) -> None:
+        """Append ``samples: [S]`` float (full scale 1.0, clipped) as 16-bit PCM."""
+        pcm = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0) * 32767.0
+        self._write(np.round(pcm).astype("<i2").tobytes())
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self.stream.write(data)
+            self.stream.flush()
+        except OSError as exc:
+            if is_broken_pipe(exc):
+                raise CliError(BROKEN_PIPE) from exc
+            raise
+
+    def finish(self) -> None:
+        """After the last chunk: a reader that already left lost part of the audio (see ``reader_gone``)."""
+        if reader_gone(self.stream):
+            raise CliError(BROKEN_PIPE)
+
+
+def write_take(plan: OutputPlan, result: SynthesisResult) -> None:
+    """One take's audio (to ``--out``, a file or ``-``) and codes (``--out-codes``) through the output
+    commit: what ``clean`` and ``convert`` write (``synth`` adds its report and streaming)."""
+    from valle_studio.audio.io import encode_audio
+
+    if plan.stdout and result.audio is not None:
+        pipe = WavPipe(stdout_stream(), result.sample_rate)
+        pipe.write(result.audio)
+        pipe.finish()
+    audio = None if plan.audio is None or result.audio is None else encode_audio(plan.audio, result.audio,
+                                                                                   result.sample_rate)
+    plan.commit(audio, npy_bytes(result.codes) if plan.codes is not None else None)
+
+
 def npy_bytes(codes: np.ndarray) -> bytes:
     """``codes`` as the bytes of an int64 ``.npy`` file."""
     buffer = io.BytesIO()
@@ -155,5 +209,5 @@ def npy_bytes(codes: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["AUDIO_SUFFIXES", "BROKEN_PIPE", "STDOUT", "OutputPlan", "input_files", "is_broken_pipe", "npy_bytes",
-           "plan_outputs", "reader_gone", "stdout_stream"]
+__all__ = ["AUDIO_SUFFIXES", "BROKEN_PIPE", "STDOUT", "OutputPlan", "WavPipe", "input_files", "is_broken_pipe",
+           "npy_bytes", "plan_outputs", "reader_gone", "stdout_stream", "write_take"]

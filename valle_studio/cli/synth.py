@@ -16,10 +16,9 @@ for most of the run.
 from __future__ import annotations
 
 import argparse
-import struct
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from valle_studio.cli.applicable import check_flags_apply
 from valle_studio.cli.options import (
@@ -28,29 +27,23 @@ from valle_studio.cli.options import (
     add_device_flags,
     add_embedding_sums_flag,
     add_lexicon_flag,
+    add_lora_flag,
     add_sampler_flags,
+    check_lora_installed,
     embedding_sums_choice,
     request_lexicon,
     settings_from_args,
     warn_unknown_symbols,
 )
-from valle_studio.cli.outputs import (
-    BROKEN_PIPE,
-    STDOUT,
-    is_broken_pipe,
-    npy_bytes,
-    plan_outputs,
-    reader_gone,
-    stdout_stream,
-)
+from valle_studio.cli.outputs import STDOUT, WavPipe, npy_bytes, plan_outputs, stdout_stream
 from valle_studio.cli.quality import add_quality_flags, check_report_path, quality_from_args
+from valle_studio.cli.voice_flags import VOICE_FLAG, add_voice_flag, voice_request_fields
 from valle_studio.engine.quality.options import QualityOptions
 from valle_studio.engine.settings import GenerationSettings
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from valle_studio.core.clip import Prompt
+    from valle_studio.engine.requests import BlendPart
 
 #: ``--stream-mode`` choices: a copy of valle_studio.engine.streaming.STREAM_MODES, so that ``--help``
 #: needs no torch (tests/engine/test_streaming.py checks that the two agree).
@@ -73,6 +66,7 @@ def add_parser(sub: Any) -> None:
     io.add_argument("--lang", default="en", help="language: en, ja, de, fr, zh, ko (default en)")
     io.add_argument("--prompt", action="append", default=[], metavar="FILE",
                     help="reference audio, or .npy int codes [T, 8]; repeat to concatenate")
+    add_voice_flag(io)
     io.add_argument("--out", metavar="FILE.wav", help="write audio (wav/flac/ogg by extension); '-' writes a "
                                                       "16-bit WAV to stdout")
     io.add_argument("--out-codes", metavar="FILE.npy", help="write the generated codes, [T, 8] int")
@@ -90,6 +84,7 @@ def add_parser(sub: Any) -> None:
     add_lexicon_flag(io)
     add_embedding_sums_flag(io)
     add_device_flags(io)
+    add_lora_flag(io)
     io.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_sampler_flags(synth)
     add_quality_flags(synth)
@@ -101,10 +96,12 @@ def run(args: argparse.Namespace) -> int:
     return run_synth(args, settings_from_args(args), quality_from_args(args))
 
 
-def _check_inputs(args: argparse.Namespace, settings: GenerationSettings, quiet: bool) -> tuple[Prompt, ...]:
-    """Language and reference prompts, before the model loads (seconds) or anything generates.
+def _check_inputs(args: argparse.Namespace, settings: GenerationSettings, quiet: bool
+                  ) -> tuple[tuple[Prompt, ...], tuple[BlendPart, ...]]:
+    """Language and reference prompts (``--prompt`` files, or the saved voices of ``--voice``: one voice,
+    or a blend), before the model loads (seconds) or anything generates.
 
-    Returns the prompts as read (clips or codes), for the request: every file is read once.
+    Returns the request's ``(prompts, blend)`` as read (clips or codes): every file is read once.
     """
     from valle_studio.audio.prompts import read_prompt_files
     from valle_studio.core.clip import Clip
@@ -112,45 +109,16 @@ def _check_inputs(args: argparse.Namespace, settings: GenerationSettings, quiet:
     from valle_studio.engine.text.languages import resolve_language
 
     resolve_language(args.lang)
-    prompts = read_prompt_files(args.prompt)
-    for part in check_prompts(prompts, settings.prompt_length_frames()):
-        if isinstance(part, Clip) and not quiet:
-            for note in part.notes:
-                print(f"note: {part.name}: {note}", file=sys.stderr, flush=True)
-    return tuple(prompts)
-
-
-class WavPipe:
-    """A 16-bit mono WAV written to a pipe as the audio arrives; the header's sizes say "unknown"
-    (0xFFFFFFFF), as ffmpeg and sox write them when they cannot seek back."""
-
-    def __init__(self, stream: BinaryIO, sample_rate: int) -> None:
-        self.stream = stream
-        unknown = 0xFFFFFFFF
-        header = b"RIFF" + struct.pack("<I", unknown) + b"WAVEfmt " + struct.pack(
-            "<IHHIIHH", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16) + b"data" + struct.pack("<I", unknown)
-        self._write(header)
-
-    def write(self, samples: np.ndarray) -> None:
-        """Append ``samples: [S]`` float (full scale 1.0, clipped) as 16-bit PCM."""
-        import numpy as np
-
-        pcm = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0) * 32767.0
-        self._write(np.round(pcm).astype("<i2").tobytes())
-
-    def _write(self, data: bytes) -> None:
-        try:
-            self.stream.write(data)
-            self.stream.flush()
-        except OSError as exc:
-            if is_broken_pipe(exc):
-                raise CliError(BROKEN_PIPE) from exc
-            raise
-
-    def finish(self) -> None:
-        """After the last chunk: a reader that already left lost part of the audio (see ``reader_gone``)."""
-        if reader_gone(self.stream):
-            raise CliError(BROKEN_PIPE)
+    if args.voice:
+        prompts, blend = voice_request_fields(args.voice)
+    else:
+        prompts, blend = tuple(read_prompt_files(args.prompt)), ()
+    for sources in [prompts] if not blend else [part.prompts for part in blend]:
+        for part in check_prompts(sources, settings.prompt_length_frames()):
+            if isinstance(part, Clip) and not quiet:
+                for note in part.notes:
+                    print(f"note: {part.name}: {note}", file=sys.stderr, flush=True)
+    return prompts, blend
 
 
 def _check_play(args: argparse.Namespace):  # -> Player | None
@@ -209,10 +177,13 @@ def run_synth(args: argparse.Namespace, settings: GenerationSettings, quality: Q
     if streaming and not quality.single:
         raise CliError("--best-of and --retry-bad choose among whole takes, which cannot be streamed: leave out "
                        "--stream, --stream-mode and --play")
+    if args.voice and args.prompt:
+        raise CliError(f"give --prompt FILE or {VOICE_FLAG} NAME, not both")
     plan = plan_outputs(args)
     plan.report = check_report_path(args)
     out = plan.audio
-    prompts = _check_inputs(args, settings, args.quiet)
+    prompts, blend = _check_inputs(args, settings, args.quiet)
+    check_lora_installed(settings)
     lexicon = request_lexicon(args)
     player = _check_play(args)
     progress = None if args.quiet else StderrProgress()
@@ -225,7 +196,7 @@ def run_synth(args: argparse.Namespace, settings: GenerationSettings, quality: Q
         if not args.quiet:
             print(f"note: {note}", file=sys.stderr, flush=True)
     request = SynthesisRequest(text=args.text or "", phonemes=args.phonemes, language=args.lang,
-                               prompts=prompts, settings=settings, lexicon=lexicon)
+                               prompts=prompts, blend=blend, settings=settings, lexicon=lexicon)
     if request.phonemes is None:
         warn_unknown_symbols(synth, request)
     try:

@@ -1,6 +1,7 @@
-"""Tiny random-weight checkpoints and tokenizers, for tests and demos without downloaded files.
+"""Tiny random-weight checkpoints, LoRAs and tokenizers, for tests and demos without downloaded files.
 
-:func:`write_tiny_checkpoint` writes upstream's exact ``.sft`` format; :func:`write_tiny_tokenizers`
+:func:`write_tiny_checkpoint` writes upstream's exact ``.sft`` format; :func:`write_tiny_lora` a
+``lora.sft`` for it in upstream's LoRA layout; :func:`write_tiny_tokenizers`
 writes a ``tokenizer.json`` (phonemes, ids 0-255, the rows of ``text_emb``) and a
 ``text_tokenizer.json`` (raw characters, ids below the 8575 rows of ``raw_text_emb``) in the HF
 ``tokenizers`` format the engine reads. Together they let every test that needs *a* model and *a*
@@ -153,6 +154,52 @@ def write_tiny_checkpoint(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return _atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+
+
+#: The layers upstream's llama LoRA policy adapts (ecker-vall-e.md §9): no k_proj, nothing outside the layers.
+LORA_TARGETS = ("self_attn.q_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj",
+                "mlp.down_proj")
+
+
+def write_tiny_lora(
+    path: str | Path,
+    *,
+    dim: int = 64,
+    layers: int = 2,
+    ffn: int | None = None,
+    rank: int = 4,
+    alpha: float = 8.0,
+    seed: int = 0,
+    name: str = "tiny",
+    targets: Sequence[str] = LORA_TARGETS,
+    rvq_levels: Sequence[int] = (),
+    magnitude: float = 0.5,
+) -> Path:
+    """Write a random LoRA for a ``write_tiny_checkpoint`` model of the same ``dim``/``layers`` to ``path``.
+
+    Same layout as upstream's exported ``lora.sft``: ``model.layers.N.<target>.lora_A`` ``[rank, in]`` and
+    ``.lora_B`` ``[out, rank]`` in float16, and a ``config`` metadata entry with ``name``, ``rank``,
+    ``alpha``, ``embeddings``, ``parametrize`` and ``rvq_levels``. B is drawn random rather than zero (as
+    training starts it), so that applying the LoRA visibly changes the logits; ``magnitude`` scales it.
+    """
+    ffn = 4 * dim if ffn is None else ffn
+    shapes = {"self_attn.q_proj": (dim, dim), "self_attn.k_proj": (dim, dim), "self_attn.v_proj": (dim, dim),
+              "self_attn.o_proj": (dim, dim), "mlp.gate_proj": (ffn, dim), "mlp.up_proj": (ffn, dim),
+              "mlp.down_proj": (dim, ffn)}
+    gen = torch.Generator().manual_seed(seed)
+    tensors: dict[str, torch.Tensor] = {}
+    for layer in range(layers):
+        for target in targets:
+            out, inp = shapes[target]
+            key = f"model.layers.{layer}.{target}"
+            tensors[key + ".lora_A"] = (torch.randn(rank, inp, generator=gen) / math.sqrt(inp)).to(torch.float16)
+            tensors[key + ".lora_B"] = (torch.randn(out, rank, generator=gen) * magnitude / math.sqrt(rank)
+                                        ).to(torch.float16)
+    config = {"name": name, "rank": rank, "alpha": alpha, "embeddings": False, "parametrize": False,
+              "rvq_levels": list(rvq_levels)}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return _atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"config": json.dumps(config)}))
 
 
 def _atomic_write(path: Path, write: Callable[[str], None]) -> Path:

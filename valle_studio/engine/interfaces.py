@@ -13,14 +13,15 @@ type checkers, never imported at run time).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
 from valle_studio.engine.progress import CancelToken, ProgressCallback
 from valle_studio.engine.requests import PromptSource, SynthesisRequest, SynthesisResult
+from valle_studio.engine.settings import GenerationSettings
 
 if TYPE_CHECKING:
     from valle_studio.engine.quality import TakeQuality, Transcript
@@ -60,6 +61,22 @@ class AudioChunkProtocol(Protocol):
 
     @property
     def final(self) -> bool: ...
+
+
+class TaskSupportProtocol(Protocol):
+    """Whether the loaded model can run a task (``ns``, ``sr``, ``vc``) and, if not, why."""
+
+    @property
+    def task(self) -> str: ...
+
+    @property
+    def available(self) -> bool: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def needs_text(self) -> bool: ...
 
 
 class SynthesisStreamProtocol(Protocol):
@@ -112,6 +129,23 @@ class SynthesizerProtocol(Protocol):
     def transcribe(self, source: PromptSource, language: str = "en", *, progress: ProgressCallback | None = None,
                    cancel: CancelToken | None = None) -> str:
         """The IPA phonemes heard in a clip (the model's speech-to-text head)."""
+        ...
+
+    def tasks(self) -> Mapping[str, TaskSupportProtocol]:
+        """What the loaded model can do besides speaking text (``ns``, ``sr``, ``vc``) and why not."""
+        ...
+
+    def clean(self, clip: PromptSource, *, task: Literal["ns", "sr"] = "ns", text: str | None = None,
+              language: str = "en", settings: GenerationSettings | None = None,
+              progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+              decode: bool = True) -> SynthesisResult:
+        """The clip said again by the model without its noise (ns), or only its non-speech part (sr)."""
+        ...
+
+    def convert(self, source: PromptSource, voice: SynthesisRequest, *, text: str | None = None,
+                progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+                decode: bool = True) -> SynthesisResult:
+        """The words of ``source`` in the voice of ``voice`` (voice conversion, NAR-len only)."""
         ...
 
     def transcript(self, source: PromptSource, language: str = "en", *, asked: str | None = None,
@@ -180,6 +214,16 @@ class ModelStoreProtocol(ModelFilesProtocol, DownloaderProtocol, Protocol):
 
     def remove(self, name: str) -> bool: ...
 
+    def available_loras(self) -> list[str]: ...
+
+    def installed_loras(self) -> list[str]: ...
+
+    def lora_path(self, name: str) -> Path | None: ...
+
+    def import_lora(self, path: str | Path, name: str | None = None, *, replace: bool = False,
+                    progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> str: ...
+
+    def remove_lora(self, name: str) -> bool: ...
     def embedding_sums(self, name: str) -> str: ...
 
     def set_embedding_sums(self, name: str, choice: str) -> None: ...
@@ -187,5 +231,5 @@ class ModelStoreProtocol(ModelFilesProtocol, DownloaderProtocol, Protocol):
 
 __all__ = [
     "AudioChunkProtocol", "CatalogEntryProtocol", "DownloaderProtocol", "ModelFilesProtocol", "ModelInfoProtocol",
-    "ModelStoreProtocol", "SynthesisStreamProtocol", "SynthesizerProtocol",
+    "ModelStoreProtocol", "SynthesisStreamProtocol", "SynthesizerProtocol", "TaskSupportProtocol",
 ]

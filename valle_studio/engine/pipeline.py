@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypedDict
 import torch
 
 from valle_studio.core.codec_format import FRAMES_PER_SECOND, LEVELS
+from valle_studio.engine.model.prompt_mix import PromptMix
 from valle_studio.engine.progress import CancelToken, ProgressCallback
 from valle_studio.engine.sampling import SamplerConfig
 from valle_studio.engine.settings import GenerationSettings
@@ -52,13 +53,20 @@ def resolve_modality(settings: GenerationSettings, can_nar_len: bool) -> str:
 
 
 def ar_sampler(settings: GenerationSettings) -> SamplerConfig:
-    """Sampler of AR level 0 and of NAR-len demasking (temperature = ``ar_temperature``)."""
+    """Sampler of AR level 0 (temperature = ``ar_temperature``), DRY, mirostat and RAS included."""
     return _sampler(settings, settings.ar_temperature)
 
 
+def nar_len_sampler(settings: GenerationSettings) -> SamplerConfig:
+    """Sampler of NAR-len demasking: AR level 0's, without the samplers of one sequence decoded step by
+    step (DRY, mirostat, RAS): demasking samples every frame at once and has no "sequence so far"."""
+    return ar_sampler(settings).without_sequence_choosers()
+
+
 def nar_sampler(settings: GenerationSettings) -> SamplerConfig:
-    """Sampler of NAR levels 1..7 (temperature = ``nar_temperature``; no length penalty)."""
-    return _sampler(settings, settings.nar_temperature, length_penalty=0.0)
+    """Sampler of NAR levels 1..7 (temperature = ``nar_temperature``; no length penalty, no DRY, mirostat
+    or RAS: like demasking, a level is sampled all at once)."""
+    return _sampler(settings, settings.nar_temperature, length_penalty=0.0).without_sequence_choosers()
 
 
 def _sampler(settings: GenerationSettings, temperature: float, length_penalty: float | None = None
@@ -73,6 +81,14 @@ def _sampler(settings: GenerationSettings, temperature: float, length_penalty: f
         repetition_penalty=settings.repetition_penalty,
         repetition_penalty_decay=settings.repetition_penalty_decay,
         length_penalty=settings.length_penalty if length_penalty is None else length_penalty,
+        dry_multiplier=settings.dry_multiplier,
+        dry_base=settings.dry_base,
+        dry_allowed_length=settings.dry_allowed_length,
+        dry_sequence_breakers=settings.dry_sequence_breakers,
+        mirostat_tau=settings.mirostat_tau,
+        mirostat_eta=settings.mirostat_eta,
+        ras_window=settings.ras_window,
+        ras_threshold=settings.ras_threshold,
     )
 
 
@@ -132,9 +148,15 @@ def generate_line(model: VallEModel, line: LineInput, ids: torch.Tensor, prefix:
     from valle_studio.engine import generation as gen
 
     if modality == "ar+nar":
-        level0 = gen.generate_ar(model, text=ids, sampler=ar_sampler(settings),
-                                 max_frames=settings.max_duration_frames(), prefix=prefix,
-                                 cfg_strength=effective_cfg(settings), cfg_rescale=settings.cfg_rescale, **common)
+        if settings.beam_width > 1:
+            level0 = gen.generate_ar_beam(model, text=ids, width=settings.beam_width, sampler=ar_sampler(settings),
+                                          max_frames=settings.max_duration_frames(), prefix=prefix,
+                                          cfg_strength=effective_cfg(settings), cfg_rescale=settings.cfg_rescale,
+                                          **common)
+        else:
+            level0 = gen.generate_ar(model, text=ids, sampler=ar_sampler(settings),
+                                     max_frames=settings.max_duration_frames(), prefix=prefix,
+                                     cfg_strength=effective_cfg(settings), cfg_rescale=settings.cfg_rescale, **common)
         if level0.numel() == 0:  # stop token at the first step: this line says nothing
             return empty_codes(model)
     else:
@@ -144,7 +166,7 @@ def generate_line(model: VallEModel, line: LineInput, ids: torch.Tensor, prefix:
                                            prompt=common["prompt"], raw_text=common["raw_text"],
                                            progress=common["progress"], cancel=common["cancel"])
         level0 = gen.generate_nar_len(model, text=ids, length=nar_len_frames(predicted, settings),
-                                      sampler=ar_sampler(settings), steps=settings.max_steps,
+                                      sampler=nar_len_sampler(settings), steps=settings.max_steps,
                                       cfg_strength=settings.cfg_strength, cfg_rescale=settings.cfg_rescale,
                                       remask=settings.remask, masked_only=settings.scores_masked_only,
                                       prefix=prefix, **common)
@@ -166,7 +188,7 @@ class LineArgs(TypedDict):
     ``generator``)."""
 
     language_id: int
-    prompt: torch.Tensor | None
+    prompt: torch.Tensor | PromptMix | None
     raw_text: bool
     generator: torch.Generator
     progress: ProgressCallback | None
@@ -194,7 +216,8 @@ class RollingContext:
     streaming both loop this way).
     """
 
-    def __init__(self, lines: Sequence[LineInput], prompt: torch.Tensor | None, settings: GenerationSettings, *,
+    def __init__(self, lines: Sequence[LineInput], prompt: torch.Tensor | PromptMix | None,
+                 settings: GenerationSettings, *,
                  generator: torch.Generator, progress: ProgressCallback | None = None,
                  cancel: CancelToken | None = None) -> None:
         self.lines = list(lines)
@@ -223,7 +246,7 @@ class RollingContext:
             raise NothingGenerated(NOTHING_GENERATED)
 
 
-def generate_lines(model: VallEModel, lines: Sequence[LineInput], prompt: torch.Tensor | None,
+def generate_lines(model: VallEModel, lines: Sequence[LineInput], prompt: torch.Tensor | PromptMix | None,
                    settings: GenerationSettings, *, modality: str, generator: torch.Generator,
                    progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
                    ) -> list[torch.Tensor]:

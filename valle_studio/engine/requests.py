@@ -5,6 +5,7 @@ Plain data, no torch import, so the GUI, the CLI and batch can build requests be
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,12 +21,33 @@ PromptSource = Prompt
 
 
 @dataclass(frozen=True)
+class BlendPart:
+    """One voice of a blend: its reference prompts (concatenated, as a voice's clips are) and its weight
+    (any positive number; the weights of a blend are normalised to sum to 1)."""
+
+    prompts: tuple[PromptSource, ...]
+    weight: float
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.prompts:
+            raise ValueError(f"the blended voice {self.name!r} has no reference clips" if self.name
+                             else "a blended voice has no reference clips")
+        if isinstance(self.weight, bool) or not isinstance(self.weight, (int, float)) \
+                or not math.isfinite(self.weight) or self.weight <= 0:
+            raise ValueError(f"the weight of {self.name or 'a blended voice'} must be a number above 0, "
+                             f"not {self.weight!r}")
+
+
+@dataclass(frozen=True)
 class SynthesisRequest:
     """One thing to say, in one voice.
 
     ``text`` is split into sentences per ``settings.split``; ``phonemes`` (IPA) bypasses the text
-    front end entirely (one line, no splitting). ``prompts`` are concatenated in order. ``lexicon``:
-    pronunciations applied before espeak (global, voice and project entries already merged).
+    front end entirely (one line, no splitting). ``prompts`` are concatenated in order. ``blend``
+    (experimental) mixes two or more voices at the prompt embedding instead
+    (:mod:`valle_studio.engine.model.prompt_mix`); it replaces ``prompts``, which must then be empty.
+    ``lexicon``: pronunciations applied before espeak (global, voice and project entries already merged).
     """
 
     text: str = ""
@@ -33,7 +55,14 @@ class SynthesisRequest:
     prompts: tuple[PromptSource, ...] = ()
     settings: GenerationSettings = field(default_factory=GenerationSettings)
     phonemes: str | None = None
+    blend: tuple[BlendPart, ...] = ()
     lexicon: Lexicon | None = None
+
+    def __post_init__(self) -> None:
+        if self.blend and self.prompts:
+            raise ValueError("a request has either reference prompts or a blend of voices, not both")
+        if len(self.blend) == 1:
+            raise ValueError("a blend needs at least two voices (one voice is just that voice)")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from valle_studio.engine.interfaces import ModelFilesProtocol
 
 if TYPE_CHECKING:
     from valle_studio.engine.codec import EncodecVocosCodec
-    from valle_studio.engine.store import CodecPaths
+    from valle_studio.engine.store import CodecPaths, ModelStore
 
 PHONEME_TOKENIZER = "tokenizer.json"
 TEXT_TOKENIZER = "text_tokenizer.json"
@@ -44,6 +44,11 @@ def _store(store: ModelFilesProtocol | None) -> ModelFilesProtocol:
     """``store``, or the user's model store when None."""
     if store is not None:
         return store
+    return default_store()
+
+
+def default_store() -> ModelStore:
+    """The user's model store (``user_data_dir()/models``)."""
     from valle_studio.engine.store import ModelStore
 
     return ModelStore()
@@ -57,7 +62,7 @@ def resolve_model(model: str | Path, *, tokenizer: Path | None = None,
         if not path.exists():
             raise MissingResourceError(f"model file not found: {path}")
         name = path.stem if path.stem not in {"fp32", "fp16", "model"} else path.parent.name
-        store_obj: ModelFilesProtocol | None = None
+        store_obj: ModelFilesProtocol | None = store  # a file, but the given store still holds its LoRAs and codec
     else:
         store_obj = _store(store)
         if not store_obj.is_installed(str(model)):

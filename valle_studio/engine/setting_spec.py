@@ -14,12 +14,18 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import re
+import typing
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
 SPEC_KEY = "valle_studio.setting"  # the dataclass metadata key that holds a field's FieldSpec
 
-Kind = Literal["number", "flag", "choice"]
+#: number: int/float with a range; flag: bool; choice: one of a str Literal; tokens: a tuple of token ids
+#: (each inside ``range``, at most ``max_items``); text: a short free text (a name or a path).
+Kind = Literal["number", "flag", "choice", "tokens", "text"]
+MAX_TEXT = 1000  # longest text setting (a file path)
 
 
 class SettingsError(ValueError):
@@ -87,8 +93,10 @@ class FieldSpec:
     unit: str = ""  # "seconds" or "frames": in messages, the GUI suffix and the CLI metavar
     off_text: str = ""  # what the lowest value means ("off", "as recorded"); for optional fields: None
     basic: bool = False  # shown without opening "Advanced"
-    panel: Literal["sampler", "text"] = "sampler"  # which GUI panel shows it
+    panel: Literal["sampler", "text", "lora"] = "sampler"  # which GUI panel shows it
     flag: str = ""  # the CLI flag; "" = "--" + the field name with dashes
+    cli: bool = True  # False: no flag is built from the spec (the CLI parses the field in its own syntax)
+    max_items: int = 0  # tokens: how many ids at most
     metavar: str = ""  # the CLI metavar; "" = from the unit, else argparse's default
     choices: tuple[Choice, ...] = ()  # enum settings only
     rule: str = ""  # replaces the range's words in messages (the seed's 63-bit limit reads better so)
@@ -133,7 +141,11 @@ class FieldSpec:
             return "one of " + ", ".join(self.values)
         if self.kind == "flag":
             return "true or false"
+        if self.kind == "text":
+            return f"text of at most {MAX_TEXT} characters"
         assert self.range is not None
+        if self.kind == "tokens":
+            return (f"a list of at most {self.max_items} token ids, each {self.range.words()}")
         return self.range.words(self.unit)
 
     def check(self, value: object) -> None:
@@ -142,6 +154,12 @@ class FieldSpec:
             return
         if self.kind == "flag":
             ok = isinstance(value, bool)
+        elif self.kind == "tokens":
+            ok = (isinstance(value, tuple) and len(value) <= self.max_items
+                  and all(_is_number(v, True) and v in self._range() for v in value))
+        elif self.kind == "text":
+            ok = (isinstance(value, str) and len(value) <= MAX_TEXT
+                  and not any(unicodedata.category(ch) == "Cc" for ch in value))
         elif self.kind == "choice":
             ok = isinstance(value, str) and value in self.values
         elif not _is_number(value, self.integer):
@@ -151,6 +169,25 @@ class FieldSpec:
             ok = value in self._range()
         if not ok:
             raise SettingsError(self.name, f"must be {self.rule_words()}")
+
+    def parse(self, text: str) -> Any:
+        """A tokens setting from its typed form (``"3, 17 20"``: ids split by commas or spaces), checked.
+        Raises :class:`SettingsError` naming the field."""
+        if self.kind != "tokens":
+            raise TypeError(f"{self.name} is not a list of token ids")
+        parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
+        try:
+            value = tuple(int(p) for p in parts)
+        except ValueError:
+            raise SettingsError(self.name, f"must be {self.rule_words()}, not {text!r}") from None
+        self.check(value)
+        return value
+
+    def shown(self, value: Any) -> str:
+        """A tokens value as typed in the GUI and on the command line (``"3, 17"``); other kinds as str."""
+        if self.kind == "tokens":
+            return ", ".join(str(v) for v in value)
+        return str(value)
 
     def allows(self, value: object) -> bool:
         """Whether :meth:`check` accepts ``value`` (for callers that word their own message)."""
@@ -193,7 +230,8 @@ def bind_specs(cls: type, hints: dict[str, Any]) -> dict[str, FieldSpec]:
         members = getattr(hint, "__args__", ())  # X | None: (X, NoneType); Literal[...]: its values
         optional = type(None) in members
         base = next(a for a in members if a is not type(None)) if optional else hint
-        kind: Kind = "choice" if spec.choices else "flag" if base is bool else "number"
+        kind: Kind = ("choice" if spec.choices else "flag" if base is bool else
+                      "tokens" if typing.get_origin(base) is tuple else "text" if base is str else "number")
         bound = dataclasses.replace(spec, name=f.name, default=f.default, kind=kind, integer=base is int,
                                     optional=optional)
         if kind == "choice" and set(bound.values) != set(members):
@@ -201,6 +239,8 @@ def bind_specs(cls: type, hints: dict[str, Any]) -> dict[str, FieldSpec]:
         if kind == "number" and (base not in (int, float) or bound.range is None
                                  or (base is float) != (bound.decimals is not None)):
             raise TypeError(f"{cls.__name__}.{f.name}: numbers need a range, floats their decimals")
+        if kind == "tokens" and (bound.range is None or bound.max_items < 1):
+            raise TypeError(f"{cls.__name__}.{f.name}: token lists need a range and max_items")
         bound.check(f.default)  # a default outside its own range is a declaration error
         specs[f.name] = bound
     return specs

@@ -140,6 +140,65 @@ class GenerationSettings:
         off_text="off", help="dynamic temperature floor",
         tip="Lower the temperature toward this value whenever the model is confident. Off keeps the "
             "temperature fixed.")
+    # -- samplers for the AR level-0 loop (sampling/dry.py, choosers.py, beam.py); NAR passes ignore them --
+    # DRY: lower a token by multiplier * base ** (n - allowed length) when emitting it would repeat the last
+    # n >= allowed length tokens (0 = off).
+    dry_multiplier: float = setting(
+        0.0, label="DRY strength", range=Range(0.0, 10.0), step=0.05, decimals=2, off_text="off",
+        only_for="ar+nar",
+        help="AR: DRY multiplier, penalise tokens that would extend a repeat",
+        tip="AR only: \"Don't repeat yourself\". Makes it less likely that a stretch of sound that was already "
+            "produced is produced again. 0.8 is the DRY authors' suggestion; 0 = off.")
+    dry_base: float = setting(
+        1.75, label="DRY base", range=Range(1.0, 8.0, low_open=True), step=0.05, decimals=2,
+        only_for="ar+nar",
+        help="AR: DRY base, how fast the penalty grows with the repeat's length",
+        tip="AR only: how much harder DRY pushes back for every further repeated frame. 1.75 is the usual value.")
+    dry_allowed_length: int = setting(
+        2, label="DRY allowed length", range=Range(1, 50), unit="frames", metavar="N",
+        only_for="ar+nar",
+        help="AR: repeats up to this many frames are not penalised by DRY",
+        tip="AR only: DRY leaves repeats of up to this many frames alone; 75 frames are one second.")
+    dry_sequence_breakers: tuple[int, ...] = setting(
+        (), label="DRY breakers", range=Range(0, 1023), max_items=32, metavar="IDS",
+        only_for="ar+nar",
+        help="AR: codes that end a DRY match, e.g. 62,424 (default: none)",
+        tip="AR only: sound codes (0-1023, separated by commas) at which DRY stops matching. Audio has no natural "
+            "breakers, so this is usually empty.")
+    # Mirostat v2: steer the average surprise to tau bits; eta is how fast it corrects (0 = off).
+    mirostat_tau: float = setting(
+        0.0, label="Mirostat target", range=Range(0.0, 20.0), step=0.1, decimals=2, off_text="off",
+        only_for="ar+nar",
+        help="AR: mirostat v2 target surprise in bits (needs a temperature above 0)",
+        tip="AR only: keeps the surprise of every chosen sound near this many bits instead of using a fixed "
+            "cut-off: lower is safer, higher more varied. Needs a temperature above 0. 0 = off.")
+    mirostat_eta: float = setting(
+        0.1, label="Mirostat rate", range=Range(0.0, 1.0, low_open=True), step=0.01, decimals=2,
+        only_for="ar+nar",
+        help="AR: mirostat learning rate",
+        tip="AR only: how quickly mirostat corrects towards its target. 0.1 is the paper's value.")
+    # VALL-E 2's repetition-aware sampling: redraw from the full distribution when the chosen code fills more
+    # than the threshold of the last window codes (window 0 = off).
+    ras_window: int = setting(
+        0, label="Repetition-aware window", range=Range(0, 200), unit="frames", off_text="off", metavar="N",
+        only_for="ar+nar",
+        help="AR: repetition-aware sampling window (VALL-E 2)",
+        tip="AR only: VALL-E 2's cure for stuck loops. When the chosen sound already fills too much of the last "
+            "this-many frames, it is drawn again from the full distribution. 0 = off; mirostat takes its place "
+            "when both are on.")
+    ras_threshold: float = setting(
+        0.1, label="Repetition-aware threshold", range=Range(0.0, 1.0), step=0.01, decimals=2,
+        only_for="ar+nar",
+        help="AR: repetition ratio above which repetition-aware sampling redraws",
+        tip="AR only: the share of the window one sound may fill before it is redrawn.")
+    # Deterministic, length-normalised beam search (1 = off: ordinary sampling).
+    beam_width: int = setting(
+        1, label="Beam width", range=Range(1, 16), off_text="off", metavar="N",
+        only_for="ar+nar",
+        help="AR: beam search with this many hypotheses (deterministic; 1 = off)",
+        tip="AR only: follow this many candidate takes at once and keep the one the model finds most likely per "
+            "frame. Deterministic (the seed does not matter); every step runs this many candidates. Replaces the "
+            "random draw, so mirostat and repetition-aware sampling do nothing while it is on. 1 = off.")
     # Repeat/trim the reference prompt to this many seconds (0 = use it as is).
     prompt_length: float = setting(
         0.0, label="Reference length", range=Range(0.0, 60.0), step=0.5, decimals=1, unit="seconds",
@@ -168,6 +227,19 @@ class GenerationSettings:
     no_phonemize: bool = setting(
         False, label="Raw text (no phonemes)", help="feed raw text through the text tokenizer instead of phonemes",
         tip="Give the model the text itself instead of its IPA pronunciation. Only for models trained on text.")
+    # A LoRA voice adapter merged into the model for this generation ("" = none): an installed LoRA's name or
+    # a lora.sft path (engine/lora). The LoRA control shows these two, not the sampler; the CLI sets both with
+    # one flag of its own syntax, --lora NAME|PATH[:STRENGTH] (so messages about either name that flag).
+    lora: str = setting(
+        "", label="LoRA", panel="lora", cli=False, flag="--lora", off_text="none",
+        help="LoRA voice adapter: installed name or lora.sft path",
+        tip="A LoRA voice adapter (a character voice trained on top of the model). None uses the model as it is.")
+    lora_strength: float = setting(
+        1.0, label="LoRA strength", range=Range(0.0, 1.5), step=0.05, decimals=2, panel="lora", cli=False,
+        flag="--lora",
+        help="how strongly the LoRA acts: 1 = as trained",
+        tip="How strongly the LoRA changes the model: 1 is as it was trained, 0 switches it off, up to 1.5 "
+            "exaggerates it.")
     # How the text is cut into separately generated pieces (the text panel shows it, not the sampler).
     split: SplitMode = setting(
         "sentences", label="&Split by", panel="text", help="how text is cut into pieces",
@@ -204,8 +276,13 @@ class GenerationSettings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GenerationSettings:
-        """Build from a dict, ignoring unknown keys (files written by newer versions)."""
-        return cls(**{k: v for k, v in data.items() if k in SPECS})
+        """Build from a dict, ignoring unknown keys (files written by newer versions). Token lists come
+        back from JSON as lists and become tuples again."""
+        values = {k: v for k, v in data.items() if k in SPECS}
+        for name, value in values.items():
+            if SPECS[name].kind == "tokens" and isinstance(value, list):
+                values[name] = tuple(value)
+        return cls(**values)
 
 
 #: Every field's declaration, in field order (the order of the sampler panel and of ``--help``).
@@ -243,6 +320,12 @@ PRESET_LIST: tuple[Preset, ...] = (
     Preset("expressive", "Expressive",
            "Hotter sampling with a nucleus cap: livelier, and takes differ more from each other.",
            GenerationSettings(ar_temperature=1.1, top_p=0.95, cfg_strength=2.5, max_steps=50)),
+    # The AR path with VALL-E 2's repetition-aware sampling over a nucleus, and DRY at its authors' values: for
+    # models (or voices) whose AR falls into loops and stutters.
+    Preset("steady-ar", "Steady AR (no loops)",
+           "AR + NAR with VALL-E 2's repetition-aware sampling and DRY: frame by frame, but stuck loops and "
+           "stutters are drawn again.",
+           GenerationSettings(modality="ar+nar", top_p=0.9, ras_window=10, ras_threshold=0.1, dry_multiplier=0.8)),
 )
 PRESETS: dict[str, GenerationSettings] = {preset.name: preset.settings for preset in PRESET_LIST}
 

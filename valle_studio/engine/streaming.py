@@ -59,6 +59,7 @@ from valle_studio.engine import pipeline
 from valle_studio.engine.generation.ar import iter_ar
 from valle_studio.engine.generation.nar import STAGE as NAR_STAGE
 from valle_studio.engine.generation.nar import generate_nar
+from valle_studio.engine.model.prompt_mix import PromptMix
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
 from valle_studio.engine.requests import SentenceResult, SynthesisResult
 from valle_studio.engine.settings import GenerationSettings
@@ -171,8 +172,9 @@ def inexact_reason(model: VallEModel, settings: GenerationSettings, modality: st
 
 def streams_inside_sentences(model: VallEModel, settings: GenerationSettings, modality: str,
                              options: StreamOptions) -> bool:
-    """Whether AR+NAR sentences are handed out in several chunks (see :class:`StreamOptions`)."""
-    if modality != "ar+nar" or options.mode == "sentences":
+    """Whether AR+NAR sentences are handed out in several chunks (see :class:`StreamOptions`). Never with
+    beam search: its best hypothesis is only known at the end of the sentence."""
+    if modality != "ar+nar" or options.mode == "sentences" or settings.beam_width > 1:
         return False
     return options.mode == "auto" or inexact_reason(model, settings, modality) is None
 
@@ -181,7 +183,7 @@ def streams_inside_sentences(model: VallEModel, settings: GenerationSettings, mo
 def iter_code_chunks(
     model: VallEModel,
     lines: Sequence[pipeline.LineInput],
-    prompt: Tensor | None,
+    prompt: Tensor | PromptMix | None,
     settings: GenerationSettings,
     *,
     modality: str,

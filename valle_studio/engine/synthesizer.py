@@ -9,7 +9,9 @@ the CLI and batch all call one API::
 
 ``synth.stream(request)`` is the same generation handed out in audio chunks as it is made (see
 :mod:`valle_studio.engine.streaming`); both start with the same request preparation
-(:meth:`Synthesizer.prepare`). :meth:`Synthesizer.encode_prompts` is the one place prompts are checked
+(:meth:`Synthesizer.prepare`, which also merges the request's LoRA into the model: ``engine/lora``).
+:meth:`Synthesizer.clean` and :meth:`Synthesizer.convert` run the ns/sr and vc tasks
+(:mod:`valle_studio.engine.tasks`). :meth:`Synthesizer.encode_prompts` is the one place prompts are checked
 and encoded (batch calls it once per voice and passes the codes on). The engine takes clips and code
 arrays, never paths. The codec is loaded lazily: a run with code prompts that only needs codes back
 never touches it.
@@ -23,7 +25,7 @@ import secrets
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -41,10 +43,12 @@ from valle_studio.engine.settings import GenerationSettings
 if TYPE_CHECKING:
     from valle_studio.engine.codec import Codec
     from valle_studio.engine.interfaces import ModelFilesProtocol
+    from valle_studio.engine.model.prompt_mix import PromptMix
     from valle_studio.engine.model.vall_e import VallEModel
     from valle_studio.engine.quality import TakeQuality, Transcript
     from valle_studio.engine.quality.assess import TakeChecker
     from valle_studio.engine.streaming import StreamOptions, SynthesisStream
+    from valle_studio.engine.tasks import CleanTask, TaskSupport
     from valle_studio.engine.text.analysis import Piece
     from valle_studio.engine.text.lexicon import Lexicon
 
@@ -66,8 +70,8 @@ class PreparedRequest:
     :meth:`Synthesizer.stream` both start from.
 
     ``texts``/``phonemes``/``lines``: one entry per generated piece; ``prompt``: int64 codes
-    ``[T, 8]`` on the model's device, or None; ``codec``: the loaded codec when the prompts or the
-    caller needed it, else None.
+    ``[T, 8]`` on the model's device, a blend of voices, or None; ``codec``: the loaded codec when the
+    prompts or the caller needed it, else None.
     """
 
     settings: GenerationSettings
@@ -76,8 +80,20 @@ class PreparedRequest:
     texts: list[str]
     phonemes: list[str]
     lines: list[pipeline.LineInput]
-    prompt: torch.Tensor | None
+    prompt: torch.Tensor | PromptMix | None
     modality: str
+    codec: Codec | None
+
+
+@dataclass(frozen=True)
+class PreparedTask:
+    """A task request (clean-up, conversion) made ready: seed, the voice's prompt (or None), the clip's
+    codes ``[T, 8]`` int64 and the codec."""
+
+    seed: int
+    generator: torch.Generator
+    prompt: torch.Tensor | PromptMix | None
+    clip_codes: np.ndarray
     codec: Codec | None
 
 
@@ -91,6 +107,8 @@ class ModelInfo:
     dtype: str
     capabilities: tuple[str, ...]
     can_nar_len: bool
+    # ns / sr / vc: whether the model can run each and why not (engine/tasks.py), for the app's controls.
+    tasks: dict[str, TaskSupport] = field(default_factory=dict)
 
 
 class Synthesizer:
@@ -98,6 +116,8 @@ class Synthesizer:
 
     def __init__(self, model: VallEModel, resolved: ResolvedModel,
                  codec: Codec | Literal["auto"] | None = "auto") -> None:
+        from valle_studio.engine.lora import LoraSlot
+        from valle_studio.engine.tasks import task_support
         from valle_studio.engine.text.checks import check_tokenizers_fit
         from valle_studio.engine.text.frontend import TextFrontend
 
@@ -112,7 +132,9 @@ class Synthesizer:
         self.info = ModelInfo(
             name=resolved.name, path=resolved.path, device=str(model.device), dtype=str(model.dtype),
             capabilities=tuple(sorted(config.capabilities)), can_nar_len=model.can_nar_len,
+            tasks=task_support(model),
         )
+        self.lora = LoraSlot(model, resolved.name)  # the LoRA merged into the weights, swapped per request
 
     # -- construction -----------------------------------------------------------------------------------------
     @classmethod
@@ -199,15 +221,84 @@ class Synthesizer:
         seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
         generator = torch.Generator(device=self.model.device).manual_seed(seed)
         texts, phonemes, lines = self._request_lines(request)
-        length = settings.prompt_length_frames()
+        prompt_t, codec = self._voice(request, codec_needed)
+        modality = pipeline.resolve_modality(settings, self.model.can_nar_len)
+        self.use_lora(settings)
+        return PreparedRequest(settings, seed, generator, texts, phonemes, lines, prompt_t, modality, codec)
+
+    def prepare_task(self, request: SynthesisRequest, clip: Sequence[PromptSource], *,
+                     codec_needed: bool = True) -> PreparedTask:
+        """Seed, LoRA and voice of ``request`` (its text is not used) and ``clip`` as codes: what a task run
+        (:mod:`valle_studio.engine.tasks`) starts from."""
+        settings = request.settings
+        seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
+        generator = torch.Generator(device=self.model.device).manual_seed(seed)
+        clip_codes, codec = self._encode_prompts(clip, 0, codec_needed=codec_needed)
+        if clip_codes is None:
+            raise SynthesisError("the task needs a clip")
+        prompt_t = None
+        if request.prompts or request.blend:
+            prompt_t, _ = self._voice(request, codec_needed=False)
+        self.use_lora(settings)
+        return PreparedTask(seed, generator, prompt_t, clip_codes, codec)
+
+    def _voice(self, request: SynthesisRequest, codec_needed: bool
+               ) -> tuple[torch.Tensor | PromptMix | None, Codec | None]:
+        """The request's prompt on the model's device: its prompts' codes, or its blend of voices."""
+        from valle_studio.engine.model.prompt_mix import PromptMix, equal_length
+
+        length = request.settings.prompt_length_frames()
         try:
+            if request.blend:
+                encoded = [self._encode_prompts(part.prompts, length, codec_needed=codec_needed)
+                           for part in request.blend]
+                codec = next((c for _, c in encoded if c is not None), None)
+                voices = equal_length([torch.as_tensor(codes) for codes, _ in encoded if codes is not None], length)
+                mix = PromptMix.of(voices, [part.weight for part in request.blend])
+                return mix.to(self.model.device), codec
             prompt, codec = self._encode_prompts(request.prompts, length, codec_needed=codec_needed)
         except _OUT_OF_MEMORY:
             release_memory()  # so that a smaller request right after can succeed
             raise
-        prompt_t = None if prompt is None else torch.as_tensor(prompt, device=self.model.device)
-        modality = pipeline.resolve_modality(settings, self.model.can_nar_len)
-        return PreparedRequest(settings, seed, generator, texts, phonemes, lines, prompt_t, modality, codec)
+        return (None if prompt is None else torch.as_tensor(prompt, device=self.model.device)), codec
+
+    def use_lora(self, settings: GenerationSettings) -> None:
+        """Merge the LoRA ``settings`` ask for (or none) into the model; a no-op when it is merged already.
+        Raises :class:`~valle_studio.engine.lora.LoraError` for one that is missing or does not fit."""
+        store = self._resolved.store
+        if store is None and settings.lora:
+            from valle_studio.engine.resources import default_store
+
+            store = default_store()
+        self.lora.use(settings.lora, settings.lora_strength, store)
+
+    # -- tasks beyond text-to-speech (engine/tasks.py) ------------------------------------------------------------
+    def tasks(self) -> dict[str, TaskSupport]:
+        """What the loaded model can do besides speaking text: ``ns``, ``sr``, ``vc`` and why not."""
+        from valle_studio.engine.tasks import task_support
+
+        return task_support(self.model)
+
+    @torch.inference_mode()
+    def clean(self, clip: PromptSource, *, task: CleanTask = "ns", text: str | None = None, language: str = "en",
+              settings: GenerationSettings | None = None, progress: ProgressCallback | None = None,
+              cancel: CancelToken | None = None, decode: bool = True) -> SynthesisResult:
+        """The clip said again without its noise (``ns``), or only its non-speech part (``sr``), by the model
+        itself; ``text`` is its transcript (default: what the model's speech-to-text hears)."""
+        from valle_studio.engine.tasks import run_clean
+
+        return run_clean(self, clip, task=task, text=text, language=language, settings=settings,
+                         progress=progress, cancel=cancel, decode=decode)
+
+    @torch.inference_mode()
+    def convert(self, source: PromptSource, voice: SynthesisRequest, *, text: str | None = None,
+                progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+                decode: bool = True) -> SynthesisResult:
+        """``source``'s words in the voice of ``voice`` (its prompts or blend, language and settings): voice
+        conversion, NAR-len only, experimental."""
+        from valle_studio.engine.tasks import run_convert
+
+        return run_convert(self, source, voice, text=text, progress=progress, cancel=cancel, decode=decode)
 
     # -- generation ---------------------------------------------------------------------------------------------
     @torch.inference_mode()

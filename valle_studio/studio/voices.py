@@ -6,6 +6,13 @@ Layout under ``user_data_dir()/voices`` (or any folder given to :class:`VoiceLib
     <voice id>/clip-<id>.flac   mono, 24-bit, at the clip's own sample rate
     <voice id>/lexicon.tsv      the voice's pronunciation lexicon, when it has one (studio/lexicons.py)
 
+A *blended* voice (experimental, :meth:`VoiceLibrary.save_blend`) is saved like any voice, in a folder of
+its own: its manifest is version 2, ``{"kind": "blend", "members": [{"name": "Alice", "weight": 0.6,
+"clips": [clip, ...]}, ...]}``, and it holds copies of its members' clips, so it still works after a
+member is renamed or deleted. Older versions of the app skip it (an unknown manifest version) instead of
+mistaking it for one voice of all those clips. The engine mixes the members at the prompt embedding
+(``engine/model/prompt_mix.py``).
+
 Folders are named by a random id, not by the voice name, so any name a person types is safe on every
 file system and renaming only rewrites the manifest. Every file goes through the atomic writer, and
 the manifest is written last: a crash while saving leaves a folder without a manifest, which the
@@ -33,6 +40,7 @@ from valle_studio.audio.io import load_audio, save_audio
 from valle_studio.audio.processing import normalize_loudness, trim_silence
 from valle_studio.core.atomic import atomic_write, atomic_write_json
 from valle_studio.core.clip import Clip
+from valle_studio.engine.requests import BlendPart
 from valle_studio.paths import user_data_dir
 
 log = logging.getLogger(__name__)
@@ -41,6 +49,8 @@ MANIFEST = "voice.json"
 #: The voice's own pronunciation lexicon (studio/lexicons.py), beside its manifest.
 LEXICON_FILE = "lexicon.tsv"
 VERSION = 1
+BLEND_VERSION = 2  # the manifest of a blended voice (see the module docstring)
+MAX_BLEND = 8  # voices in one blend
 MAX_NAME_LENGTH = 60
 CLIP_SUFFIX = ".flac"
 MIN_PROMPT_S, MAX_PROMPT_S = 3.0, 12.0  # VALL-E copies a voice best from a few seconds of clean speech
@@ -86,13 +96,28 @@ class VoiceClip:
 
 
 @dataclass(frozen=True)
+class BlendMember:
+    """One voice of a blend: the name it had, its weight, and the copies of its clips."""
+
+    name: str
+    weight: float
+    clips: tuple[VoiceClip, ...]
+
+
+@dataclass(frozen=True)
 class Voice:
-    """A named voice: its folder and its clips, in the order they were added."""
+    """A named voice: its folder and its clips, in the order they were added. A blended voice has
+    ``members`` (its clips are all of theirs, member after member)."""
 
     name: str
     folder: Path
     created: str  # ISO 8601, UTC
     clips: tuple[VoiceClip, ...]
+    members: tuple[BlendMember, ...] = ()
+
+    @property
+    def is_blend(self) -> bool:
+        return bool(self.members)
 
     @property
     def duration_s(self) -> float:
@@ -102,8 +127,21 @@ class Voice:
     def prompts(self) -> tuple[Clip, ...]:
         """Every clip as a :class:`~valle_studio.core.clip.Clip` at its stored rate, in order, ready to
         prompt the engine (which checks, resamples and encodes them). Raises
-        :class:`valle_studio.audio.io.AudioError` for a clip file that cannot be read."""
+        :class:`valle_studio.audio.io.AudioError` for a clip file that cannot be read, and
+        :class:`VoiceError` for a blend (use :meth:`blend_parts`: a blend is not one voice's clips)."""
+        if self.is_blend:
+            raise VoiceError(f"'{self.name}' is a blend of {len(self.members)} voices, not a voice of its own clips")
         return tuple(Clip(*c.load()) for c in self.clips)
+
+    def blend_parts(self) -> tuple[BlendPart, ...]:
+        """A blend's members as the engine's :class:`~valle_studio.engine.requests.BlendPart` records."""
+        return tuple(BlendPart(tuple(Clip(*c.load(), f"{m.name} {i + 1}") for i, c in enumerate(m.clips)),
+                               m.weight, m.name) for m in self.members)
+
+    def request_voice(self) -> tuple[tuple[Clip, ...], tuple[BlendPart, ...]]:
+        """What a :class:`~valle_studio.engine.requests.SynthesisRequest` needs of this voice, as its
+        ``(prompts, blend)``: the clips of a plain voice, or the members of a blended one."""
+        return ((), self.blend_parts()) if self.is_blend else (self.prompts(), ())
 
     def load_clips(self) -> list[PromptClip]:
         """Every clip decoded, labelled "<name> <n>"."""
@@ -235,9 +273,50 @@ class VoiceLibrary:
             self._remove_folder(old.folder)
         return voice
 
+    def save_blend(self, name: str, members: Sequence[tuple[str, float]], *, replace: bool = False) -> Voice:
+        """Save a blend of saved voices, ``members`` ``(voice name, weight)`` (weights: any positive numbers,
+        normalised when used), as a new voice ``name``; its members' clips are copied into it.
+
+        Raises :class:`VoiceError` for fewer than two voices, a voice named twice, a blend as a member,
+        a weight that is not a positive number; :class:`VoiceNotFound` / :class:`VoiceExists` as
+        :meth:`save` does.
+        """
+        name = validate_name(name)
+        if not 2 <= len(members) <= MAX_BLEND:
+            raise VoiceError(f"A blend needs 2 to {MAX_BLEND} voices, not {len(members)}.")
+        voices: list[tuple[Voice, float]] = []
+        for member, weight in members:
+            voice = self.get(member)
+            if voice.is_blend:
+                raise VoiceError(f"'{voice.name}' is a blend itself; blend the voices it is made of instead.")
+            if any(v.folder == voice.folder for v, _ in voices):
+                raise VoiceError(f"'{voice.name}' is named twice in the blend.")
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0 \
+                    or weight == float("inf"):
+                raise VoiceError(f"The weight of '{voice.name}' must be a number above 0, not {weight!r}.")
+            voices.append((voice, float(weight)))
+        old = self._find(name)
+        if old is not None and not replace:
+            raise VoiceExists(f"A voice called '{old.name}' already exists; choose another name.")
+        if old is not None and any(v.folder == old.folder for v, _ in voices):
+            raise VoiceError(f"'{old.name}' cannot be replaced by a blend of itself.")
+        folder = self.root / secrets.token_hex(6)
+        folder.mkdir()
+        entries = []
+        for voice, weight in voices:
+            clips = [self._write_clip(folder, *c.load()) for c in voice.clips]
+            entries.append({"name": voice.name, "weight": weight, "clips": clips})
+        atomic_write_json(folder / MANIFEST, {"version": BLEND_VERSION, "kind": "blend", "name": name,
+                                              "created": _now(), "members": entries})
+        if old is not None:
+            self._remove_folder(old.folder)
+        return self._read(folder)
+
     def add_clip(self, name: str, samples: np.ndarray, sample_rate: int) -> Voice:
         """Append one clip to an existing voice."""
         voice = self.get(name)
+        if voice.is_blend:
+            raise VoiceError(f"'{voice.name}' is a blend: its clips are its voices'. Make a new blend instead.")
         checked = _check_clip(samples, sample_rate, "The clip")
         entry = self._write_clip(voice.folder, checked, int(sample_rate))
         return self._write_manifest(voice.folder, voice.name, voice.created, [*self._entries(voice), entry])
@@ -245,6 +324,8 @@ class VoiceLibrary:
     def remove_clip(self, name: str, index: int) -> Voice:
         """Drop clip ``index`` (0-based). A voice keeps at least one clip: delete the voice instead."""
         voice = self.get(name)
+        if voice.is_blend:
+            raise VoiceError(f"'{voice.name}' is a blend: its clips are its voices'. Make a new blend instead.")
         if not 0 <= index < len(voice.clips):
             raise VoiceError(f"The voice '{voice.name}' has no clip {index + 1}.")
         if len(voice.clips) == 1:
@@ -262,6 +343,10 @@ class VoiceLibrary:
         other = self._find(new)
         if other is not None and other.folder != voice.folder:
             raise VoiceExists(f"A voice called '{other.name}' already exists; choose another name.")
+        if voice.is_blend:
+            data = json.loads((voice.folder / MANIFEST).read_text(encoding="utf-8"))
+            atomic_write_json(voice.folder / MANIFEST, {**data, "name": new})
+            return self._read(voice.folder)
         return self._write_manifest(voice.folder, new, voice.created, self._entries(voice))
 
     def delete(self, name: str) -> None:
@@ -278,19 +363,38 @@ class VoiceLibrary:
 
     def _read(self, folder: Path) -> Voice:
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or data.get("version") != VERSION:
-            version = data.get("version") if isinstance(data, dict) else None
+        version = data.get("version") if isinstance(data, dict) else None
+        if version == BLEND_VERSION and data.get("kind") == "blend":
+            return self._read_blend(folder, data)
+        if version != VERSION:
             raise ValueError(f"unsupported manifest version {version!r}")
+        clips = self._clips(folder, data["clips"])
+        return Voice(name=validate_name(data["name"]), folder=folder, created=str(data["created"]),
+                     clips=tuple(clips))
+
+    def _read_blend(self, folder: Path, data: dict[str, Any]) -> Voice:
+        members = []
+        for entry in data["members"]:
+            weight = float(entry["weight"])
+            if not weight > 0 or weight == float("inf"):
+                raise ValueError(f"bad blend weight {weight!r}")
+            members.append(BlendMember(str(entry["name"]), weight, tuple(self._clips(folder, entry["clips"]))))
+        if len(members) < 2:
+            raise ValueError("a blend needs two voices")
+        return Voice(name=validate_name(data["name"]), folder=folder, created=str(data["created"]),
+                     clips=tuple(c for m in members for c in m.clips), members=tuple(members))
+
+    @staticmethod
+    def _clips(folder: Path, entries: builtins.list[dict[str, Any]]) -> builtins.list[VoiceClip]:
         clips = []
-        for entry in data["clips"]:
+        for entry in entries:
             file = str(entry["file"])
             if Path(file).name != file or file.startswith("."):  # a manifest must not point outside
                 raise ValueError(f"bad clip file name {file!r}")
             clips.append(VoiceClip(folder / file, int(entry["sample_rate"]), float(entry["duration_s"])))
         if not clips:
             raise ValueError("no clips")
-        return Voice(name=validate_name(data["name"]), folder=folder, created=str(data["created"]),
-                     clips=tuple(clips))
+        return clips
 
     @staticmethod
     def _entries(voice: Voice) -> builtins.list[dict[str, Any]]:

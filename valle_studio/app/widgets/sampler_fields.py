@@ -66,6 +66,8 @@ FLAGS: tuple[tuple[str, str, str], ...] = tuple((s.name, s.label, s.tip) for s i
                                                 if _in_sampler(s) and s.kind == "flag")
 #: Combo boxes of the sampler panel (the modality).
 CHOICES: tuple[FieldSpec, ...] = tuple(s for s in SPECS.values() if _in_sampler(s) and s.kind == "choice")
+#: Line edits for lists of token ids (DRY's sequence breakers).
+TOKENS: tuple[FieldSpec, ...] = tuple(s for s in SPECS.values() if _in_sampler(s) and s.kind == "tokens")
 
 SEED: FieldSpec = SPECS["seed"]
 assert SEED.range is not None and SEED.integer

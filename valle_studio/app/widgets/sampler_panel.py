@@ -36,14 +36,17 @@ from valle_studio.app.widgets.sampler_fields import (
     FLAGS,
     MAX_SEED,
     SEED,
+    TOKENS,
     NumberField,
 )
-from valle_studio.engine.setting_spec import FieldSpec
+from valle_studio.engine.setting_spec import FieldSpec, SettingsError
 from valle_studio.engine.settings import PRESET_LIST, PRESETS, SPECS, GenerationSettings
 
 CUSTOM = "custom"
-# Fields a preset does not touch: the seed is the user's, the split mode the text panel's.
-_NOT_IN_PRESET = ("seed", "split")
+# Fields a preset does not touch: the seed is the user's, the split mode the text panel's, the LoRA the
+# LoRA control's.
+_NOT_IN_PRESET = ("seed", "split", "lora", "lora_strength")
+_OTHER_PANELS = tuple(s.name for s in SPECS.values() if s.panel != "sampler")
 
 
 class SeedValidator(QRegularExpressionValidator):
@@ -58,6 +61,34 @@ class SeedValidator(QRegularExpressionValidator):
         if base == QValidator.State.Acceptable and text and int(text) > MAX_SEED:
             return QValidator.State.Invalid, text, pos
         return state
+
+
+class TokensValidator(QValidator):
+    """A list of token ids as the settings accept it (``spec.parse``); digits, commas and spaces may be
+    typed on the way there."""
+
+    def __init__(self, spec: FieldSpec, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+
+    def validate(self, text: str, pos: int) -> object:
+        if any(not (ch.isdigit() or ch in ", ") for ch in text):
+            return QValidator.State.Invalid, text, pos
+        try:
+            self.spec.parse(text)
+        except SettingsError:
+            return QValidator.State.Intermediate, text, pos
+        return QValidator.State.Acceptable, text, pos
+
+
+def _tokens_edit(spec: FieldSpec) -> QLineEdit:
+    edit = QLineEdit()
+    edit.setObjectName(spec.name)
+    edit.setAccessibleName(spec.title)
+    edit.setToolTip(spec.tip)
+    edit.setPlaceholderText("none")
+    edit.setValidator(TokensValidator(spec, edit))
+    return edit
 
 
 def _spin(field: NumberField) -> QSpinBox | QDoubleSpinBox:
@@ -118,6 +149,8 @@ class SamplerPanel(QWidget):
         super().__init__(parent)
         self._split = "sentences"
         self._loading = False
+        self._others = GenerationSettings()  # fields other panels show, kept as they were given
+        self._last_tokens: dict[str, tuple[int, ...]] = {}
 
         self.preset = QComboBox()
         self.preset.setAccessibleName("Preset")
@@ -131,6 +164,7 @@ class SamplerPanel(QWidget):
         self.choices: dict[str, QComboBox] = {spec.name: _combo(spec) for spec in CHOICES}
         self.modality = self.choices["modality"]
         self.spins: dict[str, QSpinBox | QDoubleSpinBox] = {f.name: _spin(f) for f in FIELDS}
+        self.tokens: dict[str, QLineEdit] = {spec.name: _tokens_edit(spec) for spec in TOKENS}
         self.flags: dict[str, QCheckBox] = {}
         for name, label, tip in FLAGS:
             box = QCheckBox(label)
@@ -188,6 +222,8 @@ class SamplerPanel(QWidget):
             spin.valueChanged.connect(self._on_value)
         for box in self.flags.values():
             box.toggled.connect(self._on_value)
+        for edit in self.tokens.values():
+            edit.editingFinished.connect(self._on_value)
         self.seed.textChanged.connect(self._on_seed)
         self.set_settings(PRESETS["default"])
 
@@ -205,14 +241,32 @@ class SamplerPanel(QWidget):
             values[field.name] = None if field.none_at_minimum and value < limits.low else value
         for name, box in self.flags.items():
             values[name] = box.isChecked()
+        for name, edit in self.tokens.items():
+            values[name] = self._tokens_value(name, edit)
         values["seed"] = int(self.seed.text()) if self.seed.text() else None
+        # The LoRA control's fields keep what was shown last (see set_settings); the split is the text panel's.
+        values.update({name: getattr(self._others, name) for name in _OTHER_PANELS if name != "split"})
         return GenerationSettings(**values)
+
+    def _tokens_value(self, name: str, edit: QLineEdit) -> tuple[int, ...]:
+        """The ids typed, or the last valid list while the text is half typed (the validator allows that)."""
+        try:
+            value: tuple[int, ...] = SPECS[name].parse(edit.text())
+        except SettingsError:
+            value = self._last_tokens.get(name, ())
+        self._last_tokens[name] = value
+        return value
 
     def set_settings(self, settings: GenerationSettings) -> None:
         """Show ``settings`` in the controls and select the matching preset (or "Custom")."""
         self._loading = True
         try:
             self._split = settings.split
+            self._others = settings
+            for name, edit in self.tokens.items():
+                value = getattr(settings, name)
+                self._last_tokens[name] = value
+                edit.setText(SPECS[name].shown(value))
             for name, combo in self.choices.items():
                 combo.setCurrentIndex(max(0, combo.findData(getattr(settings, name))))
             for field in FIELDS:
@@ -253,7 +307,7 @@ class SamplerPanel(QWidget):
         """The control of ``spec`` in this panel (None: another panel shows it)."""
         if spec.name == SEED.name:
             return self.seed
-        for controls in (self.choices, self.spins, self.flags):
+        for controls in (self.choices, self.spins, self.flags, self.tokens):
             if spec.name in controls:
                 return controls[spec.name]
         return None

@@ -13,6 +13,7 @@ tooltip says why.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -35,15 +36,18 @@ from PySide6.QtWidgets import (
 )
 
 from valle_studio.app.audio_bridge import AudioFileLoader, PlaybackController, RecordingController
+from valle_studio.app.widgets.voice_panel_state import UNSAVED, VoicePanelState
 from valle_studio.app.widgets.waveform_view import WaveformView
 from valle_studio.audio.io import AudioClip, AudioError
 from valle_studio.audio.processing import select
+from valle_studio.core.clip import Clip
+from valle_studio.engine.interfaces import TaskSupportProtocol
+from valle_studio.engine.requests import BlendPart
 from valle_studio.studio import voices
 from valle_studio.studio.voices import PromptClip, Voice, VoiceError, VoiceLibrary
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 METER_FLOOR_DB = -60.0
-UNSAVED, NO_VOICE = "Current clip (not saved)", "No voice chosen yet"
 PLACEHOLDER = "Import or record a clip of 3-12 s of clear speech"
 
 
@@ -59,10 +63,11 @@ def _row(*items: QWidget | tuple[QWidget | None, int], parent: QWidget | None = 
     return row
 
 
-class VoicePanel(QWidget):
+class VoicePanel(VoicePanelState, QWidget):
     """Reference clip workbench and voice library picker."""
 
     changed = Signal()  # what prompts() or voice_name() returns has changed
+    model_clean_requested = Signal(object, int)  # samples [S] float32, sample rate: clean the draft with the model
     transcribe_requested = Signal(object)  # PromptClip: the clip shown, to hear with the model's STT head
 
     def __init__(self, library: VoiceLibrary, playback: PlaybackController, recording: RecordingController,
@@ -81,6 +86,9 @@ class VoicePanel(QWidget):
         self._pending = 0  # ticket of the file being decoded
         self._notes = ""  # advice about the draft's source file
         self._names: set[str] = set()  # casefolded voice names, for the Save button's label
+        self._plain_voices = 0
+        self._model_clean = "Load a model first."  # why the model cannot clean ("" = it can)
+        self._model_cleaning = False
         self._loader = AudioFileLoader(self)
         self._loader.loaded.connect(self._on_file_loaded)
         self._loader.failed.connect(self._on_file_failed)
@@ -98,6 +106,8 @@ class VoicePanel(QWidget):
         self.voice_combo.setToolTip("The voice to speak with: a saved voice, or the clip prepared below")
         self.rename_button = QPushButton("Rename…")
         self.delete_button = QPushButton("Delete")
+        self.blend_button = QPushButton("Blend…")
+        self.blend_button.setToolTip("Mix saved voices with weights into a new, blended voice (experimental)")
         self.clip_list = QListWidget()
         self.clip_list.setAccessibleName("Clips of this voice")
         self.clip_list.setMaximumHeight(72)
@@ -105,7 +115,8 @@ class VoicePanel(QWidget):
 
         library_box = QGroupBox("Voice")
         library_layout = QVBoxLayout(library_box)
-        library_layout.addLayout(_row((self.voice_combo, 1), self.rename_button, self.delete_button))
+        library_layout.addLayout(_row((self.voice_combo, 1), self.rename_button, self.delete_button,
+                                      self.blend_button))
         clips_row = _row((self.clip_list, 1), self.remove_clip_button)
         clips_row.setAlignment(self.remove_clip_button, Qt.AlignmentFlag.AlignTop)
         library_layout.addLayout(clips_row)
@@ -136,6 +147,8 @@ class VoicePanel(QWidget):
         self.keep_button.setToolTip("Cut the clip down to the selected part")
         self.cleanup_button = QPushButton("Clean up")
         self.cleanup_button.setToolTip("Trim silence at both ends and bring the loudness to a standard level")
+        self.model_clean_button = QPushButton("Clean with the model")
+        self.model_clean_button.setObjectName("modelClean")
         self.undo_button = QPushButton("Undo edits")
         self.transcribe_button = QPushButton("Transcribe")
         self.transcribe_button.setToolTip("Hear the clip with the model's speech-to-text head")
@@ -161,8 +174,8 @@ class VoicePanel(QWidget):
         for widget in (self.meter, self.clip_label):
             clip_layout.addWidget(widget)
         clip_layout.addWidget(self.waveform, 1)
-        clip_layout.addLayout(_row(self.play_button, self.keep_button, self.cleanup_button, self.undo_button,
-                                   self.transcribe_button, (None, 1), self.duration_label))
+        clip_layout.addLayout(_row(self.play_button, self.keep_button, self.cleanup_button, self.model_clean_button,
+                                   self.undo_button, self.transcribe_button, (None, 1), self.duration_label))
         for below in (self.warning_label, self.save_row, self.voice_hint):
             clip_layout.addWidget(below)
 
@@ -188,6 +201,8 @@ class VoicePanel(QWidget):
         self.play_button.clicked.connect(self._toggle_playback)
         self.keep_button.clicked.connect(self.keep_selection)
         self.cleanup_button.clicked.connect(self.clean_up)
+        self.model_clean_button.clicked.connect(self.request_model_clean)
+        self.blend_button.clicked.connect(self._blend_voices)
         self.undo_button.clicked.connect(self._undo_edits)
         self.transcribe_button.clicked.connect(self._request_transcription)
         self.save_button.clicked.connect(self.save_voice)
@@ -216,6 +231,41 @@ class VoicePanel(QWidget):
         if self._draft is not None:
             return ((self._draft.samples, self._draft.sample_rate),)
         return ()
+
+    def request_voice(self) -> tuple[tuple[Clip, ...], tuple[BlendPart, ...]]:
+        """The chosen voice as a request's ``(prompts, blend)``: its clips, or a blended voice's members."""
+        if self._voice is not None and self._voice.is_blend:
+            try:
+                return (), self._voice.blend_parts()
+            except (VoiceError, AudioError) as exc:
+                raise VoiceError(f"Could not open the blend '{self._voice.name}': {exc}") from exc
+        return tuple(Clip(samples, rate) for samples, rate in self.prompts()), ()
+
+    def set_model_tasks(self, tasks: Mapping[str, TaskSupportProtocol] | None) -> None:
+        """What the loaded model can do (``info.tasks``); None while no model is loaded."""
+        ns = tasks.get("ns") if tasks else None
+        self._model_clean = ("Load a model first." if tasks is None else
+                             "" if ns is not None and ns.available else
+                             (ns.reason if ns is not None else "this model cannot clean clips"))
+        self._update()
+
+    def set_model_cleaning(self, busy: bool) -> None:
+        """A clean-up by the model runs (or ended): the draft is not edited meanwhile."""
+        self._model_cleaning = busy
+        self._update()
+
+    def request_model_clean(self) -> None:
+        """Ask for the draft to be cleaned by the model (noise suppression); the window runs the job."""
+        if self._draft is not None and not self._model_clean and not self._model_cleaning:
+            self.model_clean_requested.emit(self._draft.samples, self._draft.sample_rate)
+
+    def apply_model_clean(self, samples: np.ndarray, sample_rate: int) -> None:
+        """The model's cleaned draft replaces the draft (Undo edits brings the original back)."""
+        if self._draft is None:
+            return
+        self._draft = PromptClip(np.asarray(samples, np.float32), int(sample_rate), self._draft.label)
+        self._show(self._draft)
+        self.changed.emit()
 
     def voice_name(self) -> str:
         """The chosen voice's name; for an unsaved clip, its source marked "(unsaved)"; "" for none."""
@@ -258,10 +308,15 @@ class VoicePanel(QWidget):
         self.voice_combo.addItem(UNSAVED, None)
         saved = self.library.list()
         self._names = {v.name.casefold() for v in saved}
+        self._plain_voices = sum(1 for v in saved if not v.is_blend)  # what a blend can be made of
         for voice in saved:
             count = len(voice.clips)
-            self.voice_combo.addItem(f"{voice.name}  ({count} clip{'s' * (count != 1)}, "
-                                     f"{voice.duration_s:.1f} s)", voice.name)
+            if voice.is_blend:
+                parts = ", ".join(f"{m.name} {m.weight:g}" for m in voice.members)
+                self.voice_combo.addItem(f"{voice.name}  (blend of {parts}, experimental)", voice.name)
+            else:
+                self.voice_combo.addItem(f"{voice.name}  ({count} clip{'s' * (count != 1)}, "
+                                         f"{voice.duration_s:.1f} s)", voice.name)
         index = self.voice_combo.findData(current) if current else 0
         self.voice_combo.setCurrentIndex(max(index, 0))
         self.voice_combo.blockSignals(False)
@@ -367,7 +422,7 @@ class VoicePanel(QWidget):
         self.clip_list.blockSignals(True)
         self.clip_list.clear()
         for i, clip in enumerate(self._voice_audio):
-            self.clip_list.addItem(f"Clip {i + 1} \u2014 {clip.duration:.1f} s")
+            self.clip_list.addItem(self._clip_label(i, clip.duration))
         self.clip_list.blockSignals(False)
         if self._voice_audio:
             self.clip_list.setCurrentRow(0)
@@ -376,6 +431,14 @@ class VoicePanel(QWidget):
             self._show(self._draft)
         if previous is not self._voice:
             self.changed.emit()
+
+    def _clip_label(self, index: int, seconds: float) -> str:
+        """"Clip 2 — 3.1 s", or for a blend whose voice the clip comes from: "Bob (weight 0.4) — 3.1 s"."""
+        if self._voice is not None and self._voice.is_blend:
+            owners = [m for m in self._voice.members for _ in m.clips]
+            member = owners[index]
+            return f"{member.name} (weight {member.weight:g}) \u2014 {seconds:.1f} s"
+        return f"Clip {index + 1} \u2014 {seconds:.1f} s"
 
     def _on_clip_picked(self, row: int) -> None:
         if 0 <= row < len(self._voice_audio):
@@ -409,6 +472,13 @@ class VoicePanel(QWidget):
             self._warn("Could not delete the voice", str(exc))
             return
         self.refresh_voices(select_name="")
+
+    def _blend_voices(self) -> None:
+        from valle_studio.app.widgets.blend_dialog import BlendDialog
+
+        dialog = BlendDialog(self.library, self)
+        if dialog.exec() and dialog.saved is not None:
+            self.refresh_voices(select_name=dialog.saved.name)
 
     def _remove_clip(self) -> None:
         row = self.clip_list.currentRow()
@@ -529,79 +599,3 @@ class VoicePanel(QWidget):
         if path is not None:
             event.acceptProposedAction()
             self.import_file(path)
-
-    # --- state -----------------------------------------------------------------------------
-    def _update(self) -> None:
-        draft_mode = self._voice is None
-        has_draft = self._draft is not None and len(self._draft.samples) > 0
-        editing = draft_mode and has_draft and not self.busy
-        recording = self.recording.is_recording
-        self.voice_combo.setItemText(0, UNSAVED if has_draft else NO_VOICE)
-        self.rename_button.setEnabled(not draft_mode)
-        self.delete_button.setEnabled(not draft_mode)
-        self.clip_list.setVisible(not draft_mode)
-        self.remove_clip_button.setVisible(not draft_mode)
-        # A saved voice's clips are listened to, not edited: the tools work on the draft only.
-        for widget in (self.keep_button, self.cleanup_button, self.undo_button, self.save_row):
-            widget.setVisible(draft_mode)
-        self.voice_hint.setVisible(not draft_mode)
-        self.waveform.set_selection_enabled(draft_mode)
-        self.remove_clip_button.setEnabled(len(self._voice_audio) > 1)
-        self.keep_button.setEnabled(editing and self.waveform.selection() is not None)
-        self.cleanup_button.setEnabled(editing)
-        self.undo_button.setEnabled(editing and self._original is not self._draft)
-        self.import_button.setEnabled(not recording and not self.busy)
-        self.transcribe_button.setEnabled(self._shown is not None and not recording)
-
-        if self.playback.available:
-            self.play_button.setEnabled(self._shown is not None and not recording)
-            self.play_button.setToolTip("Listen to the clip (click the waveform to start elsewhere)")
-        else:
-            self.play_button.setEnabled(False)
-            self.play_button.setToolTip(f"Cannot play: {self.playback.unavailable_reason}")
-        playing = self._plays_shown() and self.playback.is_playing
-        self.play_button.setText("Pause" if playing else "Play")
-
-        if self.recording.available:
-            self.record_button.setEnabled(not self.busy)
-            self.record_button.setToolTip("Record a reference clip from the microphone")
-        else:
-            self.record_button.setEnabled(False)
-            self.record_button.setToolTip(f"Cannot record: {self.recording.unavailable_reason}")
-        self.device_combo.setEnabled(self.recording.available and not recording)
-        self.record_button.setChecked(recording)
-        self.record_button.setText("Stop" if recording else "Record")
-        self.meter.setVisible(recording)
-        if not recording:
-            self.meter.setValue(0)
-
-        self._update_labels(has_draft and not self.busy)
-
-    def _update_labels(self, can_save: bool) -> None:
-        shown = self._shown
-        if not self.busy:
-            sel = self.waveform.selection()
-            if shown is None:
-                self.duration_label.setText("")
-            elif sel is not None:
-                self.duration_label.setText(f"Selection {sel[1] - sel[0]:.1f} s of {shown.duration:.1f} s")
-            else:
-                self.duration_label.setText(f"{shown.duration:.1f} s")
-            length = (sel[1] - sel[0] if sel else shown.duration) if shown is not None else None
-            advice = [] if length is None else [voices.prompt_length_advice(length)]
-            if shown is not None and shown is self._original:
-                advice.append(self._notes)
-            self.warning_label.setText(" ".join(a for a in advice if a))
-            self.warning_label.setVisible(bool(self.warning_label.text()))
-
-        name = self.name_edit.text().strip()
-        try:
-            voices.validate_name(name)
-            problem = ""
-        except VoiceError as exc:
-            problem = str(exc)
-        existing = not problem and name.casefold() in self._names
-        self.save_button.setText(f"Add to \u201c{name}\u201d" if existing else "Save as voice")
-        self.save_button.setEnabled(can_save and self._voice is None and not problem)
-        self.save_button.setToolTip(problem or ("Add this clip to the saved voice of that name" if existing
-                                                else "Keep this clip as a named voice for later"))

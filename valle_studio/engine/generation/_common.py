@@ -10,6 +10,7 @@ from torch import Tensor
 
 from valle_studio.engine.model import ModelInput, VallEModel
 from valle_studio.engine.model.config import AUDIO_TOKENS, BOS_TOKEN, EOS_TOKEN, TASKS
+from valle_studio.engine.model.prompt_mix import PromptMix
 
 #: The unconditional ("null") text of classifier-free guidance: just <bos></eos>.
 NULL_TEXT = (BOS_TOKEN, EOS_TOKEN)
@@ -21,12 +22,13 @@ PROMPT_TASKS = ("ns", "sr")
 class Conditioning:
     """The inputs that stay fixed during one loop, already on the model's device.
 
-    ``text``: ``[N]`` int64; ``prompt``: ``[P, K]`` int64 codes or None.
+    ``text``: ``[N]`` int64; ``prompt``: ``[P, K]`` int64 codes, a :class:`PromptMix` of several voices
+    (blending), or None.
     """
 
     text: Tensor
     language_id: int
-    prompt: Tensor | None
+    prompt: Tensor | PromptMix | None
     raw_text: bool
     prompt_task: int | None
 
@@ -50,7 +52,7 @@ def make_conditioning(
     model: VallEModel,
     text: Tensor,
     language_id: int,
-    prompt: Tensor | None,
+    prompt: Tensor | PromptMix | None,
     raw_text: bool,
     prompt_task: str | None = None,
 ) -> Conditioning:
@@ -67,8 +69,12 @@ def make_conditioning(
         raise ValueError(f"text holds ids outside the model's {vocab} {kind} tokens")
     if not 0 <= int(language_id) < cfg.langs:
         raise ValueError(f"language id {language_id} is out of range (the model knows {cfg.langs} languages)")
-    prom = None
-    if prompt is not None:
+    prom: Tensor | PromptMix | None = None
+    if isinstance(prompt, PromptMix):
+        if int(prompt.codes.min()) < 0 or int(prompt.codes.max()) >= AUDIO_TOKENS:
+            raise ValueError(f"prompt codes must lie in [0, {AUDIO_TOKENS})")
+        prom = prompt.to(model.device)
+    elif prompt is not None:
         prom = torch.as_tensor(prompt).to(model.device).long()
         if prom.dim() != 2 or prom.shape[1] == 0:
             raise ValueError(f"prompt codes must be [frames, levels], got shape {tuple(prom.shape)}")

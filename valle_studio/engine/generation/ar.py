@@ -21,8 +21,9 @@ from valle_studio.engine.generation._common import Conditioning, codes_tensor, m
 from valle_studio.engine.generation.causal import CausalRunner
 from valle_studio.engine.model import ModelInput, VallEModel
 from valle_studio.engine.model.config import STOP_TOKEN
+from valle_studio.engine.model.prompt_mix import PromptMix
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
-from valle_studio.engine.sampling import SamplerConfig, cfg_combine, sample
+from valle_studio.engine.sampling import MirostatState, SamplerConfig, cfg_combine, sample
 
 STAGE = "generating"
 
@@ -33,7 +34,7 @@ def generate_ar(
     *,
     text: Tensor,
     language_id: int = 0,
-    prompt: Tensor | None = None,
+    prompt: Tensor | PromptMix | None = None,
     sampler: SamplerConfig,
     max_frames: int,
     prefix: Tensor | None = None,
@@ -70,7 +71,7 @@ def iter_ar(
     *,
     text: Tensor,
     language_id: int = 0,
-    prompt: Tensor | None = None,
+    prompt: Tensor | PromptMix | None = None,
     sampler: SamplerConfig,
     max_frames: int,
     prefix: Tensor | None = None,
@@ -135,6 +136,8 @@ def _ar_steps(
         seen[:, :rows] = first
     last = first[:, -1]
     tokens: list[int] = resp0.tolist()
+    # Mirostat steers the whole sequence: one surprise bound carried from step to step.
+    mirostat = MirostatState.start(sampler.mirostat_tau, sampler.mirostat_eta) if sampler.uses_mirostat else None
     try:
         for step in range(max_frames):
             report(progress, cancel, STAGE, step, max_frames)
@@ -144,7 +147,8 @@ def _ar_steps(
             else:
                 logits = last[:1].clone()
             history = torch.tensor(tokens, dtype=torch.long, device=logits.device)
-            out = sample(logits, sampler, history=history, stop_token=STOP_TOKEN, generator=generator)
+            out = sample(logits, sampler, history=history, stop_token=STOP_TOKEN, generator=generator,
+                         mirostat=mirostat)
             token = int(out.ids[0])
             if token == STOP_TOKEN:
                 break

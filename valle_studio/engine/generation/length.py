@@ -15,6 +15,7 @@ from valle_studio.engine.generation._common import make_conditioning
 from valle_studio.engine.generation.causal import CausalRunner
 from valle_studio.engine.model import ModelInput, VallEModel
 from valle_studio.engine.model.config import LEN_STOP
+from valle_studio.engine.model.prompt_mix import PromptMix
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
 
 STAGE = "predicting length"
@@ -27,7 +28,7 @@ def predict_length_tokens(
     *,
     text: Tensor,
     language_id: int = 0,
-    prompt: Tensor | None = None,
+    prompt: Tensor | PromptMix | None = None,
     raw_text: bool = False,
     prompt_task: str | None = None,
     max_digits: int = MAX_DIGITS,
@@ -70,7 +71,7 @@ def predict_length(
     *,
     text: Tensor,
     language_id: int = 0,
-    prompt: Tensor | None = None,
+    prompt: Tensor | PromptMix | None = None,
     raw_text: bool = False,
     prompt_task: str | None = None,
     max_digits: int = MAX_DIGITS,

@@ -21,6 +21,7 @@ from valle_studio.engine.generation._common import (
 )
 from valle_studio.engine.model import ModelInput, VallEModel
 from valle_studio.engine.model.config import LEVELS
+from valle_studio.engine.model.prompt_mix import PromptMix
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
 from valle_studio.engine.sampling import SamplerConfig, cfg_combine, sample
 
@@ -34,7 +35,7 @@ def generate_nar(
     level0: Tensor,
     text: Tensor,
     language_id: int = 0,
-    prompt: Tensor | None = None,
+    prompt: Tensor | PromptMix | None = None,
     sampler: SamplerConfig,
     cfg_strength: float = 0.0,
     cfg_rescale: float = 0.7,

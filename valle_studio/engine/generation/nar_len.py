@@ -14,6 +14,14 @@ Start fully masked (1024), scores 1. For step k with ``t`` from ``torch.linspace
    only masked positions get new scores, the rest 1.0).
 Rolling-context ``prefix`` codes are prepended to the response every step; only the new frames are
 sampled and scored.
+
+Voice conversion (``vc_source``, upstream's ``vc_list``; experimental upstream too): the length is the
+source's, and at every step whose ``t`` is below ``vc_threshold`` (0.25) the masking of step 1 is
+replaced by a start from the source's level-0 codes: a copy of them with ``vc_mask_p`` (25 %) of the
+frames, drawn at random, and always the last 75 frames set to the mask token, is *scattered* into the
+response at the positions picked for re-masking, and the frames equal to that copy count as masked
+(see :func:`vc_start`). Upstream scatters the copy's first n values onto the n picked positions
+(``Tensor.scatter`` semantics), not each position's own value; that is reproduced as is.
 """
 
 from __future__ import annotations
@@ -32,12 +40,37 @@ from valle_studio.engine.generation._common import (
 )
 from valle_studio.engine.model import ModelInput, VallEModel
 from valle_studio.engine.model.config import MASK_TOKEN
+from valle_studio.engine.model.prompt_mix import PromptMix
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
 from valle_studio.engine.sampling import SamplerConfig, cfg_combine, sample
 
 STAGE = "demasking"
 #: Upstream's floor on the NAR-len guidance strength.
 MIN_CFG_STRENGTH = 2.5
+#: Voice conversion: below this timestep the start comes from the source (upstream's vc_threshold) ...
+VC_THRESHOLD = 0.25
+#: ... with this share of its frames masked at random (vc_mask_p) ...
+VC_MASK_P = 0.25
+#: ... and always the last second (75 frames) masked, which upstream says "causes issues" otherwise.
+VC_MASKED_TAIL = 75
+
+
+def vc_start(resp: Tensor, picked: Tensor, source: Tensor, *, mask_p: float = VC_MASK_P,
+             generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """One voice-conversion start, as upstream's ``forward_nar_masked`` does it for ``t < vc_threshold``.
+
+    ``resp``: ``[T]`` the response so far; ``picked``: ``[n]`` the positions chosen for re-masking (lowest
+    scores first, as ``topk`` returns them); ``source``: ``[T]`` the source's level-0 codes.
+    Returns ``(resp, is_masked)``: ``resp`` with ``copy[j]`` written at ``picked[j]`` for j < n, where
+    ``copy`` is ``source`` with a random ``mask_p`` share of its frames and the last 75 set to the mask
+    token; ``is_masked`` is ``resp == copy`` position by position (the frames the step may fill).
+    """
+    draw = torch.rand(source.shape[0], generator=generator, device=source.device if generator is None
+                      else generator.device).to(source.device)
+    copy = torch.where(draw < mask_p, torch.full_like(source, MASK_TOKEN), source)
+    copy[-VC_MASKED_TAIL:] = MASK_TOKEN
+    out = resp.scatter(0, picked, copy)
+    return out, out == copy
 
 
 def mask_count(t: float, frames: int, step: int, steps: int, *, remask: bool) -> int:
@@ -55,7 +88,7 @@ def generate_nar_len(
     length: int,
     text: Tensor,
     language_id: int = 0,
-    prompt: Tensor | None = None,
+    prompt: Tensor | PromptMix | None = None,
     sampler: SamplerConfig,
     steps: int = 25,
     cfg_strength: float = 0.0,
@@ -66,11 +99,14 @@ def generate_nar_len(
     raw_text: bool = False,
     prompt_task: str | None = None,
     batch_cfg: bool | None = None,
+    vc_source: Tensor | None = None,
     generator: torch.Generator | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> Tensor:
     """Demask ``length`` frames of level 0 in ``steps`` steps; returns codes ``[length]`` int64.
+
+    ``vc_source``: ``[length]`` (or ``[length, K]``) codes of a clip to convert (see the module docstring).
 
     ``sampler.temperature`` is the start temperature (upstream's ``ar_temperature``), annealed by
     ``1 - t``. ``cfg_strength`` below 2.5 is raised to 2.5. ``remask`` / ``masked_only`` are upstream's
@@ -90,6 +126,11 @@ def generate_nar_len(
     dev = model.device
     pre = codes_tensor(model, prefix, "prefix")[:, 0] if prefix is not None and len(prefix) else None
     strength = max(cfg_strength, MIN_CFG_STRENGTH)
+    source = None
+    if vc_source is not None:
+        source = codes_tensor(model, vc_source, "vc_source")[:, 0]
+        if source.shape[0] != length:
+            raise ValueError(f"voice conversion keeps the source's length: {source.shape[0]} frames, not {length}")
 
     resp = torch.full((length,), MASK_TOKEN, dtype=torch.long, device=dev)
     scores = torch.ones(length, dtype=torch.float32, device=dev)
@@ -98,8 +139,11 @@ def generate_nar_len(
         report(progress, cancel, STAGE, k, steps)
         n = mask_count(t_f32, length, k, steps, remask=remask)
         masked_idx = torch.topk(scores, n, largest=False).indices
-        resp = resp.index_fill(0, masked_idx, MASK_TOKEN)
-        is_masked = resp == MASK_TOKEN
+        if source is not None and t_f32 < VC_THRESHOLD:
+            resp, is_masked = vc_start(resp, masked_idx, source, generator=generator)
+        else:
+            resp = resp.index_fill(0, masked_idx, MASK_TOKEN)
+            is_masked = resp == MASK_TOKEN
 
         full = resp if pre is None else torch.cat([pre, resp])
         c_in = ModelInput.nar_len(cond.text, cond.language_id, cond.prompt, full, **cond.input_kwargs())

@@ -15,6 +15,7 @@ from valle_studio.engine.model.devices import DeviceError, resolve_device, resol
 from valle_studio.engine.model.inputs import ModelInput
 from valle_studio.engine.model.kv_cache import KVCache
 from valle_studio.engine.model.loader import load_model
+from valle_studio.engine.model.prompt_mix import PromptMix
 from valle_studio.engine.model.vall_e import Trace, VallEModel
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "KVCache",
     "ModelConfig",
     "ModelInput",
+    "PromptMix",
     "Trace",
     "VallEModel",
     "kernels",

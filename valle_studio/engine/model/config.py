@@ -90,6 +90,8 @@ class ModelConfig:
     legacy_summing: bool = False
     # True when the metadata had no ``config`` and the flags above are guesses.
     inferred: bool = False
+    # The task count the stored config declares (``config.tasks``); None when it does not say.
+    declared_tasks: int | None = None
     rms_eps: float = 1e-6
     rope_theta: float = 10000.0
 
@@ -123,6 +125,7 @@ class Flags:
     unified_position_ids: bool
     heads: int | None
     inferred: bool
+    tasks: int | None = None
     # What ``config.size`` claims the width and depth are (None: not stated); checked against the tensors.
     claimed_dim: int | None = None
     claimed_layers: int | None = None
@@ -169,6 +172,9 @@ def flags_from_metadata(config: Mapping[str, Any] | None, *, has_len_head: bool)
     heads = _heads_from_size(config.get("size"))
     claimed_dim, claimed_layers = _claimed_size(config.get("size"))
     name = config.get("name") or ""
+    # Only read for what the model can do (engine/tasks.py): anything but a count is ignored, never refused.
+    raw_tasks = config.get("tasks")
+    tasks = raw_tasks if isinstance(raw_tasks, int) and not isinstance(raw_tasks, bool) and raw_tasks >= 0 else None
     return Flags(
         name=str(name),
         version=version,
@@ -179,6 +185,7 @@ def flags_from_metadata(config: Mapping[str, Any] | None, *, has_len_head: bool)
         unified_position_ids=_flag(experimental, "unified_position_ids", False, where),
         heads=heads,
         inferred=False,
+        tasks=tasks,
         claimed_dim=claimed_dim,
         claimed_layers=claimed_layers,
     )

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from valle_studio.engine.model.config import HEAD_AR, HEAD_LEN, HEAD_NAR_LEN, HEAD_STT, LEVELS
+from valle_studio.engine.model.prompt_mix import PromptMix, embed_mix
 
 if TYPE_CHECKING:
     from valle_studio.engine.model.vall_e import VallEModel
@@ -45,15 +46,16 @@ class ModelInput:
     """One sequence for the model. Build it with the class methods, which check the shapes.
 
     ``text``: ``[N]`` phoneme ids (or raw-text ids when ``text_is_raw``). ``prom``: ``[P, K]`` prompt
-    codes (K >= the levels the pass sums). ``resp`` depends on ``kind``: ``ar`` ``[t]`` level-0 codes so
-    far; ``nar`` ``[T, >=level]`` codes of the levels below ``level``; ``nar_len`` ``[T]`` level-0 codes
-    with 1024 = mask; ``stt`` ``[T, 8]`` all levels. ``len_tokens``: ``[k]`` duration digits so far.
+    codes (K >= the levels the pass sums), or a :class:`PromptMix` of several voices (blending).
+    ``resp`` depends on ``kind``: ``ar`` ``[t]`` level-0 codes so far; ``nar`` ``[T, >=level]`` codes of the
+    levels below ``level``; ``nar_len`` ``[T]`` level-0 codes with 1024 = mask; ``stt`` ``[T, 8]`` all
+    levels. ``len_tokens``: ``[k]`` duration digits so far.
     """
 
     kind: Kind
     text: Tensor
     lang: int = 0
-    prom: Tensor | None = None
+    prom: Tensor | PromptMix | None = None
     resp: Tensor | None = None
     len_tokens: Tensor | None = None
     level: int = 0
@@ -68,7 +70,7 @@ class ModelInput:
         cls,
         text: Tensor,
         lang: int,
-        prom: Tensor | None,
+        prom: Tensor | PromptMix | None,
         resp: Tensor,
         *,
         text_is_raw: bool = False,
@@ -90,7 +92,7 @@ class ModelInput:
         cls,
         text: Tensor,
         lang: int,
-        prom: Tensor | None,
+        prom: Tensor | PromptMix | None,
         codes: Tensor,
         level: int,
         *,
@@ -119,7 +121,7 @@ class ModelInput:
         cls,
         text: Tensor,
         lang: int,
-        prom: Tensor | None,
+        prom: Tensor | PromptMix | None,
         resp: Tensor,
         *,
         text_is_raw: bool = False,
@@ -141,7 +143,7 @@ class ModelInput:
         cls,
         text: Tensor,
         lang: int,
-        prom: Tensor | None,
+        prom: Tensor | PromptMix | None,
         digits: Tensor,
         *,
         text_is_raw: bool = False,
@@ -175,9 +177,9 @@ class ModelInput:
         )
 
 
-def _prom(prom: Tensor | None) -> Tensor | None:
-    if prom is None:
-        return None
+def _prom(prom: Tensor | PromptMix | None) -> Tensor | PromptMix | None:
+    if prom is None or isinstance(prom, PromptMix):
+        return prom
     p = _ids(prom, "prom", 2)
     return p if p.shape[0] > 0 else None
 
@@ -247,11 +249,14 @@ def assemble(model: VallEModel, inp: ModelInput) -> Assembled:
     else:
         segs += [("text", text_e, text_e.shape[0]), ("lang", lang_e, 1), ("quant_level", ql_e, 1)]
         if inp.prom is not None:
-            prom = ids(inp.prom)
             levels = prompt_levels(target, legacy)
-            if prom.shape[1] < len(levels):
-                raise ValueError(f"the prompt has {prom.shape[1]} levels; level {target} needs {len(levels)}")
-            prom_e = _sum_levels(model.proms_emb.embeddings, prom, levels, 0)
+            width = inp.prom.levels if isinstance(inp.prom, PromptMix) else inp.prom.shape[1]
+            if width < len(levels):
+                raise ValueError(f"the prompt has {width} levels; level {target} needs {len(levels)}")
+            if isinstance(inp.prom, PromptMix):  # voice blending: see prompt_mix.py
+                prom_e = embed_mix(model.proms_emb.embeddings, inp.prom.to(dev), levels)
+            else:
+                prom_e = _sum_levels(model.proms_emb.embeddings, ids(inp.prom), levels, 0)
             counted = prom_e.shape[0]
             if inp.prom_task is not None:
                 if model.tasks_emb is None:

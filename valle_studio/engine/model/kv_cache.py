@@ -94,6 +94,17 @@ class KVCache:
         self.lengths = torch.tensor(lengths, dtype=torch.long, device=self.k.device)
         self._pending = 0
 
+    def reorder(self, rows: Tensor) -> None:
+        """Keep the rows ``rows`` (``[B']`` int64 indices, repeats allowed) in that order: beam search
+        follows the hypotheses it keeps. The batch size becomes ``B'``; the buffers are re-allocated once."""
+        rows = rows.to(self.k.device).long()
+        self.k = self.k.index_select(1, rows)
+        self.v = self.v.index_select(1, rows)
+        self.lengths = self.lengths.index_select(0, rows)
+        self.next_positions = self.next_positions.index_select(0, rows)
+        self._lengths_host = [self._lengths_host[i] for i in rows.tolist()]
+        self.batch = int(rows.numel())
+
     def decode_mask(self) -> Tensor | None:
         """Mask for one decoded position per row (after :meth:`begin`): ``[B, 1, 1, span]`` bool, or
         None when every row attends to the whole span."""

@@ -84,7 +84,8 @@ def config_from_shapes(
     if any(k.startswith("retnet.") for k in shapes):
         raise CheckpointError(f"{file_name} uses the RetNet backbone, which upstream itself no longer loads")
     if any(k.endswith(("lora_A", "lora_B")) or ".lora_" in k for k in shapes):
-        raise CheckpointError(f"{file_name} is a LoRA adapter, not a full model; load the base model instead")
+        raise CheckpointError(f"{file_name} is a LoRA adapter, not a full model: load the base model and apply the "
+                              "LoRA to it (--lora, or the LoRA control of the Studio tab)")
     missing = [k for k in required_keys() if k not in shapes]
     layer_ids = sorted({int(m.group(1)) for k in shapes if (m := _LAYER_RE.match(k))})
     if missing or not layer_ids:
@@ -203,5 +204,6 @@ def config_from_shapes(
         unified_position_ids=flags.unified_position_ids,
         legacy_summing=auto_legacy_summing(flags) if legacy_summing is None else bool(legacy_summing),
         inferred=flags.inferred,
+        declared_tasks=flags.tasks,
     )
     return config, expected, ignored

@@ -166,7 +166,9 @@ class TakeChecker:
         report(progress, cancel, STAGE, 0, 1)
         settings = request.settings
         pieces = self.asked(request, result)
-        prompt, level = self.reference(request.prompts, settings.prompt_length_frames())
+        # A blend's voices together are its reference: a take that repeats any of them leaks the prompt.
+        sources = request.prompts or tuple(p for part in request.blend for p in part.prompts)
+        prompt, level = self.reference(sources, settings.prompt_length_frames())
         take = TakeInput(pieces=pieces, language=request.language, modality=result.modality,
                          cap_frames=cap_frames(settings, result.modality), prompt_codes=prompt,
                          audio=None if result.audio is None else np.asarray(result.audio, dtype=np.float32),

@@ -14,8 +14,8 @@ the whole loop. A candidate for which the model said nothing at all
 (:class:`~valle_studio.engine.pipeline.NothingGenerated`) is simply not kept while other candidates
 remain to be tried.
 
-The reference clips are encoded once for the whole loop. No torch at import (the app imports this on
-its UI thread).
+The reference clips (a blend's voices each) are encoded once for the whole loop. No torch at import (the
+app imports this on its UI thread).
 """
 
 from __future__ import annotations
@@ -127,8 +127,19 @@ def tagged(progress: ProgressCallback | None, tag: str) -> ProgressCallback | No
 
 
 def _encoded_once(synth: BestOfSynthesizer, request: SynthesisRequest, options: QualityOptions) -> SynthesisRequest:
-    """``request`` with its clips encoded to codes once, when more than one candidate may need them."""
-    if options.single or not any(isinstance(p, Clip) for p in request.prompts):
+    """``request`` with its clips encoded to codes once, when more than one candidate may need them (a
+    blend's voices each)."""
+    if options.single:
+        return request
+    if request.blend:
+        if not any(isinstance(p, Clip) for part in request.blend for p in part.prompts):
+            return request
+        parts = []
+        for part in request.blend:
+            codes = synth.encode_prompts(part.prompts)
+            parts.append(part if codes is None else replace(part, prompts=(codes,)))
+        return replace(request, blend=tuple(parts))
+    if not any(isinstance(p, Clip) for p in request.prompts):
         return request
     codes = synth.encode_prompts(request.prompts)
     return replace(request, prompts=() if codes is None else (codes,))

@@ -20,7 +20,7 @@ from typing import Literal
 from valle_studio.engine.store.errors import UnknownModelError, human_size
 
 Origin = Literal["huggingface", "github", "encodec"]
-Kind = Literal["model", "tokenizers", "codec"]
+Kind = Literal["model", "tokenizers", "codec", "lora"]
 
 DEFAULT_MODEL = "ar+nar-len-llama-8"
 TOKENIZERS = "tokenizers"
@@ -36,6 +36,9 @@ VOCOS_WEIGHTS_FILE = "pytorch_model.bin"
 
 # The one name a checkpoint gets inside its model folder, whatever its published name ("fp32.sft").
 MODEL_FILE_NAMES: tuple[str, ...] = ("model.sft", "model.pth")
+# The one name a LoRA gets inside its folder (upstream's own name for it).
+LORA_FILE_NAME = "lora.sft"
+LORA_PREFIX = "lora-"  # catalog names of LoRAs; "glados" on the command line means "lora-glados"
 
 UPSTREAM_REPO = "e-c-k-e-r/vall-e"
 UPSTREAM_COMMIT = "73833ee56d163998d295b25f88bd295d27ed8768"
@@ -48,6 +51,10 @@ TOKENIZER_TERMS = ("Data files of the e-c-k-e-r/vall-e repository (AGPL-3.0), fe
                    "the pinned commit and never bundled with VALL-E Studio.")
 ENCODEC_TERMS = "CC-BY-NC 4.0 (Meta's EnCodec weights): non-commercial use only."
 VOCOS_TERMS = "MIT (charactr's Vocos weights)."
+LORA_TERMS = ("Published by ecker in huggingface.co/ecker/vall-e under the terms of its model card; read them "
+              "before use. These LoRAs imitate characters of commercial games: the voices and characters belong "
+              "to their publishers and performers, so keep what you make with them to personal, "
+              "non-commercial use unless you have their permission.")
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,30 @@ def _ecker_model(name: str, display: str, path: str, description: str, approx: i
                         RUNTIME_DEPENDENCIES, approx, legacy_summing)
 
 
+def _ecker_lora(name: str, character: str, source: str) -> CatalogEntry:
+    """A published LoRA: ``loras/ckpt/lora-<name>-r128-a128/lora.sft`` (rank 128, alpha 128)."""
+    weights = RemoteFile("huggingface", WEIGHTS_REPO, "main", f"loras/ckpt/lora-{name}-r128-a128/lora.sft",
+                         LORA_FILE_NAME)
+    description = (f"LoRA voice adapter: {character} ({source}). Rank 128, alpha 128, trained by ecker on top of "
+                   "the published v1 VALL-E backbone; a model of another size refuses it. Apply it in the Studio "
+                   "tab with a strength of 0 to 1.5 (1 = as trained).")
+    return CatalogEntry(LORA_PREFIX + name, "lora", f"LoRA: {character}", description, LORA_TERMS, (weights,))
+
+
+#: The LoRAs published in ecker/vall-e that ecker-vall-e.md §1 names (the repository holds a few more).
+_LORAS: tuple[CatalogEntry, ...] = (
+    _ecker_lora("glados", "GLaDOS", "Portal"),
+    _ecker_lora("portal-glados", "GLaDOS, Portal set", "Portal"),
+    _ecker_lora("shodan", "SHODAN", "System Shock"),
+    _ecker_lora("sam", "Sam", "Sam & Max"),
+    _ecker_lora("max", "Max", "Sam & Max"),
+    _ecker_lora("samandmax-sam", "Sam, Sam & Max set", "Sam & Max"),
+    _ecker_lora("cyberpunk-delamain", "Delamain", "Cyberpunk 2077"),
+    _ecker_lora("cyberpunk-panam", "Panam", "Cyberpunk 2077"),
+    _ecker_lora("cyberpunk-silverhand", "Johnny Silverhand", "Cyberpunk 2077"),
+    _ecker_lora("cyberpunk-takemura", "Takemura", "Cyberpunk 2077"),
+)
+
 _ENTRIES: tuple[CatalogEntry, ...] = (
     _ecker_model(
         "ar+nar-len-llama-8", "VALL-E AR+NAR+NAR-len (default)",
@@ -168,12 +199,17 @@ _ENTRIES: tuple[CatalogEntry, ...] = (
     ),
 )
 
-CATALOG: Catalog = MappingProxyType({entry.name: entry for entry in _ENTRIES})
+CATALOG: Catalog = MappingProxyType({entry.name: entry for entry in (*_ENTRIES, *_LORAS)})
 
 
 def model_names(catalog: Catalog) -> list[str]:
     """Names of the checkpoints in ``catalog``, in catalog order."""
     return [name for name, entry in catalog.items() if entry.kind == "model"]
+
+
+def lora_names(catalog: Catalog) -> list[str]:
+    """Names of the LoRAs in ``catalog``, in catalog order."""
+    return [name for name, entry in catalog.items() if entry.kind == "lora"]
 
 
 def lookup(catalog: Catalog, name: str) -> CatalogEntry:

@@ -25,6 +25,7 @@ from typing import NamedTuple, TypedDict
 from valle_studio.core.atomic import atomic_write_json
 from valle_studio.engine.progress import CancelToken, ProgressCallback
 from valle_studio.engine.store import catalog as cat
+from valle_studio.engine.store import loras
 from valle_studio.engine.store.catalog import Catalog, CatalogEntry
 from valle_studio.engine.store.endpoints import Endpoints
 from valle_studio.engine.store.errors import (
@@ -74,8 +75,10 @@ class ModelStore:
 
     # -- layout ---------------------------------------------------------------------------------
     def folder_of(self, name: str) -> Path:
-        """The folder of a model or shared entry (whether or not it exists)."""
+        """The folder of a model, LoRA or shared entry (whether or not it exists)."""
         entry = self.catalog.get(name)
+        if entry is not None and entry.kind == "lora":
+            return loras.lora_folder(self, name)
         if entry is not None and entry.kind != "model":
             return self.root / SHARED_DIR / name
         return self.root / name
@@ -281,6 +284,28 @@ class ModelStore:
             del settings["default_model"]
             atomic_write_json(self.root / SETTINGS_FILE, settings)
         return existed
+
+    # -- LoRAs (store/loras.py) ----------------------------------------------------------------------------
+    def available_loras(self) -> list[str]:
+        """Catalog LoRAs that can be downloaded (``download(name)`` fetches one)."""
+        return cat.lora_names(self.catalog)
+
+    def installed_loras(self) -> list[str]:
+        """LoRAs on disk: catalog ones, then imported ones."""
+        return loras.installed_loras(self)
+
+    def lora_path(self, name: str) -> Path | None:
+        """The ``lora.sft`` of an installed LoRA (``glados`` finds ``lora-glados``), else None."""
+        return loras.find_lora(self, name)
+
+    def import_lora(self, path: str | Path, name: str | None = None, *, replace: bool = False,
+                    progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> str:
+        """Check a local ``lora.sft`` and copy it into the store; returns its name."""
+        return loras.import_lora(self, Path(path), name, replace=replace, progress=progress, cancel=cancel)
+
+    def remove_lora(self, name: str) -> bool:
+        """Delete an installed LoRA; False when it was not on disk."""
+        return loras.remove_lora(self, name)
 
     # -- default model ----------------------------------------------------------------------------
     @property

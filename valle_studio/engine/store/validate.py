@@ -104,6 +104,18 @@ def read_safetensors_header(path: Path) -> tuple[dict[str, Any], dict[str, str]]
     return header, metadata
 
 
+def is_lora_file(path: Path) -> bool:
+    """Whether ``path`` is a safetensors file whose tensors are all LoRA halves (``.lora_A``/``.lora_B``):
+    only the header is read. Such a file is installed as a LoRA, never as a model."""
+    if path.suffix.lower() not in SFT_SUFFIXES or not path.is_file():
+        return False
+    try:
+        tensors, _ = read_safetensors_header(path)
+    except (InvalidModelFileError, OSError):
+        return False
+    return bool(tensors) and all(name.endswith((".lora_A", ".lora_B")) for name in tensors)
+
+
 def _inspect_sft(path: Path) -> CheckpointInfo:
     tensors, metadata = read_safetensors_header(path)
     if V1_KEY not in tensors:

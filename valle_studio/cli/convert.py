@@ -1,0 +1,108 @@
+"""``valle-studio-cli convert``: a source clip's words in another voice (voice conversion, experimental).
+
+The target voice is given as reference files (``--prompt``) or saved voices (``--voice``, blends too).
+The source's transcript comes from the model's own speech-to-text head unless ``--text`` gives it. The
+model must have NAR-len (``len`` among its capabilities): the demasking starts from the source's codes
+and keeps its length (``engine/tasks.py``, upstream's ``vc`` layout).
+
+Like ``synth``, everything cheap is checked before the model loads (the flags, the language, the source
+and the voice's clips, the LoRA, the outputs), the outputs are written together through the output commit
+(``cli/outputs.py``) and never over an input (the ``--source`` or a ``--prompt``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from valle_studio.cli.options import (
+    EXIT_OK,
+    CliError,
+    StderrProgress,
+    add_device_flags,
+    add_lora_flag,
+    add_sampler_flags,
+    check_lora_installed,
+    settings_from_args,
+)
+from valle_studio.cli.outputs import plan_outputs, write_take
+from valle_studio.cli.voice_flags import VOICE_FLAG, add_voice_flag, voice_request_fields
+
+if TYPE_CHECKING:
+    from valle_studio.engine.requests import BlendPart, PromptSource
+
+
+def add_parser(sub: Any) -> None:
+    """The ``convert`` command on ``sub`` (the main parser's subparsers)."""
+    convert = sub.add_parser("convert", help="say a source clip's words in another voice (voice conversion)",
+                             description="Voice conversion with the model's NAR-len demasking (experimental, as "
+                                         "upstream marks it). Needs a model with NAR-len.")
+    io = convert.add_argument_group("input and output")
+    io.add_argument("--model", required=True, metavar="PATH|NAME", help="a checkpoint, or an installed model")
+    io.add_argument("--tokenizer", metavar="PATH", help="tokenizer.json (default: beside the model)")
+    io.add_argument("--source", required=True, metavar="FILE", help="the clip whose words are said (audio or .npy)")
+    io.add_argument("--prompt", action="append", default=[], metavar="FILE",
+                    help="reference audio of the target voice (or .npy codes); repeat to concatenate")
+    add_voice_flag(io, what="convert into")
+    io.add_argument("--text", help="what the source says (default: what the model's speech-to-text hears)")
+    io.add_argument("--lang", default="en", help="language: en, ja, de, fr, zh, ko (default en)")
+    io.add_argument("--out", metavar="FILE.wav", help="write the converted audio (wav/flac/ogg by extension); '-' "
+                                                      "writes a 16-bit WAV to stdout")
+    io.add_argument("--out-codes", metavar="FILE.npy", help="write the generated codes, [T, 8] int")
+    add_device_flags(io)
+    add_lora_flag(io)
+    io.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_sampler_flags(convert)
+    convert.set_defaults(handler=run)
+
+
+def _target_voice(args: argparse.Namespace, length_frames: int
+                  ) -> tuple[tuple[PromptSource, ...], tuple[BlendPart, ...]]:
+    """The target voice as the request's ``(prompts, blend)``, every clip read and checked."""
+    from valle_studio.audio.prompts import read_prompt_files
+    from valle_studio.engine.prompts import check_prompts
+
+    if bool(args.prompt) == bool(args.voice):
+        raise CliError(f"give the target voice with --prompt FILE or {VOICE_FLAG} NAME (one of the two)")
+    if args.prompt:
+        prompts: tuple[PromptSource, ...] = tuple(read_prompt_files(args.prompt))
+        blend: tuple[BlendPart, ...] = ()
+    else:
+        prompts, blend = voice_request_fields(args.voice)
+    for sources in [prompts] if not blend else [part.prompts for part in blend]:
+        check_prompts(sources, length_frames)
+    return prompts, blend
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the flags and files, load, convert, write."""
+    from valle_studio.audio.prompts import read_prompt_file
+    from valle_studio.engine.prompts import check_prompt
+    from valle_studio.engine.requests import SynthesisRequest
+    from valle_studio.engine.synthesizer import Synthesizer
+    from valle_studio.engine.text.languages import resolve_language
+
+    settings = settings_from_args(args)
+    plan = plan_outputs(args)
+    resolve_language(args.lang)
+    prompts, blend = _target_voice(args, settings.prompt_length_frames())
+    source = check_prompt(read_prompt_file(args.source), str(args.source))
+    check_lora_installed(settings)
+    progress = None if args.quiet else StderrProgress()
+    if progress:
+        print(f"loading {args.model}", file=sys.stderr, flush=True)
+    synth = Synthesizer.load(args.model, device=args.device, dtype=args.dtype,
+                             tokenizer=Path(args.tokenizer) if args.tokenizer else None)
+    request = SynthesisRequest(language=args.lang, prompts=prompts, blend=blend, settings=settings)
+    result = synth.convert(source, request, text=args.text, progress=progress,
+                           decode=plan.audio is not None or plan.stdout)
+    write_take(plan, result)  # all files, or none
+    print(f"done: {len(result.codes)} frames ({result.duration_s:.2f} s), {result.modality}, said "
+          f"{result.sentences[0].phonemes!r}, seed {result.seed}, {result.elapsed_s:.1f} s", file=sys.stderr,
+          flush=True)
+    return EXIT_OK
+
+
+__all__ = ["add_parser", "run"]
