@@ -11,10 +11,30 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QThread
+from PySide6.QtWidgets import QMessageBox
 
 from valle_studio.app.qt_fixes import guard_none_refcount
 
 guard_none_refcount()
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_message_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail, instead of hanging, when the app opens a modal message box the test did not expect.
+
+    Offscreen nobody can press OK: an unexpected ``QMessageBox.warning`` (say "Generation failed")
+    would block the test until the session's timeout and hide its text. A test that expects a box
+    patches the function itself, which replaces this guard for that test.
+    """
+
+    def unexpected(kind: str) -> object:
+        def show(_parent: object, title: str, text: str, *args: object, **kwargs: object) -> object:
+            raise AssertionError(f"unexpected QMessageBox.{kind}: {title}: {text}")
+
+        return staticmethod(show)
+
+    for kind in ("warning", "critical", "information", "question"):
+        monkeypatch.setattr(QMessageBox, kind, unexpected(kind))
 
 
 @pytest.fixture(autouse=True)

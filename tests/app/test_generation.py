@@ -62,7 +62,7 @@ def make_services(home: Path, tokenizer: Path, codec: Any, *,
         loads.append(spec)
         assert QThread.currentThread().objectName() == "valle-engine"  # never on the UI thread
         return Synthesizer.load(store.path_of(spec.model), device="cpu", dtype="float32", codec=codec,
-                                tokenizer=tokenizer)
+                                tokenizer=tokenizer, store=store)  # as the app's loader does: its LoRAs too
 
     factory = FakeStreamFactory(speed=20.0, output_reason=output_reason)
     services = AppServices(

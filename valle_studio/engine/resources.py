@@ -62,7 +62,7 @@ def resolve_model(model: str | Path, *, tokenizer: Path | None = None,
         if not path.exists():
             raise MissingResourceError(f"model file not found: {path}")
         name = path.stem if path.stem not in {"fp32", "fp16", "model"} else path.parent.name
-        store_obj: ModelFilesProtocol | None = None
+        store_obj: ModelFilesProtocol | None = store  # a file, but the given store still holds its LoRAs and codec
     else:
         store_obj = _store(store)
         if not store_obj.is_installed(str(model)):
