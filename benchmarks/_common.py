@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# How busy the machine is and its cores: the same functions ``valle-studio-cli bench`` uses.
+from valle_studio.engine.bench.machine import busy_cores_of_others, physical_cores
+
 
 def median_time(fn: Callable[[], Any], *, repeat: int = 5, warmup: int = 1) -> float:
     """Median wall time of ``fn()`` in seconds."""
@@ -28,51 +31,6 @@ def median_time(fn: Callable[[], Any], *, repeat: int = 5, warmup: int = 1) -> f
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def _cpu_ticks() -> tuple[int, int] | None:
-    """(busy, total) jiffies of all CPUs from /proc/stat; None off Linux."""
-    try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    except OSError:
-        return None
-    values = [int(v) for v in fields]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)
-    return sum(values) - idle, sum(values)
-
-
-def busy_cores_of_others(seconds: float = 1.0) -> float | None:
-    """How many cores other processes kept busy over ``seconds`` (ours excluded); None off Linux."""
-    before, own_before = _cpu_ticks(), os.times()
-    time.sleep(seconds)
-    after, own_after = _cpu_ticks(), os.times()
-    if before is None or after is None:
-        return None
-    cores = os.cpu_count() or 1
-    total = (after[1] - before[1]) or 1
-    busy = (after[0] - before[0]) / total * cores
-    own = (own_after.user - own_before.user + own_after.system - own_before.system) / seconds
-    return max(0.0, busy - own)
-
-
-def physical_cores() -> int:
-    """Physical cores (hyper-threads not counted) where Linux says so, else the logical count."""
-    try:
-        cores = set()
-        block: dict[str, str] = {}
-        for line in [*Path("/proc/cpuinfo").read_text().splitlines(), ""]:
-            if not line.strip():
-                if block:
-                    cores.add((block.get("physical id", "0"), block.get("core id", block.get("processor", "0"))))
-                block = {}
-            elif ":" in line:
-                key, value = line.split(":", 1)
-                block[key.strip()] = value.strip()
-        if cores:
-            return len(cores)
-    except OSError:
-        pass
-    return os.cpu_count() or 1
 
 
 def choose_threads(requested: str) -> tuple[int, str]:

@@ -22,6 +22,7 @@ from torch import Tensor
 
 from benchmarks._common import Report
 from benchmarks.bounds import MatVecBound, ar_step_bytes
+from valle_studio.engine.bench.inputs import conditioning, prefilled  # the app's benchmark uses them too
 from valle_studio.engine.generation import generate_ar
 from valle_studio.engine.model import KVCache, ModelInput, VallEModel
 from valle_studio.engine.sampling import SamplerConfig
@@ -29,32 +30,8 @@ from valle_studio.engine.sampling import SamplerConfig
 FPS = 75
 
 
-def conditioning(seconds: float, *, prompt_frames: int = 225, seed: int = 0) -> tuple[Tensor, Tensor]:
-    """Phoneme ids ``[N]`` for about ``seconds`` of speech (14 phonemes/s) and a prompt ``[P, 8]``."""
-    gen = torch.Generator().manual_seed(seed)
-    n = max(8, round(14 * seconds))
-    text = torch.cat([torch.tensor([1]), torch.randint(5, 200, (n,), generator=gen), torch.tensor([2])])
-    prompt = torch.randint(0, 1024, (prompt_frames, 8), generator=gen)
-    return text, prompt
-
-
-def ar_input(model: VallEModel, context: int, seed: int = 0) -> ModelInput:
-    """An AR input whose sequence is exactly ``context`` positions (text, 3 s prompt, response)."""
-    text, prompt = conditioning(4.0, prompt_frames=min(225, context // 3), seed=seed)
-    text = text[: max(3, min(len(text), context // 4))]
-    empty = torch.zeros(0, dtype=torch.long)
-    base = model.embed(ModelInput.ar(text, 0, prompt, empty)).embeds.shape[0]
-    resp = torch.randint(0, 1024, (max(0, context - base),), generator=torch.Generator().manual_seed(seed))
-    inp = ModelInput.ar(text, 0, prompt, resp)
-    assert model.embed(inp).embeds.shape[0] == context
-    return inp
-
-
 def _prefilled(model: VallEModel, context: int, batch: int, extra: int) -> KVCache:
-    inputs = [ar_input(model, context, seed=b) for b in range(batch)]
-    cache = model.new_cache(batch, context + extra + 1)
-    model.prefill(inputs, cache)
-    return cache
+    return prefilled(model, context, batch, extra)
 
 
 @torch.inference_mode()
@@ -104,31 +81,39 @@ def step_vs_bound(
 
 
 @torch.inference_mode()
-def kernel_comparison(model: VallEModel, report: Report, *, context: int = 600, pairs: int = 10) -> None:
-    """The same AR step with PyTorch's default float32 kernel and with oneDNN, alternating."""
+def kernel_comparison(model: VallEModel, report: Report, *, context: int = 600, pairs: int = 10) -> dict[str, float]:
+    """The same AR step with each float32 mat-vec kernel candidate (oneDNN, PyTorch's default = MKL, a
+    plain ``addmv``), alternating; returns the median step time of each (seconds)."""
     from valle_studio.engine.model import kernels
 
-    if kernels.backend() != "onednn":
-        return
-    cache = _prefilled(model, context, 1, 2 * pairs + 4)
+    names = kernels.candidates(torch.float32, 1)
+    cache = _prefilled(model, context, 1, (len(names) + 1) * pairs + 4)
     token = torch.tensor([7])
-    times: dict[str, list[float]] = {"torch": [], "onednn": []}
+    times: dict[str, list[float]] = {name: [] for name in names}
+    saved = kernels.configured()
     try:
-        for name in ("torch", "onednn"):  # warm-up both
-            kernels.set_backend(name)  # type: ignore[arg-type]
+        for name in names:  # warm-up each
+            kernels.configure({**saved, "float32/matvec": name})
             model.decode(cache, token, "ar")
         for _ in range(pairs):
-            for name in ("torch", "onednn"):
-                kernels.set_backend(name)  # type: ignore[arg-type]
+            for name in names:
+                kernels.configure({**saved, "float32/matvec": name})
                 start = time.perf_counter()
                 model.decode(cache, token, "ar")
                 times[name].append(time.perf_counter() - start)
     finally:
-        kernels.set_backend("auto")
-    slow, fast = statistics.median(times["torch"]), statistics.median(times["onednn"])
-    report.say(f"   kernel choice, AR step at {context}: PyTorch default (MKL) {1e3 * slow:.1f} ms, oneDNN "
-               f"{1e3 * fast:.1f} ms -> {slow / fast:.2f}x")
-    report.figures["ar_onednn_speedup"] = slow / fast
+        kernels.configure(saved)
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    default = kernels.default_kernel(torch.float32, 1)
+    listed = ", ".join(f"{name} {1e3 * t:.1f} ms" + (" (default)" if name == default else "")
+                       for name, t in medians.items())
+    best = min(medians, key=medians.__getitem__)
+    report.say(f"   kernel choice, AR step at {context} ({pairs} alternating rounds): {listed} -> {best} is "
+               f"{medians[default] / medians[best]:.2f}x the default")
+    for name, t in medians.items():
+        report.figures[f"ar_step_ms_kernel@{name}"] = 1e3 * t
+    report.figures["ar_best_kernel_speedup"] = medians[default] / medians[best]
+    return medians
 
 
 @torch.inference_mode()

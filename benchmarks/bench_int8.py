@@ -14,8 +14,7 @@ import torch
 
 from benchmarks._common import Report
 from benchmarks._model import build_full_model
-from benchmarks.bench_ar import ar_input
-from benchmarks.bench_nar_len import demask_inputs
+from valle_studio.engine.bench.inputs import ar_input, demask_inputs
 from valle_studio.engine.generation._common import run_pair
 from valle_studio.engine.model import KVCache, VallEModel
 from valle_studio.engine.quantize import quantize_int8, refusal

@@ -15,23 +15,10 @@ import time
 import torch
 
 from benchmarks._common import Report
-from benchmarks.bench_ar import FPS, conditioning
 from benchmarks.bounds import GemmBound, pass_flops
+from valle_studio.engine.bench.inputs import demask_inputs  # the app's benchmark uses it too
 from valle_studio.engine.generation._common import batch_full_passes, run_pair
-from valle_studio.engine.model import ModelInput, VallEModel
-from valle_studio.engine.model.config import MASK_TOKEN
-
-
-def demask_inputs(model: VallEModel, seconds: float) -> tuple[ModelInput, ModelInput, int]:
-    """The cond/null inputs of a mid-run demasking step for ``seconds`` of speech (half masked)."""
-    frames = int(seconds * FPS)
-    text, prompt = conditioning(seconds)
-    gen = torch.Generator().manual_seed(1)
-    resp = torch.randint(0, 1024, (frames,), generator=gen)
-    resp[torch.randperm(frames, generator=gen)[: frames // 2]] = MASK_TOKEN
-    cond = ModelInput.nar_len(text, 0, prompt, resp)
-    null = ModelInput.nar_len(torch.tensor([1, 2]), 0, None, resp)
-    return cond, null, frames
+from valle_studio.engine.model import VallEModel
 
 
 @torch.inference_mode()

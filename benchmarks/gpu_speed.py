@@ -22,11 +22,12 @@ import torch
 
 from benchmarks._device import timed
 from benchmarks._figures import Goal, Results
-from benchmarks.bench_ar import FPS, ar_input, conditioning
+from benchmarks.bench_ar import FPS
 from benchmarks.bench_e2e import StageClock
 from benchmarks.bench_streaming import settings_for, utterance
 from benchmarks.bounds import ar_step_bytes
 from valle_studio.engine import pipeline, streaming
+from valle_studio.engine.bench.inputs import ar_input, conditioning  # the inputs the bench command times too
 from valle_studio.engine.generation import predict_length
 from valle_studio.engine.model import KVCache, VallEModel
 from valle_studio.engine.progress import Progress

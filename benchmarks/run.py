@@ -7,8 +7,9 @@
 Items (see benchmarks/README.md): ``e2e`` (end-to-end 5 s / 10 s, both modalities, real-time factor,
 run first so that the process's peak memory is the engine's own), ``ar`` (AR step vs the bandwidth
 bound), ``nar-len`` (demasking step vs the GEMM rate), ``uncached`` (cached vs uncached AR),
-``int8`` (optional quantisation), ``app`` (launch to interactive window), ``memory`` (loading a
-full-size checkpoint in a fresh process: time and peak memory).
+``int8`` (optional quantisation), ``bf16`` (native bfloat16 on the CPU vs float32), ``marginal`` (2 more
+seconds of AR+NAR speech vs the physical read and GEMM bound), ``app`` (launch to interactive window),
+``memory`` (loading a full-size checkpoint in a fresh process: time and peak memory).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-ITEMS = ("e2e", "ar", "nar-len", "uncached", "int8", "app", "memory", "streaming")
-# Streaming (time to first audio, issue 9) adds ~2.5 minutes; the default run stays under 10 minutes without it.
-DEFAULT_ITEMS = tuple(item for item in ITEMS if item != "streaming")
+ITEMS = ("e2e", "ar", "nar-len", "uncached", "int8", "bf16", "marginal", "app", "memory", "streaming")
+# Streaming (time to first audio, issue 9) adds ~2.5 minutes and the marginal item (issue 19: four to eight
+# generations of 3-5 s of speech) 3-6 minutes; the default run stays under 10 minutes without them.
+DEFAULT_ITEMS = tuple(item for item in ITEMS if item not in ("streaming", "marginal"))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -31,10 +33,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", default="auto",
                         help="torch threads: a number, or auto (physical cores minus cores other processes keep busy)")
     parser.add_argument("--only", default=",".join(DEFAULT_ITEMS),
-                        help=f"comma-separated items of: {', '.join(ITEMS)} (default: all but streaming)")
+                        help=f"comma-separated items of: {', '.join(ITEMS)} (default: all but streaming and marginal)")
     parser.add_argument("--demask-steps", type=int, default=None,
                         help="NAR-len demasking steps in the end-to-end runs (default 4, quick 2; "
                              "25 and 50 are projected)")
+    parser.add_argument("--kernels", choices=("measured", "default"), default="measured",
+                        help="float32 linear kernels: measured (each candidate timed on the model's weights, as "
+                             "'valle-studio-cli bench' chooses them) or default (the engine's choice without a "
+                             "benchmark: oneDNN on x86, as in the figures measured before issue 19)")
     parser.add_argument("--profile", action="store_true", help="print a torch.profiler table of AR steps")
     parser.add_argument("--json", metavar="PATH", help="also write every figure to this JSON file")
     args = parser.parse_args(argv)
@@ -64,11 +70,21 @@ def main(argv: list[str] | None = None) -> int:
     report.say(f"VALL-E Studio benchmarks ({'quick' if q else 'full'}): full-size model, random weights, "
                "float32 CPU")
     report.say(f"   machine: {machine_line()}")
-    report.say(f"   torch {torch.__version__}, threads {why}, linear kernel {kernels.backend()}")
+    report.say(f"   torch {torch.__version__}, threads {why}, default linear kernel {kernels.backend()}, "
+               f"kernels {args.kernels}")
     report.figures.update(threads=threads, quick=q, machine=machine_line(), torch=torch.__version__)
 
     t0 = time.perf_counter()
     model = build_full_model()
+    if args.kernels == "measured":
+        from valle_studio.engine.bench import hardware, tune
+
+        choice, rates = tune.choose(hardware.backbone_matrices(model), rounds=3 if q else 5)
+        kernels.configure(choice)
+        listed = "; ".join(f"{slot} {choice[slot]} (" + ", ".join(f"{k} {v:.1f}" for k, v in by.items()) + ")"
+                           for slot, by in rates.items())
+        report.say(f"   kernels chosen by measurement (GB/s for mat-vecs, GFLOP/s for GEMMs): {listed}")
+        report.figures["kernels"] = choice
     params = sum(p.numel() for p in model.parameters())
     report.say(f"   model: {params / 1e6:.1f} M parameters ({params * 4 / 2**20:.0f} MiB float32), built in "
                f"{time.perf_counter() - t0:.1f} s; peak RSS {peak_rss_mb():.0f} MiB")
@@ -115,6 +131,18 @@ def main(argv: list[str] | None = None) -> int:
     if "int8" in args.only:
         report.section("optional int8 dynamic quantisation (CPU) vs float32")
         bench_int8.int8_vs_fp32(model, report, rounds=1 if q else 2, steps=4 if q else 8)
+
+    if "bf16" in args.only:
+        from benchmarks import bench_bf16
+
+        report.section("native bfloat16 on the CPU vs float32")
+        bench_bf16.bf16_vs_fp32(model, report, rounds=2 if q else 3, steps=4 if q else 8)
+
+    if "marginal" in args.only:
+        from benchmarks import bench_marginal
+
+        report.section("2 more seconds of AR+NAR speech vs the physical bound (read + GEMM)")
+        bench_marginal.extra_vs_bound(model, report, rounds=1 if q else 2)
 
     if "app" in args.only:
         report.section("5. app launch to an interactive window")

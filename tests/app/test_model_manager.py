@@ -154,7 +154,10 @@ def test_bad_import_is_reported(qtbot: Any, dialog: ModelManagerDialog, tmp_path
     assert dialog.progress_label.text().startswith("Failed")
 
 
-def test_device_and_precision_choices(qtbot: Any, dialog: ModelManagerDialog) -> None:
+def test_device_and_precision_choices(qtbot: Any, dialog: ModelManagerDialog, monkeypatch: pytest.MonkeyPatch) -> None:
+    from valle_studio.app import model_manager
+
+    monkeypatch.setattr(model_manager, "cpu_bf16_available", lambda: False)  # a CPU without native bfloat16
     dialog.set_devices(["cuda", "cpu"])
     assert [dialog.device.itemData(i) for i in range(dialog.device.count())] == ["auto", "cuda", "cpu"]
     with qtbot.waitSignal(dialog.choice_changed):
@@ -169,6 +172,32 @@ def test_device_and_precision_choices(qtbot: Any, dialog: ModelManagerDialog) ->
     assert dialog.settings.precision == "auto"  # half precision is not kept on the CPU
     dialog.set_devices(["cpu"])
     assert dialog.device.currentData() == "cpu"
+
+
+def test_cpu_precisions_say_what_they_cost_here(qtbot: Any, dialog: ModelManagerDialog,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.engine.bench_records import cpu_record
+    from valle_studio.app import model_manager
+    from valle_studio.engine.bench.record import save_record
+
+    save_record(cpu_record(bf16_speedup=1.8))
+    monkeypatch.setattr(model_manager, "cpu_bf16_available", lambda: True)
+    dialog.set_devices(["cpu"])
+    dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
+    model = dialog.precision.model()
+    tips = {key: model.item(dialog.precision.findData(key)) for key in ("auto", "bfloat16", "int8", "float16")}
+    assert "bfloat16, because this CPU computes it natively" in tips["auto"].toolTip()
+    assert tips["bfloat16"].isEnabled() and "97% of AR steps" in tips["bfloat16"].toolTip()
+    assert tips["int8"].isEnabled() and "logit error 8.5%" in tips["int8"].toolTip()
+    assert not tips["float16"].isEnabled()
+    with qtbot.waitSignal(dialog.choice_changed):
+        dialog.precision.setCurrentIndex(dialog.precision.findData("int8"))
+    assert dialog.settings.precision == "int8"
+    dialog.set_devices(["cuda", "cpu"])
+    with qtbot.waitSignal(dialog.choice_changed):
+        dialog.device.setCurrentIndex(dialog.device.findData("cuda"))
+    assert not model.item(dialog.precision.findData("int8")).isEnabled()
+    assert dialog.settings.precision == "auto"  # int8 is not kept on a GPU
 
 
 def test_embedding_sums_field_follows_the_selected_installed_model(qtbot: Any, dialog: ModelManagerDialog,

@@ -342,7 +342,6 @@ def test_pth_that_would_run_code_is_refused_without_running_it(tmp_path: Path) -
     ("device", "dtype", "message"),
     [
         ("cpu", torch.float16, "float16 on the CPU is about 200x slower"),
-        ("cpu", "bf16", "bfloat16 on the CPU"),
         ("cpu", "int8", "unknown precision"),
         ("tpu", torch.float32, "unknown device"),
     ],
@@ -350,6 +349,16 @@ def test_pth_that_would_run_code_is_refused_without_running_it(tmp_path: Path) -
 def test_bad_device_or_dtype_is_refused(tiny: Path, device: str, dtype: Any, message: str) -> None:
     with pytest.raises(DeviceError, match=message):
         load_model(tiny, device=device, dtype=dtype)
+
+
+def test_bfloat16_on_the_cpu_needs_native_support(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from valle_studio.engine.model import devices
+
+    monkeypatch.setattr(devices, "cpu_bf16_native", lambda: (False, ""))
+    with pytest.raises(DeviceError, match="bfloat16 on the CPU needs native support"):
+        load_model(tiny, device="cpu", dtype="bf16")
+    monkeypatch.setattr(devices, "cpu_bf16_native", lambda: (True, "AVX512_BF16"))
+    assert load_model(tiny, device="cpu", dtype="bf16").dtype == torch.bfloat16
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from valle_studio.app.estimates import Estimates, precision_of
+from valle_studio.app.jobs.benchmark import BenchmarkController
 from valle_studio.app.jobs.controller import EngineController
 from valle_studio.app.jobs.kinds import UnknownSymbolsFound
 from valle_studio.app.jobs.records import EngineBusy, EngineState, JobInfo, JobKind, LoadSpec
@@ -38,10 +40,12 @@ from valle_studio.app.services import AppServices
 from valle_studio.app.stream_bridge import StreamBridge
 from valle_studio.app.studio_takes import TakeKeeper, take_message
 from valle_studio.app.studio_tasks import StudioTasks
+from valle_studio.app.take_estimate import TakeEstimate
 from valle_studio.app.transcriber import Transcriber
 from valle_studio.app.widgets.about_dialog import AboutDialog
 from valle_studio.app.widgets.banner import Banner
 from valle_studio.app.widgets.batch_view import BatchView
+from valle_studio.app.widgets.benchmark_dialog import BenchmarkDialog
 from valle_studio.app.widgets.best_of_control import BestOfControl
 from valle_studio.app.widgets.convert_panel import ConvertPanel
 from valle_studio.app.widgets.history_panel import HistoryModel, HistoryPanel
@@ -53,9 +57,11 @@ from valle_studio.app.widgets.text_panel import TextPanel
 from valle_studio.app.widgets.verdict_badge import verdict_text
 from valle_studio.app.widgets.voice_panel import VoicePanel
 from valle_studio.app.window_layout import WindowLayout
+from valle_studio.engine.bench.recommend import Recommendation, auto_precision
 from valle_studio.engine.interfaces import ModelInfoProtocol
 from valle_studio.engine.progress import Progress
 from valle_studio.engine.quality.best_of import Candidate, Candidates
+from valle_studio.engine.quality.options import QualityOptions
 from valle_studio.engine.requests import SynthesisRequest
 from valle_studio.engine.settings import GenerationSettings
 from valle_studio.studio.history import HistoryError, Take
@@ -81,6 +87,8 @@ class MainWindow(WindowLayout, QMainWindow):
         self.setObjectName("mainWindow")
 
         self.engine = EngineController(services.loader, self)
+        self.estimates = Estimates(parent=self)  # the saved benchmark: expected durations and advice
+        self.benchmark = BenchmarkController(self.engine, services.store, self)
         self.history_model = HistoryModel(services.history, self)
         self.voice_panel = VoicePanel(services.voices, services.playback, services.recording)
         self.text_panel = TextPanel()
@@ -92,7 +100,7 @@ class MainWindow(WindowLayout, QMainWindow):
         self.history_panel = HistoryPanel(self.history_model)
         self.progress_panel = ProgressPanel()
         self.batch_view = BatchView(self.engine, services.voices, services.playback, self._batch_settings,
-                                    quality=self.best_of.options)
+                                    quality=self.best_of.options, estimates=self.estimates)
         self.take_keeper = TakeKeeper(services.history, self.history_model)
         self.transcriber = Transcriber(self.engine, self)
         self.stream_bridge = StreamBridge(self.engine, self.output_panel, self.settings, self)
@@ -110,6 +118,8 @@ class MainWindow(WindowLayout, QMainWindow):
         # a new Generate cancels the old job, whose "cancelled" must not take the new request away.
         self._requests: dict[int, SynthesisRequest] = {}
         self._dialog: ModelManagerDialog | None = None
+        self._bench_dialog: BenchmarkDialog | None = None
+        self.take_estimate = TakeEstimate(self.estimates, self.progress_panel, self._estimate_request, self)
         self._closed = False
         self._strip_holder: int | None = None  # the job (not a take) the progress strip last announced
 
@@ -133,6 +143,12 @@ class MainWindow(WindowLayout, QMainWindow):
         self.models_action.triggered.connect(self.open_model_manager)
         self.quit_action.triggered.connect(self.close)
         self.log_action.triggered.connect(self._open_log_folder)
+        self.benchmark_action.triggered.connect(self.open_benchmark)
+        for changed in (self.text_panel.changed, self.sampler_panel.changed, self.voice_panel.changed,
+                        self.best_of.changed):
+            changed.connect(self.take_estimate.refresh)
+        self.best_of.changed.connect(self.batch_view.refresh_estimate)  # batch lines get the same takes
+        self.estimates.changed.connect(self._on_estimates_changed)
         self.banner.action.clicked.connect(self.open_model_manager)
         self.progress_panel.stop_requested.connect(self.stop)
 
@@ -332,6 +348,7 @@ class MainWindow(WindowLayout, QMainWindow):
         self.progress_panel.start("starting")
         self._requests[job] = request
         self.take_keeper.start(job, request, voice=self.voice_panel.voice_name(), model=self._model_name())
+        self.take_estimate.started(job)
         self._update_actions()
         return job
 
@@ -342,6 +359,7 @@ class MainWindow(WindowLayout, QMainWindow):
     def _on_progress(self, job: int, progress: Progress) -> None:
         if job in self._requests:
             self.progress_panel.update_progress(progress)
+            self.take_estimate.progress(job, progress)
 
     def _model_name(self) -> str:
         return getattr(self.engine.info, "name", "") or (self.engine.spec.model if self.engine.spec else "")
@@ -368,6 +386,7 @@ class MainWindow(WindowLayout, QMainWindow):
             return
         result = candidates.best.result
         self.progress_panel.finish(result, verdict_text(candidates.best.quality))
+        self.take_estimate.ended(job)
         streamed = self.stream_bridge.take_over(job)  # its audio is in the output panel already
         if result.audio is None:
             self.take_keeper.forget(job)
@@ -391,6 +410,7 @@ class MainWindow(WindowLayout, QMainWindow):
         if self._requests.pop(job, None) is None:
             return
         self.progress_panel.failed(message)
+        self.take_estimate.ended(job)
         QMessageBox.warning(self, "Generation failed", message)
 
     def _on_cancelled(self, job: int) -> None:
@@ -398,6 +418,7 @@ class MainWindow(WindowLayout, QMainWindow):
         if self._requests.pop(job, None) is None:
             return
         self.progress_panel.cancelled()
+        self.take_estimate.ended(job)
         self.statusBar().showMessage("Generation stopped.", 4000)
 
     # -- takes ---------------------------------------------------------------------------------
@@ -490,7 +511,11 @@ class MainWindow(WindowLayout, QMainWindow):
                    "No usable GPU was found (no NVIDIA/Apple GPU, or a CPU-only build of PyTorch)."))
         else:
             self.device_label.setToolTip("")
-        self.precision_label.setText(f"Precision: {_short_dtype(getattr(info, 'dtype', spec.precision))}")
+        precision = precision_of(_short_dtype(getattr(info, "dtype", spec.precision)), spec.precision)
+        self.precision_label.setText(f"Precision: {precision}")
+        self.precision_label.setToolTip(f"'auto' on this CPU means {auto_precision(self.estimates.record)[1]}."
+                                        if spec.precision == "auto" and device == "cpu" else "")
+        self.estimates.set_model(device, precision, bool(getattr(info, "can_nar_len", True)))
         self.progress_panel.show_message("Ready")
         self.text_panel.request_phonemes()
         self._update_actions()
@@ -502,6 +527,38 @@ class MainWindow(WindowLayout, QMainWindow):
         QMessageBox.warning(self, "Could not load the model",
                             f"{spec.model} could not be loaded:\n\n{message}\n\n"
                             "Open the model manager (Ctrl+M) to download it again or to pick another one.")
+
+    # -- benchmark and estimates ---------------------------------------------------------------
+    def _estimate_request(self) -> tuple[str, GenerationSettings, float, QualityOptions]:
+        """What Generate would send now, for the expected duration: text, settings, seconds of voice, takes."""
+        voice = sum(len(samples) / rate for samples, rate in self.voice_panel.prompts() if rate)
+        return self.text_panel.text(), self.generation_settings(), voice, self.best_of.options()
+
+    def open_benchmark(self) -> BenchmarkDialog:
+        """Help → Benchmark this machine (non-modal); a run is a job of the engine."""
+        if self._bench_dialog is None:
+            self._bench_dialog = BenchmarkDialog(self.benchmark, self.estimates, self)
+            self._bench_dialog.apply_requested.connect(self.apply_advice)
+        self._bench_dialog.show()
+        self._bench_dialog.raise_()
+        return self._bench_dialog
+
+    def _on_estimates_changed(self) -> None:
+        advice = self.estimates.recommendation()
+        self.sampler_panel.set_measured_preset(advice.preset if advice is not None else None)
+
+    def apply_advice(self, advice: Recommendation) -> None:
+        """One click: the measured preset into the sampler, and its precision (reloading the model if needed)."""
+        self.sampler_panel.set_measured_preset(advice.preset)
+        self.sampler_panel.apply_preset(advice.preset.name)
+        wanted = advice.precision
+        if self.settings.precision == "auto" and wanted == auto_precision(self.estimates.record, advice.device)[0]:
+            wanted = "auto"  # "auto" already means it on this machine
+        loaded = self.estimates.precision if self.engine.is_loaded else None
+        if wanted != self.settings.precision or (loaded is not None and loaded != advice.precision):
+            self.settings.precision = wanted
+            self.load_default_model()
+        self.statusBar().showMessage(f"Applied {advice.preset.label}: {advice.sentence}", 10_000)
 
     def _open_log_folder(self) -> None:
         from PySide6.QtCore import QUrl

@@ -42,8 +42,17 @@ from valle_studio.app.embedding_sums_field import EmbeddingSumsField
 from valle_studio.app.jobs.background import BackgroundTask, TaskFunction
 from valle_studio.app.jobs.controller import EngineController
 from valle_studio.app.jobs.records import EngineState
-from valle_studio.app.model_rows import PRECISIONS, device_label, installed_names, model_rows
+from valle_studio.app.model_rows import (
+    PRECISIONS,
+    cpu_bf16_available,
+    device_label,
+    installed_names,
+    model_rows,
+    precision_offer,
+)
 from valle_studio.app.settings import AppSettings
+from valle_studio.engine.bench.choice import saved_benchmark
+from valle_studio.engine.bench.recommend import auto_precision
 from valle_studio.engine.interfaces import DownloaderProtocol, ModelStoreProtocol
 from valle_studio.engine.progress import Progress
 from valle_studio.engine.store.validate import is_lora_file
@@ -114,9 +123,9 @@ class ModelManagerDialog(QDialog):
         self.device.setToolTip("Where the model runs. A GPU is many times faster than the CPU.")
         self.precision = QComboBox()
         self.precision.setAccessibleName("Precision")
-        self.precision.setToolTip("Number format of the weights. Half precision needs a GPU; "
-                                  "on the CPU only float32 is offered (half precision is ~200x slower "
-                                  "there).")
+        self.precision.setToolTip("Number format of the weights. On the CPU, bfloat16 where the CPU has it "
+                                  "natively and int8 (faster, less exact); float16 needs a GPU. Hover over a "
+                                  "choice for what it costs here.")
         for key, label in PRECISIONS.items():
             self.precision.addItem(label, key)
         form = QFormLayout()
@@ -395,17 +404,25 @@ class ModelManagerDialog(QDialog):
         self._update_precisions()
 
     def _update_precisions(self) -> None:
+        """Offer what the device can run, each with its measured cost (model_rows.precision_offer)."""
         device = str(self.device.currentData())
         on_cpu = device == "cpu" or (device == "auto" and self._available_devices[:1] == ["cpu"])
+        record, note = saved_benchmark()
+        reason = auto_precision(record)[1] if record is not None else f"float32, because {note}"
         model = self.precision.model()
         assert isinstance(model, QStandardItemModel)  # a combo box's own model
+        allowed: set[str] = set()
         for i in range(self.precision.count()):
-            half = self.precision.itemData(i) in ("float16", "bfloat16")
+            key = str(self.precision.itemData(i))
+            enabled, tip = precision_offer(key, on_cpu=on_cpu, bf16_native=cpu_bf16_available(), record=record,
+                                           auto_reason=reason)
             item = model.item(i)
-            item.setEnabled(not (half and on_cpu))
-            item.setToolTip("Half precision needs a GPU." if half and on_cpu else "")
+            item.setEnabled(enabled)
+            item.setToolTip(tip)
+            if enabled:
+                allowed.add(key)
         wanted = self.settings.precision
-        if on_cpu and wanted in ("float16", "bfloat16"):
+        if wanted not in allowed:
             wanted = "auto"
         blocked = self.precision.blockSignals(True)
         self.precision.setCurrentIndex(max(0, self.precision.findData(wanted)))

@@ -9,17 +9,48 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from valle_studio.engine.bench.recommend import cost_words
+from valle_studio.engine.bench.record import BenchRecord
 from valle_studio.engine.interfaces import ModelStoreProtocol
 
 log = logging.getLogger(__name__)
 
 PRECISIONS = {
-    "auto": "Automatic (float32 on the CPU, half precision on a GPU)",
+    "auto": "Automatic (on the CPU as measured by the benchmark, half precision on a GPU)",
     "float32": "float32 (full precision)",
     "float16": "float16 (GPU only: half the memory)",
-    "bfloat16": "bfloat16 (GPU only: half the memory, more robust range)",
+    "bfloat16": "bfloat16 (GPU, or a CPU that has it natively: half the memory)",
+    "int8": "int8 (CPU only: fastest, less exact)",
 }
 DEVICE_NAMES = {"auto": "Automatic (the fastest found)", "cpu": "CPU", "mps": "Apple GPU (MPS)"}
+
+
+def cpu_bf16_available() -> bool:
+    """Whether this CPU computes bfloat16 natively (read without torch, for the precision choices)."""
+    from valle_studio.engine.bench.machine import cpu_bf16_flag
+
+    return bool(cpu_bf16_flag())
+
+
+def precision_offer(key: str, *, on_cpu: bool, bf16_native: bool, record: BenchRecord | None,
+                    auto_reason: str) -> tuple[bool, str]:
+    """Whether precision ``key`` can be chosen for the device, and its tooltip: what it costs here, from the
+    saved benchmark ``record`` of this machine where there is one (``auto_reason``: what "auto" means now)."""
+    measured = record.variant("cpu", key) if record is not None and on_cpu else None
+    cost = f" Measured here: {cost_words(measured.cost)}." if measured is not None and measured.cost else ""
+    if key == "auto":
+        return True, (f"On this CPU now: {auto_reason}." if on_cpu else "bfloat16 or float16 on a GPU.")
+    if key == "float16":
+        return (not on_cpu), ("Half precision needs a GPU." if on_cpu else "")
+    if key == "bfloat16":
+        if on_cpu and not bf16_native:
+            return False, "This CPU has no native bfloat16: it would run about 200x slower than float32."
+        return True, cost.strip() or ("Run Help → Benchmark this machine to measure it here." if on_cpu else "")
+    if key == "int8":
+        if not on_cpu:
+            return False, "int8 is for the CPU only; use float16 or bfloat16 on a GPU."
+        return True, cost.strip() or "Run Help → Benchmark this machine to measure its speed and accuracy here."
+    return True, ""
 
 
 def installed_names(store: ModelStoreProtocol) -> list[str]:

@@ -41,7 +41,10 @@ def store_loader(store: ModelStoreProtocol) -> Loader:
     def load(spec: LoadSpec) -> SynthesizerProtocol:
         from valle_studio.engine.synthesizer import Synthesizer  # imports torch: engine thread only
 
-        return Synthesizer.load(spec.model, device=spec.device, dtype=spec.precision, store=store)
+        # "int8" is float32 weights quantised to int8 (CPU only; the engine refuses it elsewhere)
+        int8 = spec.precision == "int8"
+        return Synthesizer.load(spec.model, device=spec.device, dtype="float32" if int8 else spec.precision,
+                                store=store, quantize="int8" if int8 else None)
 
     return load
 

@@ -34,6 +34,8 @@ class WindowLayout:
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.log_action = QAction("Open &log folder", self)
+        self.benchmark_action = QAction("&Benchmark this machine…", self)
+        self.benchmark_action.setToolTip("Measure how fast this machine generates speech, and get settings that fit it")
         for action in (self.generate_action, self.stop_action, self.play_action, self.export_action,
                        self.models_action, self.quit_action):
             self.addAction(action)  # shortcuts work wherever the focus is in the window
@@ -49,6 +51,7 @@ class WindowLayout:
         text_menu = self.menuBar().addMenu("&Text")
         text_menu.addActions([self.lexicons.global_action, self.lexicons.voice_action])
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.benchmark_action)
         help_menu.addAction(self.log_action)
         self.about_action = help_menu.addAction("&About VALL-E Studio")
 

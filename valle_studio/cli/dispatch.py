@@ -4,8 +4,8 @@
 installed scripts and the frozen bundle's launcher call).
 
 Each command lives in its own module (:mod:`.synth`, :mod:`.batch`, :mod:`.models`, :mod:`.transcribe`,
-:mod:`.phonemize`, :mod:`.clean`, :mod:`.convert`, :mod:`.voices`) with an ``add_parser(sub)`` that
-registers its flags and its handler; what they share (the sampler flags built from the settings'
+:mod:`.phonemize`, :mod:`.clean`, :mod:`.convert`, :mod:`.voices`, :mod:`.bench`) with an ``add_parser(sub)``
+that registers its flags and its handler; what they share (the sampler flags built from the settings'
 declaration, the exit codes, :class:`~.options.CliError`) is in :mod:`.options`.
 Progress goes to stderr; any bad flag or input ends with a one-line error and a non-zero exit code.
 torch is imported only when a command actually runs.
@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 
-from valle_studio.cli import batch, clean, convert, models, phonemize, synth, transcribe, voices
+from valle_studio.cli import batch, bench, clean, convert, models, phonemize, synth, transcribe, voices
 from valle_studio.cli.logfile import cli_log
 from valle_studio.cli.options import EXIT_CANCELLED, EXIT_ERROR, EXIT_NO_GOOD_TAKE, EXIT_OK, EXIT_USAGE, file_flags
 from valle_studio.cli.signals import Terminated, signals_as_interrupts
@@ -32,14 +32,14 @@ log = logging.getLogger(__name__)
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line: ``--version`` and the ``synth``, ``models``, ``batch``, ``transcribe``,
-    ``phonemize``, ``clean`` and ``convert`` commands, and ``voices`` (saved voices and blends)."""
+    ``phonemize``, ``clean``, ``convert`` and ``bench`` commands, and ``voices`` (saved voices and blends)."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="VALL-E Studio from the command line: clone a voice and speak text with it.",
     )
     parser.add_argument("--version", action=VersionAction, help="show the version and the espeak-ng in use, and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (synth, models, batch, transcribe, phonemize, clean, convert, voices):
+    for command in (synth, models, batch, transcribe, phonemize, clean, convert, voices, bench):
         command.add_parser(sub)
     return parser
 

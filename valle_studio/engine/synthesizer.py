@@ -155,6 +155,12 @@ class Synthesizer:
         _keep_torch_caches_in_app_folder()
         resolved = resolve_model(model, tokenizer=tokenizer, store=store)
         torch_device = resolve_device(device)
+        if torch_device.type == "cpu":  # a saved benchmark of this machine chose kernels and what "auto" means
+            from valle_studio.engine.bench.choice import apply_saved_kernels, cpu_auto_precision
+
+            apply_saved_kernels()
+            if dtype.strip().lower() == "auto":
+                dtype = cpu_auto_precision()[0]
         torch_dtype = resolve_dtype(dtype, torch_device)
         loaded = load_model(resolved.path, device=torch_device, dtype=torch_dtype, legacy_summing=legacy_summing,
                             quantize=quantize)

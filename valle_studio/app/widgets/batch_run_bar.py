@@ -70,6 +70,13 @@ class BatchRunBar(QWidget):
         if not running:
             self.set_paused(False)
 
+    def set_run_all_note(self, note: str) -> None:
+        """Add ``note`` (the expected run time) to Run all's tooltip."""
+        tip = ("Generate every line without a current take (failed and edited lines included); finished lines "
+               "are kept")
+        self._tips[self.run_all_button] = f"{tip}. {note}" if note else tip
+        self.run_all_button.setToolTip(self._tips[self.run_all_button])
+
     def set_paused(self, paused: bool) -> None:
         self.pause_button.blockSignals(True)
         self.pause_button.setChecked(paused)

@@ -50,6 +50,7 @@ from PySide6.QtWidgets import (
 
 from valle_studio.app.audio_bridge import PlaybackController
 from valle_studio.app.batch_table import COL_TEXT, QUEUED, RUNNING, BatchTableModel, BatchTableView
+from valle_studio.app.estimates import Estimates, takes_words
 from valle_studio.app.jobs.batch import BatchController
 from valle_studio.app.jobs.controller import EngineController
 from valle_studio.app.jobs.records import EngineBusy, EngineState
@@ -104,9 +105,11 @@ class BatchView(QWidget):
     def __init__(self, engine: EngineController, voices: VoiceLibrary, playback: PlaybackController,
                  settings: Callable[[], GenerationSettings], parent: QWidget | None = None, *,
                  projects_root: Path | None = None, reopen_last: bool = True,
-                 quality: Callable[[], QualityOptions] = QualityOptions) -> None:
+                 quality: Callable[[], QualityOptions] = QualityOptions,
+                 estimates: Estimates | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
+        self.estimates = estimates  # expected run time of the script (from the saved benchmark)
         self.voices = voices
         self.playback = playback
         self._settings = settings
@@ -210,6 +213,8 @@ class BatchView(QWidget):
         layout.addWidget(bar)
 
     def _connect(self) -> None:
+        if self.estimates is not None:
+            self.estimates.changed.connect(self._update_summary)
         self.open_script_button.clicked.connect(self._choose_script)
         self.open_project_button.clicked.connect(self._choose_project)
         self.export_button.clicked.connect(self.export)
@@ -562,9 +567,34 @@ class BatchView(QWidget):
             parts.append(f"{counts['failed']} failed")
         if counts["changed"]:
             parts.append(f"{counts['changed']} edited")
+        expected = self._expected_run()
+        if expected:
+            parts.append(expected)
         self.project_label.setText(f"<b>{html.escape(project.name)}</b> · " + " · ".join(parts))
         self.settings_label.setText(f"Settings: {settings_summary(project.settings)}")
         self.settings_label.setToolTip(", ".join(f"{k} {v}" for k, v in project.settings.to_dict().items()))
+
+    def refresh_estimate(self) -> None:
+        """Estimate Run all again (the takes per line changed)."""
+        if self.project is not None:
+            self._update_summary()
+
+    def _expected_run(self) -> str:
+        """``"Run all: about 25 min"``: what the lines Run all would generate take with the takes each line
+        gets (best-of, checked), from the saved benchmark (or a rough guess); the Run all button's tooltip
+        says what is counted and where the figure comes from."""
+        project, estimates = self.project, self.estimates
+        if project is None or estimates is None:
+            return ""
+        ids = set(project.ids_needing_work())
+        rows = [(row.text, project.settings_for(row)) for row in project.rows if row.id in ids]
+        if not rows:
+            return ""
+        quality = self._quality()
+        seconds, most = estimates.rows(rows, quality)
+        self.run_bar.set_run_all_note(f"{len(rows)} line(s) now, per line {takes_words(quality, seconds, most)}: "
+                                      f"{estimates.words(seconds)}, {estimates.basis()}")
+        return f"Run all: {estimates.words(seconds)}"
 
     def _update_controls(self) -> None:
         has = self.project is not None

@@ -80,6 +80,9 @@ class ProgressPanel(QWidget):
         self.stage = QLabel("Ready")
         self.stage.setObjectName("stage")
         self.stage.setMinimumWidth(220)
+        # Before a take: its expected duration; while it runs: the time left (valle_studio.app.take_estimate).
+        self.expected = QLabel("")
+        self.expected.setObjectName("expected")
         self.elapsed = QLabel("")
         self.elapsed.setObjectName("elapsed")
         self.elapsed.setToolTip("Time spent on this generation so far.")
@@ -96,6 +99,7 @@ class ProgressPanel(QWidget):
         layout.setContentsMargins(6, 2, 6, 2)
         layout.addWidget(self.stage)
         layout.addWidget(self.bar, 1)
+        layout.addWidget(self.expected)
         layout.addWidget(self.elapsed)
         layout.addWidget(self.rtf)
         layout.addWidget(self.stop)
@@ -150,6 +154,11 @@ class ProgressPanel(QWidget):
         self.bar.setValue(0)
         self.stage.setText("Failed")
         self.stage.setToolTip(message)
+
+    def set_expected(self, text: str, tip: str = "") -> None:
+        """The expected duration of the next take, or the time left of the running one."""
+        self.expected.setText(text)
+        self.expected.setToolTip(tip)
 
     def show_message(self, text: str) -> None:
         """A one-line state outside a run ("Loading model…")."""

@@ -40,7 +40,7 @@ from valle_studio.app.widgets.sampler_fields import (
     NumberField,
 )
 from valle_studio.engine.setting_spec import FieldSpec, SettingsError
-from valle_studio.engine.settings import PRESET_LIST, PRESETS, SPECS, GenerationSettings
+from valle_studio.engine.settings import PRESET_LIST, PRESETS, SPECS, GenerationSettings, Preset
 
 CUSTOM = "custom"
 # Fields a preset does not touch: the seed is the user's, the split mode the text panel's, the LoRA the
@@ -149,6 +149,8 @@ class SamplerPanel(QWidget):
         super().__init__(parent)
         self._split = "sentences"
         self._loading = False
+        # The fixed presets, plus a measured one ("Fast on this CPU", set_measured_preset) after them.
+        self._presets: dict[str, GenerationSettings] = dict(PRESETS)
         self._others = GenerationSettings()  # fields other panels show, kept as they were given
         self._last_tokens: dict[str, tuple[int, ...]] = {}
 
@@ -286,7 +288,24 @@ class SamplerPanel(QWidget):
         """Load a preset's values, keeping the seed and the split mode."""
         current = self.settings()
         keep = {k: getattr(current, k) for k in _NOT_IN_PRESET}
-        self.set_settings(PRESETS[name].replace(**keep))
+        self.set_settings(self._presets[name].replace(**keep))
+
+    def set_measured_preset(self, preset: Preset | None) -> None:
+        """Offer ``preset`` (derived from a benchmark of this machine) after the fixed presets, or remove it
+        (None). It never replaces one of them: a name of a fixed preset is refused."""
+        if preset is not None and preset.name in PRESETS:
+            raise ValueError(f"a measured preset cannot replace the {preset.name!r} preset")
+        blocked = self.preset.blockSignals(True)
+        for name in [n for n in self._presets if n not in PRESETS]:
+            self.preset.removeItem(self.preset.findData(name))
+            del self._presets[name]
+        if preset is not None:
+            index = self.preset.findData(CUSTOM)
+            self.preset.insertItem(index, preset.label, preset.name)
+            self.preset.setItemData(index, preset.tip, Qt.ItemDataRole.ToolTipRole)
+            self._presets[preset.name] = preset.settings
+        self.preset.blockSignals(blocked)
+        self._select_matching_preset()
 
     def preset_name(self) -> str:
         """The selected preset's key, or ``"custom"``."""
@@ -326,7 +345,7 @@ class SamplerPanel(QWidget):
     def _select_matching_preset(self) -> None:
         current = self.settings()
         neutral = {k: getattr(PRESETS["default"], k) for k in _NOT_IN_PRESET}
-        name = next((n for n, p in PRESETS.items() if p.replace(**neutral) == current.replace(**neutral)),
+        name = next((n for n, p in self._presets.items() if p.replace(**neutral) == current.replace(**neutral)),
                     CUSTOM)
         blocked = self.preset.blockSignals(True)
         self.preset.setCurrentIndex(self.preset.findData(name))
