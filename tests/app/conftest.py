@@ -8,6 +8,8 @@ of Qt calls, and with an affected binding the interpreter would abort at a rando
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QThread
@@ -55,3 +57,20 @@ def no_dangling_qthreads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     running = [t.objectName() or repr(t) for t in started if t.isRunning()]
     assert not running, f"QThreads left running: {running}"
+
+
+@pytest.fixture(scope="module")
+def codec() -> Any:
+    """A random-weight EnCodec (no Vocos): real shapes and code paths, built once per module."""
+    from valle_studio.engine.codec import EncodecVocosCodec
+
+    return EncodecVocosCodec.random(seed=0, with_vocos=False)
+
+
+@pytest.fixture()
+def home(tmp_path: Path) -> Path:
+    """An app home whose model store holds one tiny model, installed under the name "tiny"."""
+    from valle_studio.engine.debug import write_tiny_checkpoint
+
+    write_tiny_checkpoint(tmp_path / "models" / "tiny" / "model.sft")
+    return tmp_path

@@ -33,22 +33,6 @@ pytestmark = pytest.mark.gui
 FAST = PRESETS["default"].replace(max_steps=5, max_duration=1.0, seed=1234)
 
 
-@pytest.fixture(scope="module")
-def codec() -> Any:
-    from valle_studio.engine.codec import EncodecVocosCodec
-
-    return EncodecVocosCodec.random(seed=0, with_vocos=False)
-
-
-@pytest.fixture()
-def home(tmp_path: Path) -> Path:
-    """A model store with one tiny model installed under the name "tiny"."""
-    from valle_studio.engine.debug import write_tiny_checkpoint
-
-    write_tiny_checkpoint(tmp_path / "models" / "tiny" / "model.sft")
-    return tmp_path
-
-
 def make_services(home: Path, tokenizer: Path, codec: Any, *,
                   output_reason: str | None = None) -> AppServices:
     from valle_studio.engine.store import ModelStore

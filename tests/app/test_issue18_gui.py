@@ -22,19 +22,6 @@ from valle_studio.engine.store import ModelStore
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture(scope="module")
-def codec() -> Any:
-    from valle_studio.engine.codec import EncodecVocosCodec
-
-    return EncodecVocosCodec.random(seed=0, with_vocos=False)
-
-
-@pytest.fixture()
-def home(tmp_path: Path) -> Path:
-    write_tiny_checkpoint(tmp_path / "models" / "tiny" / "model.sft")
-    return tmp_path
-
-
 def tone(seconds: float = 1.2, base: float = 200.0, rate: int = 24_000) -> np.ndarray:
     t = np.arange(int(seconds * rate)) / rate
     return (0.4 * np.sin(2 * np.pi * (base + 50 * t) * t) * (0.6 + 0.3 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)

@@ -31,21 +31,6 @@ STREAMED = PRESETS["default"].replace(modality="ar+nar", max_duration=4.0, seed=
 TEXT = "Stream this sentence. And then this one."
 
 
-@pytest.fixture(scope="module")
-def codec() -> Any:
-    from valle_studio.engine.codec import EncodecVocosCodec
-
-    return EncodecVocosCodec.random(seed=0, with_vocos=False)
-
-
-@pytest.fixture()
-def home(tmp_path: Path) -> Path:
-    from valle_studio.engine.debug import write_tiny_checkpoint
-
-    write_tiny_checkpoint(tmp_path / "models" / "tiny" / "model.sft")
-    return tmp_path
-
-
 def services_for(home: Path, tokenizer: Path, codec: Any, *, speed: float = 1.0, step_s: float = 0.0,
                  output_reason: str | None = None) -> AppServices:
     """``test_generation``'s services with a fake device at ``speed`` x real time; ``step_s`` slows

@@ -20,13 +20,6 @@ from valle_studio.engine.store import ModelStore
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture(scope="module")
-def codec() -> Any:
-    from valle_studio.engine.codec import EncodecVocosCodec
-
-    return EncodecVocosCodec.random(seed=0, with_vocos=False)
-
-
 @pytest.fixture()
 def home(tmp_path: Path) -> Path:
     write_tiny_checkpoint(tmp_path / "models" / "tiny" / "model.sft")

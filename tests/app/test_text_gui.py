@@ -24,21 +24,6 @@ pytestmark = pytest.mark.gui
 UNKNOWN_IPA = "zˈɔɹũk"  # the tiny tokenizer has no ũ
 
 
-@pytest.fixture()
-def home(tmp_path: Path) -> Path:
-    from valle_studio.engine.debug import write_tiny_checkpoint
-
-    write_tiny_checkpoint(tmp_path / "models" / "tiny" / "model.sft")
-    return tmp_path
-
-
-@pytest.fixture(scope="module")
-def codec() -> Any:
-    from valle_studio.engine.codec import EncodecVocosCodec
-
-    return EncodecVocosCodec.random(seed=0, with_vocos=False)
-
-
 def _phonemes(qtbot: Any, window: Any) -> Any:
     with qtbot.waitSignal(window.engine.phonemes_ready, timeout=30_000) as answer:
         window.text_panel.request_phonemes()
