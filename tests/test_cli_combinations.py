@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.batch.helpers import FAST_FLAGS, SR, install_random_codec, tiny_model, voice_clip
+from tests import cli_home
+from tests.batch.helpers import FAST_FLAGS, SR, voice_clip
+from tests.cli_home import build_cli_home, last_error
 from valle_studio import cli
 from valle_studio.audio.io import save_audio
 from valle_studio.batch.project import BatchProject
-from valle_studio.engine.debug import write_tiny_lora
 from valle_studio.engine.quality import derive_seed
 from valle_studio.engine.settings import SettingsError
 from valle_studio.errors import describe
@@ -24,27 +25,13 @@ from valle_studio.studio.voices import VoiceLibrary
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("home")
-    install_random_codec(root)
-    tiny_model(root)
-    write_tiny_lora(root / "glados.sft", name="glados", magnitude=2.0)
-    library = VoiceLibrary(root / "data" / "voices")
-    library.save("Alice", [(voice_clip(), SR)])
-    library.save("Bob", [(voice_clip(base=260.0), SR)])
-    library.save_blend("Mix", [("Alice", 0.6), ("Bob", 0.4)])
-    np.save(root / "clip.npy", np.random.default_rng(0).integers(0, 1024, (40, 8)))
+    root = build_cli_home(tmp_path_factory.mktemp("home"))
+    VoiceLibrary(root / "data" / "voices").save_blend("Mix", [("Alice", 0.6), ("Bob", 0.4)])
     save_audio(root / "clip.wav", voice_clip(1.0), SR)
     return root
 
 
-@pytest.fixture
-def use_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("VALLE_STUDIO_HOME", str(home))
-    return home
-
-
-def _last_error(capsys: pytest.CaptureFixture[str]) -> str:
-    return capsys.readouterr().err.strip().splitlines()[-1]
+use_home = cli_home.use_home  # the fixture, for this module's tests
 
 
 def _model(home: Path, tokenizer: Path) -> list[str]:
@@ -75,7 +62,7 @@ def test_a_blend_refused_by_best_of_streaming_writes_nothing(use_home: Path, tin
     argv = ["synth", *_model(use_home, tiny_tokenizer), "--text", "Hi.", "--voice", "Alice", "--voice", "Bob",
             "--best-of", "2", "--stream", "--out-codes", str(out), *FAST_FLAGS]
     assert cli.main(argv) == cli.EXIT_ERROR
-    assert "cannot be streamed" in _last_error(capsys) and not out.exists()
+    assert "cannot be streamed" in last_error(capsys) and not out.exists()
 
 
 @pytest.mark.parametrize(("command", "reads", "writes"), [
@@ -96,7 +83,7 @@ def test_clean_and_convert_never_overwrite_their_input(command: str, reads: str,
               else ["--source", str(use_home / "clip.npy"), "--prompt", str(npy)]}[command]
     argv = [command, *_model(use_home, tiny_tokenizer), *inputs, writes, str(victim), "--quiet", *FAST_FLAGS]
     assert cli.main(argv) == cli.EXIT_ERROR
-    message = _last_error(capsys)
+    message = last_error(capsys)
     assert message.startswith("valle-studio-cli: error: ")
     assert f"{writes} {victim} is the file given to {reads}" in message, message
     assert "Choose another output name" in message, message
@@ -135,11 +122,11 @@ def test_a_missing_lora_is_refused_by_its_flag_before_the_model_loads(command: s
     argv = [command, *_model(use_home, tiny_tokenizer), *inputs, "--lora", "nope:0.5", "--out-codes", str(out),
             *FAST_FLAGS]
     assert cli.main(argv) == cli.EXIT_ERROR
-    message = _last_error(capsys)
+    message = last_error(capsys)
     assert message.startswith("valle-studio-cli: error: --lora nope: the LoRA 'nope' is not installed"), message
     assert not out.exists()
     assert cli.main([*argv[:-len(FAST_FLAGS) - 4], "--lora", "glados:9", *argv[-len(FAST_FLAGS) - 2:]]) == 1
-    assert _last_error(capsys).endswith("--lora glados:9 is out of range: must be between 0 and 1.5")
+    assert last_error(capsys).endswith("--lora glados:9 is out of range: must be between 0 and 1.5")
 
 
 def test_ar_samplers_on_a_nar_len_run_get_a_note(use_home: Path, tiny_tokenizer: Path, tmp_path: Path,
@@ -169,12 +156,12 @@ def test_batch_checks_loras_and_blends_before_its_project_exists(use_home: Path,
     script.write_text("text,voice,lora\nHello there.,Alice,\nAnd you.,Bob,nope:0.5\n", encoding="utf-8")
     out = tmp_path / "out"
     assert cli.main(["batch", str(script), "--out-dir", str(out), *base]) == cli.EXIT_ERROR
-    assert "line 3, column 'lora': the LoRA 'nope' is not installed" in _last_error(capsys)
+    assert "line 3, column 'lora': the LoRA 'nope' is not installed" in last_error(capsys)
     assert not out.exists()
     plain = tmp_path / "plain.txt"
     plain.write_text("Hello there.\n", encoding="utf-8")
     assert cli.main(["batch", str(plain), "--out-dir", str(out), "--voice", "Alice", "--lora", "nope", *base]) == 1
-    assert "--lora nope: the LoRA 'nope' is not installed" in _last_error(capsys)
+    assert "--lora nope: the LoRA 'nope' is not installed" in last_error(capsys)
     assert not out.exists()
     # A saved blend as a line's voice passes the up-front voice checks and is generated, best of 2.
     mixed = tmp_path / "mixed.txt"
@@ -189,7 +176,7 @@ def test_batch_checks_loras_and_blends_before_its_project_exists(use_home: Path,
     assert len(json.loads(report.read_text(encoding="utf-8"))["lines"]) == 2
     # Resuming with another LoRA is refused by its flag: the batch keeps the settings it started with.
     assert cli.main(["batch", str(mixed), "--out-dir", str(out), "--resume", "--lora", "glados", *base]) == 1
-    assert "cannot resume" in (message := _last_error(capsys)) and "--lora" in message
+    assert "cannot resume" in (message := last_error(capsys)) and "--lora" in message
 
 
 def test_sync_script_regenerates_a_line_whose_lora_changed(use_home: Path, tiny_tokenizer: Path, tmp_path: Path,
@@ -212,6 +199,6 @@ def test_sync_script_regenerates_a_line_whose_lora_changed(use_home: Path, tiny_
         assert second.approved_take is not None and second.approved_take.settings.lora_strength == 0.9
     script.write_text("text,voice,lora\nHello there.,Alice,\nAnd you.,Bob,nope\n", encoding="utf-8")
     assert cli.main([*argv, "--sync-script"]) == cli.EXIT_ERROR
-    assert "line 3, column 'lora': the LoRA 'nope' is not installed" in _last_error(capsys)
+    assert "line 3, column 'lora': the LoRA 'nope' is not installed" in last_error(capsys)
     with BatchProject.open(out / ".valle-batch", lock=False) as project:
         assert project.rows[1].settings["lora_strength"] == 0.9  # refused before any row changed

@@ -9,34 +9,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.batch.helpers import FAST_FLAGS, SR, install_random_codec, tiny_model, voice_clip
+from tests import cli_home
+from tests.batch.helpers import FAST_FLAGS
+from tests.cli_home import build_cli_home, last_error
 from valle_studio import cli
 from valle_studio.batch.project import BatchProject
-from valle_studio.engine.debug import write_tiny_checkpoint, write_tiny_lora
-from valle_studio.studio.voices import VoiceLibrary
+from valle_studio.engine.debug import write_tiny_checkpoint
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("home")
-    install_random_codec(root)
-    tiny_model(root)
-    write_tiny_lora(root / "glados.sft", name="glados", magnitude=2.0)
-    library = VoiceLibrary(root / "data" / "voices")
-    library.save("Alice", [(voice_clip(), SR)])
-    library.save("Bob", [(voice_clip(base=260.0), SR)])
-    np.save(root / "clip.npy", np.random.default_rng(0).integers(0, 1024, (40, 8)))
+    root = build_cli_home(tmp_path_factory.mktemp("home"))
     return root
 
 
-@pytest.fixture
-def use_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("VALLE_STUDIO_HOME", str(home))
-    return home
-
-
-def _last_error(capsys: pytest.CaptureFixture[str]) -> str:
-    return capsys.readouterr().err.strip().splitlines()[-1]
+use_home = cli_home.use_home  # the fixture, for this module's tests
 
 
 def test_clean_writes_codes_of_the_clips_length(use_home: Path, tiny_tokenizer: Path, tmp_path: Path) -> None:
@@ -63,7 +50,7 @@ def test_clean_refuses_bad_input(use_home: Path, tiny_tokenizer: Path, tmp_path:
     }
     for needle, argv in runs.items():
         assert cli.main(argv) == cli.EXIT_ERROR, needle
-        message = _last_error(capsys)
+        message = last_error(capsys)
         assert message.startswith("valle-studio-cli: error:") and needle in message.lower(), message
     assert not (tmp_path / "o.npy").exists()
     with pytest.raises(SystemExit):
@@ -80,12 +67,12 @@ def test_convert_with_a_saved_voice_and_with_files(use_home: Path, tiny_tokenize
     assert np.load(out).shape == (40, 8)
     assert cli.main([*base, "--prompt", str(use_home / "clip.npy")]) == 0
     assert cli.main(base) == cli.EXIT_ERROR
-    assert "give the target voice with --prompt FILE or --voice NAME" in _last_error(capsys)
+    assert "give the target voice with --prompt FILE or --voice NAME" in last_error(capsys)
     assert cli.main([*base, "--voice", "Nobody"]) == cli.EXIT_ERROR
-    assert "There is no voice called 'Nobody'" in _last_error(capsys)
+    assert "There is no voice called 'Nobody'" in last_error(capsys)
     arnar = write_tiny_checkpoint(tmp_path / "arnar.sft", capabilities=("ar", "nar"), noncausal_masks=False)
     assert cli.main([*base[:2], str(arnar), *base[3:], "--voice", "Alice"]) == cli.EXIT_ERROR
-    assert "voice conversion needs NAR-len" in _last_error(capsys)
+    assert "voice conversion needs NAR-len" in last_error(capsys)
 
 
 def test_voices_blend_and_synth_with_blends(use_home: Path, tiny_tokenizer: Path, tmp_path: Path,
@@ -107,9 +94,9 @@ def test_voices_blend_and_synth_with_blends(use_home: Path, tiny_tokenizer: Path
     }
     for needle, flags in bad.items():
         assert cli.main([*synth, *flags]) == cli.EXIT_ERROR, needle
-        assert needle in _last_error(capsys), needle
+        assert needle in last_error(capsys), needle
     assert cli.main(["voices", "blend", "Solo", "Alice"]) == cli.EXIT_ERROR
-    assert "A blend needs 2 to 8 voices" in _last_error(capsys)
+    assert "A blend needs 2 to 8 voices" in last_error(capsys)
 
 
 def test_synth_with_a_lora_and_the_new_samplers(use_home: Path, tiny_tokenizer: Path, tmp_path: Path,
@@ -128,9 +115,9 @@ def test_synth_with_a_lora_and_the_new_samplers(use_home: Path, tiny_tokenizer: 
                   ["--ras-window", "10", "--ras-threshold", "0.2"]):
         assert cli.main([*synth, *ar, *flags]) == 0, flags
     assert cli.main([*synth, "--lora", "nope"]) == cli.EXIT_ERROR
-    assert "the LoRA 'nope' is not installed" in _last_error(capsys)
+    assert "the LoRA 'nope' is not installed" in last_error(capsys)
     assert cli.main([*synth, "--dry-sequence-breakers", "1,x"]) == cli.EXIT_ERROR
-    assert "--dry-sequence-breakers '1,x' is not usable" in _last_error(capsys)
+    assert "--dry-sequence-breakers '1,x' is not usable" in last_error(capsys)
 
 
 def test_models_import_recognises_a_lora(use_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -141,7 +128,7 @@ def test_models_import_recognises_a_lora(use_home: Path, capsys: pytest.CaptureF
     assert "glados" in listed and "lora-shodan" in listed and "LoRAs (apply with --lora" in listed
     assert cli.main(["models", "remove", "glados"]) == 0
     assert cli.main(["models", "remove", "glados"]) == cli.EXIT_ERROR
-    assert "is neither in the catalog nor installed" in _last_error(capsys)
+    assert "is neither in the catalog nor installed" in last_error(capsys)
 
 
 def test_batch_lines_can_name_their_own_lora(use_home: Path, tiny_tokenizer: Path, tmp_path: Path,
@@ -161,5 +148,5 @@ def test_batch_lines_can_name_their_own_lora(use_home: Path, tiny_tokenizer: Pat
     bad = tmp_path / "bad.csv"
     bad.write_text("text,lora\nHello.,glados:7\n", encoding="utf-8")
     assert cli.main(["batch", str(bad), "--out-dir", str(tmp_path / "o2"), "--voice", "Alice"]) == cli.EXIT_ERROR
-    assert "line 2, column 'lora': must be between 0 and 1.5" in _last_error(capsys)
+    assert "line 2, column 'lora': must be between 0 and 1.5" in last_error(capsys)
     assert not (tmp_path / "o2").exists()
