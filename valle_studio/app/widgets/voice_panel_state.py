@@ -31,8 +31,7 @@ class VoicePanelState:
         blend = self._voice is not None and self._voice.is_blend
         self.remove_clip_button.setVisible(not draft_mode and not blend)
         # A saved voice's clips are listened to, not edited: the tools work on the draft only.
-        for widget in (self.keep_button, self.cleanup_button, self.model_clean_button, self.undo_button,
-                       self.save_row):
+        for widget in (self.edit_row, self.undo_button, self.save_row):
             widget.setVisible(draft_mode)
         editing = editing and not self._model_cleaning
         self.model_clean_button.setEnabled(editing and not self._model_clean)
@@ -75,6 +74,8 @@ class VoicePanelState:
         self.meter.setVisible(recording)
         if not recording:
             self.meter.setValue(0)
+            # "Clipping!" is about the recorded draft: not while a saved voice (or another clip) is shown.
+            self.clip_label.setVisible(draft_mode and self._draft_clipped)
 
         self._update_labels(has_draft and not self.busy)
 
