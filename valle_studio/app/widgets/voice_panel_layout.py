@@ -27,11 +27,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from valle_studio.app.widgets.compact import compact_button, compact_buttons, fitting_combo
 from valle_studio.app.widgets.elided_label import ElidedLabel
 from valle_studio.app.widgets.waveform_view import WaveformView
 
 METER_FLOOR_DB = -60.0
 PLACEHOLDER = "Import or record a clip of 3-12 s of clear speech"
+MODEL_CLEAN_TEXT = "Denoise"  # with the model's own noise-suppression task (the tooltip says so)
 CLIPPING_TEXT = "Clipping! Move away from the microphone or lower its gain."
 
 
@@ -47,12 +49,6 @@ def _row(*items: QWidget | tuple[QWidget | None, int], parent: QWidget | None = 
     return row
 
 
-def _shrinkable(combo: QComboBox, chars: int) -> None:
-    """A combo box that may be narrower than its longest item (a voice's or a microphone's long name)."""
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(chars)
-
-
 class VoicePanelLayout:
     """See the module docstring; every attribute it sets is the panel's."""
 
@@ -60,7 +56,7 @@ class VoicePanelLayout:
         self.voice_combo = QComboBox()
         self.voice_combo.setAccessibleName("Voice")
         self.voice_combo.setToolTip("The voice to speak with: a saved voice, or the clip prepared below")
-        _shrinkable(self.voice_combo, 12)
+        fitting_combo(self.voice_combo, 12)
         self.rename_button = QPushButton("Rename…")
         self.delete_button = QPushButton("Delete")
         self.blend_button = QPushButton("Blend…")
@@ -82,7 +78,7 @@ class VoicePanelLayout:
         self.import_button.setToolTip("Open a WAV, FLAC, OGG or MP3 file (or drop one on this panel)")
         self.device_combo = QComboBox()
         self.device_combo.setAccessibleName("Microphone")
-        _shrinkable(self.device_combo, 8)
+        fitting_combo(self.device_combo, 5)
         self.record_button = QPushButton("Record")
         self.record_button.setCheckable(True)
         self.meter = QProgressBar()
@@ -101,11 +97,11 @@ class VoicePanelLayout:
         self.waveform.set_selection_enabled(True)
         self.waveform.set_placeholder_text(PLACEHOLDER)
         self.play_button = QPushButton("Play")
-        self.keep_button = QPushButton("Keep selection")
-        self.keep_button.setToolTip("Cut the clip down to the selected part")
+        self.keep_button = QPushButton("Crop")
+        self.keep_button.setToolTip("Keep the selection: cut the clip down to the selected part")
         self.cleanup_button = QPushButton("Clean up")
         self.cleanup_button.setToolTip("Trim silence at both ends and bring the loudness to a standard level")
-        self.model_clean_button = QPushButton("Clean with the model")
+        self.model_clean_button = QPushButton(MODEL_CLEAN_TEXT)
         self.model_clean_button.setObjectName("modelClean")
         self.undo_button = QPushButton("Undo edits")
         self.transcribe_button = QPushButton("Transcribe")
@@ -125,6 +121,13 @@ class VoicePanelLayout:
         self.voice_hint.setWordWrap(True)
         self.voice_hint.setEnabled(False)  # drawn greyed: a hint, not a control
 
+        compact_buttons(self.rename_button, self.delete_button, self.blend_button, self.remove_clip_button,
+                        self.import_button, self.keep_button, self.cleanup_button, self.undo_button,
+                        self.transcribe_button)
+        compact_button(self.save_button, "Save as voice", "Add to \u201cNarrator voice\u2026\u201d")
+        compact_button(self.play_button, "Play", "Pause")
+        compact_button(self.record_button, "Record", "Stop")
+        compact_button(self.model_clean_button, MODEL_CLEAN_TEXT, "Denoising…")
         self.save_row = QWidget()  # one widget, so it can be hidden while a saved voice is shown
         _row((self.name_edit, 1), self.save_button, parent=self.save_row).setContentsMargins(0, 0, 0, 0)
         # The draft's editing tools, in one widget: hidden together while a saved voice is shown.
@@ -153,4 +156,4 @@ class VoicePanelLayout:
         self.clip_layout.insertWidget(self.clip_layout.indexOf(self.clip_label) + 1, widget)
 
 
-__all__ = ["CLIPPING_TEXT", "METER_FLOOR_DB", "PLACEHOLDER", "VoicePanelLayout"]
+__all__ = ["CLIPPING_TEXT", "METER_FLOOR_DB", "MODEL_CLEAN_TEXT", "PLACEHOLDER", "VoicePanelLayout"]
