@@ -15,6 +15,7 @@ from valle_studio.app.model_manager import ModelManagerDialog, NameRole
 from valle_studio.app.settings import AppSettings
 from valle_studio.app.widgets.blend_dialog import BlendDialog
 from valle_studio.app.widgets.lora_panel import NONE_LABEL, LoraPanel
+from valle_studio.app.widgets.voice_panel_layout import MODEL_CLEAN_TEXT
 from valle_studio.engine.debug import write_tiny_checkpoint, write_tiny_lora
 from valle_studio.engine.settings import SPECS, GenerationSettings
 from valle_studio.engine.store import ModelStore
@@ -72,8 +73,8 @@ def test_clean_with_the_model_replaces_the_draft(qtbot: Any, home: Path, tiny_to
     assert button.isVisible() and button.isEnabled(), button.toolTip()
     with qtbot.waitSignal(window.engine.job_stopped, timeout=60_000):
         button.click()
-        assert not button.isEnabled() and button.text() == "Cleaning…"
-    qtbot.waitUntil(lambda: button.text() == "Clean with the model", timeout=5_000)
+        assert not button.isEnabled() and button.text() == "Denoising…"
+    qtbot.waitUntil(lambda: button.text() == MODEL_CLEAN_TEXT, timeout=5_000)
     samples, rate = panel.prompts()[0]
     assert rate == 24_000 and len(samples) == 60 * 320  # the clip's 60 frames, said again by the model
     assert panel.undo_button.isEnabled()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from PySide6.QtGui import QValidator
 
-from valle_studio.app.widgets.sampler_panel import MAX_SEED, SamplerPanel, SeedValidator
+from valle_studio.app.widgets.sampler_panel import MAX_SEED, SamplerPanel, SeedValidator, short_label
 from valle_studio.app.widgets.text_panel import TextPanel
 from valle_studio.cli import dispatch
 from valle_studio.cli.options import CliError, settings_from_args
@@ -116,7 +116,10 @@ def test_combo_flag_and_validation_agree(spec: FieldSpec, qtbot: Any, sampler: S
     else:
         combo = sampler.choices[spec.name]
     shown = [(combo.itemData(i), combo.itemText(i), combo.itemData(i, 3) or "") for i in range(combo.count())]
-    assert shown == [(c.value, c.label, c.tip) for c in spec.choices]
+    # The combo shows each choice's name; its explanation in brackets and its tip are the item's tooltip.
+    assert [(value, item) for value, item, _tip in shown] == [(c.value, short_label(c.label)) for c in spec.choices]
+    for (_value, item, tip), choice in zip(shown, spec.choices, strict=True):
+        assert choice.tip in tip and (item == choice.label or choice.label in tip)
     assert combo.toolTip() == spec.tip
     for value in spec.values:
         assert _valid(spec, value)

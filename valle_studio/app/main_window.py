@@ -57,6 +57,7 @@ from valle_studio.app.widgets.text_panel import TextPanel
 from valle_studio.app.widgets.verdict_badge import verdict_text
 from valle_studio.app.widgets.voice_panel import VoicePanel
 from valle_studio.app.window_layout import WindowLayout
+from valle_studio.app.window_shortcuts import WindowShortcuts
 from valle_studio.engine.bench.recommend import Recommendation, auto_precision
 from valle_studio.engine.interfaces import ModelInfoProtocol
 from valle_studio.engine.progress import Progress
@@ -72,6 +73,7 @@ log = logging.getLogger(__name__)
 NO_MODEL_TEXT = ("<b>No voice model is installed yet.</b> VALL-E Studio needs one to speak. Open the "
                  "model manager to download one (about 450 MB) or to import a model file you already have.")
 BATCH_TAB, BATCH_RUNNING_TAB = "&Batch", "&Batch (running)"
+CPU_WARNING = "Running on the CPU: a take takes longer to make than it lasts (RTF above 1)."
 
 
 class MainWindow(WindowLayout, QMainWindow):
@@ -100,7 +102,8 @@ class MainWindow(WindowLayout, QMainWindow):
         self.history_panel = HistoryPanel(self.history_model)
         self.progress_panel = ProgressPanel()
         self.batch_view = BatchView(self.engine, services.voices, services.playback, self._batch_settings,
-                                    quality=self.best_of.options, estimates=self.estimates)
+                                    quality=self.best_of.options, estimates=self.estimates,
+                                    last_voice=self._last_voice)
         self.take_keeper = TakeKeeper(services.history, self.history_model)
         self.transcriber = Transcriber(self.engine, self)
         self.stream_bridge = StreamBridge(self.engine, self.output_panel, self.settings, self)
@@ -126,6 +129,7 @@ class MainWindow(WindowLayout, QMainWindow):
         self._build_actions()
         self._build_layout()
         self._build_status_bar()
+        self.shortcuts = WindowShortcuts(self)  # the window's Ctrl shortcuts work whatever has the focus
         self._connect()
         self._restore()
         self._update_actions()
@@ -195,6 +199,8 @@ class MainWindow(WindowLayout, QMainWindow):
         self.sampler_panel.set_advanced_visible(s.advanced_open)
         self.text_panel.set_text(s.text)
         self.text_panel.set_language_code(s.language)
+        if s.voice and not self.voice_panel.select_voice(s.voice):
+            log.info("the voice %r chosen last time is no longer saved", s.voice)
         self.text_panel.show_phonemes.setChecked(s.show_phonemes)
         self.output_panel.export_dir = s.export_dir
         self.best_of.set_options(s.best_of, s.retry_bad)
@@ -209,6 +215,7 @@ class MainWindow(WindowLayout, QMainWindow):
         s.show_phonemes = self.text_panel.phonemes_shown()
         s.advanced_open = self.sampler_panel.advanced_visible()
         s.text = self.text_panel.text()
+        s.voice = self.voice_panel.saved_voice_name()
         s.language = self.text_panel.language_code()
         s.export_dir = self.output_panel.export_dir
         s.best_of, s.retry_bad = self.best_of.best_of.value(), self.best_of.retry.value()
@@ -244,6 +251,10 @@ class MainWindow(WindowLayout, QMainWindow):
         self.sampler_panel.set_settings(settings)
         self.text_panel.set_split_mode(settings.split)
         self.lora_panel.set_values(settings)
+
+    def _last_voice(self) -> str:
+        """The voice last used: the saved voice of the Studio tab (or the one chosen at the last start)."""
+        return self.voice_panel.saved_voice_name() or self.settings.voice
 
     def _batch_settings(self) -> GenerationSettings:
         """Settings for batch rows: the sampler as it stands. The Studio tab's split mode stays out: a
@@ -344,6 +355,7 @@ class MainWindow(WindowLayout, QMainWindow):
             self.statusBar().showMessage(self._busy_text(busy.holder), 6000)
             return None
         self.unknown_banner.setVisible(False)
+        self.text_panel.phonemes_for_run()  # the view shows what this run says, not an older text
         self.stream_bridge.track(job, request.text)
         self.progress_panel.start("starting")
         self._requests[job] = request
@@ -505,12 +517,14 @@ class MainWindow(WindowLayout, QMainWindow):
         self.device_label.setText(f"Device: {device}")
         if device == "cpu":
             gpu = [d for d in self.engine.devices if d != "cpu"]
-            self.device_label.setToolTip(
-                "Running on the CPU: expect generation to take longer than the speech lasts (RTF above 1). "
-                + ("A GPU is available: choose it in the model manager (Ctrl+M)." if gpu else
-                   "No usable GPU was found (no NVIDIA/Apple GPU, or a CPU-only build of PyTorch)."))
+            advice = ("A GPU is available: choose it in the model manager (Ctrl+M)." if gpu else
+                      "No usable GPU was found (no NVIDIA/Apple GPU, or a CPU-only build of PyTorch).")
+            self.device_label.setToolTip(f"{CPU_WARNING} {advice}")
+            self.cpu_badge.setText(f"\u26a0 {CPU_WARNING}")
+            self.cpu_badge.setToolTip(advice)
         else:
             self.device_label.setToolTip("")
+        self.cpu_badge.setVisible(device == "cpu")
         precision = precision_of(_short_dtype(getattr(info, "dtype", spec.precision)), spec.precision)
         self.precision_label.setText(f"Precision: {precision}")
         self.precision_label.setToolTip(f"'auto' on this CPU means {auto_precision(self.estimates.record)[1]}."

@@ -1,6 +1,6 @@
 """The Studio tab's model tasks beyond speaking text: cleaning a reference clip, converting a voice.
 
-:class:`StudioTasks` connects the voice panel's "Clean with the model" and the voice-conversion mode to
+:class:`StudioTasks` connects the voice panel's "Denoise" (clean with the model) and the voice-conversion mode to
 the one engine owner (:class:`~valle_studio.app.jobs.controller.EngineController`): each is a job of it
 (a CALL job for the clean-up, a studio-take job for a conversion, so it replaces and is stopped like
 a take and lands in the History like one), never a thread of its own. It also tells both controls what

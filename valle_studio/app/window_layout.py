@@ -12,7 +12,9 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QGroupBox, QLabel, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGroupBox, QScrollArea, QSplitter, QStyle, QTabWidget, QVBoxLayout, QWidget
+
+from valle_studio.app.widgets.elided_label import ElidedLabel
 
 
 class WindowLayout:
@@ -68,29 +70,47 @@ class WindowLayout:
         toolbar.addAction(self.models_action)
 
     def _build_layout(self: Any) -> None:
+        # The LoRA control scrolls with the sampler's fields: both are "how it is said", and a box of its
+        # own would take a fixed height the centre column does not have at 640 px (or 510 px) high.
+        lora_box = QGroupBox("LoRA voice adapter")
+        lora_box.setObjectName("loraBox")
+        QVBoxLayout(lora_box).addWidget(self.lora_panel)
+        sampler_page = QWidget()
+        sampler_page_layout = QVBoxLayout(sampler_page)
+        sampler_page_layout.setContentsMargins(0, 0, 0, 0)
+        sampler_page_layout.addWidget(self.sampler_panel)
+        sampler_page_layout.addWidget(lora_box)
+        sampler_page_layout.addStretch(1)
         sampler_scroll = QScrollArea()
+        sampler_scroll.setObjectName("samplerScroll")
         sampler_scroll.setWidgetResizable(True)
         sampler_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        sampler_scroll.setWidget(self.sampler_panel)
+        sampler_scroll.setWidget(sampler_page)
         sampler_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Never narrower than its fields (there is no side scrolling): the column keeps room for them.
+        scrollbar = sampler_scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        sampler_scroll.setMinimumWidth(sampler_page.minimumSizeHint().width() + scrollbar + 2)
+        self.sampler_scroll = sampler_scroll
 
         text_box = QGroupBox("Text")
         text_layout = QVBoxLayout(text_box)
         text_layout.addWidget(self.text_panel)
         text_layout.addWidget(self.convert_panel)
-        lora_box = QGroupBox("LoRA voice adapter")
-        QVBoxLayout(lora_box).addWidget(self.lora_panel)
-        lora_box.setMinimumHeight(lora_box.sizeHint().height())  # its note must not be cut off
         sampler_box = QGroupBox("Sampler")
         sampler_layout = QVBoxLayout(sampler_box)
         sampler_layout.addWidget(self.best_of)
         sampler_layout.addWidget(sampler_scroll)
-        centre = QSplitter(Qt.Orientation.Vertical)
+        centre = self.centre_splitter = QSplitter(Qt.Orientation.Vertical)
+        centre.setObjectName("centreSplitter")
         centre.setChildrenCollapsible(False)
         centre.addWidget(text_box)
-        centre.addWidget(lora_box)
         centre.addWidget(sampler_box)
-        centre.setSizes([300, lora_box.sizeHint().height(), 420])
+        centre.setStretchFactor(0, 2)
+        centre.setStretchFactor(1, 3)
+        centre.setSizes([300, 420])
+        # Opening "Advanced" gives the sampler the room above the text box's minimum (and closing it gives
+        # the room back), so its rows are not read through a slot two rows high.
+        self.sampler_panel.advanced_button.toggled.connect(self._on_advanced_toggled)
 
         output_box = QGroupBox("Output")
         output_layout = QVBoxLayout(output_box)
@@ -119,7 +139,15 @@ class WindowLayout:
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.splitter, "&Studio")
+        # The Studio tab's progress strip (with its own Stop) belongs to the Studio tab: the Batch tab has its own.
+        studio = QWidget()
+        studio.setObjectName("studioPage")
+        studio_layout = QVBoxLayout(studio)
+        studio_layout.setContentsMargins(0, 0, 0, 0)
+        studio_layout.setSpacing(2)
+        studio_layout.addWidget(self.splitter, 1)
+        studio_layout.addWidget(self.progress_panel)
+        self.tabs.addTab(studio, "&Studio")
         self.tabs.addTab(self.batch_view, "&Batch")
 
         root = QWidget()
@@ -128,20 +156,38 @@ class WindowLayout:
         layout.addWidget(self.banner)
         layout.addWidget(self.unknown_banner)
         layout.addWidget(self.tabs, 1)
-        layout.addWidget(self.progress_panel)
         self.setCentralWidget(root)
         self.resize(1280, 780)
 
+    def _on_advanced_toggled(self: Any, opened: bool) -> None:
+        centre = self.centre_splitter
+        sizes = centre.sizes()
+        total = sum(sizes)
+        if opened:
+            self._centre_sizes = sizes
+            text = centre.widget(0).minimumSizeHint().height()
+            centre.setSizes([text, max(total - text, 0)])
+        elif getattr(self, "_centre_sizes", None):
+            centre.setSizes(self._centre_sizes)
+
     def _build_status_bar(self: Any) -> None:
-        self.model_label = QLabel("Model: none")
+        # Elided labels: a long model name or engine state never widens the window (tooltip: the whole text).
+        self.model_label = ElidedLabel("Model: none", minimum_chars=8)
         self.model_label.setObjectName("statusModel")
-        self.device_label = QLabel("Device: –")
+        self.device_label = ElidedLabel("Device: –", minimum_chars=8)
         self.device_label.setObjectName("statusDevice")
-        self.precision_label = QLabel("Precision: –")
+        self.precision_label = ElidedLabel("Precision: –", minimum_chars=8)
         self.precision_label.setObjectName("statusPrecision")
-        self.engine_label = QLabel("Engine: idle")
+        self.engine_label = ElidedLabel("Engine: idle", minimum_chars=8)
         self.engine_label.setObjectName("statusEngine")
         self.engine_label.setToolTip("What the engine is doing: one job at a time (a take, a batch, ...)")
+        # Said where it is seen, not in a tooltip: generation on the CPU is slower than the speech lasts.
+        self.cpu_badge = ElidedLabel("", minimum_chars=10)
+        self.cpu_badge.setObjectName("cpuWarning")
+        self.cpu_badge.setStyleSheet("QFrame#cpuWarning { color: #7a4a00; background: #ffe8b0; border-radius: 3px;"
+                                     " padding: 0 6px; }")
+        self.cpu_badge.setVisible(False)
+        self.statusBar().addPermanentWidget(self.cpu_badge, 3)
         for label in (self.engine_label, self.model_label, self.device_label, self.precision_label):
             self.statusBar().addPermanentWidget(label)
 

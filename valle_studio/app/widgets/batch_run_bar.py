@@ -9,9 +9,10 @@ allowed, is the view's business; the bar only says why they are off when other w
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 
 from valle_studio.app.jobs.records import JobInfo
+from valle_studio.app.widgets.elided_label import ElidedLabel
 from valle_studio.batch.eta import format_eta
 from valle_studio.batch.runner import PAUSED, BatchEvent
 
@@ -47,7 +48,7 @@ class BatchRunBar(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
-        self.label = QLabel()
+        self.label = ElidedLabel("", minimum_chars=10)  # a changing line: it elides, never widens the tab
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for button in (*self.run_buttons, self.pause_button, self.cancel_button):
@@ -103,6 +104,11 @@ class BatchRunBar(QWidget):
         self.label.setText(f"{'Cancelled' if cancelled else 'Finished'} · {done} of {total} lines done")
         if clean:
             self.progress.setValue(1000)
+
+    def reset(self, done: int, total: int) -> None:
+        """Another project is shown: its own count, nothing of the last project's run."""
+        self.progress.setValue(round(1000 * done / total) if total else 0)
+        self.label.setText(f"{done} of {total} lines done" if total else "")
 
     def show_fraction(self, fraction: float) -> None:
         self.progress.setValue(round(1000 * fraction))

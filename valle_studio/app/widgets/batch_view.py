@@ -27,37 +27,26 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QKeySequence,
-    QPalette,
     QShortcut,
     QShowEvent,
     QTextDocumentFragment,
 )
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QMenu,
-    QMessageBox,
-    QPushButton,
-    QSizePolicy,
-    QSplitter,
-    QStackedWidget,
-    QVBoxLayout,
     QWidget,
 )
 
 from valle_studio.app.audio_bridge import PlaybackController
-from valle_studio.app.batch_table import COL_TEXT, QUEUED, RUNNING, BatchTableModel, BatchTableView
+from valle_studio.app.batch_table import QUEUED, RUNNING
 from valle_studio.app.estimates import Estimates, takes_words
 from valle_studio.app.jobs.batch import BatchController
 from valle_studio.app.jobs.controller import EngineController
 from valle_studio.app.jobs.records import EngineBusy, EngineState
 from valle_studio.app.widgets.batch_export_dialog import BatchExporter
-from valle_studio.app.widgets.batch_look_bar import LookBar
-from valle_studio.app.widgets.batch_run_bar import BatchRunBar, engine_busy_text
-from valle_studio.app.widgets.batch_takes_panel import BatchTakesPanel
+from valle_studio.app.widgets.batch_rows import BatchRows
+from valle_studio.app.widgets.batch_run_bar import engine_busy_text
+from valle_studio.app.widgets.batch_view_layout import BatchViewLayout
+from valle_studio.app.widgets.batch_voice_choice import BatchVoiceChoice
 from valle_studio.batch import projects
 from valle_studio.batch.export import ExportOptions
 from valle_studio.batch.lock import ProjectBusy
@@ -74,16 +63,10 @@ from valle_studio.batch.runner import (
 from valle_studio.batch.script import ScriptError
 from valle_studio.engine.quality.options import QualityOptions
 from valle_studio.engine.settings import GenerationSettings
-from valle_studio.engine.text.languages import LANGUAGES
 from valle_studio.studio.voices import VoiceLibrary
 
 log = logging.getLogger(__name__)
 SCRIPT_FILTER = "Scripts (*.txt *.csv *.tsv *.tab);;All files (*)"
-NO_VOICE = "(none)"
-EMPTY_TEXT = ("<p style='font-size:large'><b>Batch: one audio file per line</b></p>"
-              "<p>Open a script, or drop one here: a text file with one line per clip, or a CSV/TSV with a "
-              "<i>text</i> column (and optionally <i>voice</i>, <i>filename</i>, <i>seed</i>).</p>"
-              "<p>Tags such as <code>[Narrator] text</code> or <code>Alice: text</code> pick saved voices.</p>")
 
 
 def settings_summary(settings: GenerationSettings) -> str:
@@ -94,7 +77,7 @@ def settings_summary(settings: GenerationSettings) -> str:
     return ", ".join(parts)
 
 
-class BatchView(QWidget):
+class BatchView(BatchViewLayout, BatchVoiceChoice, BatchRows, QWidget):
     """See the module docstring. ``busy_changed(bool)``: a run started or ended (the window may want
     to hold back its own generation meanwhile); ``status_message(str)``: one line for a status bar."""
 
@@ -106,8 +89,11 @@ class BatchView(QWidget):
                  settings: Callable[[], GenerationSettings], parent: QWidget | None = None, *,
                  projects_root: Path | None = None, reopen_last: bool = True,
                  quality: Callable[[], QualityOptions] = QualityOptions,
-                 estimates: Estimates | None = None) -> None:
+                 estimates: Estimates | None = None, last_voice: Callable[[], str] | None = None) -> None:
         super().__init__(parent)
+        self._last_voice = last_voice  # the voice last used (the Studio tab's), the default for a new script
+        self._voice_picked = False  # the user chose the default voice in the combo (then it stays chosen)
+        self._voiceless_accepted: set[Path] = set()  # projects whose lines without a voice may be rendered
         self.engine = engine
         self.estimates = estimates  # expected run time of the script (from the saved benchmark)
         self.voices = voices
@@ -134,83 +120,6 @@ class BatchView(QWidget):
                 self.open_project(latest, quiet=True)
 
     # -- layout -----------------------------------------------------------------------------------
-    def _build(self) -> None:
-        self.open_script_button = QPushButton("Open script…")
-        self.open_project_button = QPushButton("Open project…")
-        self.project_label = QLabel()
-        self.project_label.setTextFormat(Qt.TextFormat.RichText)
-        self.export_button = QPushButton("Export…")
-        self.export_button.setToolTip("Write the approved takes as WAV files, with manifests")
-        self.lexicon_button = QPushButton("Lexicon…")
-        self.lexicon_button.setToolTip("This script's pronunciations: they win over the global and voice lexicons")
-        top = QHBoxLayout()
-        for widget in (self.open_script_button, self.open_project_button):
-            top.addWidget(widget)
-        top.addWidget(self.project_label, 1)
-        top.addWidget(self.lexicon_button)
-        top.addWidget(self.export_button)
-
-        self.voice_combo = QComboBox()
-        self.voice_combo.setToolTip("The voice of lines that do not name one ((none): the model's own voice)")
-        self.voice_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.voice_combo.setMinimumContentsLength(14)
-        self.language_combo = QComboBox()
-        for code, language in LANGUAGES.items():
-            self.language_combo.addItem(language.name, code)
-        self.settings_label = QLabel()
-        # Long settings summaries must not widen the window; the tooltip has them all.
-        self.settings_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.use_settings_button = QPushButton("Use current sampler settings")
-        self.use_settings_button.setToolTip("Generate the lines from now on with the sampler panel's settings")
-        options = QHBoxLayout()
-        options.addWidget(QLabel("Default voice:"))
-        options.addWidget(self.voice_combo)
-        options.addWidget(QLabel("Language:"))
-        options.addWidget(self.language_combo)
-        options.addSpacing(12)
-        options.addWidget(self.settings_label, 1)
-        options.addWidget(self.use_settings_button)
-
-        self.message_frame = QFrame()
-        self.message_frame.setFrameShape(QFrame.Shape.StyledPanel)
-        self.message_frame.setAutoFillBackground(True)
-        self.message_frame.setBackgroundRole(QPalette.ColorRole.AlternateBase)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        QHBoxLayout(self.message_frame).addWidget(self.message)
-        self.message_frame.hide()
-
-        self.model = BatchTableModel(self)
-        self.table = BatchTableView(self.model, self.voices.names)
-        self.takes = BatchTakesPanel(self.playback)
-        table_box, self.look = LookBar.above(self.table, self.model)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(table_box)
-        splitter.addWidget(self.takes)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-
-        self.empty_label = QLabel(EMPTY_TEXT)
-        self.empty_label.setWordWrap(True)
-        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setContentsMargins(40, 40, 40, 40)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.empty_label)
-        self.stack.addWidget(splitter)
-
-        self.run_bar = BatchRunBar()
-        bar = self.run_bar
-        self.run_all_button, self.run_selected_button, self.run_failed_button = bar.run_buttons
-        self.pause_button, self.cancel_button = bar.pause_button, bar.cancel_button
-        self.progress, self.progress_label = bar.progress, bar.label
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addLayout(options)
-        layout.addWidget(self.message_frame)
-        layout.addWidget(self.stack, 1)
-        layout.addWidget(bar)
 
     def _connect(self) -> None:
         if self.estimates is not None:
@@ -296,6 +205,8 @@ class BatchView(QWidget):
         if self.project is not None and self.project is not project:
             self.project.close()
         self.project = project
+        self.run_bar.reset(project.counts()["done"] if project is not None else 0,
+                           len(project.rows) if project is not None else 0)  # not the last project's count
         self.model.set_project(project)
         self.stack.setCurrentIndex(1 if project is not None else 0)
         self._fill_voice_combo()
@@ -322,36 +233,9 @@ class BatchView(QWidget):
         if path:
             self.open_project(Path(path).parent)
 
-    def _missing_voices_note(self) -> str:
-        if self.project is None:
-            return ""
-        known = {n.casefold() for n in self.voices.names()}
-        wanted = {self.project.voice_for(r) for r in self.project.rows} - {""}
-        missing = sorted(v for v in wanted if v.casefold() not in known)
-        if not missing:
-            return ""
-        return ("<br>No saved voice called " + ", ".join(f"<b>{html.escape(m)}</b>" for m in missing)
-                + ": save it in the voice panel, or pick another voice for those lines.")
 
     # -- options ----------------------------------------------------------------------------------
-    def _fill_voice_combo(self) -> None:
-        """List the saved voices; select the project's default voice, else keep the choice made."""
-        previous = self.voice_combo.currentData() if self.voice_combo.count() else None
-        self.voice_combo.clear()
-        self.voice_combo.addItem(NO_VOICE, "")
-        for name in self.voices.names():
-            self.voice_combo.addItem(name, name)
-        wanted = self.project.default_voice if self.project is not None else previous
-        if self.project is None and wanted is None and self.voice_combo.count() > 1:
-            wanted = self.voice_combo.itemData(1)  # a saved voice rather than none, for a first script
-        if wanted and self.voice_combo.findData(wanted) < 0:
-            self.voice_combo.addItem(f"{wanted} (not saved)", wanted)
-        self.voice_combo.setCurrentIndex(max(0, self.voice_combo.findData(wanted or "")))
 
-    def _on_default_voice(self) -> None:
-        if self.project is not None:
-            self.project.set_defaults(default_voice=self.voice_combo.currentData() or "")
-            self.model.refresh()
 
     def _on_language(self) -> None:
         if self.project is not None:
@@ -366,16 +250,6 @@ class BatchView(QWidget):
         self._update_summary()
         self._say("The project now uses the sampler's current settings; finished lines keep their takes.")
 
-    def _set_row_settings(self, row_ids: list[str], use_current: bool) -> None:
-        assert self.project is not None
-        base = self.project.settings.to_dict()
-        overrides = {k: v for k, v in self._settings().to_dict().items() if base.get(k) != v} if use_current else {}
-        try:
-            for row_id in row_ids:
-                self.project.update_row(row_id, settings=overrides)
-        except ValueError as exc:
-            self._say(str(exc), error=True)
-        self.model.refresh()
 
     # -- running ----------------------------------------------------------------------------------
     def selected_row_ids(self) -> list[str]:
@@ -407,6 +281,8 @@ class BatchView(QWidget):
         if not self.engine.is_loaded or self.engine.is_loading:
             self._say("The model is still loading: run the batch when it is ready." if self.engine.is_loading else
                       "Load a voice model first: the batch uses the model loaded in the main window.", error=True)
+            return False
+        if not self._voiceless_ok(row_ids):
             return False
         self._stop_reason = ""
         try:
@@ -469,60 +345,11 @@ class BatchView(QWidget):
             self.controller.resume()
 
     # -- takes and rows ---------------------------------------------------------------------------
-    def _current_row(self):
-        index = self.table.currentIndex()
-        if self.project is None or not index.isValid() or index.row() >= len(self.project.rows):
-            return None
-        return self.project.rows[index.row()]
 
-    def _show_current_takes(self) -> None:
-        self.takes.show_row(self.project, self._current_row())
 
-    def play_current(self) -> None:
-        """Play (or pause) the approved take of the current line."""
-        row = self._current_row()
-        take = row.approved_take if row is not None else None
-        if take is not None:
-            self.takes.show_row(self.project, row)
-            self.takes.play_take(take, restart=False)
 
-    def _context_menu(self, position) -> None:
-        if self.project is None:
-            return
-        ids = self.selected_row_ids()
-        running = self.controller.is_running
-        menu = QMenu(self)
-        regenerate = menu.addAction("Generate a new take", lambda: self.run(ids))
-        regenerate.setEnabled(bool(ids) and not running)
-        menu.addSeparator()
-        menu.addAction("Use the sampler's current settings for these lines",
-                       lambda: self._set_row_settings(ids, True)).setEnabled(bool(ids))
-        menu.addAction("Back to the project's settings",
-                       lambda: self._set_row_settings(ids, False)).setEnabled(bool(ids))
-        menu.addSeparator()
-        menu.addAction("Insert a line above", self._insert_row).setEnabled(not running)
-        menu.addAction("Delete lines…", lambda: self.delete_rows(ids)).setEnabled(bool(ids) and not running)
-        menu.popup(self.table.viewport().mapToGlobal(position))
 
-    def _insert_row(self) -> None:
-        assert self.project is not None
-        index = self.table.currentIndex().row() if self.table.currentIndex().isValid() else len(self.project.rows)
-        self.project.insert_row(index, "New line.")
-        self.model.reload()
-        self.table.setCurrentIndex(self.model.index(index, COL_TEXT))
-        self.table.edit(self.model.index(index, COL_TEXT))
 
-    def delete_rows(self, row_ids: list[str], *, confirm: bool = True) -> None:
-        if self.project is None or not row_ids or self.controller.is_running:
-            return
-        if confirm:
-            answer = QMessageBox.question(self, "Delete lines", f"Delete {len(row_ids)} line(s) and their takes?")
-            if answer != QMessageBox.StandardButton.Yes:
-                return
-        self.project.remove_rows(row_ids)
-        self.model.reload()
-        self._show_current_takes()
-        self._update_summary()
 
     # -- export -----------------------------------------------------------------------------------
     def export(self) -> None:
@@ -558,7 +385,7 @@ class BatchView(QWidget):
     def _update_summary(self) -> None:
         project = self.project
         if project is None:
-            self.project_label.setText("<i>No batch open</i>")
+            self.project_label.setText("No batch open")
             self.settings_label.setText("")
             return
         counts = project.counts()
@@ -570,7 +397,7 @@ class BatchView(QWidget):
         expected = self._expected_run()
         if expected:
             parts.append(expected)
-        self.project_label.setText(f"<b>{html.escape(project.name)}</b> · " + " · ".join(parts))
+        self.project_label.setText(f"{project.name} · " + " · ".join(parts))
         self.settings_label.setText(f"Settings: {settings_summary(project.settings)}")
         self.settings_label.setToolTip(", ".join(f"{k} {v}" for k, v in project.settings.to_dict().items()))
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from valle_studio.app.widgets.compact import compact_buttons
 from valle_studio.app.widgets.verdict_badge import badge_width, paint_badge, reasons_html, word
 from valle_studio.engine.quality.report import chosen_in, group_of, quality_of
 from valle_studio.studio.history import History, Take
@@ -214,6 +215,7 @@ class HistoryPanel(QWidget):
                                    "hears beside the ones asked for.")
         self.delete = QPushButton("Delete")
         self.delete.setToolTip("Delete this take and its audio from the history.")
+        compact_buttons(self.reuse, self.transcribe, self.delete)
         buttons = QHBoxLayout()
         buttons.addWidget(self.reuse)
         buttons.addWidget(self.transcribe)

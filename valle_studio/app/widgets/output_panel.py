@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from valle_studio.app.audio_bridge import PlaybackController
+from valle_studio.app.widgets.elided_label import ElidedLabel
 from valle_studio.app.widgets.progress_panel import format_seconds
 from valle_studio.app.widgets.waveform_view import WaveformView
 from valle_studio.audio.io import AudioError, save_audio
@@ -76,38 +77,40 @@ class OutputPanel(QWidget):
         self._cursor = 0.0
         self._streaming = False  # audio is still arriving (begin_stream .. end_stream)
 
-        self.title = QLabel("No take yet")
+        # The take's text: one elided line (the whole text in its tooltip), so a long take never widens
+        # or heightens the panel.
+        self.title = ElidedLabel("No take yet", minimum_chars=6)
         self.title.setObjectName("outputTitle")
-        self.title.setWordWrap(True)
         self.waveform = WaveformView()
         self.waveform.setAccessibleName("Waveform of the current take")
         self.waveform.setToolTip("Click to move the playback cursor there.")
-        self.waveform.setMinimumHeight(110)
+        self.waveform.setMinimumHeight(96)
 
         style = self.style()
         self.play = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play")
         self.play.setObjectName("play")
-        self.time = QLabel("0:00.0 / 0:00.0")
+        self.time = ElidedLabel("0:00.0 / 0:00.0", minimum_chars=6)
         self.time.setObjectName("playTime")
         self.export = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton), "&Export…")
         self.export.setObjectName("export")
         self.export.setToolTip("Save this take as WAV, FLAC or Ogg Vorbis.")
-        self.play_while_generating = QCheckBox("Play &while generating")
+        self.play_while_generating = QCheckBox("Play &while generating")  # beside the title: the row is full
         self.play_while_generating.setObjectName("playWhileGenerating")
         self.play_while_generating.setChecked(playback.available)
         self.device_note = QLabel("")
         self.device_note.setObjectName("deviceNote")
         self.device_note.setWordWrap(True)
 
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.play_while_generating)
         row = QHBoxLayout()
         row.addWidget(self.play)
-        row.addWidget(self.time)
-        row.addStretch(1)
-        row.addWidget(self.play_while_generating)
+        row.addWidget(self.time, 1)
         row.addWidget(self.export)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.title)
+        layout.addLayout(head)
         layout.addWidget(self.waveform, 1)
         layout.addLayout(row)
         layout.addWidget(self.device_note)

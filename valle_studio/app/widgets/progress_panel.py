@@ -15,6 +15,7 @@ import time
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from valle_studio.app.widgets.elided_label import ElidedLabel
 from valle_studio.engine.progress import Progress
 from valle_studio.engine.quality.best_of import loop_fraction
 from valle_studio.engine.requests import SynthesisResult
@@ -77,11 +78,11 @@ class ProgressPanel(QWidget):
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(False)
         self.bar.setAccessibleName("Generation progress")
-        self.stage = QLabel("Ready")
+        # Changing texts elide (whole in the tooltip) instead of widening the window.
+        self.stage = ElidedLabel("Ready", minimum_chars=12)
         self.stage.setObjectName("stage")
-        self.stage.setMinimumWidth(220)
         # Before a take: its expected duration; while it runs: the time left (valle_studio.app.take_estimate).
-        self.expected = QLabel("")
+        self.expected = ElidedLabel("", minimum_chars=6)
         self.expected.setObjectName("expected")
         self.elapsed = QLabel("")
         self.elapsed.setObjectName("elapsed")
@@ -97,9 +98,9 @@ class ProgressPanel(QWidget):
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
-        layout.addWidget(self.stage)
-        layout.addWidget(self.bar, 1)
-        layout.addWidget(self.expected)
+        layout.addWidget(self.stage, 2)
+        layout.addWidget(self.bar, 3)
+        layout.addWidget(self.expected, 1)
         layout.addWidget(self.elapsed)
         layout.addWidget(self.rtf)
         layout.addWidget(self.stop)

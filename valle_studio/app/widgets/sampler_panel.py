@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from valle_studio.app.widgets.compact import fitting_combo
 from valle_studio.app.widgets.sampler_fields import (
     CHOICES,
     FIELDS,
@@ -113,23 +114,36 @@ def _spin(field: NumberField) -> QSpinBox | QDoubleSpinBox:
     return box
 
 
-def _shrinkable(combo: QComboBox) -> None:
-    """Let a combo box get narrower than its longest item, so the window fits small screens."""
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(10)
+def short_label(label: str) -> str:
+    """The name part of a choice's label: "Auto (what the model supports best)" -> "Auto". The part in
+    brackets explains; it goes to the item's tooltip, so the combo box never shows it cut off."""
+    head, sep, _rest = label.partition(" (")
+    return head if sep and head else label
+
+
+def _add_item(combo: QComboBox, label: str, data: object, tip: str) -> None:
+    """One item, shown by its short label; the whole label and the tip are its tooltip."""
+    short = short_label(label)
+    whole = label.replace("&", "")
+    combo.addItem(short, data)
+    combo.setItemData(combo.count() - 1, f"{whole}: {tip}" if tip and short != label else (tip or whole),
+                      Qt.ItemDataRole.ToolTipRole)
+
+
+def _fit(combo: QComboBox) -> None:
+    """Room for the longest short item text (never cut), however long the full labels are."""
+    fitting_combo(combo, max((len(combo.itemText(i)) for i in range(combo.count())), default=6))
 
 
 def _combo(spec: FieldSpec) -> QComboBox:
-    """A combo box of an enum setting: its choices' labels and tips, the spec's tip."""
+    """A combo box of an enum setting: its choices' short labels, with the whole label and tip as tooltips."""
     combo = QComboBox()
     combo.setAccessibleName(spec.title)
     combo.setObjectName(spec.name)
     for choice in spec.choices:
-        combo.addItem(choice.label, choice.value)
-        if choice.tip:
-            combo.setItemData(combo.count() - 1, choice.tip, Qt.ItemDataRole.ToolTipRole)
+        _add_item(combo, choice.label, choice.value, choice.tip)
     combo.setToolTip(spec.tip)
-    _shrinkable(combo)
+    _fit(combo)
     return combo
 
 
@@ -157,10 +171,9 @@ class SamplerPanel(QWidget):
         self.preset = QComboBox()
         self.preset.setAccessibleName("Preset")
         for preset in PRESET_LIST:
-            self.preset.addItem(preset.label, preset.name)
-            self.preset.setItemData(self.preset.count() - 1, preset.tip, Qt.ItemDataRole.ToolTipRole)
+            _add_item(self.preset, preset.label, preset.name, preset.tip)
         self.preset.addItem("Custom", CUSTOM)
-        _shrinkable(self.preset)
+        _fit(self.preset)
         self.preset.setToolTip("Named starting points. Changing any value below makes the preset 'Custom'.")
 
         self.choices: dict[str, QComboBox] = {spec.name: _combo(spec) for spec in CHOICES}
@@ -200,6 +213,8 @@ class SamplerPanel(QWidget):
         # One form for both parts, so labels line up; the advanced rows are hidden, not removed. Rows follow
         # the declaration order: the basic settings, "Advanced", then the rest.
         self.form = QFormLayout()
+        # In a narrow column a long label goes above its field instead of widening the window.
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.form.addRow(_label("Pr&eset", self.preset), self.preset)
         self._advanced_rows: list[QWidget] = []
         for spec in (s for s in SPECS.values() if s.basic):
@@ -301,8 +316,8 @@ class SamplerPanel(QWidget):
             del self._presets[name]
         if preset is not None:
             index = self.preset.findData(CUSTOM)
-            self.preset.insertItem(index, preset.label, preset.name)
-            self.preset.setItemData(index, preset.tip, Qt.ItemDataRole.ToolTipRole)
+            self.preset.insertItem(index, short_label(preset.label), preset.name)
+            self.preset.setItemData(index, f"{preset.label}: {preset.tip}", Qt.ItemDataRole.ToolTipRole)
             self._presets[preset.name] = preset.settings
         self.preset.blockSignals(blocked)
         self._select_matching_preset()

@@ -37,7 +37,7 @@ UNKNOWN_STYLE = "color:#c62828; font-weight:bold; text-decoration:underline"  # 
 def _shrinkable(combo: QComboBox) -> None:
     """Let a combo box get narrower than its longest item, so the window fits small screens."""
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(7)
+    combo.setMinimumContentsLength(5)
 
 
 class TextPanel(QWidget):
@@ -110,6 +110,9 @@ class TextPanel(QWidget):
         layout.addWidget(self.phoneme_view)
 
         self.unknown_words: list[str] = []  # what the view marks as <unk>, per piece, for tests and tooltips
+        # (text, language, split) last asked about, and the one the view shows (None: nothing or stale)
+        self._asked: tuple[str, str, str] | None = None
+        self._shown: tuple[str, str, str] | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(PHONEME_DELAY_MS)
@@ -154,15 +157,33 @@ class TextPanel(QWidget):
         if not self.phonemes_shown():
             return
         if not self.text().strip():
+            self._asked = self._key()
             self.set_phonemes([])
             return
-        self.phoneme_view.setPlaceholderText("Phonemizing…")
+        self._clear_stale()
+        self._asked = self._key()
         self.phonemes_requested.emit(self.text(), self.language_code(), self.split_mode())
+
+    def phonemes_for_run(self) -> None:
+        """A run starts: if the view does not show this text's phonemes yet, ask for them now (no delay)."""
+        if self.phonemes_shown() and self._shown != self._key():
+            self.request_phonemes()
+
+    def _key(self) -> tuple[str, str, str]:
+        return self.text(), self.language_code(), self.split_mode()
+
+    def _clear_stale(self) -> None:
+        """The view shows phonemes of another text: empty it until the answer for this one arrives."""
+        self._shown = None
+        self.unknown_words = []
+        self.phoneme_view.clear()
+        self.phoneme_view.setPlaceholderText("Phonemizing…")
 
     def set_phonemes(self, pieces: Sequence[Any] | str) -> None:
         """Show the engine's answer: the pieces (:class:`~valle_studio.engine.text.analysis.Piece`, or plain
         IPA strings) or a sentence saying why there are none."""
         self.unknown_words = []
+        self._shown = self._asked  # the answer is for the text last asked about
         if isinstance(pieces, str):
             self.phoneme_view.setPlainText("")
             self.phoneme_view.setPlaceholderText(pieces)
@@ -195,6 +216,8 @@ class TextPanel(QWidget):
         self._update_count()
         self.changed.emit()
         if self.phonemes_shown():
+            if self._shown is not None and self._shown != self._key():
+                self._clear_stale()  # never the phonemes of an older text, even for a moment
             self._timer.start()
 
     def _on_toggle_phonemes(self, shown: bool) -> None:

@@ -17,27 +17,18 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
-    QGroupBox,
-    QHBoxLayout,
-    QInputDialog,
-    QLabel,
-    QLineEdit,
-    QListWidget,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from valle_studio.app.audio_bridge import AudioFileLoader, PlaybackController, RecordingController
-from valle_studio.app.widgets.voice_panel_state import UNSAVED, VoicePanelState
-from valle_studio.app.widgets.waveform_view import WaveformView
+from valle_studio.app.widgets.voice_panel_layout import METER_FLOOR_DB, PLACEHOLDER, VoicePanelLayout
+from valle_studio.app.widgets.voice_panel_library import VoiceLibrarySide
+from valle_studio.app.widgets.voice_panel_state import VoicePanelState
 from valle_studio.audio.io import AudioClip, AudioError
 from valle_studio.audio.processing import select
 from valle_studio.core.clip import Clip
@@ -47,23 +38,9 @@ from valle_studio.studio import voices
 from valle_studio.studio.voices import PromptClip, Voice, VoiceError, VoiceLibrary
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
-METER_FLOOR_DB = -60.0
-PLACEHOLDER = "Import or record a clip of 3-12 s of clear speech"
 
 
-def _row(*items: QWidget | tuple[QWidget | None, int], parent: QWidget | None = None) -> QHBoxLayout:
-    """A horizontal layout of widgets; ``(widget, stretch)`` stretches one, ``(None, n)`` adds a stretch."""
-    row = QHBoxLayout(parent) if parent is not None else QHBoxLayout()
-    for item in items:
-        widget, stretch = item if isinstance(item, tuple) else (item, 0)
-        if widget is None:
-            row.addStretch(stretch)
-        else:
-            row.addWidget(widget, stretch)
-    return row
-
-
-class VoicePanel(VoicePanelState, QWidget):
+class VoicePanel(VoicePanelLayout, VoiceLibrarySide, VoicePanelState, QWidget):
     """Reference clip workbench and voice library picker."""
 
     changed = Signal()  # what prompts() or voice_name() returns has changed
@@ -89,6 +66,7 @@ class VoicePanel(VoicePanelState, QWidget):
         self._plain_voices = 0
         self._model_clean = "Load a model first."  # why the model cannot clean ("" = it can)
         self._model_cleaning = False
+        self._draft_clipped = False  # the draft is a recording that clipped (see _update)
         self._loader = AudioFileLoader(self)
         self._loader.loaded.connect(self._on_file_loaded)
         self._loader.failed.connect(self._on_file_failed)
@@ -98,91 +76,6 @@ class VoicePanel(VoicePanelState, QWidget):
         self.refresh_voices()
         self.refresh_devices()
         self._update()
-
-    # --- building --------------------------------------------------------------------------
-    def _build(self) -> None:
-        self.voice_combo = QComboBox()
-        self.voice_combo.setAccessibleName("Voice")
-        self.voice_combo.setToolTip("The voice to speak with: a saved voice, or the clip prepared below")
-        self.rename_button = QPushButton("Rename…")
-        self.delete_button = QPushButton("Delete")
-        self.blend_button = QPushButton("Blend…")
-        self.blend_button.setToolTip("Mix saved voices with weights into a new, blended voice (experimental)")
-        self.clip_list = QListWidget()
-        self.clip_list.setAccessibleName("Clips of this voice")
-        self.clip_list.setMaximumHeight(72)
-        self.remove_clip_button = QPushButton("Remove clip")
-
-        library_box = QGroupBox("Voice")
-        library_layout = QVBoxLayout(library_box)
-        library_layout.addLayout(_row((self.voice_combo, 1), self.rename_button, self.delete_button,
-                                      self.blend_button))
-        clips_row = _row((self.clip_list, 1), self.remove_clip_button)
-        clips_row.setAlignment(self.remove_clip_button, Qt.AlignmentFlag.AlignTop)
-        library_layout.addLayout(clips_row)
-
-        self.import_button = QPushButton("Import…")
-        self.import_button.setToolTip("Open a WAV, FLAC, OGG or MP3 file (or drop one on this panel)")
-        self.device_combo = QComboBox()
-        self.device_combo.setAccessibleName("Microphone")
-        self.record_button = QPushButton("Record")
-        self.record_button.setCheckable(True)
-        self.meter = QProgressBar()
-        self.meter.setRange(0, int(-METER_FLOOR_DB * 10))
-        self.meter.setTextVisible(False)
-        self.meter.setMaximumHeight(10)
-        self.meter.setAccessibleName("Input level")
-        policy = self.meter.sizePolicy()
-        policy.setRetainSizeWhenHidden(True)  # showing it while recording must not shift the layout
-        self.meter.setSizePolicy(policy)
-        self.clip_label = QLabel("Clipping! Move away from the microphone or lower its gain.")
-        self.clip_label.setStyleSheet("color: #d62828; font-weight: bold")
-        self.clip_label.setVisible(False)
-
-        self.waveform = WaveformView()
-        self.waveform.set_selection_enabled(True)
-        self.waveform.set_placeholder_text(PLACEHOLDER)
-        self.play_button = QPushButton("Play")
-        self.keep_button = QPushButton("Keep selection")
-        self.keep_button.setToolTip("Cut the clip down to the selected part")
-        self.cleanup_button = QPushButton("Clean up")
-        self.cleanup_button.setToolTip("Trim silence at both ends and bring the loudness to a standard level")
-        self.model_clean_button = QPushButton("Clean with the model")
-        self.model_clean_button.setObjectName("modelClean")
-        self.undo_button = QPushButton("Undo edits")
-        self.transcribe_button = QPushButton("Transcribe")
-        self.transcribe_button.setToolTip("Hear the clip with the model's speech-to-text head")
-        self.duration_label = QLabel("")
-        self.warning_label = QLabel("")
-        self.warning_label.setWordWrap(True)
-        self.warning_label.setStyleSheet("color: #b26a00")
-        self.name_edit = QLineEdit()
-        self.name_edit.setPlaceholderText("Voice name")
-        self.name_edit.setAccessibleName("Voice name")
-        self.save_button = QPushButton("Save as voice")
-        self.voice_hint = QLabel("To add another clip to this voice, import or record it, "
-                                 "then press \u201cAdd to …\u201d.")
-        self.voice_hint.setWordWrap(True)
-        self.voice_hint.setEnabled(False)  # drawn greyed: a hint, not a control
-
-        self.save_row = QWidget()  # one widget, so it can be hidden while a saved voice is shown
-        _row((self.name_edit, 1), self.save_button, parent=self.save_row).setContentsMargins(0, 0, 0, 0)
-        clip_box = QGroupBox("Reference clip")
-        clip_layout = QVBoxLayout(clip_box)
-        clip_layout.addLayout(_row(self.import_button, QLabel("  Mic"), (self.device_combo, 1),
-                                   self.record_button))
-        for widget in (self.meter, self.clip_label):
-            clip_layout.addWidget(widget)
-        clip_layout.addWidget(self.waveform, 1)
-        clip_layout.addLayout(_row(self.play_button, self.keep_button, self.cleanup_button, self.model_clean_button,
-                                   self.undo_button, self.transcribe_button, (None, 1), self.duration_label))
-        for below in (self.warning_label, self.save_row, self.voice_hint):
-            clip_layout.addWidget(below)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(library_box)
-        layout.addWidget(clip_box, 1)
 
     def _request_transcription(self) -> None:
         if self._shown is not None:
@@ -215,7 +108,7 @@ class VoicePanel(VoicePanelState, QWidget):
         self.playback.loaded.connect(self._update)
         self.playback.error.connect(self._on_playback_error)
         self.recording.level_changed.connect(self._on_level)
-        self.recording.clip_warning.connect(self.clip_label.setVisible)
+        self.recording.clip_warning.connect(self._on_clip_warning)
         self.recording.recording_changed.connect(self._on_recording_changed)
         self.recording.live_audio.connect(self._on_live_audio)
         self.recording.duration_changed.connect(lambda s: self.duration_label.setText(f"Recording {s:.1f} s"))
@@ -275,6 +168,10 @@ class VoicePanel(VoicePanelState, QWidget):
             return f"{self._draft.label} (unsaved)"
         return ""
 
+    def saved_voice_name(self) -> str:
+        """The chosen saved voice's name; "" while the draft (or nothing) is the voice."""
+        return self._voice.name if self._voice is not None else ""
+
     @property
     def busy(self) -> bool:
         """True while a file is being decoded."""
@@ -293,42 +190,14 @@ class VoicePanel(VoicePanelState, QWidget):
         """
         self._original = self._draft = PromptClip(np.asarray(samples, np.float32), int(sample_rate), label)
         self._notes = notes
-        self.clip_label.setVisible(False)
+        self._draft_clipped = False  # a recorded take that clipped says so while it is the draft shown
         if not self.name_edit.text().strip() and label != "Recording":
             self.name_edit.setText(label)
         self.voice_combo.setCurrentIndex(0)  # the draft is what the user now works on
         self._show(self._draft)
         self.changed.emit()
 
-    def refresh_voices(self, select_name: str | None = None) -> None:
-        """Re-read the library; keeps the current choice unless ``select_name`` is given."""
-        current = select_name if select_name is not None else (self._voice.name if self._voice else None)
-        self.voice_combo.blockSignals(True)
-        self.voice_combo.clear()
-        self.voice_combo.addItem(UNSAVED, None)
-        saved = self.library.list()
-        self._names = {v.name.casefold() for v in saved}
-        self._plain_voices = sum(1 for v in saved if not v.is_blend)  # what a blend can be made of
-        for voice in saved:
-            count = len(voice.clips)
-            if voice.is_blend:
-                parts = ", ".join(f"{m.name} {m.weight:g}" for m in voice.members)
-                self.voice_combo.addItem(f"{voice.name}  (blend of {parts}, experimental)", voice.name)
-            else:
-                self.voice_combo.addItem(f"{voice.name}  ({count} clip{'s' * (count != 1)}, "
-                                         f"{voice.duration_s:.1f} s)", voice.name)
-        index = self.voice_combo.findData(current) if current else 0
-        self.voice_combo.setCurrentIndex(max(index, 0))
-        self.voice_combo.blockSignals(False)
-        self._on_voice_picked(self.voice_combo.currentIndex())
 
-    def select_voice(self, name: str) -> bool:
-        """Choose a saved voice by name; False when there is none of that name."""
-        index = self.voice_combo.findData(name, flags=Qt.MatchFlag.MatchFixedString)
-        if index < 0:
-            return False
-        self.voice_combo.setCurrentIndex(index)
-        return True
 
     def refresh_devices(self) -> None:
         """List the input devices again (after one was plugged in)."""
@@ -364,20 +233,6 @@ class VoicePanel(VoicePanelState, QWidget):
         except VoiceError as exc:
             self._warn("Nothing to keep", str(exc))
 
-    def save_voice(self) -> None:
-        """Save the draft as a new voice, or add it to the voice whose name is typed."""
-        if self._draft is None:
-            return
-        name = self.name_edit.text()
-        try:
-            if self.library.exists(name):
-                voice = self.library.add_clip(name, self._draft.samples, self._draft.sample_rate)
-            else:
-                voice = self.library.save(name, [(self._draft.samples, self._draft.sample_rate)])
-        except (VoiceError, AudioError, OSError) as exc:
-            self._warn("Could not save the voice", str(exc))
-            return
-        self.refresh_voices(select_name=voice.name)
 
     # --- slots -----------------------------------------------------------------------------
 
@@ -405,91 +260,15 @@ class VoicePanel(VoicePanelState, QWidget):
             self.waveform.set_audio(clip.samples, clip.sample_rate)
         self._update()
 
-    def _on_voice_picked(self, index: int) -> None:
-        name = self.voice_combo.itemData(index)
-        previous = self._voice
-        self._voice, self._voice_audio = None, []
-        if name is not None:
-            try:
-                voice = self.library.get(name)
-                audio = voice.load_clips()
-            except (VoiceError, AudioError) as exc:
-                self._warn("Could not open the voice", str(exc))
-                self.voice_combo.setCurrentIndex(0)
-                return
-            self._voice, self._voice_audio = voice, audio
-            self.name_edit.setText(voice.name)  # so a new clip is offered to this voice
-        self.clip_list.blockSignals(True)
-        self.clip_list.clear()
-        for i, clip in enumerate(self._voice_audio):
-            self.clip_list.addItem(self._clip_label(i, clip.duration))
-        self.clip_list.blockSignals(False)
-        if self._voice_audio:
-            self.clip_list.setCurrentRow(0)
-            self._show(self._voice_audio[0])
-        else:
-            self._show(self._draft)
-        if previous is not self._voice:
-            self.changed.emit()
 
-    def _clip_label(self, index: int, seconds: float) -> str:
-        """"Clip 2 — 3.1 s", or for a blend whose voice the clip comes from: "Bob (weight 0.4) — 3.1 s"."""
-        if self._voice is not None and self._voice.is_blend:
-            owners = [m for m in self._voice.members for _ in m.clips]
-            member = owners[index]
-            return f"{member.name} (weight {member.weight:g}) \u2014 {seconds:.1f} s"
-        return f"Clip {index + 1} \u2014 {seconds:.1f} s"
 
     def _on_clip_picked(self, row: int) -> None:
         if 0 <= row < len(self._voice_audio):
             self._show(self._voice_audio[row])
 
-    def _rename_voice(self) -> None:
-        if self._voice is None:
-            return
-        new, ok = QInputDialog.getText(self, "Rename voice", "New name:", QLineEdit.EchoMode.Normal,
-                                       self._voice.name)
-        if not ok or new.strip() == self._voice.name:
-            return
-        try:
-            voice = self.library.rename(self._voice.name, new)
-        except VoiceError as exc:
-            self._warn("Could not rename the voice", str(exc))
-            return
-        self.refresh_voices(select_name=voice.name)
 
-    def _delete_voice(self) -> None:
-        if self._voice is None:
-            return
-        answer = QMessageBox.question(self, "Delete voice",
-                                      f"Delete the voice \u201c{self._voice.name}\u201d and its "
-                                      f"{len(self._voice.clips)} clip(s)? This cannot be undone.")
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-        try:
-            self.library.delete(self._voice.name)
-        except (VoiceError, OSError) as exc:
-            self._warn("Could not delete the voice", str(exc))
-            return
-        self.refresh_voices(select_name="")
 
-    def _blend_voices(self) -> None:
-        from valle_studio.app.widgets.blend_dialog import BlendDialog
 
-        dialog = BlendDialog(self.library, self)
-        if dialog.exec() and dialog.saved is not None:
-            self.refresh_voices(select_name=dialog.saved.name)
-
-    def _remove_clip(self) -> None:
-        row = self.clip_list.currentRow()
-        if self._voice is None or row < 0:
-            return
-        try:
-            voice = self.library.remove_clip(self._voice.name, row)
-        except (VoiceError, OSError) as exc:
-            self._warn("Could not remove the clip", str(exc))
-            return
-        self.refresh_voices(select_name=voice.name)
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import reference clip", "",
@@ -534,9 +313,14 @@ class VoicePanel(VoicePanelState, QWidget):
     def _on_recorded(self, samples: np.ndarray, sample_rate: int) -> None:
         if len(samples):
             self.set_draft(samples, sample_rate, "Recording")
-            self.clip_label.setVisible(self.recording.clipped)  # the warning is about this take
+            self._draft_clipped = self.recording.clipped  # the warning is about this take
+            self._update()
         else:
             self._show(self._draft)
+
+    def _on_clip_warning(self, clipping: bool) -> None:
+        if self.recording.is_recording:  # live, while the take comes in; afterwards _update decides
+            self.clip_label.setVisible(clipping)
 
     def _on_level(self, dbfs: float) -> None:
         value = 0.0 if not np.isfinite(dbfs) else min(max(dbfs - METER_FLOOR_DB, 0.0), -METER_FLOOR_DB)

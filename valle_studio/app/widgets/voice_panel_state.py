@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from valle_studio.app.widgets.voice_panel_layout import MODEL_CLEAN_TEXT
 from valle_studio.studio import voices
 from valle_studio.studio.voices import VoiceError
 
@@ -31,16 +32,15 @@ class VoicePanelState:
         blend = self._voice is not None and self._voice.is_blend
         self.remove_clip_button.setVisible(not draft_mode and not blend)
         # A saved voice's clips are listened to, not edited: the tools work on the draft only.
-        for widget in (self.keep_button, self.cleanup_button, self.model_clean_button, self.undo_button,
-                       self.save_row):
+        for widget in (self.edit_row, self.undo_button, self.save_row):
             widget.setVisible(draft_mode)
         editing = editing and not self._model_cleaning
         self.model_clean_button.setEnabled(editing and not self._model_clean)
-        self.model_clean_button.setText("Cleaning…" if self._model_cleaning else "Clean with the model")
+        self.model_clean_button.setText("Denoising…" if self._model_cleaning else MODEL_CLEAN_TEXT)
         self.model_clean_button.setToolTip(
-            "The model says the clip again without its noise (its own noise-suppression task, experimental); "
-            "Undo edits brings the original back" if not self._model_clean
-            else f"Cannot clean with the model: {self._model_clean}")
+            "Clean the clip with the model: it says the clip again without its noise (its own noise-suppression "
+            "task, experimental); Undo edits brings the original back" if not self._model_clean
+            else f"Cannot denoise with the model: {self._model_clean}")
         self.voice_hint.setVisible(not draft_mode)
         self.voice_hint.setText(
             "A blended voice (experimental): the model mixes its voices at its prompt, with these weights. "
@@ -75,6 +75,8 @@ class VoicePanelState:
         self.meter.setVisible(recording)
         if not recording:
             self.meter.setValue(0)
+            # "Clipping!" is about the recorded draft: not while a saved voice (or another clip) is shown.
+            self.clip_label.setVisible(draft_mode and self._draft_clipped)
 
         self._update_labels(has_draft and not self.busy)
 
@@ -102,7 +104,8 @@ class VoicePanelState:
         except VoiceError as exc:
             problem = str(exc)
         existing = not problem and name.casefold() in self._names
-        self.save_button.setText(f"Add to \u201c{name}\u201d" if existing else "Save as voice")
+        shown = name if len(name) <= 16 else name[:15] + "\u2026"  # a long name must not widen the panel
+        self.save_button.setText(f"Add to \u201c{shown}\u201d" if existing else "Save as voice")
         self.save_button.setEnabled(can_save and self._voice is None and not problem)
         self.save_button.setToolTip(problem or ("Add this clip to the saved voice of that name" if existing
                                                 else "Keep this clip as a named voice for later"))

@@ -205,7 +205,9 @@ class WaveformView(QWidget):
             plot = self._plot_rect()
             if not len(self._samples):
                 painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-                painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, self._placeholder)
+                # Wrapped: in a narrow panel the hint goes on two lines instead of being cut at both ends.
+                painter.drawText(plot.adjusted(8, 0, -8, 0), int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
+                                 self._placeholder)
                 return
             self._paint_selection(painter, plot, colors)
             self._paint_wave(painter, plot, colors)
