@@ -140,6 +140,12 @@ class Boxes:
         for name in ("warning", "critical", "information"):
             monkeypatch.setattr(QMessageBox, name, staticmethod(record(QMessageBox.StandardButton.Ok)))
         monkeypatch.setattr(QMessageBox, "question", staticmethod(record(QMessageBox.StandardButton.Yes)))
+        from valle_studio.app.widgets.error_dialog import ErrorDialog
+
+        def present(dialog: ErrorDialog) -> None:  # the app's error dialogs: the sentence and its details
+            self.shown.append((dialog.windowTitle(), f"{dialog.summary}\n\n{dialog.details_text}"))
+
+        monkeypatch.setattr(ErrorDialog, "present", present)
         return self
 
     def only(self) -> tuple[str, str]:
