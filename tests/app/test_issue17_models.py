@@ -37,6 +37,10 @@ MISSING = ("Phoneme tokenizer", "EnCodec codec", "Vocos vocoder")
 def shot(widget: Any, name: str) -> None:
     """Save a screenshot to look at (only where the shots folder exists)."""
     if SHOTS.is_dir():
+        from PySide6.QtWidgets import QApplication
+
+        for _ in range(3):  # let pending layout requests run first
+            QApplication.processEvents()
         widget.grab().save(str(SHOTS / f"{name}.png"))
 
 
@@ -98,7 +102,7 @@ def test_imported_model_lists_its_missing_parts_and_offers_them(qtbot: Any, mana
                                                                 tiny_sft: Path) -> None:
     name = import_model(qtbot, manager, tiny_sft)
     row = manager.rows[name]
-    assert row.status == "Imported; missing: " + ", ".join(MISSING)  # not "5 more file(s) to download"
+    assert row.status == "Imported; missing: tokenizer, EnCodec, Vocos"  # not "5 more file(s) to download"
     assert manager.download.isEnabled() and "missing parts" in manager.download.text()  # was greyed out
     text = manager.details.toPlainText()
     for title in MISSING:
@@ -167,21 +171,31 @@ def test_imported_model_generates_once_its_parts_are_added(qtbot: Any, tmp_path:
     assert error.summary.startswith(f"{name} cannot be loaded yet: it still needs its phoneme tokenizer")
     assert "--tokenizer" not in error.summary and "--tokenizer" in error.details_text  # the engine's words: Details
     assert not error.details.isVisible() and error.action_button is not None
+    shot(error, "imported-model-load-error")
     error.close()
 
-    add_part(qtbot, dialog, "tokenizers", [tiny_tokenizers / "tokenizer.json", tiny_tokenizers / "text_tokenizer.json"])
+    with qtbot.waitSignal(window.engine.model_loaded, timeout=60_000):  # with a tokenizer it loads
+        add_part(qtbot, dialog, "tokenizers", [tiny_tokenizers / "tokenizer.json",
+                                               tiny_tokenizers / "text_tokenizer.json"])
     assert (store.root / name / "tokenizer.json").is_file()  # the model's own, beside its weights
-    add_part(qtbot, dialog, "encodec-24khz", [codec_files["encodec"]])
-    with qtbot.waitSignal(window.engine.model_loaded, timeout=60_000):  # complete: the window loads it
-        add_part(qtbot, dialog, "vocos-encodec-24khz", [codec_files["config"], codec_files["weights"]])
-    assert dialog.rows[name].complete and dialog.rows[name].status == "Imported"
-    assert store.missing_files(name) == []
     assert window.model_label.text() == f"Model: {name}"
+    assert dialog.rows[name].status == "Imported; missing: EnCodec, Vocos"
 
     window.text_panel.set_text("Hello there.")
     window.text_panel.set_split_mode("none")
     window.sampler_panel.set_settings(FAST)
-    with qtbot.waitSignal(window.take_added, timeout=120_000) as added:
+    with qtbot.waitSignal(window.engine.job_failed, timeout=60_000):  # no codec yet: one clear sentence
+        window.generate_action.trigger()
+    qtbot.waitUntil(lambda: bool(window.findChildren(ErrorDialog)), timeout=5000)
+    error = window.findChildren(ErrorDialog)[-1]
+    assert error.summary.startswith("Generation failed: the audio codec (EnCodec and Vocos) is missing")
+    error.close()
+
+    add_part(qtbot, dialog, "encodec-24khz", [codec_files["encodec"]])
+    add_part(qtbot, dialog, "vocos-encodec-24khz", [codec_files["config"], codec_files["weights"]])
+    assert dialog.rows[name].complete and dialog.rows[name].status.startswith("Imported")
+    assert store.missing_files(name) == []
+    with qtbot.waitSignal(window.take_added, timeout=120_000) as added:  # the same loaded model, now with a codec
         window.generate_action.trigger()
     take = added.args[0]
     assert take.model == name and take.duration_s > 0

@@ -534,8 +534,9 @@ class MainWindow(WindowLayout, QMainWindow):
         self.progress_panel.show_message("Model not loaded")
         self._update_actions()
         # hook (models, issue 17): one sentence (which parts are missing) and the way to add them
-        show_error(self, load_failure_summary(self.services.store, spec.model, message), message,
-                   title="Could not load the model",
+        show_error(self, load_failure_summary(self.services.store, spec.model, message),
+                   f"{message}\n\nOpen the model manager (Ctrl+M) to add what is missing, download the model "
+                   "again or pick another one.", title="Could not load the model",
                    action=("Open model manager", lambda: self.open_model_manager(select=spec.model)))
 
     # -- benchmark and estimates ---------------------------------------------------------------

@@ -258,11 +258,11 @@ class ModelManagerDialog(QDialog):
         parts = [f"<h3>{html.escape(row.name)}</h3>"]
         if row.title != row.name:
             parts.append(f"<p><i>{html.escape(row.title)}</i></p>")
-        parts.append(f"<p>{html.escape(row.description)}</p>")
         parts.append(f"<p><b>Status:</b> {html.escape(row.status)}"
                      + (f" · <b>Size:</b> {html.escape(row.size)}" if row.size else "") + "</p>")
         if row.installed and row.parts:
-            parts.append(parts_html(row))
+            parts.append(parts_html(row))  # first: what is missing and the way to add it, without scrolling
+        parts.append(f"<p>{html.escape(row.description)}</p>")
         try:
             terms = list(self.store.licences(name))
         except Exception as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,7 +97,7 @@ class ModelRow:
 
     @property
     def status(self) -> str:
-        lacking = [part.title.split(" (")[0] for part in self.missing_parts if part.key != WEIGHTS]
+        lacking = [part.short for part in self.missing_parts if part.key != WEIGHTS]
         origin = "Installed" if self.in_catalog or self.lora else "Imported"
         if self.installed and lacking:
             return f"{origin}; missing: {', '.join(lacking)}"
@@ -195,11 +196,10 @@ def load_failure_summary(store: ModelStoreProtocol, name: str, message: str) -> 
     """One sentence for a model that did not load: the parts it lacks when that is the cause, else the cause."""
     from valle_studio.app.widgets.error_dialog import summary_of
 
-    lacking = [part.title.split(" (")[0].lower() for part in model_parts(store, name)
-               if not part.present and part.key != WEIGHTS]
-    if lacking:
-        return (f"{name} cannot be loaded yet: it still needs its {_words(lacking)}. The model manager can "
-                "download or import them.")
+    lacking = [_in_sentence(part) for part in model_parts(store, name) if not part.present and part.key != WEIGHTS]
+    if lacking and re.search(r"not installed|is missing|missing:", message):  # the cause, not a bystander
+        return (f"{name} cannot be loaded yet: it still needs its {_words(lacking)}, which the model manager "
+                "can download or import.")
     return summary_of(message, f"{name} could not be loaded")
 
 
@@ -211,6 +211,11 @@ def model_tooltip(store: ModelStoreProtocol, name: str, path: object = "") -> st
     except Exception:  # an imported model: no catalog words
         words = f"{name}: a model file you imported."
     return f"{words}\n{Path(str(path))}" if path else words
+
+
+def _in_sentence(part: ModelPart) -> str:
+    title = part.title.split(" (")[0]
+    return title[0].lower() + title[1:] if title.startswith("Phoneme") else title  # names keep their capitals
 
 
 def _words(items: list[str]) -> str:

@@ -46,8 +46,9 @@ _REASONS: tuple[tuple[str, str], ...] = (
     (r"answered HTTP", "the server refused the download; try again later"),
     (r"check: expected|bytes but .* were expected|changed on the server", "the downloaded file was damaged and "
      "was deleted; try again"),
-    (r"phoneme tokenizer is not installed", "its phoneme tokenizer is missing"),
-    (r"audio codec .* is not installed|codec \(EnCodec \+ Vocos\)", "the audio codec (EnCodec and Vocos) is missing"),
+    (r"phoneme tokenizer is not installed", "its phoneme tokenizer is missing; add it in the model manager (Ctrl+M)"),
+    (r"audio codec .* is not installed|codec \(EnCodec \+ Vocos\)", "the audio codec (EnCodec and Vocos) is missing; "
+     "add it in the model manager (Ctrl+M)"),
     (r"cannot do NAR-len|no duration head", "this model cannot generate with NAR-len; choose AR + NAR"),
     (r"out of memory", "the device ran out of memory; try a shorter text or a lower Max duration"),
     (r"does not fit|ids reach", "its tokenizer does not belong to it"),

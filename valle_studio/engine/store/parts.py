@@ -31,6 +31,7 @@ WEIGHTS = "model"  # the part key of the checkpoint itself (the other keys are c
 TEXT_TABLE_KEY = "text_emb.weight"
 # Pickled torch files (EnCodec's .th, Vocos' .bin) start with a zip header (torch >= 1.6) or a pickle opcode.
 _TORCH_MAGIC = (b"PK\x03\x04", b"\x80")
+_SHORT = {WEIGHTS: "weights", cat.TOKENIZERS: "tokenizer", cat.ENCODEC: "EnCodec", cat.VOCOS: "Vocos"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ class ModelPart:
     note: str
     accepts: tuple[str, ...] = ()  # file names an import of this part looks for
     fetchable: bool = True
+
+    @property
+    def short(self) -> str:
+        """The name a list's status column uses ("tokenizer", "EnCodec", "Vocos")."""
+        return _SHORT.get(self.key, self.title.split(" (")[0])
 
     @property
     def importable(self) -> bool:
