@@ -312,3 +312,12 @@ def test_first_start_opens_the_model_manager_beside_the_banner(qtbot: Any, tmp_p
     assert window._dialog is not None and window._dialog.isVisible() and not window._dialog.isModal()
     assert window.banner.isVisible() and "model manager" in window.generate_action.toolTip()
     close_window(window)
+
+
+def test_cli_names_the_missing_parts_of_an_imported_model(tiny_sft: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from valle_studio import cli
+
+    assert cli.main(["models", "import", str(tiny_sft), "--name", "mine"]) == 0
+    assert "imported as mine, missing: tokenizer, EnCodec, Vocos" in capsys.readouterr().err
+    assert cli.main(["models", "list"]) == 0
+    assert "mine                         imported, missing: tokenizer, EnCodec, Vocos" in capsys.readouterr().out

@@ -104,7 +104,6 @@ class ModelManagerDialog(QDialog):
         # A failure is one sentence on the status line; its details replace the description pane while open,
         # so neither the list nor the pane ever changes size (error_dialog.InlineError).
         self.error = InlineError(self.details)
-        self.error.dismissed.connect(lambda: self.status_stack.setCurrentWidget(self.progress_label))
 
         self.download = QPushButton("&Download")
         self.cancel = QPushButton("&Cancel download")
@@ -130,6 +129,7 @@ class ModelManagerDialog(QDialog):
         self.status_stack.addWidget(self.progress_label)
         self.status_stack.addWidget(self.error)
         self.status_stack.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.error.dismissed.connect(lambda: self.status_stack.setCurrentWidget(self.progress_label))
 
         self.device = QComboBox()
         self.device.setAccessibleName("Device")

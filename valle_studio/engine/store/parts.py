@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -155,9 +155,18 @@ def import_part(store: ModelStore, name: str, key: str, paths: Sequence[str | Pa
         _check_file(source, local)
         dest = folder / local
         dest.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(dest, lambda temp, src=source: shutil.copyfile(src, temp))
+        atomic_write(dest, _copier(source))
         written.append(dest)
     return written
+
+
+def _copier(source: Path) -> Callable[[Path], None]:
+    """A writer for :func:`atomic_write` that copies ``source`` to the temporary path it is given."""
+
+    def copy(temp: Path) -> None:
+        shutil.copyfile(source, temp)
+
+    return copy
 
 
 def _target_folder(store: ModelStore, name: str, key: str) -> Path:
