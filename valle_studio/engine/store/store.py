@@ -207,12 +207,15 @@ class ModelStore:
                           vocos_weights=vocos / cat.VOCOS_WEIGHTS_FILE)
 
     def licences(self, name: str) -> list[tuple[str, str]]:
-        """``(display name, terms)`` of ``name`` and everything it requires (imports: runtime files only)."""
+        """``(name, terms)`` of ``name`` and everything it requires (imports: runtime files only). A model is
+        named by its catalog id, as everywhere; the shared files by their titles ("EnCodec 24 kHz")."""
         notes: list[tuple[str, str]] = []
         for entry_name in self.requirements(name):
             entry = self.catalog.get(entry_name)
-            notes.append((entry.display_name, entry.licence) if entry is not None
-                         else (entry_name, "Imported by you: the terms of its source apply."))
+            if entry is None:
+                notes.append((entry_name, "Imported by you: the terms of its source apply."))
+            else:
+                notes.append((entry.name if entry.kind in ("model", "lora") else entry.display_name, entry.licence))
         return notes
 
     # -- actions ------------------------------------------------------------------------------------
@@ -229,7 +232,8 @@ class ModelStore:
         written: list[Path] = []
         for index, item in enumerate(missing, start=1):
             assert item.remote is not None
-            detail = f"file {index} of {len(missing)}, {self.entry(item.entry).display_name}"
+            entry = self.entry(item.entry)
+            detail = f"file {index} of {len(missing)}, {entry.name if entry.kind == 'model' else entry.display_name}"
             try:
                 written.append(download_file(
                     item.remote, item.path, partial_dir=self.root / PARTIAL_DIR / item.entry,
