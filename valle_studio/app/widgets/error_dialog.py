@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -69,12 +69,16 @@ def summary_of(message: str, doing: str) -> str:
 
 
 class ElidingLabel(QLabel):
-    """One line of text, elided at the end with the whole text as its tooltip; it never asks for width."""
+    """At most ``lines`` lines of text (word-wrapped), elided at the end with the whole text as its tooltip.
+    Its height is fixed to those lines and it never asks for width, so no text can resize its window."""
 
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, text: str = "", parent: QWidget | None = None, *, lines: int = 1) -> None:
         super().__init__(parent)
         self._full = ""
+        self._lines = max(1, lines)
+        self.setWordWrap(self._lines > 1)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(self.fontMetrics().lineSpacing() * self._lines + 2)
         self.setMinimumWidth(40)
         self.setText(text)
 
@@ -91,8 +95,28 @@ class ElidingLabel(QLabel):
         self._elide()
 
     def _elide(self) -> None:
-        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(40, self.width()))
-        super().setText(shown)
+        width = max(40, self.width())
+        metrics = self.fontMetrics()
+        if self._lines == 1:
+            super().setText(metrics.elidedText(self._full, Qt.TextElideMode.ElideRight, width))
+            return
+        limit = metrics.lineSpacing() * self._lines
+
+        def fits(text: str) -> bool:
+            box = metrics.boundingRect(QRect(0, 0, width, 10 * limit), int(Qt.TextFlag.TextWordWrap), text)
+            return box.height() <= limit
+
+        if fits(self._full):
+            super().setText(self._full)
+            return
+        low, high = 0, len(self._full)  # the longest prefix that fits with its ellipsis
+        while low < high:
+            middle = (low + high + 1) // 2
+            if fits(self._full[:middle].rstrip() + "…"):
+                low = middle
+            else:
+                high = middle - 1
+        super().setText(self._full[:low].rstrip() + "…")
 
 
 def _details_box(details: str) -> QPlainTextEdit:
@@ -191,7 +215,7 @@ class InlineError(QWidget):
         self.stack.addWidget(self.details)
         icon = QLabel()
         icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(16, 16))
-        self.label = ElidingLabel()
+        self.label = ElidingLabel(lines=2)  # room for the whole sentence at the manager's usual width
         self.label.setObjectName("inlineErrorSummary")
         self.toggle = QToolButton()
         self.toggle.setObjectName("inlineErrorDetails")
@@ -236,7 +260,7 @@ class InlineError(QWidget):
     def set_expanded(self, expanded: bool) -> None:
         self.stack.setCurrentWidget(self.details if expanded else self.covered)
         self.toggle.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
-        self.toggle.setText("Hide details" if expanded else "Details")
+        self.toggle.setToolTip("Hide the details" if expanded else "Show the technical details in the pane below")
         if self.toggle.isChecked() != expanded:
             self.toggle.setChecked(expanded)
 
