@@ -139,19 +139,15 @@ def test_import_local_file_and_choose_default(qtbot: Any, dialog: ModelManagerDi
     assert "second" not in store.installed()
 
 
-def test_bad_import_is_reported(qtbot: Any, dialog: ModelManagerDialog, tmp_path: Path,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from PySide6.QtWidgets import QMessageBox
-
-    shown: list[str] = []
-    monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda _p, _t, text: shown.append(text)))
+def test_bad_import_is_reported(qtbot: Any, dialog: ModelManagerDialog, tmp_path: Path) -> None:
     junk = tmp_path / "junk.sft"
     junk.write_bytes(b"not a checkpoint")
     task = dialog.import_path(junk)
     with qtbot.waitSignal(task.failed, timeout=10_000):
         pass
-    assert shown and "junk.sft" in shown[0]
-    assert dialog.progress_label.text().startswith("Failed")
+    # inline, in the manager (no dialog to click away): one sentence naming the file, the rest behind Details
+    assert dialog.error.summary().startswith("Could not import junk.sft")
+    assert "junk.sft" in dialog.error.details.toPlainText()
 
 
 def test_device_and_precision_choices(qtbot: Any, dialog: ModelManagerDialog, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -130,6 +130,7 @@ def test_licences_of_a_model(tmp_path: Path) -> None:
     terms = dict(ModelStore(tmp_path).licences(DEFAULT_MODEL))
     assert terms[CATALOG[ENCODEC].display_name].startswith("CC-BY-NC 4.0")
     assert terms[CATALOG[VOCOS].display_name].startswith("MIT")
+    assert DEFAULT_MODEL in terms  # the model itself by its catalog id, as the manager and the CLI name it
 
 
 def _forbid_network(monkeypatch: pytest.MonkeyPatch) -> None:

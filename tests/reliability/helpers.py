@@ -140,6 +140,19 @@ class Boxes:
         for name in ("warning", "critical", "information"):
             monkeypatch.setattr(QMessageBox, name, staticmethod(record(QMessageBox.StandardButton.Ok)))
         monkeypatch.setattr(QMessageBox, "question", staticmethod(record(QMessageBox.StandardButton.Yes)))
+        from valle_studio.app.widgets.error_dialog import ErrorDialog, InlineError
+
+        def present(dialog: ErrorDialog) -> None:  # the app's error dialogs: the sentence and its details
+            self.shown.append((dialog.windowTitle(), f"{dialog.summary}\n\n{dialog.details_text}"))
+
+        monkeypatch.setattr(ErrorDialog, "present", present)
+        inline_show = InlineError.show_error
+
+        def inline(strip: InlineError, summary: str, details: str) -> None:  # the model manager's error line
+            self.shown.append((strip.window().windowTitle(), f"{summary}\n\n{details}"))
+            inline_show(strip, summary, details)
+
+        monkeypatch.setattr(InlineError, "show_error", inline)
         return self
 
     def only(self) -> tuple[str, str]:

@@ -286,7 +286,9 @@ def test_out_of_memory_in_the_window(make_error: Any, qtbot: Any, codec: Any, to
     assert status == "failed" and released  # cached GPU memory was given back
     text = boxes.assert_says("Generation failed", "out of memory", "shorter text", "Max duration", "Steps",
                              "float16")
-    assert text.startswith("Out of memory") and "MemoryError" not in text
+    # one sentence first (error_dialog), the engine's full advice behind Details
+    assert text.startswith("Generation failed: the device ran out of memory") and "MemoryError" not in text
+    assert "\n\nOut of memory: try" in text
     assert window.generate_action.isEnabled()
     boxes.shown.clear()
     assert generate_and_wait(qtbot, window, "A short one.")[0] == "finished"  # the app carries on

@@ -34,8 +34,9 @@ from valle_studio.app.jobs.controller import EngineController
 from valle_studio.app.jobs.kinds import UnknownSymbolsFound
 from valle_studio.app.jobs.records import EngineBusy, EngineState, JobInfo, JobKind, LoadSpec
 from valle_studio.app.lexicon_actions import LexiconActions
+from valle_studio.app.model_capabilities import fallback_notice, modality_limits
 from valle_studio.app.model_manager import ModelManagerDialog
-from valle_studio.app.model_rows import installed_names
+from valle_studio.app.model_rows import installed_names, load_failure_summary, model_tooltip
 from valle_studio.app.services import AppServices
 from valle_studio.app.stream_bridge import StreamBridge
 from valle_studio.app.studio_takes import TakeKeeper, take_message
@@ -48,6 +49,7 @@ from valle_studio.app.widgets.batch_view import BatchView
 from valle_studio.app.widgets.benchmark_dialog import BenchmarkDialog
 from valle_studio.app.widgets.best_of_control import BestOfControl
 from valle_studio.app.widgets.convert_panel import ConvertPanel
+from valle_studio.app.widgets.error_dialog import show_error, summary_of
 from valle_studio.app.widgets.history_panel import HistoryModel, HistoryPanel
 from valle_studio.app.widgets.lora_panel import LoraPanel
 from valle_studio.app.widgets.output_panel import OutputPanel, suggested_name
@@ -225,6 +227,8 @@ class MainWindow(WindowLayout, QMainWindow):
         """Start the engine thread and load the chosen model, or show the way to install one."""
         self.engine.start()
         self.load_default_model()
+        if not installed_names(self.services.store):  # hook (models, issue 17): the README's promise
+            self.open_model_manager()  # non-modal, beside the banner that explains the disabled buttons
 
     def load_default_model(self) -> None:
         names = installed_names(self.services.store)
@@ -339,7 +343,7 @@ class MainWindow(WindowLayout, QMainWindow):
         try:
             request = self.build_request()
         except (ValueError, OSError) as exc:  # a saved voice whose clips cannot be read
-            QMessageBox.warning(self, "Cannot use this voice", str(exc))
+            show_error(self, summary_of(str(exc), "This voice cannot be used"), str(exc), title="Cannot use this voice")
             return None
         quality = self.best_of.options()  # several takes are chosen among once whole: they do not stream
         # Cancels a running take first: its "Stopped" comes before the lines below, which show the new job.
@@ -423,7 +427,7 @@ class MainWindow(WindowLayout, QMainWindow):
             return
         self.progress_panel.failed(message)
         self.take_estimate.ended(job)
-        QMessageBox.warning(self, "Generation failed", message)
+        show_error(self, summary_of(message, "Generation failed"), message, title="Generation failed")
 
     def _on_cancelled(self, job: int) -> None:
         self.take_keeper.forget(job)
@@ -482,13 +486,15 @@ class MainWindow(WindowLayout, QMainWindow):
         dialog.show()
         return dialog
 
-    def open_model_manager(self) -> ModelManagerDialog:
-        """Show the model manager (non-modal); choosing a model there reloads it here."""
+    def open_model_manager(self, select: str | None = None) -> ModelManagerDialog:
+        """Show the model manager (non-modal), at model ``select`` if given; choosing a model there reloads it."""
         if self._dialog is None:
             self._dialog = ModelManagerDialog(self.services.store, self.settings, self.engine, self,
                                               downloader=self.services.downloader)
             self._dialog.choice_changed.connect(self._on_model_choice)
             self._dialog.models_changed.connect(self._on_models_changed)
+        if select:
+            self._dialog.refresh(select=select)
         self._dialog.show()
         self._dialog.raise_()
         self._dialog.activateWindow()
@@ -512,7 +518,10 @@ class MainWindow(WindowLayout, QMainWindow):
     def _on_model_loaded(self, spec: LoadSpec, info: ModelInfoProtocol | None) -> None:
         self.banner.setVisible(False)
         self.model_label.setText(f"Model: {getattr(info, 'name', spec.model)}")
-        self.model_label.setToolTip(str(getattr(info, "path", "")))
+        self.model_label.setToolTip(model_tooltip(self.services.store, spec.model, getattr(info, "path", "")))
+        dropped = self.sampler_panel.set_capabilities(modality_limits(info))  # hook (models, issue 17)
+        if dropped is not None:
+            self.statusBar().showMessage(fallback_notice(str(getattr(info, "name", spec.model)), dropped), 15_000)
         device = str(getattr(info, "device", spec.device))
         self.device_label.setText(f"Device: {device}")
         if device == "cpu":
@@ -538,9 +547,11 @@ class MainWindow(WindowLayout, QMainWindow):
         self.model_label.setText(f"Model: {spec.model} (not loaded)")
         self.progress_panel.show_message("Model not loaded")
         self._update_actions()
-        QMessageBox.warning(self, "Could not load the model",
-                            f"{spec.model} could not be loaded:\n\n{message}\n\n"
-                            "Open the model manager (Ctrl+M) to download it again or to pick another one.")
+        # hook (models, issue 17): one sentence (which parts are missing) and the way to add them
+        show_error(self, load_failure_summary(self.services.store, spec.model, message),
+                   f"{message}\n\nOpen the model manager (Ctrl+M) to add what is missing, download the model "
+                   "again or pick another one.", title="Could not load the model",
+                   action=("Open model manager", lambda: self.open_model_manager(select=spec.model)))
 
     # -- benchmark and estimates ---------------------------------------------------------------
     def _estimate_request(self) -> tuple[str, GenerationSettings, float, QualityOptions]:

@@ -17,8 +17,8 @@ import html
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QStandardItemModel
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
+    QStackedWidget,
     QTextBrowser,
     QTreeWidget,
     QTreeWidgetItem,
@@ -48,9 +50,12 @@ from valle_studio.app.model_rows import (
     device_label,
     installed_names,
     model_rows,
+    parts_html,
     precision_offer,
+    remove_question,
 )
 from valle_studio.app.settings import AppSettings
+from valle_studio.app.widgets.error_dialog import ElidingLabel, InlineError, summary_of
 from valle_studio.engine.bench.choice import saved_benchmark
 from valle_studio.engine.bench.recommend import auto_precision
 from valle_studio.engine.interfaces import DownloaderProtocol, ModelStoreProtocol
@@ -78,7 +83,7 @@ class ModelManagerDialog(QDialog):
         self.engine = engine
         self.downloader: DownloaderProtocol = downloader if downloader is not None else store
         self.task: BackgroundTask | None = None
-        self._task_name = ""
+        self._task_name, self._task_doing, self._task_part = "", "", False
         self._available_devices: list[str] = ["cpu"]
 
         self.tree = QTreeWidget()
@@ -93,8 +98,12 @@ class ModelManagerDialog(QDialog):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.details = QTextBrowser()
         self.details.setObjectName("modelDetails")
-        self.details.setOpenExternalLinks(True)
-        self.details.setAccessibleName("Model description and licence terms")
+        self.details.setOpenLinks(False)  # its links fetch or import a missing part (_on_link); web links open outside
+        self.details.setAccessibleName("Model description, the parts it needs and licence terms")
+        self.details.anchorClicked.connect(self._on_link)
+        # A failure is one sentence on the status line; its details replace the description pane while open,
+        # so neither the list nor the pane ever changes size (error_dialog.InlineError).
+        self.error = InlineError(self.details)
 
         self.download = QPushButton("&Download")
         self.cancel = QPushButton("&Cancel download")
@@ -113,10 +122,14 @@ class ModelManagerDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setAccessibleName("Download progress")
-        self.progress_label = QLabel("")
+        self.progress_label = ElidingLabel("")
         self.progress_label.setObjectName("downloadStatus")
-        self.progress_label.setWordWrap(True)
         self.progress.setVisible(False)
+        self.status_stack = QStackedWidget()  # one line: the status or the inline error, never both
+        self.status_stack.addWidget(self.progress_label)
+        self.status_stack.addWidget(self.error)
+        self.status_stack.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.error.dismissed.connect(lambda: self.status_stack.setCurrentWidget(self.progress_label))
 
         self.device = QComboBox()
         self.device.setAccessibleName("Device")
@@ -152,9 +165,9 @@ class ModelManagerDialog(QDialog):
         layout.addWidget(self.tree, 3)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
-        layout.addWidget(self.progress_label)
-        layout.addWidget(QLabel("About the selected model and its licence terms:"))
-        layout.addWidget(self.details, 2)
+        layout.addWidget(self.status_stack)
+        layout.addWidget(QLabel("About the selected model, the parts it needs and its licence terms:"))
+        layout.addWidget(self.error.stack, 2)
         layout.addLayout(form)
         layout.addWidget(self.busy_note)
         layout.addWidget(close)
@@ -189,9 +202,11 @@ class ModelManagerDialog(QDialog):
         for row in self.rows.values():
             status = f"{row.status} · in use" if row.name == in_use else row.status
             star = "★" if row.name == default and row.installed else ""
-            item = QTreeWidgetItem([row.title, status, row.size, star])
+            # The catalog id, as the README, the CLI and the status bar name it; the long name in the tooltip.
+            item = QTreeWidgetItem([row.name, status, row.size, star])
             item.setData(0, NameRole, row.name)
-            item.setToolTip(0, row.name)
+            item.setToolTip(0, f"{row.title}: {row.description}" if row.title != row.name else row.description)
+            item.setToolTip(1, status)
             item.setToolTip(3, "Loaded when VALL-E Studio starts" if star else "")
             self.tree.addTopLevelItem(item)
             if row.name == keep or (keep is None and row.name == default):
@@ -240,9 +255,14 @@ class ModelManagerDialog(QDialog):
         row = self.rows.get(name)
         if row is None:
             return ""
-        parts = [f"<h3>{html.escape(row.title)}</h3>", f"<p>{html.escape(row.description)}</p>"]
+        parts = [f"<h3>{html.escape(row.name)}</h3>"]
+        if row.title != row.name:
+            parts.append(f"<p><i>{html.escape(row.title)}</i></p>")
         parts.append(f"<p><b>Status:</b> {html.escape(row.status)}"
                      + (f" · <b>Size:</b> {html.escape(row.size)}" if row.size else "") + "</p>")
+        if row.installed and row.parts:
+            parts.append(parts_html(row))  # first: what is missing and the way to add it, without scrolling
+        parts.append(f"<p>{html.escape(row.description)}</p>")
         try:
             terms = list(self.store.licences(name))
         except Exception as exc:
@@ -256,10 +276,16 @@ class ModelManagerDialog(QDialog):
         name = self.selected_name()
         row = self.rows.get(name) if name else None
         busy = self.task is not None
-        can_fetch = bool(row and row.in_catalog and (row.missing or not row.installed))
+        # An imported model cannot be fetched itself, but the parts it lacks can (tokenizer, codec, vocoder).
+        can_fetch = bool(row and ((row.in_catalog and not row.installed) or row.missing))
         self.download.setEnabled(can_fetch and not busy)
+        self.download.setText("&Download missing parts" if row is not None and row.installed else "&Download")
         if row is not None and row.installed and not row.missing:
-            self.download.setToolTip("Everything this model needs is already installed.")
+            self.download.setToolTip("Everything this model needs is already installed." if row.complete else
+                                     "What is missing cannot be downloaded: import it (see the list below).")
+        elif row is not None and row.installed:
+            lacking = ", ".join(part.title for part in row.missing_parts) or f"{row.missing} file(s)"
+            self.download.setToolTip(f"Download what this model still needs: {lacking} (resumes if interrupted).")
         else:
             self.download.setToolTip("Download the selected model and every file it needs "
                                      "(resumes if interrupted).")
@@ -277,21 +303,70 @@ class ModelManagerDialog(QDialog):
         if not name or self.task is not None:
             return None
         downloader = self.downloader
-        return self._run(name, f"Downloading {self.rows[name].title if name in self.rows else name}…",
-                         lambda progress, cancel: downloader.download(name, progress=progress, cancel=cancel))
+        return self._run(name, f"Downloading {name}…",
+                         lambda progress, cancel: downloader.download(name, progress=progress, cancel=cancel),
+                         doing=f"Could not download {name}")
+
+    def fetch_part(self, key: str, model: str | None = None) -> BackgroundTask | None:
+        """Download one missing part (``tokenizers``, a codec) of ``model`` (default: the selection)."""
+        model = model or self.selected_name()
+        if not model or self.task is not None:
+            return None
+        downloader, title = self.downloader, self._part_title(model, key)
+        return self._run(model, f"Downloading the {title} for {model}…",
+                         lambda progress, cancel: downloader.download(key, progress=progress, cancel=cancel),
+                         doing=f"Could not download the {title}", part=True)
+
+    def import_part(self, key: str, paths: list[str], model: str | None = None) -> BackgroundTask | None:
+        """Copy local files in as part ``key`` of ``model`` (default: the selection), in the background."""
+        model = model or self.selected_name()
+        store_import = getattr(self.store, "import_part", None)
+        if not model or self.task is not None or store_import is None or not paths:
+            return None
+        title = self._part_title(model, key)
+        return self._run(model, f"Importing the {title} for {model}…",
+                         lambda progress, cancel: store_import(model, key, paths),
+                         doing=f"Could not import the {title}", part=True)
+
+    def ask_import_part(self, key: str) -> None:
+        name = self.selected_name()
+        row = self.rows.get(name) if name else None
+        part = next((p for p in row.parts if p.key == key), None) if row is not None else None
+        if part is None:
+            return
+        wanted = " ".join(part.accepts)
+        paths, _ = QFileDialog.getOpenFileNames(self, f"Import the {part.title}", str(Path.home()),
+                                                f"{part.title} ({wanted});;All files (*)")
+        if paths:
+            self.import_part(key, paths)
+
+    def _part_title(self, model: str, key: str) -> str:
+        row = self.rows.get(model)
+        part = next((p for p in row.parts if p.key == key), None) if row is not None else None
+        return part.title.split(" (")[0] if part is not None else key
+
+    def _on_link(self, url: QUrl) -> None:
+        """A link of the details pane: ``fetch:KEY`` / ``import:KEY`` for a missing part, else a web page."""
+        if url.scheme() == "fetch":
+            self.fetch_part(url.path())
+        elif url.scheme() == "import":
+            self.ask_import_part(url.path())
+        elif url.scheme() in ("http", "https"):
+            QDesktopServices.openUrl(url)
 
     def import_path(self, path: str | Path, name: str | None = None) -> BackgroundTask | None:
         """Import a local model file in the background (the copy of a large file takes a while)."""
         if self.task is not None:
             return None
         store, source = self.store, Path(path)
+        doing = f"Could not import {source.name}"
         if is_lora_file(source):
             return self._run(name or source.stem, f"Importing the LoRA {source.name}…",
                              lambda progress, cancel: store.import_lora(source, name, progress=progress,
-                                                                        cancel=cancel))
+                                                                        cancel=cancel), doing=doing)
         return self._run(name or source.stem, f"Importing {source.name}…",
                          lambda progress, cancel: store.import_file(source, name, progress=progress,
-                                                                    cancel=cancel))
+                                                                    cancel=cancel), doing=doing)
 
     def ask_import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import a VALL-E model", str(Path.home()),
@@ -304,8 +379,9 @@ class ModelManagerDialog(QDialog):
             self.progress_label.setText("Cancelling…")
             self.task.cancel()
 
-    def _run(self, name: str, text: str, fn: TaskFunction) -> BackgroundTask:
-        self._task_name = name
+    def _run(self, name: str, text: str, fn: TaskFunction, *, doing: str, part: bool = False) -> BackgroundTask:
+        self._task_name, self._task_doing, self._task_part = name, doing, part
+        self.error.clear()
         self.task = BackgroundTask(fn, name="valle-model-task")
         self.task.progress.connect(self._on_progress)
         self.task.finished.connect(self._on_task_finished)
@@ -313,7 +389,7 @@ class ModelManagerDialog(QDialog):
         self.task.cancelled.connect(self._on_task_cancelled)
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
-        self.progress_label.setText(text)
+        self._status(text)
         self.task.start()
         self._update_buttons()
         return self.task
@@ -327,14 +403,26 @@ class ModelManagerDialog(QDialog):
             self.progress.setRange(0, 0)
             amount = f"{progress.done / 1e6:.1f} MB"
         detail = f" ({progress.detail})" if progress.detail else ""
-        self.progress_label.setText(f"{progress.stage}: {amount}{detail}")
+        self._status(f"{progress.stage}: {amount}{detail}")
+
+    def _status(self, text: str) -> None:
+        self.progress_label.setText(text)
+        self.status_stack.setCurrentWidget(self.progress_label)
 
     def _end_task(self, message: str) -> None:
         self.task = None
         self.progress.setVisible(False)
-        self.progress_label.setText(message)
+        self._status(message)
 
     def _on_task_finished(self, result: object) -> None:
+        if self._task_part:  # a part of the selected model: say what it still lacks, if anything
+            name = self._task_name
+            self.refresh(select=name)
+            row = self.rows.get(name)
+            lacking = [p.title.split(" (")[0] for p in row.missing_parts] if row is not None else []
+            self._end_task(f"{name} still needs: {', '.join(lacking)}." if lacking else f"{name} is ready.")
+            self.models_changed.emit()
+            return
         name = result if isinstance(result, str) else self._task_name
         self._end_task(f"{name} is ready.")
         row = self.rows.get(name)
@@ -345,9 +433,14 @@ class ModelManagerDialog(QDialog):
         self.models_changed.emit()
 
     def _on_task_failed(self, message: str) -> None:
-        self._end_task(f"Failed: {message}")
+        self._end_task("")
         self.refresh()
-        QMessageBox.warning(self, "Model manager", message)
+        self.show_failure(summary_of(message, self._task_doing), message)
+
+    def show_failure(self, summary: str, details: str) -> None:
+        """One sentence on the status line; "Details" shows the technical text in the description pane."""
+        self.error.show_error(summary, details)
+        self.status_stack.setCurrentWidget(self.error)
 
     def _on_task_cancelled(self) -> None:
         self._end_task("Cancelled. A download resumes where it stopped next time.")
@@ -358,18 +451,17 @@ class ModelManagerDialog(QDialog):
         name = self.selected_name()
         if not name:
             return
-        if confirm and QMessageBox.question(
-                self, "Remove model", f"Delete {name} from this computer? You can download it again later."
-        ) != QMessageBox.StandardButton.Yes:
+        row = self.rows.get(name)
+        if confirm and QMessageBox.question(self, "Remove model", remove_question(name, row)
+                                            ) != QMessageBox.StandardButton.Yes:
             return
         try:
-            row = self.rows.get(name)
             if row is not None and row.lora:
                 self.store.remove_lora(name)
             else:
                 self.store.remove(name)
         except Exception as exc:
-            QMessageBox.warning(self, "Model manager", f"Could not remove {name}: {exc}")
+            self.show_failure(f"Could not remove {name}.", str(exc))
         self.refresh()
         self.models_changed.emit()
 
@@ -382,7 +474,7 @@ class ModelManagerDialog(QDialog):
         try:
             self.store.default_model = name
         except Exception as exc:
-            QMessageBox.warning(self, "Model manager", str(exc))
+            self.show_failure(f"Could not make {name} the default.", str(exc))
             return
         self.refresh(select=name)
         if announce:

@@ -6,12 +6,16 @@ Reads the model store through its public methods only (``available``, ``installe
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from valle_studio.engine.bench.recommend import cost_words
 from valle_studio.engine.bench.record import BenchRecord
 from valle_studio.engine.interfaces import ModelStoreProtocol
+from valle_studio.engine.store.parts import WEIGHTS, ModelPart
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +84,27 @@ class ModelRow:
     missing: int  # files still to fetch (the model's own and the shared runtime files it needs)
     in_catalog: bool
     lora: bool = False  # a LoRA voice adapter, not a model: applied in the Studio tab, never the default
+    parts: tuple[ModelPart, ...] = ()  # weights, tokenizer, codec, vocoder (a store without parts: none)
+
+    @property
+    def missing_parts(self) -> list[ModelPart]:
+        return [part for part in self.parts if not part.present]
+
+    @property
+    def complete(self) -> bool:
+        """Everything it needs to speak is on disk."""
+        return self.installed and not self.missing and not self.missing_parts
 
     @property
     def status(self) -> str:
+        lacking = [part.short for part in self.missing_parts if part.key != WEIGHTS]
+        origin = "Installed" if self.in_catalog or self.lora else "Imported"
+        if self.installed and lacking:
+            return f"{origin}; missing: {', '.join(lacking)}"
         if self.installed and not self.missing:
-            return "Installed"
+            return origin
         if self.installed:
-            return f"Installed, {self.missing} more file(s) to download"
+            return f"{origin}, {self.missing} more file(s) to download"
         return "Available to download"
 
 
@@ -110,8 +128,21 @@ def model_rows(store: ModelStoreProtocol) -> list[ModelRow]:
             description=getattr(entry, "description", "A model file you imported."),
             size=getattr(entry, "size_text", "") if entry is not None else "",
             installed=name in installed, missing=missing, in_catalog=entry is not None,
+            parts=model_parts(store, name),
         ))
     return rows + lora_rows(store)
+
+
+def model_parts(store: ModelStoreProtocol, name: str) -> tuple[ModelPart, ...]:
+    """The store's parts of ``name`` (engine/store/parts.py); none from a store that has no ``parts``."""
+    parts = getattr(store, "parts", None)
+    if parts is None:
+        return ()
+    try:
+        return tuple(parts(name))
+    except Exception:  # a broken models folder must not stop the list
+        log.exception("could not list the parts of %s", name)
+        return ()
 
 
 def lora_rows(store: ModelStoreProtocol) -> list[ModelRow]:
@@ -135,3 +166,57 @@ def lora_rows(store: ModelStoreProtocol) -> list[ModelRow]:
             lora=True,
         ))
     return rows
+
+
+def remove_question(name: str, row: ModelRow | None) -> str:
+    """What Remove asks: whether the model can come back by a download (catalog) or only from the user's file."""
+    if row is not None and not row.in_catalog:
+        return (f"Delete {name} from this computer? It was imported from a file, so it cannot be downloaded again: "
+                "keep your own copy of that file if you may want it back.")
+    return f"Delete {name} from this computer? You can download it again later from this list."
+
+
+def parts_html(row: ModelRow) -> str:
+    """The parts the model needs, each present or not, with links to download or import a missing one."""
+    lines = ["<p><b>What it needs to speak:</b></p><ul>"]
+    for part in row.parts:
+        mark = "✔" if part.present else "✘"
+        actions = []
+        if not part.present and part.fetchable and part.key != WEIGHTS:
+            actions.append(f'<a href="fetch:{html.escape(part.key)}">Download</a>')
+        if not part.present and part.importable:
+            actions.append(f'<a href="import:{html.escape(part.key)}">Import a file…</a>')
+        tail = f" — {' · '.join(actions)}" if actions else ""
+        lines.append(f"<li>{mark} <b>{html.escape(part.title)}</b>: {html.escape(part.note)}{tail}</li>")
+    lines.append("</ul>")
+    return "".join(lines)
+
+
+def load_failure_summary(store: ModelStoreProtocol, name: str, message: str) -> str:
+    """One sentence for a model that did not load: the parts it lacks when that is the cause, else the cause."""
+    from valle_studio.app.widgets.error_dialog import summary_of
+
+    lacking = [_in_sentence(part) for part in model_parts(store, name) if not part.present and part.key != WEIGHTS]
+    if lacking and re.search(r"not installed|is missing|missing:", message):  # the cause, not a bystander
+        return (f"{name} cannot be loaded yet: it still needs its {_words(lacking)}, which the model manager "
+                "can download or import.")
+    return summary_of(message, f"{name} could not be loaded")
+
+
+def model_tooltip(store: ModelStoreProtocol, name: str, path: object = "") -> str:
+    """The status bar's model tooltip: the catalog's long name and description, and the file in use."""
+    try:
+        entry = store.entry(name)
+        words = f"{getattr(entry, 'display_name', name)}: {getattr(entry, 'description', '')}"
+    except Exception:  # an imported model: no catalog words
+        words = f"{name}: a model file you imported."
+    return f"{words}\n{Path(str(path))}" if path else words
+
+
+def _in_sentence(part: ModelPart) -> str:
+    title = part.title.split(" (")[0]
+    return title[0].lower() + title[1:] if title.startswith("Phoneme") else title  # names keep their capitals
+
+
+def _words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -42,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         for name in dict.fromkeys([*store.available(), *installed]):
             mark = "*" if name == store.default_model else " "
             state = "installed" if name in installed else "not installed"
+            if name in installed:
+                state = ("imported" if store.is_imported(name) else state) + _missing_words(store, name)
             print(f"{mark} {name:28s} {state}")
             for title, terms in store.licences(name) if name in store.available() else []:
                 print(f"      {title}: {terms}")
@@ -70,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"imported the LoRA as {name} (apply it with --lora {name})", file=sys.stderr)
             return EXIT_OK
         name = store.import_file(args.path, args.name, replace=args.replace, progress=StderrProgress())
-        print(f"imported as {name}", file=sys.stderr)
+        lacking = _missing_words(store, name)
+        print(f"imported as {name}" + (f"{lacking} (`valle-studio-cli models download {name}` fetches them)"
+                                       if lacking else ""), file=sys.stderr)
         return EXIT_OK
     if args.action == "remove":
         is_lora = store.lora_path(args.name) is not None or args.name in store.available_loras()
@@ -82,3 +86,9 @@ def run(args: argparse.Namespace) -> int:
         store.default_model = args.name
     print(store.default_model)
     return EXIT_OK
+
+
+def _missing_words(store: Any, name: str) -> str:
+    """``", missing: tokenizer, EnCodec"`` for an installed model that lacks parts, else ``""``."""
+    lacking = [part.short for part in store.parts(name) if not part.present]
+    return f", missing: {', '.join(lacking)}" if lacking else ""

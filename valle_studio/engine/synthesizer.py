@@ -173,13 +173,17 @@ class Synthesizer:
     def codec(self, *, required: bool) -> Codec | None:
         """The codec, loaded on first use; None when absent and not ``required``."""
         with self._codec_lock:
-            if self._codec == "auto":
-                self._codec = resolve_codec(self._resolved.store, device=self.model.device)
-            if self._codec is None and required:
+            codec = self._codec
+            if codec == "auto":
+                # Not found stays "auto": a codec added later (model manager) is found by the next take.
+                codec = resolve_codec(self._resolved.store, device=self.model.device)
+                if codec is not None:
+                    self._codec = codec
+            if codec is None and required:
                 from valle_studio.engine.resources import missing_codec_message
 
                 raise SynthesisError(missing_codec_message(self._resolved.store))
-            return self._codec
+            return codec
 
     # -- text ---------------------------------------------------------------------------------------------------
     def phonemize(self, text: str, language: str = "en", split: str = "sentences",

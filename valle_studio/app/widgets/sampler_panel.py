@@ -322,6 +322,22 @@ class SamplerPanel(QWidget):
         self.preset.blockSignals(blocked)
         self._select_matching_preset()
 
+    # -- hook (helper "models", issue 17): the loaded model's abilities decide the Modality choices ----------
+    def set_capabilities(self, unavailable: dict[str, str]) -> str | None:
+        """Disable the modalities in ``unavailable`` (value: why, as the tooltip); a chosen one falls back to
+        "auto". Returns the modality that was dropped, if any, for the window's notice."""
+        model = self.modality.model()
+        dropped = None
+        for i in range(self.modality.count()):
+            key = str(self.modality.itemData(i))
+            item = model.item(i)  # type: ignore[attr-defined]  # a combo box's own QStandardItemModel
+            item.setEnabled(key not in unavailable)
+            item.setToolTip(unavailable.get(key, ""))
+        if str(self.modality.currentData()) in unavailable:
+            dropped = str(self.modality.currentData())
+            self.modality.setCurrentIndex(self.modality.findData("auto"))
+        return dropped
+
     def preset_name(self) -> str:
         """The selected preset's key, or ``"custom"``."""
         return str(self.preset.currentData())

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple, TypedDict
 
@@ -36,6 +36,7 @@ from valle_studio.engine.store.errors import (
 )
 from valle_studio.engine.store.importer import import_checkpoint
 from valle_studio.engine.store.names import NAME_PATTERN
+from valle_studio.engine.store.parts import ModelPart, import_part, model_parts, own_tokenizer
 
 SETTINGS_FILE = "_store.json"
 SHARED_DIR = "_shared"
@@ -161,6 +162,8 @@ class ModelStore:
             entry = self.catalog.get(entry_name)
             if entry is None:
                 continue  # an imported model: its checkpoint is on disk by definition
+            if entry_name == cat.TOKENIZERS != name and own_tokenizer(self, name) is not None:
+                continue  # the model's own tokenizer beside its weights is what the engine loads
             folder = self.folder_of(entry_name)
             for file in entry.files:
                 is_checkpoint = entry.kind == "model" and file.local_name in cat.MODEL_FILE_NAMES
@@ -204,12 +207,15 @@ class ModelStore:
                           vocos_weights=vocos / cat.VOCOS_WEIGHTS_FILE)
 
     def licences(self, name: str) -> list[tuple[str, str]]:
-        """``(display name, terms)`` of ``name`` and everything it requires (imports: runtime files only)."""
+        """``(name, terms)`` of ``name`` and everything it requires (imports: runtime files only). A model is
+        named by its catalog id, as everywhere; the shared files by their titles ("EnCodec 24 kHz")."""
         notes: list[tuple[str, str]] = []
         for entry_name in self.requirements(name):
             entry = self.catalog.get(entry_name)
-            notes.append((entry.display_name, entry.licence) if entry is not None
-                         else (entry_name, "Imported by you: the terms of its source apply."))
+            if entry is None:
+                notes.append((entry_name, "Imported by you: the terms of its source apply."))
+            else:
+                notes.append((entry.name if entry.kind in ("model", "lora") else entry.display_name, entry.licence))
         return notes
 
     # -- actions ------------------------------------------------------------------------------------
@@ -226,7 +232,8 @@ class ModelStore:
         written: list[Path] = []
         for index, item in enumerate(missing, start=1):
             assert item.remote is not None
-            detail = f"file {index} of {len(missing)}, {self.entry(item.entry).display_name}"
+            entry = self.entry(item.entry)
+            detail = f"file {index} of {len(missing)}, {entry.name if entry.kind == 'model' else entry.display_name}"
             try:
                 written.append(download_file(
                     item.remote, item.path, partial_dir=self.root / PARTIAL_DIR / item.entry,
@@ -269,6 +276,18 @@ class ModelStore:
         See :func:`~valle_studio.engine.store.importer.import_checkpoint`.
         """
         return import_checkpoint(self, Path(path), name, replace=replace, progress=progress, cancel=cancel)
+
+    def parts(self, name: str) -> list[ModelPart]:
+        """Weights, tokenizer, codec and vocoder of model ``name``, each present or not (store/parts.py)."""
+        return model_parts(self, name)
+
+    def import_part(self, name: str, key: str, paths: Sequence[str | Path]) -> list[Path]:
+        """Copy local files in as part ``key`` (``tokenizers``, a codec) of model ``name`` (store/parts.py)."""
+        return import_part(self, name, key, paths)
+
+    def is_imported(self, name: str) -> bool:
+        """An installed model that is not in the catalog (it cannot be downloaded again)."""
+        return name not in self.catalog and self.find_checkpoint(name) is not None
 
     def remove(self, name: str) -> bool:
         """Delete a model's (or shared entry's) folder and partial downloads; False if nothing was there."""
