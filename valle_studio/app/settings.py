@@ -94,6 +94,9 @@ class AppSettings:
     play_while_generating = Option("setting/play_while_generating", True)
     best_of = Option("setting/best_of", 1)  # the Best-of control: takes per Generate ...
     retry_bad = Option("setting/retry_bad", 0)  # ... and retries while none is good
+    # helper prefs (issue 17): Edit → Preferences
+    appearance = Option("setting/appearance", "system")  # "system", "light" or "dark" (app/theme.py)
+    record_countdown = Option("setting/record_countdown", 3)  # seconds counted down before recording; 0 = none
     # -- window state --------------------------------------------------------------------------
     geometry = BytesOption("persist/geometry", QByteArray())
     window_state = BytesOption("persist/window_state", QByteArray())

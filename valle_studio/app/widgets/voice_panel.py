@@ -29,13 +29,13 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from valle_studio.app.audio_bridge import AudioFileLoader, PlaybackController, RecordingController
+from valle_studio.app.widgets.recording_strip import RecordingStrip
 from valle_studio.app.widgets.voice_panel_state import UNSAVED, VoicePanelState
 from valle_studio.app.widgets.waveform_view import WaveformView
 from valle_studio.audio.io import AudioClip, AudioError
@@ -127,11 +127,8 @@ class VoicePanel(VoicePanelState, QWidget):
         self.device_combo.setAccessibleName("Microphone")
         self.record_button = QPushButton("Record")
         self.record_button.setCheckable(True)
-        self.meter = QProgressBar()
-        self.meter.setRange(0, int(-METER_FLOOR_DB * 10))
-        self.meter.setTextVisible(False)
-        self.meter.setMaximumHeight(10)
-        self.meter.setAccessibleName("Input level")
+        self.recording_strip = RecordingStrip(self.recording, self.record_button)  # prefs: meter, gain hint, countdown
+        self.meter = self.recording_strip.meter
         policy = self.meter.sizePolicy()
         policy.setRetainSizeWhenHidden(True)  # showing it while recording must not shift the layout
         self.meter.setSizePolicy(policy)
@@ -171,7 +168,7 @@ class VoicePanel(VoicePanelState, QWidget):
         clip_layout = QVBoxLayout(clip_box)
         clip_layout.addLayout(_row(self.import_button, QLabel("  Mic"), (self.device_combo, 1),
                                    self.record_button))
-        for widget in (self.meter, self.clip_label):
+        for widget in (self.recording_strip, self.clip_label):
             clip_layout.addWidget(widget)
         clip_layout.addWidget(self.waveform, 1)
         clip_layout.addLayout(_row(self.play_button, self.keep_button, self.cleanup_button, self.model_clean_button,
@@ -511,9 +508,7 @@ class VoicePanel(VoicePanelState, QWidget):
         self._warn("Could not open the audio file", message)
 
     def _toggle_recording(self) -> None:
-        if self.recording.is_recording:
-            self.recording.stop()
-        elif not self.recording.start():
+        if not self.recording_strip.toggle():  # prefs: stop, or count down (skippable) and record
             self.record_button.setChecked(False)
         self._update()
 
