@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from tests.app.prefs_window import close_window, make_window
-from tests.app.test_voice_panel import SR, boxes, make_panel, tone  # noqa: F401 (boxes is a fixture)
+from tests.app.test_voice_panel import SR, make_panel, tone
 from tests.audio.fake_stream import FakeStreamFactory
 from valle_studio.app.widgets.recording_strip import GOOD, TOO_LOUD, TOO_QUIET, gain_hint, level_value
 from valle_studio.app.widgets.voice_panel import VoicePanel
@@ -133,7 +134,9 @@ def test_the_window_counts_down_as_the_preferences_say(qtbot: Any, tmp_path: Pat
 
 
 def test_junk_from_the_microphone_stops_the_take_and_keeps_the_good_part(qtbot: Any, tmp_path: Path,
-                                                                        boxes: list[tuple[str, str]]) -> None:
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    boxes: list[tuple[str, str]] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _parent, title, text, *a, **k: boxes.append((title, text)))
     good = tone(1.0, 0.4)
     source = np.concatenate([good, np.full(SR * 2, np.nan, np.float32), tone(5.0, 0.4)])
     panel = panel_for(qtbot, tmp_path, source)

@@ -20,8 +20,8 @@ from valle_studio.app.widgets.preferences_dialog import PreferencesDialog
 
 # window attribute -> glyph (app/icons.py); attributes the window lacks are skipped
 ACTION_ICONS = {"generate_action": "generate", "stop_action": "stop", "play_action": "play",
-                "export_action": "export", "models_action": "models", "preferences_action": "preferences",
-                "guide_help_action": "help", "shortcuts_help_action": "keyboard", "about_action": "about"}
+                "export_action": "export", "models_action": "models", "preferences_action": "preferences"}
+HELP_ICONS = {"guide_action": "help", "shortcuts_action": "keyboard", "about_action": "about"}  # of help_menu
 
 
 class EditMenu(QObject):
@@ -52,11 +52,9 @@ class EditMenu(QObject):
         """(Re)draw the main actions' icons and the record button's in the current palette."""
         window = self.window
         help_menu = getattr(window, "help_menu", None)
-        if help_menu is not None:
-            window.guide_help_action = help_menu.guide_action
-            window.shortcuts_help_action = help_menu.shortcuts_action
-        for attribute, glyph in ACTION_ICONS.items():
-            action = getattr(window, attribute, None)
+        pairs = [(getattr(window, name, None), glyph) for name, glyph in ACTION_ICONS.items()]
+        pairs += [(getattr(help_menu, name, None), glyph) for name, glyph in HELP_ICONS.items()]
+        for action, glyph in pairs:
             if isinstance(action, QAction):
                 action.setIcon(action_icon(glyph))
         voice = getattr(window, "voice_panel", None)
@@ -105,4 +103,4 @@ class EditMenu(QObject):
         return text
 
 
-__all__ = ["ACTION_ICONS", "EditMenu"]
+__all__ = ["ACTION_ICONS", "HELP_ICONS", "EditMenu"]

@@ -44,7 +44,6 @@ class HelpMenu(QObject):
         menu.addSeparator()
         menu.addAction(self.about_action)
         self.menu = menu
-        window.about_action = self.about_action
         self.guide_action.triggered.connect(self.show_guide)
         self.shortcuts_action.triggered.connect(self.show_shortcuts)
         self._open: dict[str, QDialog] = {}
@@ -62,14 +61,14 @@ class HelpMenu(QObject):
         return dialog
 
     def show_guide(self) -> GuideDialog:
-        return self._reuse("guide", lambda: GuideDialog(self.window))  # type: ignore[no-any-return]
+        return self._reuse("guide", lambda: GuideDialog(self.window))
 
     def show_shortcuts(self) -> ShortcutsDialog:
-        return self._reuse("shortcuts", lambda: ShortcutsDialog(self.window))  # type: ignore[no-any-return]
+        return self._reuse("shortcuts", lambda: ShortcutsDialog(self.window))
 
     def show_about(self) -> AboutDialog:
         """About, non-modal (it never blocks), told what runs now."""
-        return self._reuse("about", lambda: AboutDialog(self.window, self.about_context()))  # type: ignore[no-any-return]
+        return self._reuse("about", lambda: AboutDialog(self.window, self.about_context()))
 
     def about_context(self) -> AboutContext:
         window = self.window

@@ -55,6 +55,7 @@ class WindowLayout:
         text_menu = self.menuBar().addMenu("&Text")
         text_menu.addActions([self.lexicons.global_action, self.lexicons.voice_action])
         self.help_menu = HelpMenu(self)  # prefs: guide (F1), shortcuts (Ctrl+/), benchmark, log, About
+        self.about_action = self.help_menu.about_action
 
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("mainToolbar")

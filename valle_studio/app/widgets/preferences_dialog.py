@@ -112,7 +112,7 @@ class PreferencesDialog(QDialog):
             button = QRadioButton(theme.LABELS[key])
             button.setObjectName(f"appearance:{key}")
             button.setChecked(key == chosen)
-            button.toggled.connect(lambda on, key=key: on and self._set_appearance(key))
+            button.toggled.connect(lambda on, key=key: self._on_appearance_toggled(key, on))
             self.appearance_group.addButton(button)
             self.appearance_buttons[key] = button
             row.addWidget(button)
@@ -168,7 +168,9 @@ class PreferencesDialog(QDialog):
         return box
 
     # -- slots ---------------------------------------------------------------------------------
-    def _set_appearance(self, key: str) -> None:
+    def _on_appearance_toggled(self, key: str, on: bool) -> None:
+        if not on:  # the button left behind; the chosen one says what to apply
+            return
         self.settings.appearance = key
         self.appearance_changed.emit(key)
 
