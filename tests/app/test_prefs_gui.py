@@ -127,3 +127,15 @@ def test_add_section_extends_the_dialog(qtbot: Any, tmp_path: Path) -> None:
     assert list(dialog.sections)[-1] == "Provenance"
     assert box.parent() is section and section.title() == "Provenance"
     close_window(window)
+
+
+def test_a_missing_export_folder_is_pointed_out(qtbot: Any, tmp_path: Path) -> None:
+    window = make_window(qtbot, tmp_path)
+    dialog = window.edit_menu.open_preferences()
+    dialog.export_dir.setText(str(tmp_path / "not-there"))
+    dialog.export_dir.editingFinished.emit()
+    assert dialog.export_note.isVisible() and "does not exist" in dialog.export_note.text()
+    dialog.export_dir.setText(str(tmp_path))
+    dialog.export_dir.editingFinished.emit()
+    assert not dialog.export_note.isVisible()
+    close_window(window)

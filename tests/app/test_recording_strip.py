@@ -115,6 +115,12 @@ def test_countdown_can_be_skipped_or_cancelled(qtbot: Any, tmp_path: Path) -> No
     press_record(qtbot, panel)  # Record again: start now
     assert panel.recording.is_recording and not strip.counting
     press_record(qtbot, panel)
+    assert not panel.recording.is_recording
+    press_record(qtbot, panel)
+    assert strip.counting and strip.start_now_button.isVisible()
+    qtbot.mouseClick(strip.start_now_button, Qt.MouseButton.LeftButton)  # the button skips too
+    assert panel.recording.is_recording and not strip.counting
+    press_record(qtbot, panel)
     press_record(qtbot, panel)
     assert strip.counting
     qtbot.mouseClick(strip.cancel_button, Qt.MouseButton.LeftButton)

@@ -136,6 +136,12 @@ class PreferencesDialog(QDialog):
         row.addWidget(self.export_dir, 1)
         row.addWidget(browse)
         form.addRow("Export folder", row)
+        self.export_note = QLabel("")
+        self.export_note.setObjectName("exportFolderNote")
+        self.export_note.setWordWrap(True)
+        self.export_note.setVisible(False)
+        form.addRow(self.export_note)
+        self._check_export_dir(self.settings.export_dir)
         return box
 
     def _recording_box(self) -> QWidget:
@@ -184,8 +190,17 @@ class PreferencesDialog(QDialog):
             self.export_dir.setText(folder)
             self._set_export_dir(folder)
 
+    def _check_export_dir(self, folder: str) -> bool:
+        """Say so when ``folder`` is not an existing folder; True when it is (or is empty: home)."""
+        problem = "" if not folder or Path(folder).expanduser().is_dir() else (
+            "That folder does not exist: create it, or choose another with Browse….")
+        self.export_note.setText(problem)
+        self.export_note.setVisible(bool(problem))
+        return not problem
+
     def _set_export_dir(self, folder: str) -> None:
         folder = folder.strip()
+        self._check_export_dir(folder)
         if folder == self.settings.export_dir:
             return
         self.settings.export_dir = folder

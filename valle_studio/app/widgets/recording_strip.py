@@ -5,8 +5,7 @@
 * The hint reads the recent peaks (the last :data:`HINT_WINDOW_S` seconds of audio) and says "too quiet",
   "good level" or "too loud" in words a user can act on.
 * Record counts down first (:meth:`RecordingStrip.toggle`, ``countdown_s`` seconds, 0 = none), so the
-  take does not start with the click; pressing Record again during the countdown starts at once, Cancel
-  stops it.
+  take does not start with the click; *Start now* (or Record again) skips the rest, *Cancel* stops it.
 * When a take ends by itself (the length cap, a device that sent nonsense, one that vanished) the strip
   keeps saying why.
 """
@@ -139,6 +138,9 @@ class RecordingStrip(QWidget):
         font = self.countdown_label.font()
         font.setBold(True)
         self.countdown_label.setFont(font)
+        self.start_now_button = QPushButton("Start now")
+        self.start_now_button.setToolTip("Skip the countdown (or press Record again)")
+        self.start_now_button.clicked.connect(self._start_now)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Do not record")
         self.cancel_button.clicked.connect(self.cancel_countdown)
@@ -147,13 +149,13 @@ class RecordingStrip(QWidget):
         for widget in (self.hint, self.countdown_label):  # one line; long advice is cut, whole in the tooltip
             widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             widget.setMinimumWidth(0)
-        self.cancel_button.setVisible(False)
-        self.countdown_label.setVisible(False)
-        self.hint.setVisible(False)
+        for widget in (self.start_now_button, self.cancel_button, self.countdown_label, self.hint):
+            widget.setVisible(False)
         # One row, so recording never adds height: the countdown, or the meter and its hint.
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.countdown_label, 3)
+        layout.addWidget(self.start_now_button)
         layout.addWidget(self.cancel_button)
         layout.addWidget(self.meter, 2)
         layout.addWidget(self.hint, 3)
@@ -209,16 +211,18 @@ class RecordingStrip(QWidget):
         return started
 
     def _show_count(self) -> None:
-        text = f"Recording in {self._left}…  (press Record again to start now)"
+        text = f"Recording in {self._left}…"
         self.countdown_label.setText(text)
         self.countdown_label.setToolTip(text)
         self.meter.setVisible(False)
         self.countdown_label.setVisible(True)
+        self.start_now_button.setVisible(True)
         self.cancel_button.setVisible(True)
         self.hint.setVisible(False)
 
     def _hide_count(self) -> None:
         self.countdown_label.setVisible(False)
+        self.start_now_button.setVisible(False)
         self.cancel_button.setVisible(False)
         self.meter.setVisible(self.recording.is_recording)
 
