@@ -178,6 +178,7 @@ class RecordingController(QObject):
     live_audio = Signal(object, int)  # samples [S] float32 new since the last tick, their sample rate
     finished = Signal(object, int)  # samples [S] float32, sample rate; also after a device failure
     error = Signal(str)
+    stopped_itself = Signal(str)  # why a take ended without Stop (the length cap, nonsense, a lost device)
 
     def __init__(
         self,
@@ -278,6 +279,8 @@ class RecordingController(QObject):
             if problem is not None:
                 self.error.emit(problem)
             self.stop()
+            if recorder.stop_reason:
+                self.stopped_itself.emit(recorder.stop_reason)
 
 
 class AudioFileLoader(QObject):

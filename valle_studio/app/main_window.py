@@ -20,7 +20,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
     QMainWindow,
@@ -481,10 +481,7 @@ class MainWindow(WindowLayout, QMainWindow):
     # -- models --------------------------------------------------------------------------------
     def show_about(self) -> AboutDialog:
         """Help → About: the version and the espeak-ng in use (non-modal, so it never blocks)."""
-        dialog = AboutDialog(self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.show()
-        return dialog
+        return self.help_menu.show_about()  # prefs: told the model in use and the licences
 
     def open_model_manager(self, select: str | None = None) -> ModelManagerDialog:
         """Show the model manager (non-modal), at model ``select`` if given; choosing a model there reloads it."""

@@ -96,6 +96,9 @@ class AppSettings:
     retry_bad = Option("setting/retry_bad", 0)  # ... and retries while none is good
     # layout (issue 17): the saved voice chosen in the voice panel, chosen again at the next start
     voice = Option("setting/voice", "")
+    # helper prefs (issue 17): Edit → Preferences
+    appearance = Option("setting/appearance", "system")  # "system", "light" or "dark" (app/theme.py)
+    record_countdown = Option("setting/record_countdown", 3)  # seconds counted down before recording; 0 = none
     # -- window state --------------------------------------------------------------------------
     geometry = BytesOption("persist/geometry", QByteArray())
     window_state = BytesOption("persist/window_state", QByteArray())

@@ -14,6 +14,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QGroupBox, QScrollArea, QSplitter, QStyle, QTabWidget, QVBoxLayout, QWidget
 
+from valle_studio.app.edit_menu import EditMenu
+from valle_studio.app.help_menu import HelpMenu
 from valle_studio.app.widgets.elided_label import ElidedLabel
 
 
@@ -46,24 +48,21 @@ class WindowLayout:
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        self.edit_menu = EditMenu(self)  # prefs: Edit → Preferences… (Ctrl+,), appearance, action icons
         run_menu = self.menuBar().addMenu("&Run")
         run_menu.addActions([self.generate_action, self.stop_action, self.play_action])
         models_menu = self.menuBar().addMenu("&Models")
         models_menu.addAction(self.models_action)
         text_menu = self.menuBar().addMenu("&Text")
         text_menu.addActions([self.lexicons.global_action, self.lexicons.voice_action])
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self.benchmark_action)
-        help_menu.addAction(self.log_action)
-        self.about_action = help_menu.addAction("&About VALL-E Studio")
+        self.help_menu = HelpMenu(self)  # prefs: guide (F1), shortcuts (Ctrl+/), benchmark, log, About
+        self.about_action = self.help_menu.about_action
 
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        style = self.style()
-        self.generate_action.setIcon(style.standardIcon(style.StandardPixmap.SP_MediaPlay))
-        self.stop_action.setIcon(style.standardIcon(style.StandardPixmap.SP_MediaStop))
+        self.edit_menu.apply_icons()  # prefs: drawn in the palette's colours, redrawn on a theme change
         toolbar.addAction(self.generate_action)
         toolbar.addAction(self.stop_action)
         toolbar.addSeparator()

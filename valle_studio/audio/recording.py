@@ -5,6 +5,13 @@ level meter and a sticky clip flag, and does nothing else. The owner reads :attr
 and calls :meth:`Recorder.poll` on a timer; ``poll`` notices a device that went away (the stream
 finished on its own or stopped delivering blocks). Whatever was recorded before that is kept:
 :meth:`Recorder.stop` always returns it.
+
+A device can also deliver nonsense instead of going away: samples that are not numbers or far outside
+[-1, 1], a flat line, digital silence from a muted input, or blocks pinned at full scale. Each block is
+classified in the callback (a few vectorised checks); a run of such blocks longer than its limit stops
+the recording with a sentence that says what came in, and the take is cut back to where the run began,
+so it keeps only what was good instead of filling the whole length with garbage. Short runs (a dropout,
+one clipped shout) are kept, with invalid samples zeroed.
 """
 
 from __future__ import annotations
@@ -24,6 +31,18 @@ from valle_studio.core.resample import resample
 log = logging.getLogger(__name__)
 
 VANISHED = "The microphone stopped delivering audio (was it unplugged?); the recording so far is kept"
+FULL = "Recording stopped at its {limit:g} s limit; everything up to it is kept"
+# What the device sent -> (seconds of it that stop the recording, what the user is told)
+JUNK: dict[str, tuple[float, str]] = {
+    "invalid": (0.25, "The microphone delivered invalid samples (not numbers, or far outside the audio range)"),
+    "flat": (0.5, "The microphone delivered a flat, unchanging signal (a driver or format fault)"),
+    "full-scale": (0.5, "The microphone delivered noise pinned at full scale (a wrong input or sample format?)"),
+    "silent": (5.0, "The microphone delivered only digital silence for 5 s (is it muted, or in use by another "
+               "program?)"),
+}
+JUNK_TAIL = "; recording stopped and the {kept:.1f} s before it are kept"
+_OUT_OF_RANGE = 2.0  # float input is nominally within [-1, 1]; some drivers overshoot a little, never this far
+_PINNED_SHARE = 0.5  # a block with more than half its samples at full scale is not clipped speech
 _CHUNK_S = 10.0  # storage grows in blocks of this many seconds, so the callback rarely allocates
 
 
@@ -69,7 +88,10 @@ class Recorder:
         self._clipped = False
         self._full = False
         self._overflows = 0
-        self.error: str | None = None  # set when the device failed mid-recording
+        self._junk_kind: str | None = None  # the kind of nonsense arriving now, if any ...
+        self._junk_start = 0  # ... since this frame of the take
+        self.error: str | None = None  # set when the device failed (or delivered nonsense) mid-recording
+        self.stop_reason: str | None = None  # why the recording stopped by itself: error, or the cap
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -129,7 +151,8 @@ class Recorder:
             self._peak = 0.0
             self._clipped = self._full = False
             self._overflows = 0
-            self.error = None
+            self._junk_kind = None
+            self.error = self.stop_reason = None
         self._stream = self._open()
         self._last_block = time.monotonic()
         self._recording = True
@@ -215,14 +238,25 @@ class Recorder:
         if not self._recording or frames == 0:
             return
         block = indata[:frames, 0]
+        self._last_block = time.monotonic()
+        kind = junk_kind(block, self._clip_threshold)
+        if kind == "invalid":
+            block = np.nan_to_num(np.clip(block, -1.0, 1.0), nan=0.0, posinf=0.0, neginf=0.0)
         peak = float(np.max(np.abs(block)))
-        if peak >= self._clip_threshold:
+        if peak >= self._clip_threshold and kind is None:
             self._clipped = True
         decayed = self._peak * 10.0 ** (-self._decay_db_per_frame * frames / 20.0)
         self._peak = max(peak, decayed)
-        self._last_block = time.monotonic()
+        stop_message = None
         with self._lock:
+            if kind != self._junk_kind:  # a run of nonsense starts (or ends) here
+                self._junk_kind, self._junk_start = kind, self._frames
             self._store(block)
+            if kind is not None and self._frames - self._junk_start >= JUNK[kind][0] * self._capture_rate:
+                self._truncate(self._junk_start)  # keep what came before the nonsense, none of it
+                stop_message = JUNK[kind][1] + JUNK_TAIL.format(kept=self._frames / self._capture_rate)
+        if stop_message is not None:
+            self._fail(stop_message)
 
     def _copy(self, start: int, end: int) -> np.ndarray:
         """Frames ``start:end`` of the take as one new array (the chunks all have one length)."""
@@ -237,11 +271,24 @@ class Recorder:
             start += take
         return np.concatenate(parts)
 
+    def _truncate(self, frames: int) -> None:
+        """Cut the take back to its first ``frames`` frames (under the lock)."""
+        if frames >= self._frames or not self._chunks:
+            return
+        size = len(self._chunks[0])
+        keep = max(1, -(-frames // size))  # chunks holding those frames (at least one, for later blocks)
+        del self._chunks[keep:]
+        self._fill = frames - (keep - 1) * size
+        self._frames = frames
+        self._read = min(self._read, frames)
+
     def _store(self, block: np.ndarray) -> None:
         done = 0
         while done < len(block):
             if self._frames >= self._max_frames:
-                self._full = True
+                if not self._full:
+                    self._full = True
+                    self.stop_reason = FULL.format(limit=self._max_seconds)
                 return
             chunk = self._chunks[-1]
             if self._fill == len(chunk):  # once per _CHUNK_S seconds
@@ -262,7 +309,7 @@ class Recorder:
     def _fail(self, message: str) -> None:
         if self.error is None:
             log.warning("recording: %s", message)
-            self.error = message
+            self.error = self.stop_reason = message
         self._recording = False
 
     def _close_stream(self) -> None:
@@ -274,3 +321,21 @@ class Recorder:
             stream.close()
         except Exception as exc:  # a vanished device often refuses to stop cleanly; the audio is safe
             log.warning("closing the input stream failed: %s", exc)
+
+
+def junk_kind(block: np.ndarray, clip_threshold: float = 0.999) -> str | None:
+    """What is wrong with one input block: "invalid", "flat", "silent", "full-scale", or None (audio).
+
+    Real input, even a quiet room, moves a little: an exactly constant block is a fault (all zeros:
+    a muted or blocked device). Clipped speech touches full scale in a few samples, never in most.
+    """
+    if not len(block):
+        return None
+    if not np.isfinite(block).all() or float(np.max(np.abs(block))) > _OUT_OF_RANGE:
+        return "invalid"
+    low, high = float(np.min(block)), float(np.max(block))
+    if len(block) >= 16 and low == high:
+        return "silent" if high == 0.0 else "flat"
+    if np.count_nonzero(np.abs(block) >= clip_threshold) > _PINNED_SHARE * len(block):
+        return "full-scale"
+    return None

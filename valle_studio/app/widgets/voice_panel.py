@@ -290,9 +290,7 @@ class VoicePanel(VoicePanelLayout, VoiceLibrarySide, VoicePanelState, QWidget):
         self._warn("Could not open the audio file", message)
 
     def _toggle_recording(self) -> None:
-        if self.recording.is_recording:
-            self.recording.stop()
-        elif not self.recording.start():
+        if not self.recording_strip.toggle():  # prefs: stop, or count down (skippable) and record
             self.record_button.setChecked(False)
         self._update()
 

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from valle_studio.app.widgets.compact import compact_button, compact_buttons, fitting_combo
 from valle_studio.app.widgets.elided_label import ElidedLabel
+from valle_studio.app.widgets.recording_strip import RecordingStrip
 from valle_studio.app.widgets.waveform_view import WaveformView
 
 METER_FLOOR_DB = -60.0
@@ -81,11 +81,8 @@ class VoicePanelLayout:
         fitting_combo(self.device_combo, 5)
         self.record_button = QPushButton("Record")
         self.record_button.setCheckable(True)
-        self.meter = QProgressBar()
-        self.meter.setRange(0, int(-METER_FLOOR_DB * 10))
-        self.meter.setTextVisible(False)
-        self.meter.setMaximumHeight(10)
-        self.meter.setAccessibleName("Input level")
+        self.recording_strip = RecordingStrip(self.recording, self.record_button)  # meter, gain hint, countdown
+        self.meter = self.recording_strip.meter
         policy = self.meter.sizePolicy()
         policy.setRetainSizeWhenHidden(True)  # showing it while recording must not shift the layout
         self.meter.setSizePolicy(policy)
@@ -138,7 +135,7 @@ class VoicePanelLayout:
         self.clip_layout = QVBoxLayout(clip_box)
         self.clip_layout.addLayout(_row(self.import_button, QLabel("Mic"), (self.device_combo, 1),
                                         self.record_button))
-        for widget in (self.meter, self.clip_label):
+        for widget in (self.recording_strip, self.clip_label):
             self.clip_layout.addWidget(widget)
         self.clip_layout.addWidget(self.waveform, 1)
         self.clip_layout.addLayout(_row(self.play_button, self.transcribe_button, self.undo_button,
