@@ -4,6 +4,7 @@ columns read back from the files, WebVTT beside SRT, and one audit-log line per 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def test_rows_are_watermarked_tagged_logged_and_manifests_say_so(project: BatchP
     first = read_tags(out / result.written[0])
     assert first["TITLE"] == first["VALLE_TEXT"] == "First line <b>&</b>."
     assert first["VALLE_VOICE"] == project.rows[0].approved_take.voice
-    rows = list(csv.DictReader(open(out / "manifest.csv", newline="", encoding="utf-8")))
+    rows = list(csv.DictReader(io.StringIO((out / "manifest.csv").read_text(encoding="utf-8"))))
     assert [r["watermark"] for r in rows] == ["yes", "yes"]
     assert {r["synthetic"] for r in rows} == {"synthetic speech"} and all(r["app_version"] for r in rows)
     document = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
@@ -60,7 +61,7 @@ def test_opting_out_writes_no_watermark_and_says_so(project: BatchProject, tmp_p
     result = export_project(project, ExportOptions(out, watermark=False))
     assert read_tags(out / result.written[0])["VALLE_WATERMARK"] == "none"
     assert file_confidence(out / result.written[0]) < 0.5
-    rows = list(csv.DictReader(open(out / "manifest.csv", newline="", encoding="utf-8")))
+    rows = list(csv.DictReader(io.StringIO((out / "manifest.csv").read_text(encoding="utf-8"))))
     assert [r["watermark"] for r in rows] == ["no", "no"]
     assert not any(e.watermark for e in AuditLog().entries())
 

@@ -94,6 +94,8 @@ class AppSettings:
     play_while_generating = Option("setting/play_while_generating", True)
     best_of = Option("setting/best_of", 1)  # the Best-of control: takes per Generate ...
     retry_bad = Option("setting/retry_bad", 0)  # ... and retries while none is good
+    # prov (issue 17): the imperceptible watermark in every exported file (Preferences; on by default)
+    watermark = Option("setting/watermark", True)
     # -- window state --------------------------------------------------------------------------
     geometry = BytesOption("persist/geometry", QByteArray())
     window_state = BytesOption("persist/window_state", QByteArray())

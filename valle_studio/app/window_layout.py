@@ -50,6 +50,9 @@ class WindowLayout:
         models_menu.addAction(self.models_action)
         text_menu = self.menuBar().addMenu("&Text")
         text_menu.addActions([self.lexicons.global_action, self.lexicons.voice_action])
+        from valle_studio.app.tools_menu import install_tools_menu  # prov: Tools (audit log, watermark check)
+
+        self.tools = install_tools_menu(self)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.benchmark_action)
         help_menu.addAction(self.log_action)

@@ -55,7 +55,7 @@ from valle_studio.core.commit import same_file
 from valle_studio.core.provenance import Provenance
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
 from valle_studio.studio.audit import AuditLog
-from valle_studio.studio.provenance_export import export_clip, file_confidence, log_audit
+from valle_studio.studio.provenance_export import export_clip, file_confidence, log_audit, take_provenance
 from valle_studio.studio.takes import Take
 
 MANIFEST_CSV, MANIFEST_JSON = "@manifest.csv", "@manifest.json"
@@ -221,11 +221,6 @@ def plan_export(project: BatchProject, options: ExportOptions) -> ExportPlan:
 
 
 # -- writing ----------------------------------------------------------------------------------------
-
-def take_provenance(take: Take) -> Provenance:
-    """The provenance record of a take (``created``: when it was generated)."""
-    return Provenance(text=take.text, voice=take.voice, model=take.model, created=take.created)
-
 
 def export_row(project: BatchProject, record: ExportRecord, row: Row, wav_format: str = "pcm16", *,
                watermark: bool = True, audit: AuditLog | None = None) -> bool:
@@ -447,7 +442,26 @@ def export_project(project: BatchProject, options: ExportOptions, *, progress: P
     return result
 
 
-__all__ = ["CONFLICT_POLICIES", "WAV_FORMATS", "ExportConflict", "ExportOptions", "ExportPlan", "ExportResult",
-           "TIMESTAMP_COLUMNS", "combined_provenance", "combined_timings", "export_project", "export_row",
-           "file_provenance", "manifest_entries", "plan_export", "row_stem", "srt_text", "take_provenance",
-           "vtt_text", "write_combined", "write_manifests", "write_srt", "write_vtt"]
+__all__ = [
+    "CONFLICT_POLICIES",
+    "TIMESTAMP_COLUMNS",
+    "WAV_FORMATS",
+    "ExportConflict",
+    "ExportOptions",
+    "ExportPlan",
+    "ExportResult",
+    "combined_provenance",
+    "combined_timings",
+    "export_project",
+    "export_row",
+    "file_provenance",
+    "manifest_entries",
+    "plan_export",
+    "row_stem",
+    "srt_text",
+    "vtt_text",
+    "write_combined",
+    "write_manifests",
+    "write_srt",
+    "write_vtt",
+]

@@ -91,11 +91,10 @@ class AuditLog:
 
         line = json.dumps(asdict(entry), ensure_ascii=False, sort_keys=True) + "\n"
         path = self.path
-        with FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S):
-            with open(path, "a", encoding="utf-8") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
+        with FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S), open(path, "a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
 
     def record(self, record: Provenance, path: Path, source: str) -> AuditEntry:
         """Append the entry of one export and return it."""

@@ -22,6 +22,7 @@ from valle_studio.audio.tags import tag_bytes
 from valle_studio.core.atomic import atomic_write
 from valle_studio.core.provenance import Provenance
 from valle_studio.studio.audit import AuditLog
+from valle_studio.studio.takes import Take
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,11 @@ class EncodedExport:
     data: bytes
     record: Provenance
     confidence: float | None
+
+
+def take_provenance(take: Take) -> Provenance:
+    """The provenance record of a take (``created``: when it was generated)."""
+    return Provenance(text=take.text, voice=take.voice, model=take.model, created=take.created)
 
 
 def decoded_confidence(data: bytes) -> float:
@@ -89,6 +95,50 @@ def encode_with_provenance(path: str | os.PathLike[str], samples: np.ndarray, sa
 
 
 @dataclass(frozen=True)
+class WatermarkCheck:
+    """What :func:`check_file` found: the detector's confidence and verdict, and the provenance the
+    file's tags claim (None: no VALL-E Studio tags; tags are easy to strip, the watermark is not)."""
+
+    path: Path
+    confidence: float
+    watermarked: bool
+    tagged: Provenance | None
+
+    def sentence(self) -> str:
+        """One line for people: the verdict, the confidence, what the tags say."""
+        verdict = ("carries the VALL-E Studio watermark" if self.watermarked else
+                   "does not carry the watermark")
+        text = f"{self.path.name} {verdict} (detector confidence {self.confidence:.0%})."
+        if self.tagged is not None:
+            text += (f" Its tags say: synthetic speech made with {self.tagged.software}, model "
+                     f"'{self.tagged.model}', voice '{self.tagged.voice}', on {self.tagged.created[:10]}.")
+        else:
+            text += " It has no VALL-E Studio provenance tags."
+        return text
+
+
+def check_file(path: str | os.PathLike[str]) -> WatermarkCheck:
+    """Read an audio file (anything :func:`~valle_studio.audio.io.load_audio` reads, up to 30 min) and run
+    the watermark detector on it; its tags are read too where the format has them.
+
+    Raises:
+        AudioError: the file cannot be read as audio (the message names it).
+        WatermarkUnavailable: resemble-perth is not installed.
+    """
+    from valle_studio.audio.io import load_audio
+    from valle_studio.audio.tags import TagError, provenance_from_tags, read_tags
+    from valle_studio.engine.watermark import detect_watermark, is_watermarked
+
+    clip = load_audio(path)
+    confidence = detect_watermark(clip.samples, clip.sample_rate)
+    try:
+        tagged = provenance_from_tags(read_tags(path))
+    except TagError:
+        tagged = None
+    return WatermarkCheck(Path(path), confidence, is_watermarked(confidence), tagged)
+
+
+@dataclass(frozen=True)
 class ExportOutcome:
     """A written export: where, its record, the detector's confidence (None: watermark off)."""
 
@@ -117,5 +167,5 @@ def log_audit(audit: AuditLog | None, record: Provenance, path: Path, source: st
         log.error("could not add %s to the audit log: %s", path, exc)
 
 
-__all__ = ["EncodedExport", "ExportOutcome", "decoded_confidence", "encode_with_provenance", "file_confidence", "export_clip",
-           "log_audit"]
+__all__ = ["EncodedExport", "ExportOutcome", "WatermarkCheck", "check_file", "decoded_confidence",
+           "encode_with_provenance", "export_clip", "file_confidence", "log_audit", "take_provenance"]
