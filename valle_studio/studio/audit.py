@@ -69,6 +69,19 @@ class AuditEntry:
                    app_version=str(data.get("app_version", "")))
 
 
+def _ends_torn(path: Path) -> bool:
+    """Whether the file's last line lacks its newline (a write cut off by a crash)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            if handle.tell() == 0:
+                return False
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) != b"\n"
+    except FileNotFoundError:
+        return False
+
+
 class AuditLog:
     """The log in ``folder`` (default :func:`audit_dir`); see the module docstring."""
 
@@ -91,10 +104,13 @@ class AuditLog:
 
         line = json.dumps(asdict(entry), ensure_ascii=False, sort_keys=True) + "\n"
         path = self.path
-        with FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S), open(path, "a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
+        with FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S):
+            if _ends_torn(path):
+                line = "\n" + line  # a crash left half a line: the new one must not be glued onto it
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
 
     def record(self, record: Provenance, path: Path, source: str) -> AuditEntry:
         """Append the entry of one export and return it."""
