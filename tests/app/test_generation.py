@@ -288,6 +288,10 @@ def test_export_and_read_back(qtbot: Any, home: Path, tiny_tokenizer: Path, code
         tolerance = 0.3 if kind == "ogg" else 0.1
         assert np.max(np.abs(data - samples)) < tolerance
     assert asked[0].endswith("export-me_seed1234")
+    from valle_studio.audio.tags import read_tags
+
+    tags = read_tags(home / "take.flac")  # the take's own provenance (issue 17)
+    assert (tags["VALLE_TEXT"], tags["VALLE_MODEL"]) == ("Export me.", "tiny")
     close_window(window)
 
 
