@@ -210,6 +210,9 @@ def run_synth(args: argparse.Namespace, settings: GenerationSettings, quality: Q
                                prompts=prompts, blend=blend, settings=settings, lexicon=lexicon)
     if request.phonemes is None:
         warn_unknown_symbols(synth, request)
+    if streaming and args.out == STDOUT and not args.no_watermark and not args.quiet:
+        print("note: audio streamed to stdout leaves in chunks and is not watermarked; without --stream it is",
+              file=sys.stderr, flush=True)
     try:
         if streaming:
             streamed = _stream_synth(synth, request, args, progress, player)
