@@ -331,7 +331,7 @@ def test_export_writes_files_and_asks_before_touching_foreign_ones(qtbot, make_v
     assert (out / "01-who-is-there.wav").read_bytes() == b"not ours"
     names = sorted(p.name for p in out.iterdir())
     assert names == ["01-who-is-there-2.wav", "01-who-is-there.wav", "02-it-is-me.wav", "03-come-in.wav",
-                     "04-thank-you.wav", "combined.srt", "manifest.csv", "manifest.json"]
+                     "04-thank-you.wav", "combined.srt", "combined.vtt", "manifest.csv", "manifest.json"]
     samples = np.asarray(json.loads((out / "manifest.json").read_text())["files"][0]["duration_s"])
     assert samples > 0 and view.progress.value() == 1000
 

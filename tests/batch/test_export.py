@@ -71,7 +71,7 @@ def test_manifests_list_every_exported_file_with_its_settings(project: BatchProj
 def test_combined_file_and_srt_use_the_real_timings(project: BatchProject, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = export_project(project, ExportOptions(out, combined=True, combined_gap_s=0.25, srt=True,
-                                                   wav_format="float"))
+                                                   wav_format="float", watermark=False))  # sample-exact
     assert (result.combined, result.srt) == ("combined.wav", "combined.srt")
     combined, sr = sf.read(out / "combined.wav", dtype="float32")
     takes = [r.approved_take for r in project.rows[:7]]

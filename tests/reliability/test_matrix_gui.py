@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from tests.app.export_wait import export_and_wait
 from tests.audio.fake_stream import FakeStreamFactory
 from tests.engine.test_store_fakehub import FakeHub, serve_catalog
 from tests.reliability.cases import (
@@ -292,7 +293,7 @@ def export_to(window: MainWindow, monkeypatch: pytest.MonkeyPatch, target: Path)
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         staticmethod(lambda *args, **kwargs: (str(target), "WAV audio (*.wav)")))
     window.output_panel.set_clip(tone(1.0), SR, title="A take", name="take")
-    return window.output_panel.ask_export()
+    return export_and_wait(window.output_panel)  # the export runs on a background task
 
 
 @pytest.mark.parametrize("fault", ["read-only", "missing", "full"])

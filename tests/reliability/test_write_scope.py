@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.app.export_wait import export_and_wait
 from tests.reliability.cases import tone
 from tests.reliability.helpers import FAST, Boxes, home
 from tests.reliability.studio import close_window, generate_and_wait, install_model, make_services, open_window
@@ -118,7 +119,7 @@ def test_a_whole_session_stays_in_its_folders(qtbot: Any, tmp_path: Path, codec:
         status, take = generate_and_wait(qtbot, window, "Hello from a whole session.")
         assert status == "finished", take
         window.audition(take)
-        assert window.output_panel.ask_export() == exports / "greeting.flac"
+        assert export_and_wait(window.output_panel) == exports / "greeting.flac"
         window.open_model_manager()
         window.text_panel.set_language_code("de")
         close_window(window)

@@ -68,6 +68,7 @@ from valle_studio.engine.quality.options import QualityOptions
 from valle_studio.engine.requests import SynthesisRequest
 from valle_studio.engine.settings import GenerationSettings
 from valle_studio.studio.history import HistoryError, Take
+from valle_studio.studio.provenance_export import take_provenance  # prov
 from valle_studio.studio.voices import PromptClip
 
 log = logging.getLogger(__name__)
@@ -442,7 +443,7 @@ class MainWindow(WindowLayout, QMainWindow):
         title = " ".join(take.text.split())
         title = title if len(title) <= 120 else title[:119] + "…"
         self.output_panel.set_clip(audio, sample_rate, title=title, name=suggested_name(take.text, take.seed),
-                                   streamed=streamed)
+                                   streamed=streamed, provenance=take_provenance(take))  # prov: tags, audit
         self._update_actions()
 
     def audition(self, take: Take) -> None:
@@ -599,6 +600,7 @@ class MainWindow(WindowLayout, QMainWindow):
             self._dialog.shutdown()
         self.save_state()
         self.batch_view.shutdown()
+        self.output_panel.wait_export()  # prov: an export in progress finishes its file
         self.engine.shutdown()
         self.voice_panel.shutdown()
         self.convert_panel.shutdown()

@@ -99,6 +99,8 @@ class AppSettings:
     # helper prefs (issue 17): Edit → Preferences
     appearance = Option("setting/appearance", "system")  # "system", "light" or "dark" (app/theme.py)
     record_countdown = Option("setting/record_countdown", 3)  # seconds counted down before recording; 0 = none
+    # prov (issue 17): the imperceptible watermark in every exported file (Preferences; on by default)
+    watermark = Option("setting/watermark", True)
     # -- window state --------------------------------------------------------------------------
     geometry = BytesOption("persist/geometry", QByteArray())
     window_state = BytesOption("persist/window_state", QByteArray())

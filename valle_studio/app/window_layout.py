@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QGroupBox, QScrollArea, QSplitter, QStyle, QTabWid
 
 from valle_studio.app.edit_menu import EditMenu
 from valle_studio.app.help_menu import HelpMenu
+from valle_studio.app.tools_menu import install_tools_menu
 from valle_studio.app.widgets.elided_label import ElidedLabel
 
 
@@ -55,6 +56,7 @@ class WindowLayout:
         models_menu.addAction(self.models_action)
         text_menu = self.menuBar().addMenu("&Text")
         text_menu.addActions([self.lexicons.global_action, self.lexicons.voice_action])
+        self.tools = install_tools_menu(self)  # prov: Tools (audit log, watermark check)
         self.help_menu = HelpMenu(self)  # prefs: guide (F1), shortcuts (Ctrl+/), benchmark, log, About
         self.about_action = self.help_menu.about_action
 

@@ -1,4 +1,11 @@
-"""Exporting a batch: one WAV per row, manifests (CSV + JSON), an optional combined WAV and SRT.
+"""Exporting a batch: one WAV per row, manifests (CSV + JSON), an optional combined WAV, SRT and WebVTT.
+
+Provenance (issue 17): every WAV carries the watermark (unless ``ExportOptions.watermark`` is off) and
+tags (:mod:`valle_studio.studio.provenance_export`), each written file is appended to the audit log, and
+the manifests repeat the provenance read back from each file's tags (model, voice, app version, the
+synthetic-speech marker, whether the watermark was confirmed). The one per-run timestamp of a row is the
+column ``generated_utc`` (when its take was generated); the JSON manifest's ``exported_utc`` says when the
+manifest was written: tools that compare manifests between runs leave out those two.
 
 Names come from the naming template (or a row's own ``filename``) through :mod:`valle_studio.batch.
 names`, so nothing a script says can leave the chosen folder. :func:`plan_export` fixes every name
@@ -27,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from valle_studio.audio.io import load_audio, save_audio
+from valle_studio.audio.io import load_audio
+from valle_studio.audio.tags import TagError, provenance_from_tags, read_tags, tag_file
 from valle_studio.batch.csv_safe import spreadsheet_safe
 from valle_studio.batch.names import (
     DEFAULT_TEMPLATE,
@@ -44,10 +52,16 @@ from valle_studio.batch.rows import ExportedFile, ExportRecord, Row
 from valle_studio.core.atomic import atomic_write, atomic_write_text
 from valle_studio.core.codec_format import SAMPLE_RATE
 from valle_studio.core.commit import same_file
+from valle_studio.core.provenance import Provenance
 from valle_studio.engine.progress import CancelToken, ProgressCallback, report
+from valle_studio.studio.audit import AuditLog
+from valle_studio.studio.provenance_export import export_clip, file_confidence, log_audit, take_provenance
+from valle_studio.studio.takes import Take
 
 MANIFEST_CSV, MANIFEST_JSON = "@manifest.csv", "@manifest.json"
-COMBINED_WAV, COMBINED_SRT = "@combined.wav", "@combined.srt"
+COMBINED_WAV, COMBINED_SRT, COMBINED_VTT = "@combined.wav", "@combined.srt", "@combined.vtt"
+#: Manifest columns that differ between two runs of the same script (see the module docstring).
+TIMESTAMP_COLUMNS = ("generated_utc", "exported_utc")
 WAV_FORMATS = {"pcm16": "PCM_16", "pcm24": "PCM_24", "float": "FLOAT"}
 CONFLICT_POLICIES = ("rename", "overwrite", "error")
 SRT_LINE_CHARS = 42  # the usual subtitle line length
@@ -76,6 +90,8 @@ class ExportOptions:
     combined_gap_s: float = 0.5
     srt: bool = False
     on_conflict: str = "rename"
+    #: Embed the imperceptible watermark in every file written (the app's and the CLI's default).
+    watermark: bool = True
     #: Files the batch reads (its script, prompts, model): never overwritten, whatever ``on_conflict`` says;
     #: an output that would land on one gets another name.
     protect: tuple[Path, ...] = ()
@@ -103,6 +119,7 @@ class ExportResult:
     manifests: list[str] = field(default_factory=list)
     combined: str | None = None
     srt: str | None = None
+    vtt: str | None = None
 
 
 def sha256_of(path: Path) -> str:
@@ -130,6 +147,7 @@ def _entries(project: BatchProject, options: ExportOptions) -> list[tuple[str, s
         entries.append((COMBINED_WAV, "combined", ".wav"))
     if options.srt:
         entries.append((COMBINED_SRT, "combined", ".srt"))
+        entries.append((COMBINED_VTT, "combined", ".vtt"))
     entries += [(row.id, row_stem(project, row, i, options.template), ".wav") for i, row in enumerate(project.rows)]
     return entries
 
@@ -204,9 +222,11 @@ def plan_export(project: BatchProject, options: ExportOptions) -> ExportPlan:
 
 # -- writing ----------------------------------------------------------------------------------------
 
-def export_row(project: BatchProject, record: ExportRecord, row: Row, wav_format: str = "pcm16") -> bool:
-    """Write the row's approved take to its planned name; False when there is no take or the file
-    there already holds it. Updates ``record`` (the caller saves the project)."""
+def export_row(project: BatchProject, record: ExportRecord, row: Row, wav_format: str = "pcm16", *,
+               watermark: bool = True, audit: AuditLog | None = None) -> bool:
+    """Write the row's approved take to its planned name, watermarked (unless ``watermark`` is off) and
+    tagged, and add it to the audit log; False when there is no take or the file there already holds it.
+    Updates ``record`` (the caller saves the project)."""
     take = row.approved_take
     entry = record.files.get(row.id)
     if take is None or entry is None:
@@ -215,7 +235,8 @@ def export_row(project: BatchProject, record: ExportRecord, row: Row, wav_format
     if entry.take == take.id and entry.sha256 and path.is_file() and sha256_of(path) == entry.sha256:
         return False
     samples, sample_rate = project.take_audio(take)
-    save_audio(path, samples, sample_rate, subtype=WAV_FORMATS[wav_format])
+    export_clip(path, samples, sample_rate, take_provenance(take), watermark=watermark,
+                subtype=WAV_FORMATS[wav_format], source="batch", audit=audit)
     with project.lock:
         entry.take, entry.sha256 = take.id, sha256_of(path)
     return True
@@ -231,17 +252,33 @@ def _exported_rows(project: BatchProject, record: ExportRecord) -> list[tuple[in
     return out
 
 
+def file_provenance(path: Path) -> dict[str, Any]:
+    """The provenance columns of a written file, read back from its tags (``app_version``, ``synthetic``,
+    ``watermark``): what the file says, not what was meant; an untagged or unreadable file gives empty
+    values and ``watermark`` False."""
+    try:
+        found = provenance_from_tags(read_tags(path))
+    except TagError:
+        found = None
+    if found is None:
+        return {"app_version": "", "synthetic": "", "watermark": False}
+    return {"app_version": found.app_version, "synthetic": found.synthetic, "watermark": found.watermark}
+
+
 def manifest_entries(project: BatchProject, record: ExportRecord) -> list[dict[str, Any]]:
-    """One dict per exported file: file, text, voice, language, seed, duration_s, settings, ..., and the
-    take's quality check (``verdict``, ``score``, ``reasons``; None/empty when it was not checked)."""
+    """One dict per exported file: file, text, voice, language, seed, duration_s, settings, ..., the
+    take's quality check (``verdict``, ``score``, ``reasons``; None/empty when it was not checked), and its
+    provenance (``app_version``, ``synthetic``, ``watermark`` read back from the file; ``generated_utc``)."""
     entries = []
     for index, row in _exported_rows(project, record):
         take = row.approved_take
         assert take is not None
-        entries.append({"index": index + 1, "file": record.files[row.id].name, "text": take.text,
+        name = record.files[row.id].name
+        entries.append({"index": index + 1, "file": name, "text": take.text,
                         "voice": take.voice, "language": take.language, "seed": take.seed,
                         "duration_s": round(take.duration_s, 3), "take": take.id, "model": take.model,
-                        "settings": take.settings.to_dict(), **manifest_columns(take)})
+                        "settings": take.settings.to_dict(), **manifest_columns(take),
+                        **file_provenance(Path(record.folder) / name), "generated_utc": take.created})
     return entries
 
 
@@ -257,15 +294,15 @@ def write_manifests(project: BatchProject, record: ExportRecord) -> list[str]:
     entries = manifest_entries(project, record)
     buffer = io.StringIO(newline="")
     columns = ["index", "file", "text", "voice", "language", "seed", "duration_s", "take", "model", "settings",
-               "verdict", "score", "reasons"]
+               "verdict", "score", "reasons", "app_version", "synthetic", "watermark", "generated_utc"]
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     for entry in entries:
         cells = {**entry, "settings": json.dumps(entry["settings"], sort_keys=True, separators=(",", ":")),
                  "verdict": entry["verdict"] or "", "score": "" if entry["score"] is None else entry["score"],
-                 "reasons": "; ".join(entry["reasons"])}
+                 "reasons": "; ".join(entry["reasons"]), "watermark": "yes" if entry["watermark"] else "no"}
         writer.writerow({key: spreadsheet_safe(value) for key, value in cells.items()})
-    document = {"project": project.name, "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    document = {"project": project.name, "exported_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "sample_rate": SAMPLE_RATE, "files": entries}
     text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     return [_write_tracked(record, MANIFEST_CSV, lambda p: atomic_write_text(p, buffer.getvalue())),
@@ -283,8 +320,19 @@ def combined_timings(project: BatchProject, record: ExportRecord, gap_s: float) 
     return timings
 
 
-def write_combined(project: BatchProject, record: ExportRecord, gap_s: float, wav_format: str) -> str:
-    """All exported rows in one WAV (streamed: memory stays at one take)."""
+def combined_provenance(takes: list[Take]) -> Provenance:
+    """The record of the combined file: every line's text, the voices and models used."""
+    def joined(values: list[str]) -> str:
+        return ", ".join(dict.fromkeys(v for v in values if v))
+
+    return Provenance(text=" ".join(t.text for t in takes), voice=joined([t.voice for t in takes]),
+                      model=joined([t.model for t in takes]))
+
+
+def write_combined(project: BatchProject, record: ExportRecord, gap_s: float, wav_format: str, *,
+                   watermark: bool = True, audit: AuditLog | None = None) -> str:
+    """All exported rows in one WAV (streamed: memory stays at one take), each line watermarked (unless
+    ``watermark`` is off); the file is read back for the detector, then tagged and logged."""
     import soundfile as sf
 
     rows = [row for _i, row in _exported_rows(project, record)]
@@ -304,9 +352,19 @@ def write_combined(project: BatchProject, record: ExportRecord, gap_s: float, wa
                     raise ProjectError(f"{take.audio_file}: {clip.sample_rate} Hz, expected {sample_rate} Hz")
                 if i and gap.size:
                     out.write(gap)
-                out.write(clip.samples if subtype == "FLOAT" else np.clip(clip.samples, -1.0, 1.0))
+                samples = apply_watermark(clip.samples, sample_rate) if watermark else clip.samples
+                out.write(samples if subtype == "FLOAT" else np.clip(samples, -1.0, 1.0))
+        final = provenance.with_watermark(watermark and is_watermarked(file_confidence(temp)))
+        tag_file(temp, final, suffix=".wav")
+        written.append(final)
 
-    return _write_tracked(record, COMBINED_WAV, lambda p: atomic_write(p, writer))
+    from valle_studio.engine.watermark import apply_watermark, is_watermarked
+
+    provenance = combined_provenance([t for t in takes if t is not None])
+    written: list[Provenance] = []
+    name = _write_tracked(record, COMBINED_WAV, lambda p: atomic_write(p, writer))
+    log_audit(audit, written[-1], Path(record.folder) / name, "batch")
+    return name
 
 
 def _timestamp(seconds: float) -> str:
@@ -326,10 +384,31 @@ def srt_text(cues: list[tuple[float, float, str]]) -> str:
     return "\n".join(blocks)
 
 
-def write_srt(project: BatchProject, record: ExportRecord, gap_s: float) -> str:
-    cues = [(start, end, row.approved_take.text if row.approved_take else row.text)
+def vtt_text(cues: list[tuple[float, float, str]]) -> str:
+    """WebVTT text: the ``WEBVTT`` header, then cues ``HH:MM:SS.mmm --> HH:MM:SS.mmm`` with their text
+    wrapped as in the SRT (``&``, ``<`` and ``>`` escaped, as the format requires)."""
+    blocks = ["WEBVTT\n"]
+    for number, (start, end, text) in enumerate(cues, start=1):
+        safe = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        wrapped = "\n".join(textwrap.wrap(safe, SRT_LINE_CHARS)) or " "
+        blocks.append(f"{number}\n{_timestamp(start).replace(',', '.')} --> {_timestamp(end).replace(',', '.')}\n"
+                      f"{wrapped}\n")
+    return "\n".join(blocks)
+
+
+def _cues(project: BatchProject, record: ExportRecord, gap_s: float) -> list[tuple[float, float, str]]:
+    return [(start, end, row.approved_take.text if row.approved_take else row.text)
             for start, end, row in combined_timings(project, record, gap_s)]
+
+
+def write_srt(project: BatchProject, record: ExportRecord, gap_s: float) -> str:
+    cues = _cues(project, record, gap_s)
     return _write_tracked(record, COMBINED_SRT, lambda p: atomic_write_text(p, srt_text(cues)))
+
+
+def write_vtt(project: BatchProject, record: ExportRecord, gap_s: float) -> str:
+    cues = _cues(project, record, gap_s)
+    return _write_tracked(record, COMBINED_VTT, lambda p: atomic_write_text(p, vtt_text(cues)))
 
 
 def export_project(project: BatchProject, options: ExportOptions, *, progress: ProgressCallback | None = None,
@@ -346,21 +425,43 @@ def export_project(project: BatchProject, options: ExportOptions, *, progress: P
             report(progress, cancel, "exporting", index, len(rows))
             if row.approved_take is None:
                 result.missing_rows.append(index + 1)
-            elif export_row(project, record, row, options.wav_format):
+            elif export_row(project, record, row, options.wav_format, watermark=options.watermark):
                 result.written.append(record.files[row.id].name)
             else:
                 result.unchanged.append(record.files[row.id].name)
         report(progress, cancel, "exporting", len(rows), len(rows))
         result.manifests = write_manifests(project, record)
         if options.combined:
-            result.combined = write_combined(project, record, options.combined_gap_s, options.wav_format)
+            result.combined = write_combined(project, record, options.combined_gap_s, options.wav_format,
+                                             watermark=options.watermark)
         if options.srt:
             result.srt = write_srt(project, record, options.combined_gap_s)
+            result.vtt = write_vtt(project, record, options.combined_gap_s)
     finally:
         project.save()
     return result
 
 
-__all__ = ["CONFLICT_POLICIES", "WAV_FORMATS", "ExportConflict", "ExportOptions", "ExportPlan", "ExportResult",
-           "combined_timings", "export_project", "export_row", "manifest_entries", "plan_export", "row_stem",
-           "srt_text", "write_combined", "write_manifests", "write_srt"]
+__all__ = [
+    "CONFLICT_POLICIES",
+    "TIMESTAMP_COLUMNS",
+    "WAV_FORMATS",
+    "ExportConflict",
+    "ExportOptions",
+    "ExportPlan",
+    "ExportResult",
+    "combined_provenance",
+    "combined_timings",
+    "export_project",
+    "export_row",
+    "file_provenance",
+    "manifest_entries",
+    "plan_export",
+    "row_stem",
+    "srt_text",
+    "vtt_text",
+    "write_combined",
+    "write_manifests",
+    "write_srt",
+    "write_vtt",
+]

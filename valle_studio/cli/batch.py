@@ -42,6 +42,7 @@ from valle_studio.cli.options import (
     file_flags,
     settings_from_args,
 )
+from valle_studio.cli.outputs import add_watermark_flag
 from valle_studio.cli.quality import add_quality_flags, check_report_path, quality_from_args
 
 
@@ -70,7 +71,7 @@ def add_parser(sub: Any) -> None:
     batch.add_argument("--combined", action="store_true", help="also write combined.wav (all lines in order)")
     batch.add_argument("--combined-gap", type=float, default=0.5, metavar="SECONDS",
                        help="silence between lines in combined.wav and the SRT (default 0.5)")
-    batch.add_argument("--srt", action="store_true", help="also write combined.srt subtitles")
+    batch.add_argument("--srt", action="store_true", help="also write combined.srt and combined.vtt (WebVTT) subtitles")
     batch.add_argument("--wav-format", choices=("pcm16", "pcm24", "float"), default="pcm16",
                        help="sample format of the WAV files (default pcm16)")
     batch.add_argument("--overwrite", action="store_true",
@@ -83,6 +84,7 @@ def add_parser(sub: Any) -> None:
     add_device_flags(batch)
     add_lora_flag(batch)
     batch.add_argument("--quiet", action="store_true", help="only errors and the summary on stderr")
+    add_watermark_flag(batch)  # prov (issue 17)
     add_sampler_flags(batch)
     add_quality_flags(batch, batch=True)
     batch.set_defaults(handler=run)
@@ -102,7 +104,8 @@ def _export_options(args: argparse.Namespace, project: Any, out_dir: Path) -> An
         raise CliError(f"cannot resume: the batch names its files with {record.template!r}; leave out --template")
     return ExportOptions(out_dir, template=template, wav_format=args.wav_format, combined=args.combined,
                          combined_gap_s=args.combined_gap, srt=args.srt,
-                         on_conflict="overwrite" if args.overwrite else "rename", protect=_protected(args, project))
+                         on_conflict="overwrite" if args.overwrite else "rename", protect=_protected(args, project),
+                         watermark=not getattr(args, "no_watermark", False))
 
 
 def _resync(args: argparse.Namespace, project: Any) -> None:
@@ -216,7 +219,8 @@ def _run(args: argparse.Namespace, project: Any, library: Any, synth: Any, out_d
 
         flags = file_flags(args)
         runner = BatchRunner(project, synth, voices=library, on_event=on_event, quality=quality,
-                             after_take=lambda row, _take: export_row(project, record, row, options.wav_format),
+                             after_take=lambda row, _take: export_row(project, record, row, options.wav_format,
+                                                                      watermark=options.watermark),
                              describe_error=lambda exc: describe(exc, flags=flags))
         try:
             summary = runner.run(queue)
@@ -227,7 +231,7 @@ def _run(args: argparse.Namespace, project: Any, library: Any, synth: Any, out_d
         result = export_project(project, options)
         counts = project.counts()
         failed = counts["failed"]
-        outputs = ", ".join([*result.manifests, *filter(None, [result.combined, result.srt])])
+        outputs = ", ".join([*result.manifests, *filter(None, [result.combined, result.srt, result.vtt])])
         say(args, f"done: {counts['done']} of {len(project.rows)} lines in {out_dir} ({outputs}); "
                   f"{summary.elapsed_s:.1f} s", always=True)
         if report is not None:

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from valle_studio.cli import batch, bench, clean, convert, models, phonemize, synth, transcribe, voices
+from valle_studio.cli import watermark as check_watermark  # prov: check-watermark
 from valle_studio.cli.logfile import cli_log
 from valle_studio.cli.options import EXIT_CANCELLED, EXIT_ERROR, EXIT_NO_GOOD_TAKE, EXIT_OK, EXIT_USAGE, file_flags
 from valle_studio.cli.signals import Terminated, signals_as_interrupts
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=VersionAction, help="show the version and the espeak-ng in use, and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (synth, models, batch, transcribe, phonemize, clean, convert, voices, bench):
+    for command in (synth, models, batch, transcribe, phonemize, clean, convert, voices, bench, check_watermark):
         command.add_parser(sub)
     return parser
 

@@ -7,6 +7,10 @@ no output may be one of the run's inputs (a ``--prompt``, ``clean``'s ``--clip``
 writes every file through the one output-commit step (:func:`valle_studio.core.commit.commit`): all
 appear, or none does and the old files stay. :class:`WavPipe` writes ``--out -``.
 
+Provenance (issue 17): ``synth``'s audio file is watermarked (unless ``--no-watermark``), confirmed by
+the detector on the encoded bytes, tagged and added to the audit log
+(:mod:`valle_studio.studio.provenance_export`); :func:`synth_provenance` is its record.
+
 Standard output (``--out -``) is checked for being open and not a terminal; a reader that goes away
 (``| head -c 100``) is reported as a broken pipe with a non-zero exit, never as "done".
 """
@@ -22,7 +26,7 @@ import struct
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
@@ -30,7 +34,9 @@ from valle_studio.cli.options import CliError
 from valle_studio.core.commit import Input, InputOverwriteError, Output, check_outputs, commit
 
 if TYPE_CHECKING:
-    from valle_studio.engine.requests import SynthesisResult
+    from valle_studio.core.provenance import Provenance
+    from valle_studio.engine.requests import SynthesisRequest, SynthesisResult
+    from valle_studio.studio.provenance_export import EncodedExport
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 STDOUT = "-"  # ``--out -``: a WAV on stdout
@@ -202,6 +208,33 @@ def write_take(plan: OutputPlan, result: SynthesisResult) -> None:
     plan.commit(audio, npy_bytes(result.codes) if plan.codes is not None else None)
 
 
+def add_watermark_flag(parser: Any) -> None:
+    """``--no-watermark``: leave the imperceptible watermark out of the written audio (on by default)."""
+    parser.add_argument("--no-watermark", action="store_true",
+                        help="do not embed the imperceptible watermark (resemble-perth) that marks the audio "
+                             "as synthetic speech; the tags and the audit log still say it is")
+
+
+def synth_provenance(args: argparse.Namespace, request: SynthesisRequest, model: str) -> Provenance:
+    """The record of a ``synth`` output: its text (or phonemes), the voice (``--voice`` names, else the
+    ``--prompt`` file names) and the model."""
+    from valle_studio.core.provenance import Provenance
+
+    voices = [str(v) for v in getattr(args, "voice", None) or []]
+    voice = " + ".join(voices) or ", ".join(Path(p).name for p in getattr(args, "prompt", None) or [])
+    return Provenance(text=request.text or request.phonemes or "", voice=voice, model=model)
+
+
+def watermark_note(encoded: EncodedExport) -> str:
+    """The stderr line that says whether the written file carries the watermark."""
+    if encoded.confidence is None:
+        return "note: no watermark (--no-watermark); the file is tagged as synthetic speech"
+    if encoded.record.watermark:
+        return f"watermark: embedded and detected in the file (confidence {encoded.confidence:.2f})"
+    return (f"warning: the watermark was embedded but the detector does not find it in the file "
+            f"(confidence {encoded.confidence:.2f}); it is not called watermarked")
+
+
 def npy_bytes(codes: np.ndarray) -> bytes:
     """``codes`` as the bytes of an int64 ``.npy`` file."""
     buffer = io.BytesIO()
@@ -209,5 +242,6 @@ def npy_bytes(codes: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["AUDIO_SUFFIXES", "BROKEN_PIPE", "STDOUT", "OutputPlan", "WavPipe", "input_files", "is_broken_pipe",
-           "npy_bytes", "plan_outputs", "reader_gone", "stdout_stream", "write_take"]
+__all__ = ["AUDIO_SUFFIXES", "BROKEN_PIPE", "STDOUT", "OutputPlan", "WavPipe", "add_watermark_flag", "input_files",
+           "is_broken_pipe", "npy_bytes", "plan_outputs", "reader_gone", "stdout_stream", "synth_provenance",
+           "watermark_note", "write_take"]

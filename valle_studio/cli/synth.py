@@ -35,7 +35,16 @@ from valle_studio.cli.options import (
     settings_from_args,
     warn_unknown_symbols,
 )
-from valle_studio.cli.outputs import STDOUT, WavPipe, npy_bytes, plan_outputs, stdout_stream
+from valle_studio.cli.outputs import (
+    STDOUT,
+    WavPipe,
+    add_watermark_flag,
+    npy_bytes,
+    plan_outputs,
+    stdout_stream,
+    synth_provenance,
+    watermark_note,
+)
 from valle_studio.cli.quality import add_quality_flags, check_report_path, quality_from_args
 from valle_studio.cli.voice_flags import VOICE_FLAG, add_voice_flag, voice_request_fields
 from valle_studio.engine.quality.options import QualityOptions
@@ -86,6 +95,7 @@ def add_parser(sub: Any) -> None:
     add_device_flags(io)
     add_lora_flag(io)
     io.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_watermark_flag(io)
     add_sampler_flags(synth)
     add_quality_flags(synth)
     synth.set_defaults(handler=run)
@@ -167,10 +177,11 @@ def _stream_synth(synth, request, args: argparse.Namespace, progress, player):  
 def run_synth(args: argparse.Namespace, settings: GenerationSettings, quality: QualityOptions | None = None) -> int:
     """Check, load, generate (best of ``quality.best_of``, each take checked) and write the chosen take;
     ``settings`` and ``quality`` are already validated."""
-    from valle_studio.audio.io import encode_audio
     from valle_studio.cli import quality as checked_takes
     from valle_studio.engine.requests import SynthesisRequest
     from valle_studio.engine.synthesizer import Synthesizer
+    from valle_studio.engine.watermark import apply_watermark
+    from valle_studio.studio.provenance_export import encode_with_provenance, log_audit
 
     quality = quality or QualityOptions()
     streaming = bool(args.stream or args.stream_mode or getattr(args, "play", False))
@@ -199,6 +210,9 @@ def run_synth(args: argparse.Namespace, settings: GenerationSettings, quality: Q
                                prompts=prompts, blend=blend, settings=settings, lexicon=lexicon)
     if request.phonemes is None:
         warn_unknown_symbols(synth, request)
+    if streaming and args.out == STDOUT and not args.no_watermark and not args.quiet:
+        print("note: audio streamed to stdout leaves in chunks and is not watermarked; without --stream it is",
+              file=sys.stderr, flush=True)
     try:
         if streaming:
             streamed = _stream_synth(synth, request, args, progress, player)
@@ -209,16 +223,23 @@ def run_synth(args: argparse.Namespace, settings: GenerationSettings, quality: Q
         result = takes.best.result
         if not streaming and args.out == STDOUT and result.audio is not None:
             pipe = WavPipe(stdout_stream(), result.sample_rate)
-            pipe.write(result.audio)
+            pipe.write(result.audio if args.no_watermark else apply_watermark(result.audio, result.sample_rate))
             pipe.finish()
     except BaseException:
         if player is not None:
             player.close()  # Ctrl+C or a failure stops the sound at once
         raise
 
-    audio = None if out is None or result.audio is None else encode_audio(out, result.audio, result.sample_rate)
+    record = synth_provenance(args, request, synth.info.name)
+    encoded = None if out is None or result.audio is None else encode_with_provenance(
+        out, result.audio, result.sample_rate, record, watermark=not args.no_watermark)
     report = checked_takes.report_bytes(takes) if plan.report is not None else None
-    plan.commit(audio, npy_bytes(result.codes) if plan.codes is not None else None, report)  # all files, or none
+    plan.commit(encoded.data if encoded else None, npy_bytes(result.codes) if plan.codes is not None else None,
+                report)  # all files, or none
+    if encoded is not None and out is not None:
+        log_audit(None, encoded.record, out, "synth")
+        if not args.quiet:
+            print(watermark_note(encoded), file=sys.stderr, flush=True)
     print(f"done: {len(result.codes)} frames ({result.duration_s:.2f} s), modality {result.modality}, "
           f"seed {result.seed}, {result.elapsed_s:.1f} s (RTF {result.real_time_factor:.2f})"
           + checked_takes.chosen_words(takes), file=sys.stderr, flush=True)

@@ -1,11 +1,14 @@
 """Exporting from the Batch tab: the dialog (folder, naming template with a live preview, WAV format,
-combined file and its gap, SRT) and :class:`BatchExporter`, which asks what to do when files not
-written by this batch are in the way and then exports on a background thread."""
+combined file and its gap, SRT and WebVTT subtitles) and :class:`BatchExporter`, which asks what to do when
+files not written by this batch are in the way and then exports on a background thread. Every WAV is
+watermarked and tagged, and logged in the audit log, unless the watermark is off in Preferences (the
+dialog says which)."""
 
 from __future__ import annotations
 
 import dataclasses
 import html
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -56,10 +59,11 @@ def suggested_folder(project: BatchProject) -> Path:
 class BatchExportDialog(QDialog):
     """See the module docstring; :meth:`options` after ``exec()`` returned Accepted."""
 
-    def __init__(self, project: BatchProject, parent: QWidget | None = None) -> None:
+    def __init__(self, project: BatchProject, parent: QWidget | None = None, *, watermark: bool = True) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export batch")
         self.project = project
+        self.watermark = watermark
         last = project.exports[-1] if project.exports else None
         self.folder = QLineEdit(str(suggested_folder(project)))
         browse = QPushButton("Browse…")
@@ -78,7 +82,7 @@ class BatchExportDialog(QDialog):
         self.gap.setSingleStep(0.1)
         self.gap.setValue(0.5)
         self.gap.setSuffix(" s")
-        self.srt = QCheckBox("SRT subtitles with the combined file's timings")
+        self.srt = QCheckBox("Subtitles (SRT and WebVTT) with the combined file's timings")
 
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder, 1)
@@ -99,6 +103,13 @@ class BatchExportDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(QLabel("One WAV per line, plus manifest.csv and manifest.json. Files already in the "
                                 "folder are never overwritten without asking."))
+        self.provenance_note = QLabel(
+            "Each file is tagged as synthetic speech, watermarked and listed in the audit log (Tools)."
+            if watermark else "Each file is tagged as synthetic speech and listed in the audit log; the "
+            "watermark is off (Preferences).")
+        self.provenance_note.setObjectName("provenanceNote")
+        self.provenance_note.setWordWrap(True)
+        layout.addWidget(self.provenance_note)
         layout.addWidget(self.buttons)
 
         self.template.textChanged.connect(self._update)
@@ -110,7 +121,8 @@ class BatchExportDialog(QDialog):
     def options(self) -> ExportOptions:
         return ExportOptions(Path(self.folder.text().strip()).expanduser(), template=self.template.text(),
                              wav_format=self.wav_format.currentData(), combined=self.combined.isChecked(),
-                             combined_gap_s=self.gap.value(), srt=self.srt.isChecked(), on_conflict="error")
+                             combined_gap_s=self.gap.value(), srt=self.srt.isChecked(), on_conflict="error",
+                             watermark=self.watermark)
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export into", self.folder.text())
@@ -142,7 +154,7 @@ def describe_result(result: ExportResult) -> str:
     """One rich-text sentence about an export, for the view's message line."""
     count = len(result.written) + len(result.unchanged)
     text = f"Exported {count} file{'s' if count != 1 else ''} to <b>{html.escape(str(result.folder))}</b>"
-    extras = [*result.manifests, *filter(None, [result.combined, result.srt])]
+    extras = [*result.manifests, *filter(None, [result.combined, result.srt, result.vtt])]
     text += f" with {', '.join(extras)}." if extras else "."
     if result.missing_rows:
         text += f" {len(result.missing_rows)} line(s) have no take yet and were left out."
@@ -164,13 +176,15 @@ class BatchExporter(QObject):
         super().__init__(parent)
         self._parent = parent
         self._task: BackgroundTask | None = None
+        #: Asked when the dialog opens: watermark the files? (the window reads the Preferences setting here)
+        self.watermark_enabled: Callable[[], bool] = lambda: True
 
     @property
     def busy(self) -> bool:
         return self._task is not None
 
     def ask_and_export(self, project: BatchProject) -> bool:
-        dialog = BatchExportDialog(project, self._parent)
+        dialog = BatchExportDialog(project, self._parent, watermark=self.watermark_enabled())
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return False
         return self.start(project, dialog.options())

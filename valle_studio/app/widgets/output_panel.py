@@ -7,12 +7,18 @@ the play button stays disabled and says why, in its tooltip and in a line under 
 A streamed generation (:mod:`valle_studio.app.stream_bridge`) fills the panel as the audio arrives:
 :meth:`OutputPanel.begin_stream`, :meth:`~OutputPanel.append_stream`, then :meth:`~OutputPanel.end_stream`
 (or :meth:`~OutputPanel.stop_stream` on cancel); the waveform grows and the player plays on gaplessly.
+
+Export (issue 17) runs on a :class:`~valle_studio.app.jobs.background.BackgroundTask`: the watermark is
+embedded and confirmed, the file tagged and written and the audit log appended
+(:func:`valle_studio.studio.provenance_export.export_clip`) while the button says "Exporting…" and is
+disabled; ``exported(path)`` follows, or a one-sentence error dialog.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +37,12 @@ from PySide6.QtWidgets import (
 
 from valle_studio.app.audio_bridge import PlaybackController
 from valle_studio.app.widgets.elided_label import ElidedLabel
+from valle_studio.app.jobs.background import BackgroundTask
 from valle_studio.app.widgets.progress_panel import format_seconds
 from valle_studio.app.widgets.waveform_view import WaveformView
-from valle_studio.audio.io import AudioError, save_audio
+from valle_studio.core.provenance import Provenance
+from valle_studio.studio.audit import AuditLog
+from valle_studio.studio.provenance_export import ExportOutcome, export_clip
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +73,8 @@ class OutputPanel(QWidget):
     """Waveform, transport and export for the current clip."""
 
     exported = Signal(Path)
+    export_finished = Signal(object)  # ExportOutcome: the path, its provenance record, the watermark check
+    export_failed = Signal(str)
     clip_changed = Signal()  # a clip was shown or cleared
 
     def __init__(self, playback: PlaybackController, parent: QWidget | None = None) -> None:
@@ -76,6 +87,12 @@ class OutputPanel(QWidget):
         self._name = "take"
         self._cursor = 0.0
         self._streaming = False  # audio is still arriving (begin_stream .. end_stream)
+        #: What the current clip is (text, voice, model); the window sets it with each take it shows.
+        self.provenance: Provenance | None = None
+        #: Asked at each export: embed the watermark? (the window reads the Preferences setting here)
+        self.watermark_enabled: Callable[[], bool] = lambda: True
+        self.audit = AuditLog()
+        self._export_task: BackgroundTask | None = None
 
         # The take's text: one elided line (the whole text in its tooltip), so a long take never widens
         # or heightens the panel.
@@ -126,11 +143,13 @@ class OutputPanel(QWidget):
 
     # -- clip ------------------------------------------------------------------------------
     def set_clip(self, samples: np.ndarray, sample_rate: int, *, title: str, name: str,
-                 streamed: bool = False) -> None:
-        """Show and load a clip: ``samples`` mono float32 ``[S]``. ``name`` seeds the export file name.
+                 streamed: bool = False, provenance: Provenance | None = None) -> None:
+        """Show and load a clip: ``samples`` mono float32 ``[S]``. ``name`` seeds the export file name,
+        ``provenance`` (text, voice, model of the take) goes into the exported file's tags and the audit log.
 
         ``streamed``: the clip is the one that was just streamed in; the player carries on where it is.
         """
+        self.provenance = provenance
         if streamed and self._streaming_clip(samples):
             self._streaming = False
             self._name = name
@@ -248,37 +267,97 @@ class OutputPanel(QWidget):
             self.playback.seek(seconds)
 
     # -- export ----------------------------------------------------------------------------
-    def export_to(self, path: str | Path) -> Path:
-        """Write the clip to ``path``; the extension picks WAV, FLAC or Ogg. Raises AudioError/ValueError."""
+    @property
+    def exporting(self) -> bool:
+        return self._export_task is not None
+
+    def clip_provenance(self) -> Provenance:
+        """The record the export writes: the take's (set by the window), else the shown title."""
+        if self.provenance is not None:
+            return self.provenance
+        return Provenance(text=self.title.text(), voice="", model="")
+
+    def export_to(self, path: str | Path) -> ExportOutcome:
+        """Write the clip to ``path`` now, on the calling thread (the extension picks WAV, FLAC or Ogg):
+        watermarked unless switched off, tagged, logged. The UI uses :meth:`start_export`.
+
+        Raises:
+            AudioError, OSError, ValueError, WatermarkUnavailable.
+        """
         if self.samples is None:
             raise ValueError("There is no take to export yet.")
-        target = save_audio(path, self.samples, self.sample_rate,
-                            subtype="PCM_16" if Path(path).suffix.lower() == ".wav" else None)
-        self.export_dir = str(target.parent)
-        log.info("exported %s", target)
-        self.exported.emit(target)
-        return target
+        return export_clip(path, self.samples, self.sample_rate, self.clip_provenance(),
+                           watermark=self.watermark_enabled(),
+                           subtype="PCM_16" if Path(path).suffix.lower() == ".wav" else None,
+                           source="studio", audit=self.audit)
 
-    def ask_export(self) -> Path | None:
-        """Ask where to save (a save dialog) and export there; errors are shown, not raised."""
-        if self.samples is None:
-            return None
+    def start_export(self, path: str | Path) -> bool:
+        """Export to ``path`` on a background thread; False when there is nothing to export or an export
+        is running. Answers with ``exported`` + ``export_finished``, or ``export_failed`` (and a dialog)."""
+        if self.samples is None or self._export_task is not None:
+            return False
+        samples, rate, record = self.samples.copy(), self.sample_rate, self.clip_provenance()
+        watermark, audit, target = self.watermark_enabled(), self.audit, Path(path)
+        subtype = "PCM_16" if target.suffix.lower() == ".wav" else None
+
+        def work(_progress: object, _cancel: object) -> ExportOutcome:
+            return export_clip(target, samples, rate, record, watermark=watermark, subtype=subtype,
+                               source="studio", audit=audit)
+
+        task = BackgroundTask(work, name="valle-export-take")
+        task.finished.connect(self._on_export_finished)
+        task.failed.connect(self._on_export_failed)
+        task.cancelled.connect(self._on_export_cancelled)
+        self._export_task = task
+        self.export.setText("Exporting…")
+        self.export.setToolTip(f"Writing {target.name} (watermark, tags, audit log)…")
+        self._update_enabled()
+        task.start()
+        return True
+
+    def ask_export(self) -> bool:
+        """Ask where to save (a save dialog) and start the export there; False when nothing started."""
+        if self.samples is None or self._export_task is not None:
+            return False
         start = str(Path(self.export_dir or Path.home()) / self._name)
         path, chosen = QFileDialog.getSaveFileName(self, "Export take", start, ";;".join(EXPORT_FILTERS),
                                                    self.export_filter)
         if not path:
-            return None
+            return False
         self.export_filter = chosen or self.export_filter
-        try:
-            return self.export_to(with_extension(path, chosen))
-        except (AudioError, OSError, ValueError) as exc:
-            QMessageBox.warning(self, "Export failed", str(exc))
-            return None
+        return self.start_export(with_extension(path, chosen))
+
+    def wait_export(self, timeout_ms: int = 30_000) -> None:
+        """Block until a running export ended (closing the window: the file is finished, never cut off)."""
+        if self._export_task is not None:
+            self._export_task.wait(timeout_ms)  # the export does not stop half-way: it finishes the file
+
+    def _on_export_finished(self, outcome: ExportOutcome) -> None:
+        self._export_done()
+        self.export_dir = str(outcome.path.parent)
+        log.info("exported %s (watermark %s)", outcome.path, "confirmed" if outcome.record.watermark else "no")
+        self.exported.emit(outcome.path)
+        self.export_finished.emit(outcome)
+
+    def _on_export_failed(self, message: str) -> None:
+        self._export_done()
+        self.export_failed.emit(message)
+        sentence = message.strip().rstrip(".")
+        QMessageBox.warning(self, "Export failed", f"The take was not exported: {sentence}.")
+
+    def _on_export_cancelled(self) -> None:
+        self._export_done()
+
+    def _export_done(self) -> None:
+        self._export_task = None
+        self.export.setText("&Export…")
+        self.export.setToolTip("Save this take as WAV, FLAC or Ogg Vorbis.")
+        self._update_enabled()
 
     # -- internals -------------------------------------------------------------------------
     def _update_enabled(self) -> None:
         has_clip = self.samples is not None
-        self.export.setEnabled(has_clip)
+        self.export.setEnabled(has_clip and self._export_task is None)
         self.play_while_generating.setEnabled(self.playback.available)
         self.play_while_generating.setToolTip(
             "Start playing as soon as the first words are generated; the rest follows as it is made. On "
