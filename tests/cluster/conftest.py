@@ -91,3 +91,21 @@ def assert_same_outputs(a: Path, b: Path) -> None:
 
 def subprocess_env(home: Path) -> dict[str, str]:
     return {**os.environ, "VALLE_STUDIO_HOME": str(home)}
+
+
+def worker_spec(home: Path, tokenizer: Path) -> Any:
+    """What the workers load in the runner-level tests: the home's tiny model on the CPU."""
+    from valle_studio.cluster.options import ModelSpec
+
+    return ModelSpec(str(home / "tiny.sft"), str(tokenizer), "cpu", "float32", env={"VALLE_STUDIO_HOME": str(home)})
+
+
+def make_project(folder: Path, count: int, *, seed: int = 77) -> Any:
+    """A project of ``count`` lines (the Narrator's voice, fixed seed, two demasking steps)."""
+    from valle_studio.batch.project import BatchProject
+    from valle_studio.batch.script import ScriptLine
+    from valle_studio.engine.settings import GenerationSettings
+
+    lines = [ScriptLine(f"Line {n} of the chapter.", n) for n in range(1, count + 1)]
+    settings = GenerationSettings(max_steps=2, max_duration=0.5, seed=seed)
+    return BatchProject.create(folder, lines, name="t", settings=settings, default_voice="Narrator")
