@@ -51,13 +51,14 @@ from PySide6.QtWidgets import (
 from valle_studio.app.audio_bridge import PlaybackController
 from valle_studio.app.batch_table import COL_TEXT, QUEUED, RUNNING, BatchTableModel, BatchTableView
 from valle_studio.app.estimates import Estimates, takes_words
-from valle_studio.app.jobs.batch import BatchController
+from valle_studio.app.jobs.cluster_job import RunSwitch
 from valle_studio.app.jobs.controller import EngineController
 from valle_studio.app.jobs.records import EngineBusy, EngineState
 from valle_studio.app.widgets.batch_export_dialog import BatchExporter
 from valle_studio.app.widgets.batch_look_bar import LookBar
 from valle_studio.app.widgets.batch_run_bar import BatchRunBar, engine_busy_text
 from valle_studio.app.widgets.batch_takes_panel import BatchTakesPanel
+from valle_studio.app.widgets.cluster_option import ClusterOption
 from valle_studio.batch import projects
 from valle_studio.batch.export import ExportOptions
 from valle_studio.batch.lock import ProjectBusy
@@ -116,7 +117,9 @@ class BatchView(QWidget):
         self._quality = quality  # the takes each line gets (the window's Best-of control)
         self.projects_root = projects_root or projects.default_root()
         self.project: BatchProject | None = None
-        self.controller = BatchController(engine, self)
+        # ray: runs go in-process or to a Ray cluster, as the run strip's cluster option says
+        self.cluster_option = ClusterOption()
+        self.controller = RunSwitch(engine, self.cluster_option, self)
         self._stop_reason = ""  # what the engine said when it stopped this run on its own
         self.exporter = BatchExporter(self)
         self.setAcceptDrops(True)
@@ -204,6 +207,7 @@ class BatchView(QWidget):
         self.run_all_button, self.run_selected_button, self.run_failed_button = bar.run_buttons
         self.pause_button, self.cancel_button = bar.pause_button, bar.cancel_button
         self.progress, self.progress_label = bar.progress, bar.label
+        bar.layout().addWidget(self.cluster_option)  # ray: the cluster choice, in the same row
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
