@@ -101,7 +101,8 @@ def test_a_batch_runs_on_ray_from_the_tab(qtbot, ray_address: str, make_view) ->
     assert [view.project.status(r) for r in view.project.rows] == [DONE] * 6
     last = progress[-1]
     assert last.done == 6 and sum(w.done for w in last.workers) == 6 and len(last.workers) == 2
-    assert "6 done" in option.status.text() and "worker 1" in option.status.toolTip()
+    assert option.status.text() == "2 workers · 0 running"
+    assert "6 done" in option.status.toolTip() and "worker 1" in option.status.toolTip()
     assert option.check.isEnabled()  # the choice is free again
     assert "6 of 6" in view.progress_label.text()
 

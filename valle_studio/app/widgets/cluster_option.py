@@ -12,6 +12,7 @@ reads :func:`~valle_studio.cluster.availability.ray_available` (tests patch it).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -38,10 +39,40 @@ from valle_studio.cluster.progress import ClusterProgress
 OFF_TIP = "Generate the lines on Ray workers (a local Ray instance, or a cluster: see Cluster…)"
 
 
+def short_text(progress: ClusterProgress) -> str:
+    """What the row itself shows: ``2 workers · 1 running`` (the rest is in its tooltip and the popup)."""
+    alive = sum(1 for w in progress.workers if w.state != "dead")
+    return f"{alive} worker{'s' if alive != 1 else ''} · {progress.running} running"
+
+
 def progress_text(progress: ClusterProgress) -> str:
-    """The row's one line: the summary and the time left."""
+    """The whole progress in one line: the summary and the time left."""
     eta = format_eta(progress.eta_s)
     return progress.summary() + (f" · about {eta} left" if eta else "")
+
+
+class _Elided(QLabel):
+    """A one-line label that elides its text to its width (the whole text is in the tooltip)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._full = ""
+        # It must never widen the window: it takes what the row leaves.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(0, self.width())))
 
 
 class ClusterDialog(QDialog):
@@ -83,12 +114,13 @@ class ClusterDialog(QDialog):
         self.note.setWordWrap(True)
         self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.note.setVisible(not available)
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["Worker", "State", "Done", "Failed", "Line"])
+        self.table = QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels(["Worker", "Where", "State", "Done", "Failed", "Line"])
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setMinimumHeight(110)
+        self.setMinimumWidth(560)
         self.summary = QLabel()
         self.table.setVisible(False)
         self.summary.setVisible(False)
@@ -116,11 +148,13 @@ class ClusterDialog(QDialog):
         self.table.setRowCount(len(progress.workers))
         for row, worker in enumerate(progress.workers):
             line = f"{worker.line} ({worker.fraction:.0%})" if worker.line else ""
-            for column, value in enumerate((worker.where, worker.state, str(worker.done), str(worker.failed), line)):
+            where = worker.where[len(worker.name):].strip(" ()")
+            for column, value in enumerate((worker.name, where, worker.state, str(worker.done), str(worker.failed),
+                                            line)):
                 item = QTableWidgetItem(value)
-                item.setToolTip(value)
+                item.setToolTip(worker.where if column < 2 else value)
                 self.table.setItem(row, column, item)
-        self.table.resizeColumnToContents(0)
+        self.table.resizeColumnsToContents()
 
 
 class ClusterOption(QWidget):
@@ -138,10 +172,8 @@ class ClusterOption(QWidget):
         self.check = QCheckBox("Ray")
         self.settings_button = QPushButton("Cluster…")
         self.settings_button.setToolTip("Where the Ray cluster is and how many workers run the lines")
-        self.status = QLabel()
-        # The progress line must never widen the window: it is elided, its tooltip has it all.
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.status.setMinimumWidth(0)
+        self.status = _Elided()
+        self.status.setMinimumWidth(self.status.fontMetrics().horizontalAdvance("2 workers · 2 running"))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.check)
@@ -175,9 +207,9 @@ class ClusterOption(QWidget):
     def show_progress(self, progress: ClusterProgress | None) -> None:
         self._progress = progress
         text = progress_text(progress) if progress is not None else ""
-        self.status.setText(text)
-        self.status.setToolTip("\n".join([text, *(f"{w.where}: {w.state}, {w.done} done, {w.failed} failed"
-                                                   for w in progress.workers)]) if progress else "")
+        self.status.setText(short_text(progress) if progress is not None else "")
+        rows = [f"{w.where}: {w.state}, {w.done} done, {w.failed} failed" for w in progress.workers] if progress else []
+        self.status.setToolTip("\n".join([text, *rows, "(Cluster… shows each worker)"]) if progress else "")
         if self.dialog is not None:
             self.dialog.show_progress(progress)
 
