@@ -31,10 +31,11 @@ from valle_studio.batch.project import BatchProject, ProjectError
 from valle_studio.batch.quality import add_candidates
 from valle_studio.batch.rows import DONE, Row, Take
 from valle_studio.engine.progress import Cancelled, CancelToken, Progress, ProgressThrottle
-from valle_studio.engine.quality.best_of import Candidate, loop_fraction, run_best_of
+from valle_studio.engine.quality.best_of import Candidate, Candidates, loop_fraction, run_best_of
 from valle_studio.engine.quality.options import QualityOptions
 from valle_studio.engine.quality.report import verdict_line
 from valle_studio.engine.requests import BlendPart, PromptSource, SynthesisRequest
+from valle_studio.engine.settings import GenerationSettings
 from valle_studio.errors import describe
 
 if TYPE_CHECKING:
@@ -120,11 +121,29 @@ class PauseGate:
 
 
 @dataclass(frozen=True)
+class LineSnapshot:
+    """One row as it is generated: its text, voice (the saved voice's name, "" for the project's prompt
+    files), the voice's label for manifests, language and settings (seed resolved)."""
+
+    text: str
+    voice: str
+    label: str
+    language: str
+    settings: GenerationSettings
+
+
+@dataclass(frozen=True)
 class VoicePrompts:
     """A row voice's prompt as the request takes it: the clips' codes, or (a blended voice) its members'."""
 
     prompts: tuple[PromptSource, ...] = ()
     blend: tuple[BlendPart, ...] = ()
+
+
+def line_request(line: LineSnapshot, prompts: VoicePrompts, lexicon: Lexicon | None) -> SynthesisRequest:
+    """The engine request of one row (the in-process runner and the cluster workers build the same one)."""
+    return SynthesisRequest(text=line.text, language=line.language, prompts=prompts.prompts, blend=prompts.blend,
+                            settings=line.settings, lexicon=lexicon)
 
 
 def row_fraction(event: Progress) -> float:
@@ -231,16 +250,8 @@ class BatchRunner:
     # -- one row ----------------------------------------------------------------------------------
     def _generate(self, row_id: str, index: int, count: int, total: int, eta: EtaEstimator,
                   paused: list[float]) -> None:
-        project = self.project
-        with project.lock:  # a consistent snapshot; the UI may edit the row while it is generated
-            row = project.row(row_id)
-            text, voice = row.text, project.voice_for(row)
-            label, language = project.voice_label(row), project.language_for(row)
-            settings = project.settings_for(row)
-            pinned = row.seed if row.seed is not None else settings.seed
-            # A row that is already done asks for another take: a pinned seed would only repeat it.
-            settings = settings.replace(seed=None if project.status(row) == DONE else pinned)
-        prompts = self._prompts(voice)
+        line = self._snapshot(row_id)
+        prompts = self._prompts(line.voice)
         shown = [0.0]  # the row's share done, as last reported
 
         def show(event: Progress) -> None:
@@ -260,13 +271,29 @@ class BatchRunner:
             self._emit(TAKE_CHECKED, row_id, index, count, total, eta, shown[0],
                        verdict_line(candidate, self.quality.best_of))
 
-        request = SynthesisRequest(text=text, language=language, prompts=prompts.prompts, blend=prompts.blend,
-                                   settings=settings, lexicon=self._lexicon(voice))
+        request = line_request(line, prompts, self._lexicon(line.voice))
         candidates = run_best_of(self.synth, request, self.quality, progress=on_progress, cancel=self.cancel,
                                  on_candidate=on_candidate)
         # Every candidate is stored only now: a row cancelled halfway is left exactly as it was.
-        take = add_candidates(project, row_id, candidates, settings=settings, text=text, voice=label,
-                              language=language, model=self._model_name())
+        self._record(row_id, line, candidates)
+
+    def _snapshot(self, row_id: str) -> LineSnapshot:
+        """What row ``row_id`` is generated from, read in one go (the UI may edit the row meanwhile)."""
+        project = self.project
+        with project.lock:
+            row = project.row(row_id)
+            settings = project.settings_for(row)
+            pinned = row.seed if row.seed is not None else settings.seed
+            # A row that is already done asks for another take: a pinned seed would only repeat it.
+            settings = settings.replace(seed=None if project.status(row) == DONE else pinned)
+            return LineSnapshot(row.text, project.voice_for(row), project.voice_label(row),
+                                project.language_for(row), settings)
+
+    def _record(self, row_id: str, line: LineSnapshot, candidates: Candidates) -> None:
+        """Store a row's candidates as its takes, run ``after_take`` and save (the one writer's part)."""
+        project = self.project
+        take = add_candidates(project, row_id, candidates, settings=line.settings, text=line.text, voice=line.label,
+                              language=line.language, model=self._model_name())
         try:
             if self.after_take is not None:
                 self.after_take(project.row(row_id), take)
@@ -339,4 +366,5 @@ class BatchRunner:
 
 
 __all__ = ["PAUSED", "RESUMED", "ROW_FAILED", "ROW_FINISHED", "ROW_PROGRESS", "ROW_STARTED", "TAKE_CHECKED",
-           "BatchEvent", "BatchRunner", "PauseGate", "RunSummary", "row_fraction"]
+           "BatchEvent", "BatchRunner", "LineSnapshot", "PauseGate", "RunSummary", "VoicePrompts", "line_request",
+           "row_fraction"]

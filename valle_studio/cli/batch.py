@@ -29,6 +29,7 @@ from valle_studio.cli.batch_setup import (
     say,
     script_record,
 )
+from valle_studio.cli.cluster import add_cluster_flags, cluster_options
 from valle_studio.cli.options import (
     EXIT_ERROR,
     EXIT_OK,
@@ -87,6 +88,7 @@ def add_parser(sub: Any) -> None:
     add_watermark_flag(batch)  # prov (issue 17)
     add_sampler_flags(batch)
     add_quality_flags(batch, batch=True)
+    add_cluster_flags(batch)
     batch.set_defaults(handler=run)
 
 
@@ -150,6 +152,7 @@ def run_batch(args: argparse.Namespace, settings: Any, quality: Any = None) -> i
     if not 0 <= args.combined_gap <= 60:
         raise CliError("--combined-gap must be between 0 and 60 seconds")
     check_out_dir(out_dir)
+    cluster = cluster_options(args)  # --ray: the workers load the model, this process does not
     synth = None
     if BatchProject.exists(out_dir / PROJECT_DIR):
         project, library = open_existing(args, settings, out_dir, lambda p: _resync(args, p))
@@ -158,9 +161,10 @@ def run_batch(args: argparse.Namespace, settings: Any, quality: Any = None) -> i
         if args.resume or args.sync_script:
             say(args, f"nothing to resume in {out_dir}; starting a new batch")
         new = check_new_batch(args, settings, out_dir)  # every check that needs no model
-        synth = _load(args, args.model or new.model)
-        for note in check_flags_apply(args, settings, synth.model.can_nar_len, synth.info.name):
-            say(args, f"note: {note}")
+        if cluster is None:
+            synth = _load(args, args.model or new.model)
+            for note in check_flags_apply(args, settings, synth.model.can_nar_len, synth.info.name):
+                say(args, f"note: {note}")
         made_out_dir = not out_dir.exists()
         try:
             project, library, created = new.create(args, settings, out_dir), new.library, True
@@ -170,7 +174,7 @@ def run_batch(args: argparse.Namespace, settings: Any, quality: Any = None) -> i
                     out_dir.rmdir()  # only when empty
             raise
     try:
-        return _run(args, project, library, synth, out_dir, report, quality)
+        return _run(args, project, library, synth, out_dir, report, quality, cluster)
     except BaseException:
         if created and not any(row.takes or row.error for row in project.rows):
             discard_new_project(project, out_dir, made_out_dir)  # nothing done: as if never started
@@ -178,7 +182,7 @@ def run_batch(args: argparse.Namespace, settings: Any, quality: Any = None) -> i
 
 
 def _run(args: argparse.Namespace, project: Any, library: Any, synth: Any, out_dir: Path, report: Path | None,
-         quality: Any) -> int:
+         quality: Any, cluster: Any = None) -> int:
     from valle_studio.batch.eta import format_eta
     from valle_studio.batch.export import export_project, export_row, plan_export
     from valle_studio.batch.quality import lines_without_a_good_take, project_report
@@ -194,7 +198,7 @@ def _run(args: argparse.Namespace, project: Any, library: Any, synth: Any, out_d
         for wanted, used in plan.renamed.items():
             say(args, f"note: {wanted} already exists and is not from this batch; writing {used} instead")
         record = plan.record
-        if synth is None:
+        if synth is None and cluster is None:
             synth = _load(args, args.model or project.model)
 
         queue = project.ids_needing_work()
@@ -218,12 +222,18 @@ def _run(args: argparse.Namespace, project: Any, library: Any, synth: Any, out_d
                 say(args, f"{head} {seconds} {short!r}" + (f" (ETA {eta})" if eta else ""))
 
         flags = file_flags(args)
-        runner = BatchRunner(project, synth, voices=library, on_event=on_event, quality=quality,
-                             after_take=lambda row, _take: export_row(project, record, row, options.wav_format,
-                                                                      watermark=options.watermark),
-                             describe_error=lambda exc: describe(exc, flags=flags))
+        common: dict[str, Any] = {
+            "voices": library, "on_event": on_event, "quality": quality,
+            "after_take": lambda row, _take: export_row(project, record, row, options.wav_format,
+                                                        watermark=options.watermark),
+            "describe_error": lambda exc: describe(exc, flags=flags)}
         try:
-            summary = runner.run(queue)
+            if cluster is not None:
+                from valle_studio.cli.cluster import run_on_cluster
+
+                summary = run_on_cluster(args, cluster, args.model or project.model, project, queue, **common)
+            else:
+                summary = BatchRunner(project, synth, **common).run(queue)
         except KeyboardInterrupt:  # Ctrl+C, or SIGTERM/SIGHUP (cli.signals); dispatch prints the last line
             say(args, f"interrupted: finished lines are saved; run again with --resume to finish {out_dir}",
                 always=True)

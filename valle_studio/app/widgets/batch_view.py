@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from valle_studio.app.audio_bridge import PlaybackController
 from valle_studio.app.batch_table import QUEUED, RUNNING
 from valle_studio.app.estimates import Estimates, takes_words
-from valle_studio.app.jobs.batch import BatchController
+from valle_studio.app.jobs.cluster_job import RunSwitch
 from valle_studio.app.jobs.controller import EngineController
 from valle_studio.app.jobs.records import EngineBusy, EngineState
 from valle_studio.app.widgets.batch_export_dialog import BatchExporter
@@ -47,6 +47,7 @@ from valle_studio.app.widgets.batch_rows import BatchRows
 from valle_studio.app.widgets.batch_run_bar import engine_busy_text
 from valle_studio.app.widgets.batch_view_layout import BatchViewLayout
 from valle_studio.app.widgets.batch_voice_choice import BatchVoiceChoice
+from valle_studio.app.widgets.cluster_option import ClusterOption
 from valle_studio.batch import projects
 from valle_studio.batch.export import ExportOptions
 from valle_studio.batch.lock import ProjectBusy
@@ -102,7 +103,9 @@ class BatchView(BatchViewLayout, BatchVoiceChoice, BatchRows, QWidget):
         self._quality = quality  # the takes each line gets (the window's Best-of control)
         self.projects_root = projects_root or projects.default_root()
         self.project: BatchProject | None = None
-        self.controller = BatchController(engine, self)
+        # ray: runs go in-process or to a Ray cluster, as the run strip's cluster option says
+        self.cluster_option = ClusterOption()
+        self.controller = RunSwitch(engine, self.cluster_option, self)
         self._stop_reason = ""  # what the engine said when it stopped this run on its own
         self.exporter = BatchExporter(self)
         self.setAcceptDrops(True)

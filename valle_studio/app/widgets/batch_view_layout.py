@@ -113,6 +113,9 @@ class BatchViewLayout:
         self.run_all_button, self.run_selected_button, self.run_failed_button = bar.run_buttons
         self.pause_button, self.cancel_button = bar.pause_button, bar.cancel_button
         self.progress, self.progress_label = bar.progress, bar.label
+        bar_row = bar.layout()  # ray: the cluster choice, in the same row
+        assert isinstance(bar_row, QHBoxLayout)
+        bar_row.addWidget(self.cluster_option, 1)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)

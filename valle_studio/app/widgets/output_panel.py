@@ -36,8 +36,8 @@ from PySide6.QtWidgets import (
 )
 
 from valle_studio.app.audio_bridge import PlaybackController
-from valle_studio.app.widgets.elided_label import ElidedLabel
 from valle_studio.app.jobs.background import BackgroundTask
+from valle_studio.app.widgets.elided_label import ElidedLabel
 from valle_studio.app.widgets.progress_panel import format_seconds
 from valle_studio.app.widgets.waveform_view import WaveformView
 from valle_studio.core.provenance import Provenance
