@@ -19,7 +19,9 @@ from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QWidget
 
+from valle_studio.app import theme
 from valle_studio.app.audio_bridge import RecordingController
+from valle_studio.app.icons import action_icon
 
 METER_FLOOR_DB = -60.0
 HINT_WINDOW_S = 2.0  # seconds of audio the gain hint looks back over
@@ -163,6 +165,8 @@ class RecordingStrip(QWidget):
         recording.duration_changed.connect(self._on_duration)
         recording.recording_changed.connect(self._on_recording_changed)
         recording.stopped_itself.connect(self._on_stopped_itself)
+        theme.theme_changes.changed.connect(self._on_theme)  # a bound slot: dropped when the strip goes
+        self._refresh_icon()
 
     # -- control -----------------------------------------------------------------------------------
     @property
@@ -226,7 +230,16 @@ class RecordingStrip(QWidget):
         self.cancel_button.setVisible(False)
         self.meter.setVisible(self.recording.is_recording)
 
+    def _on_theme(self, _appearance: str) -> None:
+        self._refresh_icon()
+
+    def _refresh_icon(self) -> None:
+        """The Record button's glyph: a red dot to record, a square to stop (in the palette's colours)."""
+        if self.record_button is not None:
+            self.record_button.setIcon(action_icon("stop" if self.recording.is_recording else "record"))
+
     def _on_recording_changed(self, recording: bool) -> None:
+        self._refresh_icon()
         self._peaks.clear()
         self._duration = 0.0
         if recording:
