@@ -148,10 +148,11 @@ class RecordingStrip(QWidget):
         self.cancel_button.clicked.connect(self.cancel_countdown)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._step)
-        for widget in (self.hint, self.countdown_label):  # one line; long advice is cut, whole in the tooltip
-            widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            widget.setMinimumWidth(0)
-        for widget in (self.start_now_button, self.cancel_button, self.countdown_label, self.hint):
+        for label in (self.hint, self.countdown_label):  # one line; long advice is cut, whole in the tooltip
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(0)
+        hidden: tuple[QWidget, ...] = (self.start_now_button, self.cancel_button, self.countdown_label, self.hint)
+        for widget in hidden:
             widget.setVisible(False)
         # One row, so recording never adds height: the countdown, or the meter and its hint.
         layout = QHBoxLayout(self)
