@@ -169,3 +169,16 @@ def test_the_cap_is_a_clear_stop(qtbot: Any, tmp_path: Path, monkeypatch: pytest
     assert panel.recording_strip.hint.text() == f"Stopped: {FULL.format(limit=0.5)}."
     (samples, _rate), = panel.prompts()
     assert len(samples) == SR // 2
+
+
+def test_record_button_shows_record_then_stop(qtbot: Any, tmp_path: Path) -> None:
+    panel = panel_for(qtbot, tmp_path, tone(3.0))
+    def image() -> object:
+        return panel.record_button.icon().pixmap(16, 16).toImage()
+
+    idle = image()
+    assert not panel.record_button.icon().isNull()
+    press_record(qtbot, panel)
+    assert panel.recording.is_recording and image() != idle
+    press_record(qtbot, panel)
+    assert image() == idle

@@ -49,7 +49,7 @@ class EditMenu(QObject):
 
     # -- icons -------------------------------------------------------------------------------------
     def apply_icons(self) -> None:
-        """(Re)draw the main actions' icons and the record button's in the current palette."""
+        """(Re)draw the main actions' icons in the current palette (the recording strip draws Record's)."""
         window = self.window
         help_menu = getattr(window, "help_menu", None)
         pairs = [(getattr(window, name, None), glyph) for name, glyph in ACTION_ICONS.items()]
@@ -57,9 +57,6 @@ class EditMenu(QObject):
         for action, glyph in pairs:
             if isinstance(action, QAction):
                 action.setIcon(action_icon(glyph))
-        voice = getattr(window, "voice_panel", None)
-        if voice is not None:
-            voice.record_button.setIcon(action_icon("record"))
 
     def _on_theme(self, _appearance: str) -> None:
         self.apply_icons()

@@ -241,7 +241,7 @@ class Recorder:
         self._last_block = time.monotonic()
         kind = junk_kind(block, self._clip_threshold)
         if kind == "invalid":
-            block = np.nan_to_num(np.clip(block, -1.0, 1.0), nan=0.0, posinf=0.0, neginf=0.0)
+            block = np.clip(np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0), -1.0, 1.0)
         peak = float(np.max(np.abs(block)))
         if peak >= self._clip_threshold and kind is None:
             self._clipped = True

@@ -19,7 +19,9 @@ from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QWidget
 
+from valle_studio.app import theme
 from valle_studio.app.audio_bridge import RecordingController
+from valle_studio.app.icons import action_icon
 
 METER_FLOOR_DB = -60.0
 HINT_WINDOW_S = 2.0  # seconds of audio the gain hint looks back over
@@ -146,10 +148,11 @@ class RecordingStrip(QWidget):
         self.cancel_button.clicked.connect(self.cancel_countdown)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._step)
-        for widget in (self.hint, self.countdown_label):  # one line; long advice is cut, whole in the tooltip
-            widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            widget.setMinimumWidth(0)
-        for widget in (self.start_now_button, self.cancel_button, self.countdown_label, self.hint):
+        for label in (self.hint, self.countdown_label):  # one line; long advice is cut, whole in the tooltip
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(0)
+        hidden: tuple[QWidget, ...] = (self.start_now_button, self.cancel_button, self.countdown_label, self.hint)
+        for widget in hidden:
             widget.setVisible(False)
         # One row, so recording never adds height: the countdown, or the meter and its hint.
         layout = QHBoxLayout(self)
@@ -163,6 +166,8 @@ class RecordingStrip(QWidget):
         recording.duration_changed.connect(self._on_duration)
         recording.recording_changed.connect(self._on_recording_changed)
         recording.stopped_itself.connect(self._on_stopped_itself)
+        theme.theme_changes.changed.connect(self._on_theme)  # a bound slot: dropped when the strip goes
+        self._refresh_icon()
 
     # -- control -----------------------------------------------------------------------------------
     @property
@@ -226,7 +231,16 @@ class RecordingStrip(QWidget):
         self.cancel_button.setVisible(False)
         self.meter.setVisible(self.recording.is_recording)
 
+    def _on_theme(self, _appearance: str) -> None:
+        self._refresh_icon()
+
+    def _refresh_icon(self) -> None:
+        """The Record button's glyph: a red dot to record, a square to stop (in the palette's colours)."""
+        if self.record_button is not None:
+            self.record_button.setIcon(action_icon("stop" if self.recording.is_recording else "record"))
+
     def _on_recording_changed(self, recording: bool) -> None:
+        self._refresh_icon()
         self._peaks.clear()
         self._duration = 0.0
         if recording:
