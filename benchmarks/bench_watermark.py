@@ -119,7 +119,7 @@ def main() -> None:
         extra.append(resample(data.mean(axis=1), rate, SR))
     clean = [speech_like(args.seconds, SR, seed=i) for i in range(args.clips)] + extra
     marked = [apply_watermark(c, SR) for c in clean]
-    snr = [10 * np.log10(np.sum(c ** 2) / max(np.sum((c - m) ** 2), 1e-12)) for c, m in zip(clean, marked)]
+    snr = [10 * np.log10(np.sum(c ** 2) / max(np.sum((c - m) ** 2), 1e-12)) for c, m in zip(clean, marked, strict=True)]
     print(f"\n{len(clean)} marked clips of {args.seconds:g} s (speech-like synthetic signal"
           f"{' + your recordings' if extra else ''}); signal-to-watermark ratio median {statistics.median(snr):.1f} dB")
     print(f"{'condition':34} {'median':>7} {'min':>6} {'detected':>9}  note")

@@ -46,6 +46,11 @@ ALLOWED_WRITES: dict[tuple[str, str, str], str] = {
         "the rename of that pattern",
     ("valle_studio/studio/history.py", "History._read_index", "os.replace"):
         "moves a damaged history index aside (a rename; no content is written)",
+    ("valle_studio/studio/audit.py", "AuditLog.append", "open"):
+        "the audit log only grows: one line appended (and fsynced) under a file lock; rewriting it through "
+        "the atomic writer on every export would cost more each time, and a torn last line is skipped",
+    ("valle_studio/audio/tags.py", "tag_file", ".write_bytes"):
+        "tags the temporary file of an atomic write (the combined WAV's writer) before its rename",
     ("valle_studio/batch/lock.py", "ProjectLock.acquire", "os.open"):
         "a lock file: it only holds an OS lock and the holder's process id, never content",
 }
