@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.batch.helpers import FAST_FLAGS, SR, install_random_codec, tiny_model, voice_clip
-from valle_studio.studio.voices import VoiceLibrary
+from tests.batch.helpers import FAST_FLAGS, make_studio_home
 
 ray = pytest.importorskip("ray", reason="the Ray tests need the cluster extra: pip install -e '.[test]'")
 
@@ -37,13 +36,7 @@ def ray_address() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def cluster_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A VALLE_STUDIO_HOME with the (random) codec installed, a tiny model and two saved voices."""
-    root = tmp_path_factory.mktemp("cluster-home")
-    install_random_codec(root)
-    tiny_model(root)
-    library = VoiceLibrary(root / "data" / "voices")
-    library.save("Narrator", [(voice_clip(), SR)])
-    library.save("Alice", [(voice_clip(base=260.0), SR)])
-    return root
+    return make_studio_home(tmp_path_factory.mktemp("cluster-home"))
 
 
 @pytest.fixture
