@@ -17,8 +17,6 @@ import soundfile as sf
 
 from tests.batch.helpers import FAST_FLAGS, make_studio_home
 
-ray = pytest.importorskip("ray", reason="the Ray tests need the cluster extra: pip install -e '.[test]'")
-
 #: Manifest columns that differ between any two runs (timestamps, timings, random take ids, provenance).
 RUN_COLUMNS = {"take", "elapsed_s", "real_time_factor", "created", "generated_at", "exported_at", "provenance",
                "time", "timestamp", "duration_of_run_s"}
@@ -27,6 +25,7 @@ RUN_COLUMNS = {"take", "elapsed_s", "real_time_factor", "created", "generated_at
 @pytest.fixture(scope="session")
 def ray_address() -> Iterator[str]:
     """A local Ray instance shared by the session's tests; its GCS address (for subprocess drivers)."""
+    ray = pytest.importorskip("ray", reason="the Ray tests need the cluster extra: pip install -e '.[test]'")
     if not ray.is_initialized():
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
     yield ray.get_runtime_context().gcs_address
