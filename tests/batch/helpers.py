@@ -53,3 +53,45 @@ def voice_clip(seconds: float = 1.5, base: float = 180.0) -> np.ndarray:
     t = np.arange(int(seconds * SR)) / SR
     tone = np.sin(2 * np.pi * (base + 60 * t) * t) * (0.5 + 0.4 * np.sin(2 * np.pi * 3 * t))
     return (0.4 * tone).astype(np.float32)
+
+
+def make_studio_home(root: Path) -> Path:
+    """A VALLE_STUDIO_HOME in ``root`` with the (random) codec installed, a tiny model (``tiny.sft``) and
+    two saved voices, Narrator and Alice."""
+    from valle_studio.studio.voices import VoiceLibrary
+
+    install_random_codec(root)
+    tiny_model(root)
+    library = VoiceLibrary(root / "data" / "voices")
+    library.save("Narrator", [(voice_clip(), SR)])
+    library.save("Alice", [(voice_clip(base=260.0), SR)])
+    return root
+
+
+def done_rows(project_file: Path) -> dict[str, str]:
+    """Row id -> approved take id of the rows done, as ``project.json`` says now ({} while unreadable)."""
+    import json
+
+    try:
+        rows = json.loads(project_file.read_text())["rows"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {r["id"]: r["approved"] for r in rows if r["approved"]}
+
+
+def kill_when_done(argv: list[str], env: dict[str, str], project_file: Path, log: Path, at_least: int = 2) -> int:
+    """Run ``argv`` and SIGKILL it once ``at_least`` rows are done (or it ended, or 240 s passed); its
+    return code (-9 when killed)."""
+    import subprocess
+    import time
+
+    with open(log, "wb") as handle:
+        process = subprocess.Popen(argv, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 240
+            while len(done_rows(project_file)) < at_least and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+        finally:
+            process.kill()  # SIGKILL: no clean-up code of ours runs
+            process.wait()
+    return process.returncode

@@ -8,14 +8,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.batch.helpers import FAST_FLAGS, SR, install_random_codec, tiny_model, voice_clip
+from tests.batch.helpers import FAST_FLAGS, SR, done_rows, kill_when_done, make_studio_home, voice_clip
 from valle_studio import cli
 from valle_studio.batch.project import BatchProject
 from valle_studio.batch.script import ScriptLine
@@ -26,13 +25,7 @@ from valle_studio.studio.voices import VoiceLibrary
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A VALLE_STUDIO_HOME with the (random) codec installed, a tiny model and two saved voices."""
-    root = tmp_path_factory.mktemp("home")
-    install_random_codec(root)
-    tiny_model(root)
-    library = VoiceLibrary(root / "data" / "voices")
-    library.save("Narrator", [(voice_clip(), SR)])
-    library.save("Alice", [(voice_clip(base=260.0), SR)])
-    return root
+    return make_studio_home(tmp_path_factory.mktemp("home"))
 
 
 @pytest.fixture
@@ -162,12 +155,7 @@ def test_an_existing_batch_needs_resume_and_the_same_script(use_home: Path, tiny
     assert "s.txt changed since the batch started" in err and "(leave out --steps, --max-duration, --top-k)" in err
 
 
-def _done_rows(project_file: Path) -> dict[str, str]:
-    try:
-        rows = json.loads(project_file.read_text())["rows"]
-    except (OSError, ValueError):
-        return {}
-    return {r["id"]: r["approved"] for r in rows if r["approved"]}
+_done_rows = done_rows
 
 
 @pytest.mark.slow
@@ -180,17 +168,9 @@ def test_killed_batch_resumes_without_redoing_finished_rows(home: Path, tiny_tok
     argv = [sys.executable, "-m", "valle_studio.cli", *batch_argv(home, tiny_tokenizer, script, out,
                                                                   "--voice", "Narrator")]
     env = {**os.environ, "VALLE_STUDIO_HOME": str(home)}
-    with open(tmp_path / "first.log", "wb") as log:
-        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 240
-            while len(_done_rows(project_file)) < 2 and process.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.02)
-        finally:
-            process.kill()  # SIGKILL: no clean-up code of ours runs
-            process.wait()
+    returncode = kill_when_done(argv, env, project_file, tmp_path / "first.log")
     log_text = (tmp_path / "first.log").read_text()
-    assert process.returncode == -9, log_text
+    assert returncode == -9, log_text
     done = _done_rows(project_file)
     assert 2 <= len(done) < len(lines), f"killed too late or too early: {len(done)} rows done\n{log_text}"
     manifest = json.loads(project_file.read_text())

@@ -15,10 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.batch.helpers import FAST_FLAGS, SR, install_random_codec, tiny_model, voice_clip
-from valle_studio.studio.voices import VoiceLibrary
-
-ray = pytest.importorskip("ray", reason="the Ray tests need the cluster extra: pip install -e '.[test]'")
+from tests.batch.helpers import FAST_FLAGS, make_studio_home
 
 #: Manifest columns that differ between any two runs (timestamps, timings, random take ids, provenance).
 RUN_COLUMNS = {"take", "elapsed_s", "real_time_factor", "created", "generated_at", "exported_at", "provenance",
@@ -28,6 +25,7 @@ RUN_COLUMNS = {"take", "elapsed_s", "real_time_factor", "created", "generated_at
 @pytest.fixture(scope="session")
 def ray_address() -> Iterator[str]:
     """A local Ray instance shared by the session's tests; its GCS address (for subprocess drivers)."""
+    ray = pytest.importorskip("ray", reason="the Ray tests need the cluster extra: pip install -e '.[test]'")
     if not ray.is_initialized():
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
     yield ray.get_runtime_context().gcs_address
@@ -37,13 +35,7 @@ def ray_address() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def cluster_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A VALLE_STUDIO_HOME with the (random) codec installed, a tiny model and two saved voices."""
-    root = tmp_path_factory.mktemp("cluster-home")
-    install_random_codec(root)
-    tiny_model(root)
-    library = VoiceLibrary(root / "data" / "voices")
-    library.save("Narrator", [(voice_clip(), SR)])
-    library.save("Alice", [(voice_clip(base=260.0), SR)])
-    return root
+    return make_studio_home(tmp_path_factory.mktemp("cluster-home"))
 
 
 @pytest.fixture

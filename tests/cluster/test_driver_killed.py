@@ -6,23 +6,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.batch.helpers import done_rows, kill_when_done
 from tests.cluster.conftest import batch_argv, subprocess_env, write_script
 from valle_studio.batch.project import BatchProject
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
-
-
-def done_rows(project_file: Path) -> dict[str, str]:
-    try:
-        rows = json.loads(project_file.read_text())["rows"]
-    except (OSError, ValueError, KeyError):
-        return {}
-    return {r["id"]: r["approved"] for r in rows if r["approved"]}
 
 
 def test_killed_ray_driver_resumes_without_redoing_finished_lines(ray_address: str, cluster_home: Path,
@@ -34,17 +26,9 @@ def test_killed_ray_driver_resumes_without_redoing_finished_lines(ray_address: s
     argv = [sys.executable, "-m", "valle_studio.cli",
             *batch_argv(cluster_home, tiny_tokenizer, script, out, "--voice", "Narrator", "--ray", ray_address)]
     env = subprocess_env(cluster_home)
-    with open(tmp_path / "first.log", "wb") as log:
-        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 240
-            while len(done_rows(project_file)) < 2 and process.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.02)
-        finally:
-            process.kill()  # SIGKILL: no clean-up code of ours runs
-            process.wait()
+    returncode = kill_when_done(argv, env, project_file, tmp_path / "first.log")  # SIGKILL at 2 lines done
     log_text = (tmp_path / "first.log").read_text()
-    assert process.returncode == -9, log_text
+    assert returncode == -9, log_text
     done = done_rows(project_file)
     assert 2 <= len(done) < count, f"killed too late or too early: {len(done)} rows done\n{log_text}"
     names = json.loads(project_file.read_text())["exports"][0]["files"]

@@ -16,10 +16,8 @@ from tests.batch.helpers import SR, tiny_model, voice_clip
 from valle_studio.app.audio_bridge import PlaybackController
 from valle_studio.app.jobs import EngineController, LoadSpec
 from valle_studio.app.widgets.batch_view import BatchView
-from valle_studio.app.widgets.cluster_option import ClusterDialog, ClusterOption
 from valle_studio.batch.rows import DONE, PENDING
 from valle_studio.batch.runner import ROW_FINISHED
-from valle_studio.cluster import availability
 from valle_studio.cluster.options import ClusterOptions
 from valle_studio.engine.settings import GenerationSettings
 from valle_studio.studio.voices import VoiceLibrary
@@ -125,43 +123,6 @@ def test_cancel_stops_the_cluster_run(qtbot, ray_address: str, make_view) -> Non
     statuses = [view.project.status(r) for r in view.project.rows]
     assert statuses.count(DONE) == len(summary.finished) and statuses.count(PENDING) == 6 - len(summary.finished)
     assert "Cancelled" in view.progress_label.text() and not view.controller.is_running
-
-
-def test_the_option_without_ray_says_how_to_add_it(qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(availability, "ray_available", lambda: False)
-    option = ClusterOption()
-    qtbot.addWidget(option)
-    option.resize(420, option.sizeHint().height())
-    option.show()
-    assert not option.check.isEnabled() and not option.enabled
-    assert "pip install 'valle-studio[cluster]'" in option.check.toolTip()
-    assert option.status.text() == "Ray not installed"
-    shoot(option, "cluster_option_without_ray.png")
-    option.open_settings()
-    dialog = option.dialog
-    assert isinstance(dialog, ClusterDialog) and dialog.note.isVisible() and not dialog.workers.isEnabled()
-    assert "valle-studio[cluster]" in dialog.note.text()
-    shoot(dialog, "cluster_settings_without_ray.png")
-    dialog.accept()
-    assert option.options() == ClusterOptions()  # nothing changes without Ray
-
-
-def test_the_settings_popup_sets_the_options(qtbot) -> None:
-    option = ClusterOption()
-    qtbot.addWidget(option)
-    option.check.setChecked(True)
-    option.open_settings()
-    dialog = option.dialog
-    assert dialog is not None and not dialog.table.isVisible()
-    dialog.address.setText(" auto ")
-    dialog.workers.setValue(4)
-    dialog.cpus.setValue(2)
-    dialog.gpus.setValue(1)
-    dialog.retries.setValue(3)
-    shoot(dialog, "cluster_settings_popup.png")
-    dialog.accept()
-    assert option.options() == ClusterOptions(address="auto", workers=4, cpus=2, gpus=1, retries=3)
-    assert "the Ray cluster of this machine" in option.check.toolTip() and "4 × 2 CPU, 1 GPU" in option.status.text()
 
 
 def test_the_option_does_not_make_the_batch_tab_taller(qtbot, make_view) -> None:

@@ -146,3 +146,32 @@ def test_too_many_workers_for_this_machine_is_refused(ray_address: str, cluster_
     with project, pytest.raises(ClusterError, match="too few resources"):
         run_on_cluster(project, [project.rows[0].id], spec=worker_spec(cluster_home, tiny_tokenizer),
                        options=ClusterOptions(workers=3, cpus=1))
+
+
+def test_pause_holds_back_new_lines_until_resumed(ray_address: str, cluster_home: Path, tiny_tokenizer: Path,
+                                                  tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from valle_studio.batch.runner import PAUSED, RESUMED, PauseGate
+
+    project = make_project(tmp_path / "p", 3)
+    gate = PauseGate()
+    gate.pause()
+    events: list[BatchEvent] = []
+    ready = threading.Event()
+    result: list[Any] = []
+    with project:
+        thread = threading.Thread(target=lambda: result.append(run_on_cluster(
+            project, [r.id for r in project.rows], spec=worker_spec(cluster_home, tiny_tokenizer),
+            options=ClusterOptions(workers=2), voices=library(cluster_home), gate=gate, on_event=events.append,
+            pool_ready=lambda _pool: ready.set())))
+        thread.start()
+        assert ready.wait(120)
+        time.sleep(1.0)  # the workers are ready, the run is paused: no line is handed out
+        assert [e.kind for e in events] == [PAUSED]
+        gate.resume()
+        thread.join(120)
+        assert result and result[0].ok and len(result[0].finished) == 3
+        assert [e.kind for e in events][:2] == [PAUSED, RESUMED]
+        assert all(project.status(r) == DONE for r in project.rows)

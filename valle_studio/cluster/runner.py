@@ -127,7 +127,10 @@ class ClusterRunner(BatchRunner):
             if not self._running and not self._starting and paused_at is None:
                 raise ClusterError(f"every Ray worker died; {len(self._queue)} line(s) are still pending: run "
                                    "the batch again (with --resume) to finish them")
-            ready, _ = ray.wait([*self._running, *self._starting], num_returns=1, timeout=0.1)
+            waiting = [*self._running, *self._starting]
+            if not waiting:  # paused with nothing out: ray.wait([]) would return at once
+                time.sleep(0.05)
+            ready, _ = ray.wait(waiting, num_returns=1, timeout=0.1) if waiting else ([], [])
             for ref in ready:
                 if ref in self._starting:
                     self.pool.welcome(self._starting.pop(ref), ref)
