@@ -96,8 +96,9 @@ def test_export_is_watermarked_tagged_and_logged(window: MainWindow, tmp_path: P
 
 def test_watermark_off_in_preferences_is_followed(window: MainWindow, tmp_path: Path, qtbot: Any,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    option = WatermarkOption(window.settings)
-    qtbot.addWidget(option)
+    dialog = window.edit_menu.open_preferences()  # Edit → Preferences… has the option
+    option = dialog.sections[WatermarkOption.SECTION].findChild(WatermarkOption)
+    assert option is not None
     assert option.checkbox.isChecked()  # on by default
     option.checkbox.setChecked(False)
     assert window.settings.watermark is False and "not be watermarked" in option.note.text()
@@ -107,6 +108,7 @@ def test_watermark_off_in_preferences_is_followed(window: MainWindow, tmp_path: 
     assert read_tags(tmp_path / "plain.flac")["VALLE_WATERMARK"] == "none"
     assert file_confidence(tmp_path / "plain.flac") < 0.5
     assert AuditLog().entries()[0].watermark is False
+    dialog.close()
 
 
 def test_a_failed_export_says_one_sentence(window: MainWindow, tmp_path: Path,

@@ -4,7 +4,7 @@ Built by the window's layout with ``EditMenu(window)`` right after the File menu
 appearance at once, keeps the action icons drawn in the palette's colours (redrawn when the appearance
 changes, so they read on a dark window too), and wires the Preferences dialog to the window: the
 appearance to :mod:`~valle_studio.app.theme`, "play while generating" to the output panel's own box
-(both stay in step), the export folder to the output panel, the countdown to the recording strip.
+(both stay in step), the export folder to the output panel, the countdown to the recording strip, and adds the watermark option (read at every export).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from valle_studio.app import theme
 from valle_studio.app.icons import action_icon
 from valle_studio.app.widgets.preferences_dialog import PreferencesDialog
+from valle_studio.app.widgets.watermark_option import WatermarkOption
 
 # window attribute -> glyph (app/icons.py); attributes the window lacks are skipped
 ACTION_ICONS = {"generate_action": "generate", "stop_action": "stop", "play_action": "play",
@@ -89,6 +90,8 @@ class EditMenu(QObject):
         if strip is not None:
             dialog.countdown_changed.connect(strip.set_countdown)
         dialog.model_manager_requested.connect(window.open_model_manager)
+        # The watermark of every export (Studio and Batch read the setting when they export).
+        dialog.add_section(WatermarkOption.SECTION, WatermarkOption(self.settings))
         return dialog
 
     def _engine_summary(self) -> str:
