@@ -47,7 +47,8 @@ def test_edit_menu_opens_preferences_with_ctrl_comma(qtbot: Any, tmp_path: Path)
     action.trigger()
     dialog = window.edit_menu.preferences_dialog()
     assert dialog.isVisible()
-    assert list(dialog.sections) == ["Appearance", "Playback and export", "Recording", "Device and precision"]
+    assert list(dialog.sections) == ["Appearance", "Playback and export", "Recording", "Device and precision",
+                                     "Provenance"]
     close_window(window)
 
 
@@ -57,6 +58,7 @@ def test_dark_appearance_applies_live_and_persists(qtbot: Any, tmp_path: Path) -
     before = window.grab().toImage().pixelColor(600, 400).lightness()
     dialog = window.edit_menu.open_preferences()
     icon_before = window.generate_action.icon().pixmap(24, 24).toImage()
+    play_before = window.output_panel.play.icon().pixmap(24, 24).toImage()
     click(qtbot, dialog.appearance_buttons["dark"])
     assert theme.current() == "dark"
     assert window_colour() < 80 < light  # the palette of the running app changed, no restart
@@ -65,6 +67,7 @@ def test_dark_appearance_applies_live_and_persists(qtbot: Any, tmp_path: Path) -
     # The action icons were redrawn in the light text colour of the dark palette.
     icon_after = window.generate_action.icon().pixmap(24, 24).toImage()
     assert icon_after != icon_before
+    assert window.output_panel.play.icon().pixmap(24, 24).toImage() != play_before  # the panel's own buttons too
     assert AppSettings.from_file(tmp_path / "settings.ini").appearance == "dark"
     click(qtbot, dialog.appearance_buttons["system"])
     assert window_colour() == light  # System gives back what Qt chose at start

@@ -30,12 +30,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
-    QStyle,
     QVBoxLayout,
     QWidget,
 )
 
+from valle_studio.app import theme
 from valle_studio.app.audio_bridge import PlaybackController
+from valle_studio.app.icons import action_icon
 from valle_studio.app.jobs.background import BackgroundTask
 from valle_studio.app.widgets.elided_label import ElidedLabel
 from valle_studio.app.widgets.progress_panel import format_seconds
@@ -87,6 +88,7 @@ class OutputPanel(QWidget):
         self._name = "take"
         self._cursor = 0.0
         self._streaming = False  # audio is still arriving (begin_stream .. end_stream)
+        self._playing_icon = False  # the Play button shows Pause
         #: What the current clip is (text, voice, model); the window sets it with each take it shows.
         self.provenance: Provenance | None = None
         #: Asked at each export: embed the watermark? (the window reads the Preferences setting here)
@@ -103,12 +105,13 @@ class OutputPanel(QWidget):
         self.waveform.setToolTip("Click to move the playback cursor there.")
         self.waveform.setMinimumHeight(96)
 
-        style = self.style()
-        self.play = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play")
+        # Drawn in the palette's colours (app/icons.py) and redrawn on a theme change: Qt's standard media
+        # icons are dark on dark in the Dark appearance.
+        self.play = QPushButton(action_icon("play"), "Play")
         self.play.setObjectName("play")
         self.time = ElidedLabel("0:00.0 / 0:00.0", minimum_chars=6)
         self.time.setObjectName("playTime")
-        self.export = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton), "&Export…")
+        self.export = QPushButton(action_icon("export"), "&Export…")
         self.export.setObjectName("export")
         self.export.setToolTip("Save this take as WAV, FLAC or Ogg Vorbis.")
         self.play_while_generating = QCheckBox("Play &while generating")  # beside the title: the row is full
@@ -137,6 +140,7 @@ class OutputPanel(QWidget):
         self.waveform.seek_requested.connect(self.seek)
         playback.position_changed.connect(self._on_position)
         playback.state_changed.connect(self._on_state)
+        theme.theme_changes.changed.connect(self._on_theme)
         playback.loaded.connect(self._on_loaded)
         playback.error.connect(self._on_error)
         self._update_enabled()
@@ -394,9 +398,13 @@ class OutputPanel(QWidget):
 
     def _on_state(self, state: str) -> None:
         playing = state == "playing" and self._owns_playback()
-        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
-        self.play.setIcon(self.style().standardIcon(icon))
+        self._playing_icon = playing
+        self.play.setIcon(action_icon("pause" if playing else "play"))
         self.play.setText("Pause" if playing else "Play")
+
+    def _on_theme(self, _appearance: str) -> None:
+        self.play.setIcon(action_icon("pause" if self._playing_icon else "play"))
+        self.export.setIcon(action_icon("export"))
 
     def _on_loaded(self) -> None:
         self._on_state(self.playback.state)  # another owner took over: show "Play" again
