@@ -1,5 +1,5 @@
 """Provenance from the command line (issue 17): ``synth`` writes tagged, watermarked files and logs them
-(``--no-watermark`` opts out), ``batch --no-watermark`` too, and ``check-watermark`` tells marked from
+(``--no-watermark`` opts out), ``clean`` and ``convert`` the same way, ``batch --no-watermark`` too, and ``check-watermark`` tells marked from
 unmarked files (exit 0 / 4), as text or JSON."""
 
 from __future__ import annotations
@@ -101,3 +101,22 @@ def _prompt(tmp_path: Path) -> Path:
     path = tmp_path / "prompt.wav"
     sf.write(path, speech_like(1.5, SR).astype(np.float32), SR)
     return path
+
+
+@pytest.mark.parametrize("watermark", [True, False])
+def test_clean_output_is_tagged_and_logged_as_synth_is(use_home: Path, tiny_tokenizer: Path, tmp_path: Path,
+                                                       watermark: bool) -> None:
+    clip = tmp_path / "noisy.npy"
+    np.save(clip, np.random.default_rng(0).integers(0, 1024, (40, 8)))
+    out = tmp_path / "clean.flac"
+    argv = ["clean", "--model", str(use_home / "tiny.sft"), "--tokenizer", str(tiny_tokenizer), "--clip", str(clip),
+            "--text", "hello", "--out", str(out), "--quiet", *FAST_FLAGS]
+    assert cli.main(argv if watermark else [*argv, "--no-watermark"]) == 0
+    tags = read_tags(out)
+    assert (tags["VALLE_TEXT"], tags["VALLE_VOICE"], tags["VALLE_SYNTHETIC"]) == ("hello", "noisy.npy",
+                                                                                 "synthetic speech")
+    (entry,) = AuditLog().entries()
+    assert (Path(entry.path), entry.source, entry.voice) == (out.absolute(), "clean (ns)", "noisy.npy")
+    assert entry.watermark == (tags["VALLE_WATERMARK"] == "perth-implicit")
+    if not watermark:
+        assert tags["VALLE_WATERMARK"] == "none" and entry.watermark is False

@@ -13,20 +13,12 @@ and never over an input: ``--out`` may not be the ``--clip`` itself, so the orig
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from valle_studio.cli.options import (
-    EXIT_OK,
-    StderrProgress,
-    add_device_flags,
-    add_lora_flag,
-    add_sampler_flags,
-    check_lora_installed,
-    settings_from_args,
-)
+from valle_studio.cli.options import EXIT_OK, add_sampler_flags, check_lora_installed, settings_from_args
 from valle_studio.cli.outputs import plan_outputs, write_take
+from valle_studio.cli.take_commands import add_take_flags, load_synthesizer, say_done
 
 
 def add_parser(sub: Any) -> None:
@@ -43,12 +35,7 @@ def add_parser(sub: Any) -> None:
                     help="ns: remove the noise, keep the speech; sr: remove the speech, keep the rest (default ns)")
     io.add_argument("--text", help="what the clip says (default: what the model's speech-to-text hears)")
     io.add_argument("--lang", default="en", help="language of the clip: en, ja, de, fr, zh, ko (default en)")
-    io.add_argument("--out", metavar="FILE.wav", help="write the cleaned audio (wav/flac/ogg by extension); '-' "
-                                                      "writes a 16-bit WAV to stdout")
-    io.add_argument("--out-codes", metavar="FILE.npy", help="write the generated codes, [T, 8] int")
-    add_device_flags(io)
-    add_lora_flag(io)
-    io.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_take_flags(io, what="the cleaned audio")
     add_sampler_flags(clean)
     clean.set_defaults(handler=run)
 
@@ -56,8 +43,8 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check the flags and files, load, clean, write."""
     from valle_studio.audio.prompts import read_prompt_file
+    from valle_studio.core.provenance import Provenance
     from valle_studio.engine.prompts import check_prompt
-    from valle_studio.engine.synthesizer import Synthesizer
     from valle_studio.engine.text.languages import resolve_language
 
     settings = settings_from_args(args)
@@ -65,17 +52,15 @@ def run(args: argparse.Namespace) -> int:
     resolve_language(args.lang)
     clip = check_prompt(read_prompt_file(args.clip), str(args.clip))
     check_lora_installed(settings)
-    progress = None if args.quiet else StderrProgress()
-    if progress:
-        print(f"loading {args.model}", file=sys.stderr, flush=True)
-    synth = Synthesizer.load(args.model, device=args.device, dtype=args.dtype,
-                             tokenizer=Path(args.tokenizer) if args.tokenizer else None)
+    synth, progress = load_synthesizer(args)
     result = synth.clean(clip, task=args.task, text=args.text, language=args.lang, settings=settings,
                          progress=progress, decode=plan.audio is not None or plan.stdout)
-    write_take(plan, result)  # all files, or none
-    print(f"done: {len(result.codes)} frames ({result.duration_s:.2f} s), {result.modality}, heard "
-          f"{result.sentences[0].phonemes!r}, seed {result.seed}, {result.elapsed_s:.1f} s", file=sys.stderr,
-          flush=True)
+    # The clip's own words, said again: the record names the clip as the voice.
+    record = Provenance(text=args.text or result.sentences[0].phonemes, voice=Path(args.clip).name,
+                        model=synth.info.name)
+    write_take(plan, result, record, source=f"clean ({args.task})", watermark=not args.no_watermark,
+               quiet=args.quiet)  # all files, or none
+    say_done(result, "heard")
     return EXIT_OK
 
 

@@ -13,21 +13,12 @@ and the voice's clips, the LoRA, the outputs), the outputs are written together 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from valle_studio.cli.options import (
-    EXIT_OK,
-    CliError,
-    StderrProgress,
-    add_device_flags,
-    add_lora_flag,
-    add_sampler_flags,
-    check_lora_installed,
-    settings_from_args,
-)
+from valle_studio.cli.options import EXIT_OK, CliError, add_sampler_flags, check_lora_installed, settings_from_args
 from valle_studio.cli.outputs import plan_outputs, write_take
+from valle_studio.cli.take_commands import add_take_flags, load_synthesizer, say_done
 from valle_studio.cli.voice_flags import VOICE_FLAG, add_voice_flag, voice_request_fields
 
 if TYPE_CHECKING:
@@ -48,12 +39,7 @@ def add_parser(sub: Any) -> None:
     add_voice_flag(io, what="convert into")
     io.add_argument("--text", help="what the source says (default: what the model's speech-to-text hears)")
     io.add_argument("--lang", default="en", help="language: en, ja, de, fr, zh, ko (default en)")
-    io.add_argument("--out", metavar="FILE.wav", help="write the converted audio (wav/flac/ogg by extension); '-' "
-                                                      "writes a 16-bit WAV to stdout")
-    io.add_argument("--out-codes", metavar="FILE.npy", help="write the generated codes, [T, 8] int")
-    add_device_flags(io)
-    add_lora_flag(io)
-    io.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_take_flags(io, what="the converted audio")
     add_sampler_flags(convert)
     convert.set_defaults(handler=run)
 
@@ -79,9 +65,9 @@ def _target_voice(args: argparse.Namespace, length_frames: int
 def run(args: argparse.Namespace) -> int:
     """Check the flags and files, load, convert, write."""
     from valle_studio.audio.prompts import read_prompt_file
+    from valle_studio.core.provenance import Provenance
     from valle_studio.engine.prompts import check_prompt
     from valle_studio.engine.requests import SynthesisRequest
-    from valle_studio.engine.synthesizer import Synthesizer
     from valle_studio.engine.text.languages import resolve_language
 
     settings = settings_from_args(args)
@@ -90,18 +76,15 @@ def run(args: argparse.Namespace) -> int:
     prompts, blend = _target_voice(args, settings.prompt_length_frames())
     source = check_prompt(read_prompt_file(args.source), str(args.source))
     check_lora_installed(settings)
-    progress = None if args.quiet else StderrProgress()
-    if progress:
-        print(f"loading {args.model}", file=sys.stderr, flush=True)
-    synth = Synthesizer.load(args.model, device=args.device, dtype=args.dtype,
-                             tokenizer=Path(args.tokenizer) if args.tokenizer else None)
+    synth, progress = load_synthesizer(args)
     request = SynthesisRequest(language=args.lang, prompts=prompts, blend=blend, settings=settings)
     result = synth.convert(source, request, text=args.text, progress=progress,
                            decode=plan.audio is not None or plan.stdout)
-    write_take(plan, result)  # all files, or none
-    print(f"done: {len(result.codes)} frames ({result.duration_s:.2f} s), {result.modality}, said "
-          f"{result.sentences[0].phonemes!r}, seed {result.seed}, {result.elapsed_s:.1f} s", file=sys.stderr,
-          flush=True)
+    voice = " + ".join(str(v) for v in args.voice or []) or ", ".join(Path(p).name for p in args.prompt)
+    record = Provenance(text=args.text or result.sentences[0].phonemes, voice=voice, model=synth.info.name)
+    write_take(plan, result, record, source="convert", watermark=not args.no_watermark,
+               quiet=args.quiet)  # all files, or none
+    say_done(result, "said")
     return EXIT_OK
 
 

@@ -194,18 +194,27 @@ class WavPipe:
             raise CliError(BROKEN_PIPE)
 
 
-def write_take(plan: OutputPlan, result: SynthesisResult) -> None:
+def write_take(plan: OutputPlan, result: SynthesisResult, record: Provenance, *, source: str,
+               watermark: bool = True, quiet: bool = False) -> None:
     """One take's audio (to ``--out``, a file or ``-``) and codes (``--out-codes``) through the output
-    commit: what ``clean`` and ``convert`` write (``synth`` adds its report and streaming)."""
-    from valle_studio.audio.io import encode_audio
+    commit: what ``clean`` and ``convert`` write (``synth`` adds its report and streaming). The audio file
+    is watermarked unless ``watermark`` is False (``--no-watermark``), tagged with ``record`` and added to
+    the audit log as ``source`` (the command), as ``synth``'s is."""
+    from valle_studio.studio.provenance_export import encode_with_provenance, log_audit
 
     if plan.stdout and result.audio is not None:
+        from valle_studio.engine.watermark import apply_watermark
+
         pipe = WavPipe(stdout_stream(), result.sample_rate)
-        pipe.write(result.audio)
+        pipe.write(apply_watermark(result.audio, result.sample_rate) if watermark else result.audio)
         pipe.finish()
-    audio = None if plan.audio is None or result.audio is None else encode_audio(plan.audio, result.audio,
-                                                                                   result.sample_rate)
-    plan.commit(audio, npy_bytes(result.codes) if plan.codes is not None else None)
+    encoded = None if plan.audio is None or result.audio is None else encode_with_provenance(
+        plan.audio, result.audio, result.sample_rate, record, watermark=watermark)
+    plan.commit(encoded.data if encoded else None, npy_bytes(result.codes) if plan.codes is not None else None)
+    if encoded is not None and plan.audio is not None:
+        log_audit(None, encoded.record, plan.audio, source)
+        if not quiet:
+            print(watermark_note(encoded), file=sys.stderr, flush=True)
 
 
 def add_watermark_flag(parser: Any) -> None:
