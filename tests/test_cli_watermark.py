@@ -1,6 +1,6 @@
 """Provenance from the command line (issue 17): ``synth`` writes tagged, watermarked files and logs them
-(``--no-watermark`` opts out), ``clean`` and ``convert`` the same way, ``batch --no-watermark`` too, and ``check-watermark`` tells marked from
-unmarked files (exit 0 / 4), as text or JSON."""
+(``--no-watermark`` opts out), ``clean`` and ``convert`` the same way, ``batch --no-watermark`` too, and
+``check-watermark`` tells marked from unmarked files (exit 0 / 4), as text or JSON."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ Built by the window's layout with ``EditMenu(window)`` right after the File menu
 appearance at once, keeps the action icons drawn in the palette's colours (redrawn when the appearance
 changes, so they read on a dark window too), and wires the Preferences dialog to the window: the
 appearance to :mod:`~valle_studio.app.theme`, "play while generating" to the output panel's own box
-(both stay in step), the export folder to the output panel, the countdown to the recording strip, and adds the watermark option (read at every export).
+(both stay in step), the export folder to the output panel, the countdown to the recording strip, and
+adds the watermark option (read at every export).
 """
 
 from __future__ import annotations
