@@ -16,10 +16,11 @@ import pytest
 import soundfile as sf
 
 from tests.batch.helpers import FAST_FLAGS, make_studio_home
+from valle_studio.batch.export import TIMESTAMP_COLUMNS
 
 #: Manifest columns that differ between any two runs (timestamps, timings, random take ids, provenance).
 RUN_COLUMNS = {"take", "elapsed_s", "real_time_factor", "created", "generated_at", "exported_at", "provenance",
-               "time", "timestamp", "duration_of_run_s"}
+               "time", "timestamp", "duration_of_run_s", *TIMESTAMP_COLUMNS}
 
 
 @pytest.fixture(scope="session")

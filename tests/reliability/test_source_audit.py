@@ -35,6 +35,8 @@ ALLOWED_WRITES: dict[tuple[str, str, str], str] = {
         "download resumes; it is never used before verification",
     ("valle_studio/engine/store/downloader.py", "download_file", "os.replace"):
         "moves the verified partial download into place in one rename",
+    ("valle_studio/engine/store/parts.py", "_copier.copy", "shutil.copyfile"):
+        "copies an imported model part into the temporary file atomic_write hands it (then renamed)",
     ("valle_studio/engine/debug.py", "_atomic_write", "tempfile.mkstemp"):
         "test/demo checkpoints and tokenizers: the atomic pattern by hand (temporary file beside the "
         "target, then rename), since the engine imports no layer above it",

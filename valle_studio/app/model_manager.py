@@ -415,22 +415,28 @@ class ModelManagerDialog(QDialog):
         self._status(message)
 
     def _on_task_finished(self, result: object) -> None:
-        if self._task_part:  # a part of the selected model: say what it still lacks, if anything
+        if self._task_part:  # a part of the selected model
             name = self._task_name
+            self._end_task("")
             self.refresh(select=name)
-            row = self.rows.get(name)
-            lacking = [p.title.split(" (")[0] for p in row.missing_parts] if row is not None else []
-            self._end_task(f"{name} still needs: {', '.join(lacking)}." if lacking else f"{name} is ready.")
+            self._status(self._readiness(name))
             self.models_changed.emit()
             return
         name = result if isinstance(result, str) else self._task_name
-        self._end_task(f"{name} is ready.")
+        self._end_task("")
         row = self.rows.get(name)
         is_lora = (row is not None and row.lora) or name in _installed_loras(self.store)
         if not is_lora and not installed_names(self.store)[1:]:  # the first model becomes the default by itself
             self._set_default(name, announce=False)
         self.refresh(select=name)
+        self._status(self._readiness(name))  # an imported model may still lack its tokenizer or codec
         self.models_changed.emit()
+
+    def _readiness(self, name: str) -> str:
+        """"NAME is ready." or what it still lacks (the rows are refreshed first)."""
+        row = self.rows.get(name)
+        lacking = [p.title.split(" (")[0] for p in row.missing_parts] if row is not None else []
+        return f"{name} still needs: {', '.join(lacking)}." if lacking else f"{name} is ready."
 
     def _on_task_failed(self, message: str) -> None:
         self._end_task("")
