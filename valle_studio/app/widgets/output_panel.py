@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QMessageBox,
     QPushButton,
     QStyle,
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from valle_studio.app.audio_bridge import PlaybackController
+from valle_studio.app.widgets.compact import compact_button
 from valle_studio.app.widgets.elided_label import ElidedLabel
 from valle_studio.app.widgets.progress_panel import format_seconds
 from valle_studio.app.widgets.waveform_view import WaveformView
@@ -97,10 +97,11 @@ class OutputPanel(QWidget):
         self.play_while_generating = QCheckBox("Play &while generating")  # beside the title: the row is full
         self.play_while_generating.setObjectName("playWhileGenerating")
         self.play_while_generating.setChecked(playback.available)
-        self.device_note = QLabel("")
+        self.device_note = ElidedLabel("", minimum_chars=8)  # one line: the whole sentence is its tooltip
         self.device_note.setObjectName("deviceNote")
-        self.device_note.setWordWrap(True)
 
+        compact_button(self.play, "Play", "Pause")
+        compact_button(self.export)
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
         head.addWidget(self.play_while_generating)

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from valle_studio.app.widgets.compact import fitting_combo
+from valle_studio.app.widgets.compact import fitting_combo, short_label
 from valle_studio.app.widgets.sampler_fields import (
     CHOICES,
     FIELDS,
@@ -112,13 +112,6 @@ def _spin(field: NumberField) -> QSpinBox | QDoubleSpinBox:
     box.setKeyboardTracking(False)  # valueChanged once per edit, not per typed digit
     box.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
     return box
-
-
-def short_label(label: str) -> str:
-    """The name part of a choice's label: "Auto (what the model supports best)" -> "Auto". The part in
-    brackets explains; it goes to the item's tooltip, so the combo box never shows it cut off."""
-    head, sep, _rest = label.partition(" (")
-    return head if sep and head else label
 
 
 def _add_item(combo: QComboBox, label: str, data: object, tip: str) -> None:
