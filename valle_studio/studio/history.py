@@ -74,6 +74,7 @@ class History:
         self.max_takes = max_takes
         (self.folder / AUDIO_DIR).mkdir(parents=True, exist_ok=True)
         self._takes: list[Take] = self._read_index()
+        self._removed_at: dict[str, int] = {}  # take id -> its index when removed with undoable
         self.empty_trash()  # what an earlier session deleted can no longer be undone
 
     @classmethod
@@ -175,6 +176,7 @@ class History:
                 os.replace(audio, trash)
             except OSError as exc:
                 raise HistoryError(f"cannot move the audio of take {take.id} to {trash}: {exc}") from exc
+        position = next(i for i, t in enumerate(self._takes) if t.id == take_id)
         before, self._takes = self._takes, [t for t in self._takes if t.id != take_id]
         try:
             self._write_index()
@@ -183,7 +185,9 @@ class History:
             if undoable and self._trash_path(take).is_file():
                 os.replace(self._trash_path(take), audio)
             raise
-        if not undoable:
+        if undoable:
+            self._removed_at[take.id] = position  # where restore() puts it back (times tie within a second)
+        else:
             audio.unlink(missing_ok=True)
         return take
 
@@ -199,7 +203,9 @@ class History:
             os.replace(trash, audio)
         except OSError as exc:
             raise HistoryError(f"cannot move the audio of take {take.id} back to {audio}: {exc}") from exc
-        at = next((i for i, t in enumerate(self._takes) if t.created > take.created), len(self._takes))
+        at = self._removed_at.pop(take.id, None)
+        if at is None or at > len(self._takes):
+            at = next((i for i, t in enumerate(self._takes) if t.created > take.created), len(self._takes))
         self._takes.insert(at, take)
         try:
             self._write_index()

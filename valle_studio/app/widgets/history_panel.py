@@ -139,7 +139,8 @@ class HistoryModel(QAbstractListModel):
         self.history.restore(take)
         if self.row_of(take.id) >= 0:
             return
-        row = next((i for i, t in enumerate(self._takes) if t.created < take.created), len(self._takes))
+        stored = [t.id for t in reversed(self.history.takes())]  # the history's order, newest first
+        row = min(stored.index(take.id), len(self._takes))
         self.beginInsertRows(QModelIndex(), row, row)
         self._takes.insert(row, take)
         self.endInsertRows()
