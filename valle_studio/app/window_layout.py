@@ -172,6 +172,7 @@ class WindowLayout:
         centre = self.centre_splitter
         sizes = centre.sizes()
         total = sum(sizes)
+        centre.setStretchFactor(0, 0 if opened else 2)  # while open, a taller window grows the sampler
         if opened:
             self._centre_sizes = sizes
             text = centre.widget(0).minimumSizeHint().height()

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from valle_studio.app.widgets.compact import fitting_combo, short_label
+from valle_studio.app.widgets.compact import compact_button, fitting_combo, short_label
 from valle_studio.app.widgets.sampler_fields import (
     CHOICES,
     FIELDS,
@@ -166,7 +166,7 @@ class SamplerPanel(QWidget):
         for preset in PRESET_LIST:
             _add_item(self.preset, preset.label, preset.name, preset.tip)
         self.preset.addItem("Custom", CUSTOM)
-        _fit(self.preset)
+        fitting_combo(self.preset, 8)  # "Expressive" fits: "x" is wider than most letters
         self.preset.setToolTip("Named starting points. Changing any value below makes the preset 'Custom'.")
 
         self.choices: dict[str, QComboBox] = {spec.name: _combo(spec) for spec in CHOICES}
@@ -189,6 +189,7 @@ class SamplerPanel(QWidget):
         self.random_seed = QPushButton("&Random")
         self.random_seed.setToolTip("Clear the seed: every generation draws a new random one.")
         self.random_seed.clicked.connect(self.seed.clear)
+        compact_button(self.random_seed)  # the seed field beside it keeps room for "random"
         seed_row = QHBoxLayout()
         seed_row.setContentsMargins(0, 0, 0, 0)
         seed_row.addWidget(self.seed, 1)
