@@ -56,6 +56,12 @@ def _write_flac(path: Path, audio: np.ndarray, sample_rate: int) -> None:
                                             format="FLAC", subtype="PCM_24"))
 
 
+def _move(source: Path, target: Path) -> None:
+    """Move a finished audio file between the history's folders (audio/ and trash/): a rename on one file
+    system, so the file is whole in one place or the other, never half written."""
+    os.replace(source, target)
+
+
 def _new_id(now: datetime) -> str:
     return f"{now.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
 
@@ -173,7 +179,7 @@ class History:
             trash = self._trash_path(take)
             trash.parent.mkdir(parents=True, exist_ok=True)
             try:
-                os.replace(audio, trash)
+                _move(audio, trash)
             except OSError as exc:
                 raise HistoryError(f"cannot move the audio of take {take.id} to {trash}: {exc}") from exc
         position = next(i for i, t in enumerate(self._takes) if t.id == take_id)
@@ -183,7 +189,7 @@ class History:
         except HistoryError:
             self._takes = before  # nothing changed after all
             if undoable and self._trash_path(take).is_file():
-                os.replace(self._trash_path(take), audio)
+                _move(self._trash_path(take), audio)
             raise
         if undoable:
             self._removed_at[take.id] = position  # where restore() puts it back (times tie within a second)
@@ -200,7 +206,7 @@ class History:
         if not trash.is_file():
             raise HistoryError(f"the audio of take {take.id} is no longer in {trash.parent}: it cannot be restored")
         try:
-            os.replace(trash, audio)
+            _move(trash, audio)
         except OSError as exc:
             raise HistoryError(f"cannot move the audio of take {take.id} back to {audio}: {exc}") from exc
         at = self._removed_at.pop(take.id, None)
@@ -211,7 +217,7 @@ class History:
             self._write_index()
         except HistoryError:
             self._takes.pop(at)
-            os.replace(audio, trash)
+            _move(audio, trash)
             raise
         return take
 
