@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QValidator
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QAbstractSpinBox
+from PySide6.QtWidgets import QAbstractSpinBox, QMessageBox
 
 from valle_studio.app.widgets.history_panel import HistoryModel, HistoryPanel, summary
 from valle_studio.app.widgets.progress_panel import (
@@ -223,7 +223,8 @@ def _result(seed: int) -> SynthesisResult:
                            elapsed_s=0.05)
 
 
-def test_history_panel_lists_newest_first_and_emits(qtbot: Any, tmp_path: Path) -> None:
+def test_history_panel_lists_newest_first_and_emits(qtbot: Any, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     history = History(tmp_path)
     first = history.add(_result(1), text="first", voice="Ann", language="en", model="m",
                         settings=PRESETS["stable"])
@@ -245,5 +246,6 @@ def test_history_panel_lists_newest_first_and_emits(qtbot: Any, tmp_path: Path) 
     with qtbot.waitSignal(panel.reuse_requested) as reuse:
         panel.reuse.click()
     assert reuse.args[0].settings == PRESETS["stable"].replace(seed=1)
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a, **_k: QMessageBox.StandardButton.Yes)  # Delete asks
     panel.delete.click()
     assert model.rowCount() == 1 and [t.id for t in History(tmp_path)] == [second.id]

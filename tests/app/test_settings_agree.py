@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from PySide6.QtGui import QValidator
 
-from valle_studio.app.widgets.sampler_panel import MAX_SEED, SamplerPanel, SeedValidator, short_label
+from valle_studio.app.widgets.compact import short_label
+from valle_studio.app.widgets.sampler_panel import MAX_SEED, SamplerPanel, SeedValidator
 from valle_studio.app.widgets.text_panel import TextPanel
 from valle_studio.cli import dispatch
 from valle_studio.cli.options import CliError, settings_from_args

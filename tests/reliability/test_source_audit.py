@@ -46,6 +46,8 @@ ALLOWED_WRITES: dict[tuple[str, str, str], str] = {
         "the tiny LoRA's temporary file, the same pattern (the writer handed to debug._atomic_write)",
     ("valle_studio/engine/debug.py", "_atomic_write", "os.replace"):
         "the rename of that pattern",
+    ("valle_studio/studio/history.py", "_move", "os.replace"):
+        "moves a take's finished audio file to the trash and back (Delete and Undo): a rename, not a write",
     ("valle_studio/studio/history.py", "History._read_index", "os.replace"):
         "moves a damaged history index aside (a rename; no content is written)",
     ("valle_studio/studio/audit.py", "AuditLog.append", "open"):

@@ -108,3 +108,28 @@ def test_default_lives_in_user_data_dir() -> None:
     from valle_studio.paths import user_data_dir
 
     assert History.default().folder == user_data_dir() / "history"
+
+
+def test_undoable_remove_and_restore_bring_the_take_and_its_audio_back(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    first, second, third = (_add(history, text=t) for t in ("one", "two", "three"))
+    audio = history.audio_path(second)
+    removed = history.remove(second.id, undoable=True)
+    assert removed == second and not audio.exists() and [t.id for t in history] == [first.id, third.id]
+    assert [t.id for t in History(tmp_path / "elsewhere")] == []  # (another folder is left alone)
+    assert history.restore(second) == second
+    assert [t.id for t in history] == [first.id, second.id, third.id] and audio.is_file()
+    assert [t.id for t in History(tmp_path)] == [first.id, second.id, third.id]  # written to the index
+    np.testing.assert_allclose(history.load_audio(second)[0], History(tmp_path).load_audio(second)[0])
+
+
+def test_restore_fails_clearly_once_the_trash_is_emptied(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    take = _add(history)
+    history.remove(take.id, undoable=True)
+    History(tmp_path)  # the history opened again (the next start): the trash is emptied
+    with pytest.raises(HistoryError, match="cannot be restored"):
+        history.restore(take)
+    assert list(history) == []
+    history.remove(_add(history).id)  # a plain remove deletes the audio at once
+    assert not any((tmp_path / "trash").iterdir()) and not any((tmp_path / "audio").iterdir())

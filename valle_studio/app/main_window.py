@@ -58,13 +58,13 @@ from valle_studio.app.widgets.sampler_panel import SamplerPanel
 from valle_studio.app.widgets.text_panel import TextPanel
 from valle_studio.app.widgets.verdict_badge import verdict_text
 from valle_studio.app.widgets.voice_panel import VoicePanel
+from valle_studio.app.window_advice import WindowAdvice
 from valle_studio.app.window_layout import WindowLayout
 from valle_studio.app.window_shortcuts import WindowShortcuts
-from valle_studio.engine.bench.recommend import Recommendation, auto_precision
+from valle_studio.engine.bench.recommend import auto_precision
 from valle_studio.engine.interfaces import ModelInfoProtocol
 from valle_studio.engine.progress import Progress
 from valle_studio.engine.quality.best_of import Candidate, Candidates
-from valle_studio.engine.quality.options import QualityOptions
 from valle_studio.engine.requests import SynthesisRequest
 from valle_studio.engine.settings import GenerationSettings
 from valle_studio.studio.history import HistoryError, Take
@@ -79,7 +79,7 @@ BATCH_TAB, BATCH_RUNNING_TAB = "&Batch", "&Batch (running)"
 CPU_WARNING = "Running on the CPU: a take takes longer to make than it lasts (RTF above 1)."
 
 
-class MainWindow(WindowLayout, QMainWindow):
+class MainWindow(WindowLayout, WindowAdvice, QMainWindow):
     """See the module docstring. ``services`` are injected; the window owns the engine thread."""
 
     take_added = Signal(object)  # Take
@@ -550,38 +550,6 @@ class MainWindow(WindowLayout, QMainWindow):
                    f"{message}\n\nOpen the model manager (Ctrl+M) to add what is missing, download the model "
                    "again or pick another one.", title="Could not load the model",
                    action=("Open model manager", lambda: self.open_model_manager(select=spec.model)))
-
-    # -- benchmark and estimates ---------------------------------------------------------------
-    def _estimate_request(self) -> tuple[str, GenerationSettings, float, QualityOptions]:
-        """What Generate would send now, for the expected duration: text, settings, seconds of voice, takes."""
-        voice = sum(len(samples) / rate for samples, rate in self.voice_panel.prompts() if rate)
-        return self.text_panel.text(), self.generation_settings(), voice, self.best_of.options()
-
-    def open_benchmark(self) -> BenchmarkDialog:
-        """Help → Benchmark this machine (non-modal); a run is a job of the engine."""
-        if self._bench_dialog is None:
-            self._bench_dialog = BenchmarkDialog(self.benchmark, self.estimates, self)
-            self._bench_dialog.apply_requested.connect(self.apply_advice)
-        self._bench_dialog.show()
-        self._bench_dialog.raise_()
-        return self._bench_dialog
-
-    def _on_estimates_changed(self) -> None:
-        advice = self.estimates.recommendation()
-        self.sampler_panel.set_measured_preset(advice.preset if advice is not None else None)
-
-    def apply_advice(self, advice: Recommendation) -> None:
-        """One click: the measured preset into the sampler, and its precision (reloading the model if needed)."""
-        self.sampler_panel.set_measured_preset(advice.preset)
-        self.sampler_panel.apply_preset(advice.preset.name)
-        wanted = advice.precision
-        if self.settings.precision == "auto" and wanted == auto_precision(self.estimates.record, advice.device)[0]:
-            wanted = "auto"  # "auto" already means it on this machine
-        loaded = self.estimates.precision if self.engine.is_loaded else None
-        if wanted != self.settings.precision or (loaded is not None and loaded != advice.precision):
-            self.settings.precision = wanted
-            self.load_default_model()
-        self.statusBar().showMessage(f"Applied {advice.preset.label}: {advice.sentence}", 10_000)
 
     def _open_log_folder(self) -> None:
         from PySide6.QtCore import QUrl

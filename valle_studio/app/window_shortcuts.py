@@ -34,7 +34,8 @@ def is_text_input(widget: QObject) -> bool:
     if isinstance(widget, QComboBox):
         return widget.isEditable()
     if isinstance(widget, (QTextEdit, QPlainTextEdit)):
-        return not widget.isReadOnly() or widget.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByKeyboard
+        selectable = bool(widget.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        return not widget.isReadOnly() or selectable
     return isinstance(widget, (QLineEdit, QAbstractSpinBox))
 
 
@@ -58,7 +59,7 @@ class WindowShortcuts(QObject):
                 return action
         return None
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's naming
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() != QEvent.Type.ShortcutOverride or not isinstance(watched, QWidget):
             return False
         if watched.window() is not self.window or not isinstance(event, QKeyEvent):

@@ -4,6 +4,8 @@ Layout under ``user_data_dir()/history`` (or any folder given to :class:`History
 
     index.json          {"version": 1, "takes": [take, ...]}   newest last
     audio/<take id>.flac
+    trash/<take id>.flac   audio of takes deleted in this session, until :meth:`History.restore`
+                           brings one back (emptied when the history is opened again)
 
 Each take is a :class:`~valle_studio.studio.takes.Take` (the record batch projects use too) in its
 ``to_dict`` form.
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 INDEX_VERSION = 1
 INDEX_NAME = "index.json"
 AUDIO_DIR = "audio"
+TRASH_DIR = "trash"
 
 
 class HistoryError(RuntimeError):
@@ -51,6 +54,12 @@ def _write_flac(path: Path, audio: np.ndarray, sample_rate: int) -> None:
     # 24-bit FLAC: lossless for anything a 16/24-bit export could hold, half the size of float WAV.
     atomic_write(path, lambda tmp: sf.write(tmp, np.clip(audio, -1.0, 1.0), sample_rate,
                                             format="FLAC", subtype="PCM_24"))
+
+
+def _move(source: Path, target: Path) -> None:
+    """Move a finished audio file between the history's folders (audio/ and trash/): a rename on one file
+    system, so the file is whole in one place or the other, never half written."""
+    os.replace(source, target)
 
 
 def _new_id(now: datetime) -> str:
@@ -71,6 +80,8 @@ class History:
         self.max_takes = max_takes
         (self.folder / AUDIO_DIR).mkdir(parents=True, exist_ok=True)
         self._takes: list[Take] = self._read_index()
+        self._removed_at: dict[str, int] = {}  # take id -> its index when removed with undoable
+        self.empty_trash()  # what an earlier session deleted can no longer be undone
 
     @classmethod
     def default(cls) -> History:
@@ -159,12 +170,66 @@ class History:
         self._write_index()
         return updated
 
-    def remove(self, take_id: str) -> None:
-        """Delete one take and its audio file."""
+    def remove(self, take_id: str, *, undoable: bool = False) -> Take:
+        """Delete one take and return it. Its audio file is deleted too or, when ``undoable``, moved to the
+        trash folder so that :meth:`restore` can bring the take back."""
         take = self.get(take_id)
-        self._takes = [t for t in self._takes if t.id != take_id]
-        self._write_index()
-        self.audio_path(take).unlink(missing_ok=True)
+        audio = self.audio_path(take)
+        if undoable and audio.is_file():
+            trash = self._trash_path(take)
+            trash.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                _move(audio, trash)
+            except OSError as exc:
+                raise HistoryError(f"cannot move the audio of take {take.id} to {trash}: {exc}") from exc
+        position = next(i for i, t in enumerate(self._takes) if t.id == take_id)
+        before, self._takes = self._takes, [t for t in self._takes if t.id != take_id]
+        try:
+            self._write_index()
+        except HistoryError:
+            self._takes = before  # nothing changed after all
+            if undoable and self._trash_path(take).is_file():
+                _move(self._trash_path(take), audio)
+            raise
+        if undoable:
+            self._removed_at[take.id] = position  # where restore() puts it back (times tie within a second)
+        else:
+            audio.unlink(missing_ok=True)
+        return take
+
+    def restore(self, take: Take) -> Take:
+        """Bring back a take deleted with ``remove(..., undoable=True)``: its audio out of the trash, the take
+        at its place in time. Raises HistoryError when its audio is gone (the history was opened since)."""
+        if any(t.id == take.id for t in self._takes):
+            return take
+        trash, audio = self._trash_path(take), self.audio_path(take)
+        if not trash.is_file():
+            raise HistoryError(f"the audio of take {take.id} is no longer in {trash.parent}: it cannot be restored")
+        try:
+            _move(trash, audio)
+        except OSError as exc:
+            raise HistoryError(f"cannot move the audio of take {take.id} back to {audio}: {exc}") from exc
+        at = self._removed_at.pop(take.id, None)
+        if at is None or at > len(self._takes):
+            at = next((i for i, t in enumerate(self._takes) if t.created > take.created), len(self._takes))
+        self._takes.insert(at, take)
+        try:
+            self._write_index()
+        except HistoryError:
+            self._takes.pop(at)
+            _move(audio, trash)
+            raise
+        return take
+
+    def empty_trash(self) -> None:
+        """Delete the audio of takes removed with ``undoable`` (they can no longer be restored)."""
+        folder = self.folder / TRASH_DIR
+        if folder.is_dir():
+            for path in folder.iterdir():
+                path.unlink(missing_ok=True)
+
+    def _trash_path(self, take: Take) -> Path:
+        return self.folder / TRASH_DIR / Path(take.audio_file).name
 
     def clear(self) -> None:
         """Delete every take."""

@@ -38,13 +38,14 @@ from PySide6.QtWidgets import (
 
 from valle_studio.app.audio_bridge import PlaybackController
 from valle_studio.app.batch_table import QUEUED, RUNNING
-from valle_studio.app.estimates import Estimates, takes_words
+from valle_studio.app.estimates import Estimates
 from valle_studio.app.jobs.cluster_job import RunSwitch
 from valle_studio.app.jobs.controller import EngineController
 from valle_studio.app.jobs.records import EngineBusy, EngineState
 from valle_studio.app.widgets.batch_export_dialog import BatchExporter
 from valle_studio.app.widgets.batch_rows import BatchRows
 from valle_studio.app.widgets.batch_run_bar import engine_busy_text
+from valle_studio.app.widgets.batch_summary import BatchSummary, settings_summary
 from valle_studio.app.widgets.batch_view_layout import BatchViewLayout
 from valle_studio.app.widgets.batch_voice_choice import BatchVoiceChoice
 from valle_studio.app.widgets.cluster_option import ClusterOption
@@ -70,15 +71,7 @@ log = logging.getLogger(__name__)
 SCRIPT_FILTER = "Scripts (*.txt *.csv *.tsv *.tab);;All files (*)"
 
 
-def settings_summary(settings: GenerationSettings) -> str:
-    parts = [settings.modality, f"temperature {settings.ar_temperature:g}", f"{settings.max_steps} steps",
-             f"max {settings.max_duration:g} s"]
-    if settings.seed is not None:
-        parts.append(f"seed {settings.seed}")
-    return ", ".join(parts)
-
-
-class BatchView(BatchViewLayout, BatchVoiceChoice, BatchRows, QWidget):
+class BatchView(BatchViewLayout, BatchVoiceChoice, BatchRows, BatchSummary, QWidget):
     """See the module docstring. ``busy_changed(bool)``: a run started or ended (the window may want
     to hold back its own generation meanwhile); ``status_message(str)``: one line for a status bar."""
 
@@ -381,50 +374,9 @@ class BatchView(BatchViewLayout, BatchVoiceChoice, BatchRows, QWidget):
         self.message.setText(f"<span style='color:#d03c3c'>{text}</span>" if error else text)
         self.message_frame.setVisible(bool(text))
 
-    def _update_summary_when_idle(self) -> None:
-        if not self.controller.is_running:
-            self._update_summary()
 
-    def _update_summary(self) -> None:
-        project = self.project
-        if project is None:
-            self.project_label.setText("No batch open")
-            self.settings_label.setText("")
-            return
-        counts = project.counts()
-        parts = [f"{counts['done']} of {len(project.rows)} done"]
-        if counts["failed"]:
-            parts.append(f"{counts['failed']} failed")
-        if counts["changed"]:
-            parts.append(f"{counts['changed']} edited")
-        expected = self._expected_run()
-        if expected:
-            parts.append(expected)
-        self.project_label.setText(f"{project.name} · " + " · ".join(parts))
-        self.settings_label.setText(f"Settings: {settings_summary(project.settings)}")
-        self.settings_label.setToolTip(", ".join(f"{k} {v}" for k, v in project.settings.to_dict().items()))
 
-    def refresh_estimate(self) -> None:
-        """Estimate Run all again (the takes per line changed)."""
-        if self.project is not None:
-            self._update_summary()
 
-    def _expected_run(self) -> str:
-        """``"Run all: about 25 min"``: what the lines Run all would generate take with the takes each line
-        gets (best-of, checked), from the saved benchmark (or a rough guess); the Run all button's tooltip
-        says what is counted and where the figure comes from."""
-        project, estimates = self.project, self.estimates
-        if project is None or estimates is None:
-            return ""
-        ids = set(project.ids_needing_work())
-        rows = [(row.text, project.settings_for(row)) for row in project.rows if row.id in ids]
-        if not rows:
-            return ""
-        quality = self._quality()
-        seconds, most = estimates.rows(rows, quality)
-        self.run_bar.set_run_all_note(f"{len(rows)} line(s) now, per line {takes_words(quality, seconds, most)}: "
-                                      f"{estimates.words(seconds)}, {estimates.basis()}")
-        return f"Run all: {estimates.words(seconds)}"
 
     def _update_controls(self) -> None:
         has = self.project is not None

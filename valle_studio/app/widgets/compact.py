@@ -31,10 +31,17 @@ def compact_buttons(*buttons: QAbstractButton) -> None:
         compact_button(button)
 
 
+def short_label(label: str) -> str:
+    """The name part of a choice's label: "Auto (what the model supports best)" -> "Auto". The part in
+    brackets explains; it goes to the item's tooltip, so a combo box never shows it cut off."""
+    head, sep, _rest = label.partition(" (")
+    return head if sep and head else label
+
+
 def fitting_combo(combo: QComboBox, chars: int) -> None:
     """Let ``combo`` shrink below its longest item, down to ``chars`` characters of the current one."""
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     combo.setMinimumContentsLength(chars)
 
 
-__all__ = ["compact_button", "compact_buttons", "fitting_combo"]
+__all__ = ["compact_button", "compact_buttons", "fitting_combo", "short_label"]

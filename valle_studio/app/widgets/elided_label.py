@@ -32,7 +32,7 @@ class ElidedLabel(QFrame):
     def text(self) -> str:
         return self._text
 
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt's naming
+    def setText(self, text: str) -> None:
         text = " ".join(str(text).split()) if "\n" in str(text) else str(text)
         if text == self._text:
             return
@@ -41,15 +41,15 @@ class ElidedLabel(QFrame):
         self._refresh_tip()
         self.update()
 
-    def setToolTip(self, tip: str) -> None:  # noqa: N802 - Qt's naming
+    def setToolTip(self, tip: str) -> None:
         self._tip = tip
         self._refresh_tip()
 
-    def ownToolTip(self) -> str:  # noqa: N802 - beside Qt's toolTip()
+    def ownToolTip(self) -> str:
         """The tooltip set by the owner, without the whole text added while it is cut."""
         return self._tip
 
-    def setAlignment(self, alignment: Qt.AlignmentFlag) -> None:  # noqa: N802 - Qt's naming
+    def setAlignment(self, alignment: Qt.AlignmentFlag) -> None:
         self._alignment = alignment
         self.update()
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
+    QMessageBox,
     QPushButton,
     QStyle,
     QStyledItemDelegate,
@@ -28,9 +29,10 @@ from PySide6.QtWidgets import (
 )
 
 from valle_studio.app.widgets.compact import compact_buttons
+from valle_studio.app.widgets.elided_label import ElidedLabel
 from valle_studio.app.widgets.verdict_badge import badge_width, paint_badge, reasons_html, word
 from valle_studio.engine.quality.report import chosen_in, group_of, quality_of
-from valle_studio.studio.history import History, Take
+from valle_studio.studio.history import History, HistoryError, Take
 
 TakeRole = Qt.ItemDataRole.UserRole + 1
 SummaryRole = Qt.ItemDataRole.UserRole + 2
@@ -121,14 +123,27 @@ class HistoryModel(QAbstractListModel):
             rows = [i for i, t in enumerate(self._takes) if group is not None and group_of(t.extra) == group] or [row]
             self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)))
 
-    def remove(self, take_id: str) -> None:
-        """Delete a take from the history (and its audio) and from the list."""
+    def remove(self, take_id: str, *, undoable: bool = False) -> Take:
+        """Delete a take from the history and from the list; its audio too, or (``undoable``) into the
+        history's trash, for :meth:`restore`. Raises HistoryError (and then nothing changed)."""
         row = self.row_of(take_id)
-        self.history.remove(take_id)
+        take = self.history.remove(take_id, undoable=undoable)
         if row >= 0:
             self.beginRemoveRows(QModelIndex(), row, row)
             del self._takes[row]
             self.endRemoveRows()
+        return take
+
+    def restore(self, take: Take) -> None:
+        """Bring back a take removed with ``undoable``, at its place (newest first). Raises HistoryError."""
+        self.history.restore(take)
+        if self.row_of(take.id) >= 0:
+            return
+        stored = [t.id for t in reversed(self.history.takes())]  # the history's order, newest first
+        row = min(stored.index(take.id), len(self._takes))
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._takes.insert(row, take)
+        self.endInsertRows()
 
     def _drop_pruned(self) -> None:
         # History.add may have pruned the oldest takes; they are at the bottom here.
@@ -183,6 +198,14 @@ class TakeDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+def delete_question(take: Take) -> str:
+    """What the Delete button asks: which take (its first words, its seed), and that Undo exists."""
+    words = " ".join(take.text.split())
+    words = words if len(words) <= 60 else words[:59] + "\u2026"
+    return (f"Delete the take \u201c{words}\u201d (seed {take.seed}, {take.duration_s:.1f} s) and its audio "
+            "from the history?\n\nUndo delete brings it back until VALL-E Studio closes.")
+
+
 class HistoryPanel(QWidget):
     """List of takes with "Reuse settings", "Transcribe" and "Delete"."""
 
@@ -213,9 +236,24 @@ class HistoryPanel(QWidget):
         self.transcribe = QPushButton("&Transcribe")
         self.transcribe.setToolTip("Hear this take through the model's own speech-to-text head: the phonemes it "
                                    "hears beside the ones asked for.")
-        self.delete = QPushButton("Delete")
-        self.delete.setToolTip("Delete this take and its audio from the history.")
+        self.delete = QPushButton("Delete…")
+        self.delete.setToolTip("Delete this take and its audio from the history (asks first; Undo brings it back).")
         compact_buttons(self.reuse, self.transcribe, self.delete)
+        # After a delete: what was deleted, and Undo (in the row of the empty-history hint: no extra height
+        # unless a take was just deleted).
+        self.undo_label = ElidedLabel("", minimum_chars=6)
+        self.undo_label.setObjectName("historyUndoText")
+        self.undo = QPushButton("&Undo delete")
+        self.undo.setObjectName("historyUndo")
+        self.undo.setToolTip("Bring the deleted take and its audio back.")
+        compact_buttons(self.undo)
+        self.undo_row = QWidget()
+        undo_layout = QHBoxLayout(self.undo_row)
+        undo_layout.setContentsMargins(0, 0, 0, 0)
+        undo_layout.addWidget(self.undo_label, 1)
+        undo_layout.addWidget(self.undo)
+        self.undo_row.setVisible(False)
+        self._deleted: list[Take] = []  # deleted this session, the last one first to come back
         buttons = QHBoxLayout()
         buttons.addWidget(self.reuse)
         buttons.addWidget(self.transcribe)
@@ -226,6 +264,7 @@ class HistoryPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.empty)
+        layout.addWidget(self.undo_row)
         layout.addLayout(buttons)
 
         self.list.clicked.connect(self._on_clicked)
@@ -234,6 +273,7 @@ class HistoryPanel(QWidget):
         self.reuse.clicked.connect(self._on_reuse)
         self.transcribe.clicked.connect(self._on_transcribe)
         self.delete.clicked.connect(self._on_delete)
+        self.undo.clicked.connect(self.undo_delete)
         model.rowsInserted.connect(self._update_buttons)
         model.rowsRemoved.connect(self._update_buttons)
         self._update_buttons()
@@ -263,8 +303,41 @@ class HistoryPanel(QWidget):
 
     def _on_delete(self) -> None:
         take = self.current_take()
-        if take is not None:
-            self.model.remove(take.id)
+        if take is None:
+            return
+        answer = QMessageBox.question(self, "Delete take", delete_question(take))
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            self.model.remove(take.id, undoable=True)
+        except HistoryError as exc:
+            QMessageBox.warning(self, "Could not delete the take", str(exc))
+            return
+        self._deleted.append(take)
+        self._show_undo()
+
+    def undo_delete(self) -> None:
+        """Bring back the take deleted last (and its audio), and select it."""
+        if not self._deleted:
+            return
+        take = self._deleted[-1]
+        try:
+            self.model.restore(take)
+        except HistoryError as exc:
+            self._deleted.pop()
+            self._show_undo()
+            QMessageBox.warning(self, "Could not bring the take back", str(exc))
+            return
+        self._deleted.pop()
+        self.select(take.id)
+        self._show_undo()
+
+    def _show_undo(self) -> None:
+        self.undo_row.setVisible(bool(self._deleted))
+        if self._deleted:
+            last = self._deleted[-1]
+            more = f" (and {len(self._deleted) - 1} more)" if len(self._deleted) > 1 else ""
+            self.undo_label.setText(f"Deleted \u201c{' '.join(last.text.split())}\u201d{more}")
 
     def _update_buttons(self, *_: object) -> None:
         has = self.current_take() is not None

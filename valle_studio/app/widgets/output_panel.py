@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QMessageBox,
     QPushButton,
     QVBoxLayout,
@@ -38,6 +37,7 @@ from valle_studio.app import theme
 from valle_studio.app.audio_bridge import PlaybackController
 from valle_studio.app.icons import action_icon
 from valle_studio.app.jobs.background import BackgroundTask
+from valle_studio.app.widgets.compact import compact_button
 from valle_studio.app.widgets.elided_label import ElidedLabel
 from valle_studio.app.widgets.progress_panel import format_seconds
 from valle_studio.app.widgets.waveform_view import WaveformView
@@ -117,10 +117,11 @@ class OutputPanel(QWidget):
         self.play_while_generating = QCheckBox("Play &while generating")  # beside the title: the row is full
         self.play_while_generating.setObjectName("playWhileGenerating")
         self.play_while_generating.setChecked(playback.available)
-        self.device_note = QLabel("")
+        self.device_note = ElidedLabel("", minimum_chars=8)  # one line: the whole sentence is its tooltip
         self.device_note.setObjectName("deviceNote")
-        self.device_note.setWordWrap(True)
 
+        compact_button(self.play, "Play", "Pause")
+        compact_button(self.export)
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
         head.addWidget(self.play_while_generating)

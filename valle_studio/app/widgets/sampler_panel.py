@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from valle_studio.app.widgets.compact import fitting_combo
+from valle_studio.app.widgets.compact import compact_button, fitting_combo, short_label
 from valle_studio.app.widgets.sampler_fields import (
     CHOICES,
     FIELDS,
@@ -114,13 +114,6 @@ def _spin(field: NumberField) -> QSpinBox | QDoubleSpinBox:
     return box
 
 
-def short_label(label: str) -> str:
-    """The name part of a choice's label: "Auto (what the model supports best)" -> "Auto". The part in
-    brackets explains; it goes to the item's tooltip, so the combo box never shows it cut off."""
-    head, sep, _rest = label.partition(" (")
-    return head if sep and head else label
-
-
 def _add_item(combo: QComboBox, label: str, data: object, tip: str) -> None:
     """One item, shown by its short label; the whole label and the tip are its tooltip."""
     short = short_label(label)
@@ -173,7 +166,7 @@ class SamplerPanel(QWidget):
         for preset in PRESET_LIST:
             _add_item(self.preset, preset.label, preset.name, preset.tip)
         self.preset.addItem("Custom", CUSTOM)
-        _fit(self.preset)
+        fitting_combo(self.preset, 8)  # "Expressive" fits: "x" is wider than most letters
         self.preset.setToolTip("Named starting points. Changing any value below makes the preset 'Custom'.")
 
         self.choices: dict[str, QComboBox] = {spec.name: _combo(spec) for spec in CHOICES}
@@ -196,6 +189,7 @@ class SamplerPanel(QWidget):
         self.random_seed = QPushButton("&Random")
         self.random_seed.setToolTip("Clear the seed: every generation draws a new random one.")
         self.random_seed.clicked.connect(self.seed.clear)
+        compact_button(self.random_seed)  # the seed field beside it keeps room for "random"
         seed_row = QHBoxLayout()
         seed_row.setContentsMargins(0, 0, 0, 0)
         seed_row.addWidget(self.seed, 1)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from valle_studio.app.widgets.compact import short_label
 from valle_studio.engine.settings import SPECS
 from valle_studio.engine.text.languages import LANGUAGES
 
@@ -57,7 +58,7 @@ class TextPanel(QWidget):
         self.language = QComboBox()
         self.language.setAccessibleName("Language")
         for code, lang in LANGUAGES.items():
-            self.language.addItem(lang.name, code)
+            self.language.addItem(short_label(lang.name), code)  # "Chinese"; the tooltip says "(Mandarin)"
             tip = f"{lang.name}: phonemized with the espeak-ng voice '{lang.voice}'"
             if lang.note:
                 tip += f"; {lang.note}"
@@ -94,9 +95,9 @@ class TextPanel(QWidget):
         split_label.setBuddy(self.split)
         row = QHBoxLayout()
         row.addWidget(language_label)
-        row.addWidget(self.language, 1)
+        row.addWidget(self.language, 3)  # "Chinese (Mandarin)" is the longest item: it gets more of the room
         row.addWidget(split_label)
-        row.addWidget(self.split, 1)
+        row.addWidget(self.split, 2)
         below = QHBoxLayout()
         below.addWidget(self.show_phonemes)
         below.addStretch(1)

@@ -68,6 +68,7 @@ class VoicePanelLayout:
 
         library_box = QGroupBox("Voice")
         library_layout = QVBoxLayout(library_box)
+        library_layout.setContentsMargins(6, 4, 6, 6)  # tight: the panel is a third of a narrow window
         library_layout.addWidget(self.voice_combo)
         library_layout.addLayout(_row(self.rename_button, self.delete_button, self.blend_button, (None, 1)))
         clips_row = _row((self.clip_list, 1), self.remove_clip_button)
@@ -133,6 +134,7 @@ class VoicePanelLayout:
              parent=self.edit_row).setContentsMargins(0, 0, 0, 0)
         clip_box = QGroupBox("Reference clip")
         self.clip_layout = QVBoxLayout(clip_box)
+        self.clip_layout.setContentsMargins(6, 4, 6, 6)
         self.clip_layout.addLayout(_row(self.import_button, QLabel("Mic"), (self.device_combo, 1),
                                         self.record_button))
         for widget in (self.recording_strip, self.clip_label):

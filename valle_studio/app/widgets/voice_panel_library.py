@@ -14,11 +14,14 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox
 
 from valle_studio.app.widgets.voice_panel_state import UNSAVED
 from valle_studio.audio.io import AudioError
-from valle_studio.studio.voices import VoiceError
+from valle_studio.studio.voices import PromptClip, Voice, VoiceError
 
 
 class VoiceLibrarySide:
     """See the module docstring; every attribute it reads is the panel's."""
+
+    _voice: Voice | None  # the saved voice chosen (None: the draft)
+    _voice_audio: list[PromptClip]  # its clips, decoded
 
     def refresh_voices(self: Any, select_name: str | None = None) -> None:
         """Re-read the library; keeps the current choice unless ``select_name`` is given."""

@@ -206,8 +206,8 @@ class WaveformView(QWidget):
             if not len(self._samples):
                 painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
                 # Wrapped: in a narrow panel the hint goes on two lines instead of being cut at both ends.
-                painter.drawText(plot.adjusted(8, 0, -8, 0), int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
-                                 self._placeholder)
+                flags = int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap)
+                painter.drawText(plot.adjusted(8, 0, -8, 0), flags, self._placeholder)
                 return
             self._paint_selection(painter, plot, colors)
             self._paint_wave(painter, plot, colors)
