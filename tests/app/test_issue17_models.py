@@ -104,7 +104,8 @@ def test_imported_model_lists_its_missing_parts_and_offers_them(qtbot: Any, mana
     row = manager.rows[name]
     assert row.status == "Imported; missing: tokenizer, EnCodec, Vocos"  # not "5 more file(s) to download"
     assert manager.download.isEnabled() and "missing parts" in manager.download.text()  # was greyed out
-    assert manager.progress_label.text() == f"{name} still needs: Phoneme tokenizer, EnCodec codec, Vocos vocoder."  # not "is ready"
+    # The status line says so too (it used to say "is ready").
+    assert manager.progress_label.text() == f"{name} still needs: Phoneme tokenizer, EnCodec codec, Vocos vocoder."
     text = manager.details.toPlainText()
     for title in MISSING:
         assert f"✘ {title}" in text
