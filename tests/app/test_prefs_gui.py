@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence, QPalette
-from PySide6.QtWidgets import QCheckBox, QMenu, QWidget
+from PySide6.QtWidgets import QCheckBox, QMenu, QScrollArea, QWidget
 
 from tests.app.prefs_window import close_window, make_window
 from valle_studio.app import theme
@@ -125,10 +125,15 @@ def test_play_while_generating_and_export_folder_follow_the_window(qtbot: Any, t
 def test_add_section_extends_the_dialog(qtbot: Any, tmp_path: Path) -> None:
     window = make_window(qtbot, tmp_path)
     dialog = window.edit_menu.preferences_dialog()
-    box = QCheckBox("Watermark every export")
-    section = dialog.add_section("Provenance", box)
-    assert list(dialog.sections)[-1] == "Provenance"
-    assert box.parent() is section and section.title() == "Provenance"
+    box = QCheckBox("Something else")
+    section = dialog.add_section("Extra", box)
+    assert list(dialog.sections)[-1] == "Extra"
+    assert box.parent() is section and section.title() == "Extra"
+    # The dialog grows to show every section at once (here the screen has room): nothing hides below.
+    dialog.show()
+    qtbot.wait(50)
+    assert dialog.findChild(QScrollArea).verticalScrollBar().maximum() == 0
+    dialog.close()
     close_window(window)
 
 

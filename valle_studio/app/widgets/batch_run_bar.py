@@ -12,6 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 
 from valle_studio.app.jobs.records import JobInfo
+from valle_studio.app.widgets.compact import compact_button, compact_buttons
 from valle_studio.app.widgets.elided_label import ElidedLabel
 from valle_studio.batch.eta import format_eta
 from valle_studio.batch.runner import PAUSED, BatchEvent
@@ -51,6 +52,9 @@ class BatchRunBar(QWidget):
         self.label = ElidedLabel("", minimum_chars=10)  # a changing line: it elides, never widens the tab
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        # As narrow as their texts: with the cluster option beside them the row must fit a 910 px window.
+        compact_buttons(*self.run_buttons, self.cancel_button)
+        compact_button(self.pause_button, "Pause", "Resume")
         for button in (*self.run_buttons, self.pause_button, self.cancel_button):
             layout.addWidget(button)
         layout.addWidget(self.progress, 1)

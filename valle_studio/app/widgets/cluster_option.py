@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from valle_studio.app.widgets.compact import compact_button
 from valle_studio.batch.eta import format_eta
 from valle_studio.cluster import availability
 from valle_studio.cluster.options import ClusterOptions
@@ -173,7 +174,8 @@ class ClusterOption(QWidget):
         self.settings_button = QPushButton("Cluster…")
         self.settings_button.setToolTip("Where the Ray cluster is and how many workers run the lines")
         self.status = _Elided()
-        self.status.setMinimumWidth(self.status.fontMetrics().horizontalAdvance("2 workers · 2 running"))
+        self.status.setMinimumWidth(self.status.fontMetrics().horizontalAdvance("2 workers"))  # elides beyond
+        compact_button(self.settings_button)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.check)

@@ -76,6 +76,7 @@ class PreferencesDialog(QDialog):
         self.add_section("Playback and export", self._output_box())
         self.add_section("Recording", self._recording_box())
         self.add_section("Device and precision", self._engine_box(engine_summary))
+        self._body = body
         self.resize(560, 540)
 
     # -- extension -----------------------------------------------------------------------------
@@ -86,7 +87,17 @@ class PreferencesDialog(QDialog):
         QVBoxLayout(box).addWidget(widget)
         self._column.insertWidget(self._column.count() - 1, box)  # before the closing stretch
         self.sections[title] = box
+        if hasattr(self, "_body"):
+            self._fit_height()
         return box
+
+    def _fit_height(self) -> None:
+        """Tall enough to show every section without scrolling, as far as the screen allows (the scroll
+        area takes over on a small screen)."""
+        screen = self.screen().availableGeometry().height() if self.screen() is not None else 800
+        chrome = self.sizeHint().height() - self.findChild(QScrollArea).sizeHint().height()
+        wanted = self._body.sizeHint().height() + max(chrome, 0) + 8
+        self.resize(self.width(), max(self.height(), min(wanted, int(screen * 0.9))))
 
     # -- live values from elsewhere ---------------------------------------------------------------
     def set_play_while_generating(self, on: bool, *, available: bool = True) -> None:

@@ -154,6 +154,7 @@ class SamplerPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._modality_tips: dict[str, str] = {}  # each modality item's own tooltip (set_capabilities)
         self._split = "sentences"
         self._loading = False
         # The fixed presets, plus a measured one ("Fast on this CPU", set_measured_preset) after them.
@@ -325,8 +326,10 @@ class SamplerPanel(QWidget):
         for i in range(self.modality.count()):
             key = str(self.modality.itemData(i))
             item = model.item(i)  # type: ignore[attr-defined]  # a combo box's own QStandardItemModel
+            if key not in self._modality_tips:  # the item's own description, kept for when it is possible again
+                self._modality_tips[key] = item.toolTip()
             item.setEnabled(key not in unavailable)
-            item.setToolTip(unavailable.get(key, ""))
+            item.setToolTip(unavailable.get(key, self._modality_tips[key]))
         if str(self.modality.currentData()) in unavailable:
             dropped = str(self.modality.currentData())
             self.modality.setCurrentIndex(self.modality.findData("auto"))

@@ -79,7 +79,7 @@ class VoicePanelLayout:
         self.import_button.setToolTip("Open a WAV, FLAC, OGG or MP3 file (or drop one on this panel)")
         self.device_combo = QComboBox()
         self.device_combo.setAccessibleName("Microphone")
-        fitting_combo(self.device_combo, 5)
+        fitting_combo(self.device_combo, 3)  # the Record button carries an icon: the row must still fit
         self.record_button = QPushButton("Record")
         self.record_button.setCheckable(True)
         self.recording_strip = RecordingStrip(self.recording, self.record_button)  # meter, gain hint, countdown
