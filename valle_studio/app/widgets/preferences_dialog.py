@@ -76,7 +76,7 @@ class PreferencesDialog(QDialog):
         self.add_section("Playback and export", self._output_box())
         self.add_section("Recording", self._recording_box())
         self.add_section("Device and precision", self._engine_box(engine_summary))
-        self._body = body
+        self._body, self._scroll = body, scroll
         self.resize(560, 540)
 
     # -- extension -----------------------------------------------------------------------------
@@ -95,7 +95,7 @@ class PreferencesDialog(QDialog):
         """Tall enough to show every section without scrolling, as far as the screen allows (the scroll
         area takes over on a small screen)."""
         screen = self.screen().availableGeometry().height() if self.screen() is not None else 800
-        chrome = self.sizeHint().height() - self.findChild(QScrollArea).sizeHint().height()
+        chrome = self.sizeHint().height() - self._scroll.sizeHint().height()
         wanted = self._body.sizeHint().height() + max(chrome, 0) + 8
         self.resize(self.width(), max(self.height(), min(wanted, int(screen * 0.9))))
 
