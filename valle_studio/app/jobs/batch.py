@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, QThread, Signal, Slot
 
@@ -55,7 +56,29 @@ def batch_job(project: BatchProject, row_ids: Sequence[str], *, voices: VoiceLib
     return run
 
 
-class BatchController(QObject):
+class PausableRun:
+    """Pause and Resume of a run through its :class:`PauseGate` (``_gate``): the in-process and the cluster
+    controllers share them. The class using it has ``is_running`` and a ``paused_changed(bool)`` signal."""
+
+    _gate: PauseGate
+    paused_changed: Any  # the Signal(bool) of the class using it
+
+    @property
+    def is_running(self) -> bool:
+        raise NotImplementedError  # each controller says whether its run is going
+
+    def pause(self) -> None:
+        if self.is_running and not self._gate.paused:
+            self._gate.pause()
+            self.paused_changed.emit(True)
+
+    def resume(self) -> None:
+        if self._gate.paused:
+            self._gate.resume()
+            self.paused_changed.emit(False)
+
+
+class BatchController(PausableRun, QObject):
     """See the module docstring. One run at a time."""
 
     batch_event = Signal(object)  # BatchEvent, on the UI thread
@@ -107,16 +130,6 @@ class BatchController(QObject):
         if not job.running:  # something is still winding down on the engine thread
             self._set_waiting(True)
         return True
-
-    def pause(self) -> None:
-        if self.is_running and not self._gate.paused:
-            self._gate.pause()
-            self.paused_changed.emit(True)
-
-    def resume(self) -> None:
-        if self._gate.paused:
-            self._gate.resume()
-            self.paused_changed.emit(False)
 
     def cancel(self) -> None:
         """Stop at the next model step (a paused run is released so it can stop)."""

@@ -23,7 +23,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from valle_studio.app.jobs.batch import BatchController
+from valle_studio.app.jobs.batch import BatchController, PausableRun
 from valle_studio.app.jobs.controller import EngineController
 from valle_studio.app.widgets.cluster_option import ClusterOption
 from valle_studio.batch.project import BatchProject
@@ -36,7 +36,7 @@ from valle_studio.studio.voices import VoiceLibrary
 log = logging.getLogger(__name__)
 
 
-class ClusterController(QObject):
+class ClusterController(PausableRun, QObject):
     """See the module docstring. One run at a time."""
 
     batch_event = Signal(object)
@@ -103,16 +103,6 @@ class ClusterController(QObject):
         self.running_changed.emit(True)
         self._thread.start()
         return True
-
-    def pause(self) -> None:
-        if self.is_running and not self._gate.paused:
-            self._gate.pause()
-            self.paused_changed.emit(True)
-
-    def resume(self) -> None:
-        if self._gate.paused:
-            self._gate.resume()
-            self.paused_changed.emit(False)
 
     def cancel(self) -> None:
         """Stop every running line at its next model step (a paused run is released so it can stop)."""

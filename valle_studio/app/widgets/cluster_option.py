@@ -12,7 +12,6 @@ reads :func:`~valle_studio.cluster.availability.ray_available` (tests patch it).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -32,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from valle_studio.app.widgets.compact import compact_button
+from valle_studio.app.widgets.elided_label import ElidedLabel
 from valle_studio.batch.eta import format_eta
 from valle_studio.cluster import availability
 from valle_studio.cluster.options import ClusterOptions
@@ -50,30 +49,6 @@ def progress_text(progress: ClusterProgress) -> str:
     """The whole progress in one line: the summary and the time left."""
     eta = format_eta(progress.eta_s)
     return progress.summary() + (f" · about {eta} left" if eta else "")
-
-
-class _Elided(QLabel):
-    """A one-line label that elides its text to its width (the whole text is in the tooltip)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._full = ""
-        # It must never widen the window: it takes what the row leaves.
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-
-    def setText(self, text: str) -> None:
-        self._full = text
-        self._elide()
-
-    def text(self) -> str:
-        return self._full
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(0, self.width())))
 
 
 class ClusterDialog(QDialog):
@@ -173,8 +148,7 @@ class ClusterOption(QWidget):
         self.check = QCheckBox("Ray")
         self.settings_button = QPushButton("Cluster…")
         self.settings_button.setToolTip("Where the Ray cluster is and how many workers run the lines")
-        self.status = _Elided()
-        self.status.setMinimumWidth(self.status.fontMetrics().horizontalAdvance("2 workers"))  # elides beyond
+        self.status = ElidedLabel(minimum_chars=9)  # "2 workers" at least; it elides, never widens the row
         compact_button(self.settings_button)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
