@@ -100,3 +100,29 @@ def test_the_settings_popup_sets_the_options(qtbot) -> None:
     dialog.accept()
     assert option.options() == ClusterOptions(address="auto", workers=4, cpus=2, gpus=1, retries=3)
     assert "the Ray cluster of this machine" in option.check.toolTip() and "4 × 2 CPU, 1 GPU" in option.status.text()
+
+
+def test_the_ray_choice_is_kept_between_sessions(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from valle_studio.app import cluster_memory
+    from valle_studio.app.settings import AppSettings
+
+    monkeypatch.setattr(availability, "ray_available", lambda: True)
+    path = tmp_path / "settings.ini"
+    first = ClusterOption()
+    qtbot.addWidget(first)
+    cluster_memory.restore(first, AppSettings.from_file(path))  # nothing saved yet: the defaults
+    assert first.options() == ClusterOptions() and not first.check.isChecked()
+    first.set_options(ClusterOptions(address="head:6379", workers=4, cpus=2.0, gpus=1.0, retries=3))
+    first.check.setChecked(True)
+    second = ClusterOption()
+    qtbot.addWidget(second)
+    cluster_memory.restore(second, AppSettings.from_file(path))  # the next start
+    assert second.options() == ClusterOptions(address="head:6379", workers=4, cpus=2.0, gpus=1.0, retries=3)
+    assert second.check.isChecked()
+    # A value that no longer reads is ignored: the option starts as the first time.
+    settings = AppSettings.from_file(tmp_path / "bad.ini")
+    settings.cluster = '{"enabled": true, "options": {"workers": 0}}'
+    third = ClusterOption()
+    qtbot.addWidget(third)
+    cluster_memory.restore(third, settings)
+    assert third.options() == ClusterOptions() and not third.check.isChecked()

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from valle_studio.app import cluster_memory
 from valle_studio.app.estimates import Estimates, precision_of
 from valle_studio.app.jobs.benchmark import BenchmarkController
 from valle_studio.app.jobs.controller import EngineController
@@ -107,6 +108,7 @@ class MainWindow(WindowLayout, WindowAdvice, QMainWindow):
         self.batch_view = BatchView(self.engine, services.voices, services.playback, self._batch_settings,
                                     quality=self.best_of.options, estimates=self.estimates,
                                     last_voice=self._last_voice)
+        cluster_memory.restore(self.batch_view.cluster_option, self.settings)  # the Ray choice, kept
         self.take_keeper = TakeKeeper(services.history, self.history_model)
         self.transcriber = Transcriber(self.engine, self)
         self.stream_bridge = StreamBridge(self.engine, self.output_panel, self.settings, self)

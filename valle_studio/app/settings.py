@@ -101,6 +101,8 @@ class AppSettings:
     record_countdown = Option("setting/record_countdown", 3)  # seconds counted down before recording; 0 = none
     # prov (issue 17): the imperceptible watermark in every exported file (Preferences; on by default)
     watermark = Option("setting/watermark", True)
+    # issue 21: the Batch tab's Ray choice (on/off and the cluster options, as JSON; app/cluster_memory.py)
+    cluster = Option("setting/cluster", "")
     # -- window state --------------------------------------------------------------------------
     geometry = BytesOption("persist/geometry", QByteArray())
     window_state = BytesOption("persist/window_state", QByteArray())
