@@ -185,7 +185,7 @@ def prompt_length_advice(seconds: float) -> str:
                 "Use a longer clip, or add more clips to the voice.")
     if seconds > MAX_PROMPT_S:
         return (f"Longer than {MAX_PROMPT_S:.0f} s: select the best {MIN_PROMPT_S:.0f}-{MAX_PROMPT_S:.0f} s "
-                "and press \u201cKeep selection\u201d.")
+                "and press \u201cCrop\u201d.")
     return ""
 
 
