@@ -222,7 +222,8 @@ def lookup(catalog: Catalog, name: str) -> CatalogEntry:
 
 
 def licence_notes(catalog: Catalog, name: str) -> list[tuple[str, str]]:
-    """``(display name, licence text)`` for ``name`` and everything it requires, without repeats."""
+    """``(name, licence text)`` for ``name`` and everything it requires, without repeats: a model or LoRA by
+    its catalog id (as everywhere), the shared files by their titles ("EnCodec 24 kHz")."""
     seen: list[str] = []
 
     def visit(entry_name: str) -> None:
@@ -233,4 +234,4 @@ def licence_notes(catalog: Catalog, name: str) -> list[tuple[str, str]]:
             visit(dep)
 
     visit(name)
-    return [(catalog[n].display_name, catalog[n].licence) for n in seen]
+    return [(n if catalog[n].kind in ("model", "lora") else catalog[n].display_name, catalog[n].licence) for n in seen]
