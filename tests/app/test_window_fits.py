@@ -74,6 +74,24 @@ def test_the_window_fits_and_rows_do_not_overlap(window: MainWindow, tab: int, w
         assert not window.progress_panel.isVisible(), "the Studio strip with its Stop shows on the Batch tab"
 
 
+@pytest.mark.parametrize("which", ["banner", "unknown_banner"])
+def test_a_banner_still_fits_910x510(window: MainWindow, which: str) -> None:
+    """The no-model banner and the "Generate anyway" strip are one line, and the Studio progress strip gives
+    them its room while they show (they used to add 58 px each, past a 1366x768 screen at 150%)."""
+    banner = getattr(window, which)
+    banner.setText("<b>Not generated:</b> " + "a long message about the words the tokenizer lacks " * 4)
+    banner.setVisible(True)
+    _show_at(window, 910, 510)
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 910 and hint.height() <= 510, f"minimum {hint.width()}x{hint.height()}"
+    assert banner.isVisible() and banner.height() <= 2 * banner.fontMetrics().lineSpacing() + 12  # one line
+    assert "…" in banner.label.text() and banner.toolTip().startswith("Not generated: a long message")
+    assert not window.progress_panel.isVisible()
+    banner.setVisible(False)
+    _show_at(window, 910, 510)
+    assert window.progress_panel.isVisible()  # back when the banner goes
+
+
 def test_a_long_status_text_does_not_grow_the_window(window: MainWindow, qtbot: Any) -> None:
     _show_at(window, 1024, 640)
     before = window.minimumSizeHint().width()

@@ -140,6 +140,9 @@ class MainWindow(WindowLayout, WindowAdvice, QMainWindow):
         self._update_actions()
 
     def _connect(self) -> None:
+        # While a banner shows, the Studio progress strip (whose line would only repeat it) gives it its room.
+        for banner in (self.banner, self.unknown_banner):
+            banner.shown_changed.connect(self._sync_progress_strip)
         self.generate_action.triggered.connect(lambda: self.generate())
         self.unknown_banner.action.clicked.connect(lambda: self.generate(allow_unknown=True))
         self.about_action.triggered.connect(self.show_about)
@@ -190,6 +193,9 @@ class MainWindow(WindowLayout, WindowAdvice, QMainWindow):
         self.batch_view.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
 
     # -- state ---------------------------------------------------------------------------------
+    def _sync_progress_strip(self, *_: object) -> None:
+        self.progress_panel.setVisible(self.banner.isHidden() and self.unknown_banner.isHidden())
+
     def _restore(self) -> None:
         s = self.settings
         if not s.geometry.isEmpty():
@@ -398,7 +404,7 @@ class MainWindow(WindowLayout, WindowAdvice, QMainWindow):
             self.stream_bridge.take_over(job)
             self.take_keeper.forget(job)
             self.progress_panel.cancelled()
-            self.unknown_banner.label.setText(f"<b>Not generated:</b> {html.escape(candidates.warning, quote=False)} "
+            self.unknown_banner.setText(f"<b>Not generated:</b> {html.escape(candidates.warning, quote=False)} "
                                               "(Text → Pronunciation lexicon).")
             self.unknown_banner.setVisible(True)
             self.statusBar().showMessage("Not generated: the model would receive <unk>; see the strip above.", 8000)
