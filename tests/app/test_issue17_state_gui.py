@@ -25,6 +25,7 @@ from tests.audio.fake_stream import FakeStreamFactory
 from valle_studio.app.audio_bridge import PlaybackController
 from valle_studio.app.jobs.controller import EngineController
 from valle_studio.app.jobs.records import LoadSpec
+from valle_studio.app.widgets import batch_voice_choice
 from valle_studio.app.widgets.batch_view import BatchView
 from valle_studio.app.widgets.history_panel import HistoryModel, HistoryPanel
 from valle_studio.app.widgets.text_panel import TextPanel
@@ -152,21 +153,57 @@ def test_lines_without_a_voice_are_rendered_only_after_asking_once(qtbot: Any, t
     assert view.open_script(_script(tmp_path, "scene", 3))
     asked: list[str] = []
 
-    def answer(reply: QMessageBox.StandardButton) -> Any:
-        return lambda _parent, _title, text, *_a, **_k: (asked.append(text), reply)[1]
+    def answer(reply: str) -> Any:
+        return lambda _parent, text, suggestion: (asked.append(f"{text} [{suggestion}]"), reply)[1]
 
-    monkeypatch.setattr(QMessageBox, "question", answer(NO))
+    monkeypatch.setattr(batch_voice_choice, "ask_no_voice", answer(batch_voice_choice.CANCEL))
     assert not view.run_all()  # ... still asked before three lines are spoken in no one's voice
     assert len(asked) == 1 and "All 3 lines" in asked[0] and "Alice" in asked[0]
     assert "Not started" in view.message.text() and not view.controller.is_running
-    monkeypatch.setattr(QMessageBox, "question", answer(YES))
+    monkeypatch.setattr(batch_voice_choice, "ask_no_voice", answer(batch_voice_choice.WITHOUT))
     with qtbot.waitSignal(view.controller.finished, timeout=60_000):
         assert view.run(view.project.ids_needing_work()[:1])
-    assert len(asked) == 2
+    assert len(asked) == 2 and view.project.rows[0].voice == "" and not view.project.voice_for(view.project.rows[0])
     with qtbot.waitSignal(view.controller.finished, timeout=60_000):
         assert view.run_all()  # once per project: no second question
     assert len(asked) == 2
     _close(view)
+
+
+def test_use_the_suggested_voice_from_the_question(qtbot: Any, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    library = VoiceLibrary(tmp_path / "voices")
+    _save_voice(library, "Alice")
+    view = _batch_view(qtbot, tmp_path, library, loaded=True)
+    view.voice_combo.setCurrentIndex(0)
+    view._on_default_voice()
+    assert view.open_script(_script(tmp_path, "scene", 2))
+    monkeypatch.setattr(batch_voice_choice, "ask_no_voice", lambda *_a: batch_voice_choice.USE)
+    with qtbot.waitSignal(view.controller.finished, timeout=60_000):
+        assert view.run_all()
+    # "Use “Alice”": the lines are spoken in Alice's voice, which is now the project's default voice
+    assert view.voice_combo.currentData() == "Alice"
+    assert all(view.project.voice_for(row) == "Alice" for row in view.project.rows)
+    _close(view)
+
+
+def test_the_question_offers_the_voice_render_without_or_cancel(qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    texts: list[list[str]] = []
+
+    def press(label: str) -> None:
+        box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+        texts.append([b.text() for b in box.buttons()])
+        next(b for b in box.buttons() if b.text().replace("&", "") == label).click()
+
+    for label, expected in (("Use \u201cAlice\u201d", batch_voice_choice.USE),
+                            ("Render without a voice", batch_voice_choice.WITHOUT),
+                            ("Cancel", batch_voice_choice.CANCEL)):
+        QTimer.singleShot(50, lambda label=label: press(label))
+        assert batch_voice_choice.ask_no_voice(None, "All 2 lines to render have no voice.", "Alice") == expected
+    assert {"Use \u201cAlice\u201d", "Render without a voice"} <= {t.replace("&", "") for t in texts[0]}
 
 
 # -- 7. Delete asks, Undo brings it back; CPU warning; Ctrl shortcuts ------------------------------

@@ -17,14 +17,30 @@ from PySide6.QtWidgets import QMessageBox
 NO_VOICE = "(none)"
 
 
+USE, WITHOUT, CANCEL = "use", "without", "cancel"  # the answers of :func:`ask_no_voice`
+
+
 def no_voice_question(count: int, total: int, suggestion: str) -> str:
     """The question's text: how many lines have no voice, what that means and how to give them one."""
     lines = f"{count} of the {total} lines" if total != count else (f"All {total} lines" if total > 1 else "The line")
     verb = "has" if count == 1 and total == 1 else "have"
-    hint = (f" Pick a default voice above (\u201c{suggestion}\u201d, say) or a voice per line to give them one."
+    hint = (f" Speak them in \u201c{suggestion}\u201d (it becomes the default voice), or pick a voice per line."
             if suggestion else " Pick a default voice above or a voice per line to give them one.")
     return (f"{lines} to render {verb} no voice: they would be spoken in the model's own, random voice."
-            f"{hint}\n\nRender them without a voice?")
+            f"{hint}")
+
+
+def ask_no_voice(parent: Any, text: str, suggestion: str) -> str:
+    """Ask what to do with lines that have no voice: :data:`USE` the ``suggestion`` (a saved voice),
+    render them :data:`WITHOUT` a voice, or :data:`CANCEL` the run."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Lines without a voice", text, QMessageBox.StandardButton.Cancel,
+                      parent)
+    use = box.addButton(f"Use \u201c{suggestion}\u201d", QMessageBox.ButtonRole.AcceptRole) if suggestion else None
+    without = box.addButton("Render without a voice", QMessageBox.ButtonRole.DestructiveRole)
+    box.setDefaultButton(use or box.button(QMessageBox.StandardButton.Cancel))
+    box.exec()
+    clicked = box.clickedButton()
+    return USE if use is not None and clicked is use else WITHOUT if clicked is without else CANCEL
 
 
 class BatchVoiceChoice:
@@ -83,9 +99,13 @@ class BatchVoiceChoice:
         count = sum(1 for row in project.rows if row.id in wanted and not project.voice_for(row))
         if not count:
             return True
-        answer = QMessageBox.question(self, "Lines without a voice",
-                                      no_voice_question(count, len(wanted), self._suggested_voice(names)))
-        if answer != QMessageBox.StandardButton.Yes:
+        suggestion = self._suggested_voice(names)
+        answer = ask_no_voice(self, no_voice_question(count, len(wanted), suggestion), suggestion)
+        if answer == USE:  # the suggested voice becomes the project's default voice, as if picked above
+            self.voice_combo.setCurrentIndex(self.voice_combo.findData(suggestion))
+            self._on_default_voice()
+            return True
+        if answer != WITHOUT:
             self._say(f"Not started: {count} line{'s' * (count != 1)} without a voice. Pick a default voice "
                       "(or a voice per line), then run again.")
             return False
@@ -93,4 +113,4 @@ class BatchVoiceChoice:
         return True
 
 
-__all__ = ["NO_VOICE", "BatchVoiceChoice", "no_voice_question"]
+__all__ = ["CANCEL", "NO_VOICE", "USE", "WITHOUT", "BatchVoiceChoice", "ask_no_voice", "no_voice_question"]
