@@ -37,7 +37,7 @@ def ask_no_voice(parent: Any, text: str, suggestion: str) -> str:
                       parent)
     use = box.addButton(f"Use \u201c{suggestion}\u201d", QMessageBox.ButtonRole.AcceptRole) if suggestion else None
     without = box.addButton("Render without a voice", QMessageBox.ButtonRole.DestructiveRole)
-    box.setDefaultButton(use or box.button(QMessageBox.StandardButton.Cancel))
+    box.setDefaultButton(use if use is not None else QMessageBox.StandardButton.Cancel)
     box.exec()
     clicked = box.clickedButton()
     return USE if use is not None and clicked is use else WITHOUT if clicked is without else CANCEL
