@@ -143,14 +143,21 @@ def test_batch_default_voice_is_the_last_used_or_the_first_saved(qtbot: Any, tmp
     _close(other)
 
 
-def test_lines_without_a_voice_are_rendered_only_after_asking_once(qtbot: Any, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def _voiceless_project(qtbot: Any, tmp_path: Path, lines: int) -> Any:
+    """A Batch tab with the saved voice Alice, "(none)" chosen on purpose as the default voice, and a script
+    of ``lines`` lines that name no voice."""
     library = VoiceLibrary(tmp_path / "voices")
     _save_voice(library, "Alice")
     view = _batch_view(qtbot, tmp_path, library, loaded=True)
-    view.voice_combo.setCurrentIndex(0)  # "(none)", chosen on purpose ...
+    view.voice_combo.setCurrentIndex(0)
     view._on_default_voice()
-    assert view.open_script(_script(tmp_path, "scene", 3))
+    assert view.open_script(_script(tmp_path, "scene", lines))
+    return view
+
+
+def test_lines_without_a_voice_are_rendered_only_after_asking_once(qtbot: Any, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    view = _voiceless_project(qtbot, tmp_path, 3)
     asked: list[str] = []
 
     def answer(reply: str) -> Any:
@@ -172,12 +179,7 @@ def test_lines_without_a_voice_are_rendered_only_after_asking_once(qtbot: Any, t
 
 def test_use_the_suggested_voice_from_the_question(qtbot: Any, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    library = VoiceLibrary(tmp_path / "voices")
-    _save_voice(library, "Alice")
-    view = _batch_view(qtbot, tmp_path, library, loaded=True)
-    view.voice_combo.setCurrentIndex(0)
-    view._on_default_voice()
-    assert view.open_script(_script(tmp_path, "scene", 2))
+    view = _voiceless_project(qtbot, tmp_path, 2)
     monkeypatch.setattr(batch_voice_choice, "ask_no_voice", lambda *_a: batch_voice_choice.USE)
     with qtbot.waitSignal(view.controller.finished, timeout=60_000):
         assert view.run_all()
