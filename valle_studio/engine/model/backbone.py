@@ -5,6 +5,8 @@ Pre-norm layers: ``h = x + attn(rmsnorm(x)); out = h + mlp(rmsnorm(h))`` and a f
 - RoPE, theta 1e4, "half-split" pairing (``rotate_half``) over the whole head.
 - Attention through ``scaled_dot_product_attention``, scale 1/sqrt(head_dim), no biases.
 - MLP: ``down(gelu_erf(gate(x)) * up(x))`` -- exact GELU, not SiLU (upstream sets ``hidden_act="gelu"``).
+  A bfloat16 AR step on a CPU where the native kernels run does the whole MLP in one native call
+  (:func:`.native.bf16_mlp`), rounding where these ops round.
 Parameter names match the checkpoint (``layers.N.self_attn.q_proj.weight`` ...).
 
 Speed (see ``benchmarks/``): :meth:`Backbone.fuse` stores q/k/v and gate/up side by side in one buffer
@@ -21,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from valle_studio.engine.model import kernels, native
 from valle_studio.engine.model.kernels import Linear, linear
 from valle_studio.engine.model.kv_cache import KVCache
 
@@ -170,6 +173,11 @@ class MLP(nn.Module):
         if isinstance(fused, nn.Module):
             gate, up = fused(x).chunk(2, dim=-1)
         elif fused is not None and _still_fused(fused, self.gate_proj, self.up_proj):
+            down = self.down_proj
+            if (isinstance(down, nn.Linear) and down.bias is None and kernels.kernel_for(x, fused) == "native"
+                    and kernels.kernel_for(x, down.weight) == "native" and not torch.is_grad_enabled()):
+                # one row in bfloat16: the whole MLP in one native call (one thread team, no small ops)
+                return native.bf16_mlp(x, fused, down.weight)
             gate, up = linear(x, fused).chunk(2, dim=-1)
         else:
             gate_proj, up_proj = self.gate_proj, self.up_proj
