@@ -41,6 +41,8 @@ class RMSNorm(nn.Module):
         if x.dtype == torch.float32 and self.weight.dtype == torch.float32:
             # one fused kernel, bit-identical to the three-step float32 formula below
             return F.rms_norm(x, self.weight.shape, self.weight, self.eps)
+        if x.dtype == torch.bfloat16 and x.numel() == x.shape[-1] and _native_row(x, self.weight):
+            return native.bf16_rms_norm(x, self.weight, self.eps)  # one AR row: one call, same rounding
         dtype = x.dtype
         h = x.float()
         h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps)
@@ -48,6 +50,12 @@ class RMSNorm(nn.Module):
 
     if TYPE_CHECKING:  # nn.Module's __call__ is typed Any; it runs forward
         __call__ = forward
+
+
+def _native_row(x: Tensor, weight: Tensor) -> bool:
+    """One bfloat16 CPU row whose products take the native kernels (so its small ops may too)."""
+    return (x.device.type == "cpu" and weight.dtype == torch.bfloat16 and not torch.is_grad_enabled()
+            and kernels.kernel_for(x, weight.view(1, -1)) == "native")
 
 
 class Rotary:

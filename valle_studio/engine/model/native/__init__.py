@@ -37,7 +37,7 @@ from torch import Tensor
 
 SOURCE = Path(__file__).with_name("bf16_kernels.c")
 FLAGS = ("-O3", "-fPIC", "-shared", "-fopenmp", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512bf16")
-ABI_VERSION = 3
+ABI_VERSION = 4
 LIBS = ("-lm",)  # erff, for the MLP's GELU
 COMPILE_TIMEOUT_S = 120
 
@@ -46,6 +46,7 @@ COMPILE_TIMEOUT_S = 120
 class _Loaded:
     function: Callable[..., Any] | None = None  # valle_bf16_matvec
     mlp: Callable[..., Any] | None = None  # valle_bf16_mlp
+    norm: Callable[..., Any] | None = None  # valle_bf16_rms_norm
     reason: str = ""
     tried: bool = False
 
@@ -117,8 +118,8 @@ def _cpu_reason() -> str:
     return ""
 
 
-def _open(path: Path) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """The library's two kernels, with their C signatures declared."""
+def _open(path: Path) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
+    """The library's kernels, with their C signatures declared."""
     lib = ctypes.CDLL(str(path))
     if lib.valle_bf16_kernels_version() != ABI_VERSION:
         raise RuntimeError(f"{path.name} is another version of the kernels")
@@ -126,7 +127,10 @@ def _open(path: Path) -> tuple[Callable[..., Any], Callable[..., Any]]:
     matvec.restype = mlp.restype = None
     matvec.argtypes = [ctypes.c_void_p] * 4 + [ctypes.c_int64, ctypes.c_int64, ctypes.c_int]
     mlp.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int64, ctypes.c_int64, ctypes.c_int]
-    return matvec, mlp
+    norm = lib.valle_bf16_rms_norm
+    norm.restype = None
+    norm.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64, ctypes.c_float]
+    return matvec, mlp, norm
 
 
 def _self_check(matvec: Callable[..., Any], mlp: Callable[..., Any]) -> str:
@@ -157,6 +161,19 @@ def _self_check(matvec: Callable[..., Any], mlp: Callable[..., Any]) -> str:
     return ""
 
 
+def _check_norm(norm: Callable[..., Any]) -> str:
+    """"" when the RMSNorm kernel agrees with the float64 formula to bfloat16 rounding, else why not."""
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(1000, generator=gen).to(torch.bfloat16)
+    w = torch.randn(1000, generator=gen).to(torch.bfloat16)
+    got = torch.empty(1000, dtype=torch.bfloat16)
+    norm(x.data_ptr(), w.data_ptr(), got.data_ptr(), 1000, 1e-5)
+    exact = w.double() * x.double() * torch.rsqrt(x.double().pow(2).mean() + 1e-5)
+    if not bool(((got.double() - exact).abs() <= 2.0**-6 * exact.abs() + 1e-6).all()):
+        return "the built RMSNorm kernel gave wrong results"
+    return ""
+
+
 def _load() -> None:
     if os.environ.get("VALLE_NATIVE_KERNELS", "1").strip() in ("0", "false", "no", "off"):
         _state.reason = "turned off by VALLE_NATIVE_KERNELS=0"
@@ -168,13 +185,13 @@ def _load() -> None:
     shipped, cached = SOURCE.parent / name, _cache_folder() / name
     try:
         path = shipped if shipped.exists() else cached if cached.exists() else build(cached.parent)
-        matvec, mlp = _open(path)
+        matvec, mlp, norm = _open(path)
     except (OSError, RuntimeError, AttributeError) as exc:
         _state.reason = str(exc) or type(exc).__name__
         return
-    _state.reason = _self_check(matvec, mlp)
+    _state.reason = _self_check(matvec, mlp) or _check_norm(norm)
     if not _state.reason:
-        _state.function, _state.mlp = matvec, mlp
+        _state.function, _state.mlp, _state.norm = matvec, mlp, norm
 
 
 def available() -> bool:
@@ -194,7 +211,8 @@ def reason() -> str:
 def reset() -> None:
     """Forget the outcome of :func:`available` (tests; a changed ``VALLE_NATIVE_KERNELS``)."""
     with _lock:
-        _state.function, _state.mlp, _state.reason, _state.tried = None, None, "", False
+        _state.function, _state.mlp, _state.norm = None, None, None
+        _state.reason, _state.tried = "", False
 
 
 def bf16_matvec(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -238,4 +256,19 @@ def bf16_mlp(x: Tensor, gate_up: Tensor, down: Tensor) -> Tensor:
     return y
 
 
-__all__ = ["available", "bf16_matvec", "bf16_mlp", "build", "compiler", "library_name", "reason", "reset"]
+def bf16_rms_norm(x: Tensor, weight: Tensor, eps: float) -> Tensor:
+    """RMSNorm of one bfloat16 row ``x`` ``[..., n]`` with ``weight`` ``[n]`` -> ``[..., n]``, rounded where
+    the engine's bfloat16 formula rounds. Call only where :func:`available` is True."""
+    norm = _state.norm
+    if norm is None:
+        raise RuntimeError("the native bfloat16 kernels are not available: " + (_state.reason or "not loaded"))
+    n = weight.shape[0]
+    if x.numel() != n or x.dtype != torch.bfloat16 or weight.dtype != torch.bfloat16 or not weight.is_contiguous():
+        raise ValueError(f"the native RMSNorm takes one bfloat16 row; got {tuple(x.shape)} {x.dtype}")
+    x = x.contiguous()
+    y = torch.empty(x.shape, dtype=torch.bfloat16)
+    norm(x.data_ptr(), weight.data_ptr(), y.data_ptr(), n, eps)
+    return y
+
+
+__all__ = ["available", "bf16_matvec", "bf16_mlp", "bf16_rms_norm", "build", "compiler", "library_name", "reason", "reset"]
