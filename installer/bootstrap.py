@@ -37,6 +37,8 @@ DEBIAN_PACKAGES = [
     "libfontconfig1", "libdbus-1-3", "libglib2.0-0", "libx11-6", "libx11-xcb1", "libxcb-cursor0",
     "libxcb-icccm4", "libxcb-keysyms1", "libxcb-shape0", "libxcb-xinerama0", "libxcb-randr0",
     "libxcb-render-util0", "libxcb-image0", "fonts-dejavu-core",
+    # builds the optional native bfloat16 kernels (engine/model/native); everything works without it
+    "gcc",
 ]
 
 

@@ -36,6 +36,7 @@ import torch
 from torch import Tensor
 
 SOURCE = Path(__file__).with_name("bf16_kernels.c")
+SHIPPED_FOLDER = Path(__file__).parent  # where the frozen app carries a prebuilt library
 FLAGS = ("-O3", "-fPIC", "-shared", "-fopenmp", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512bf16")
 ABI_VERSION = 4
 LIBS = ("-lm",)  # erff, for the MLP's GELU
@@ -181,9 +182,9 @@ def _load() -> None:
     _state.reason = _cpu_reason()
     if _state.reason:
         return
-    name = library_name()
-    shipped, cached = SOURCE.parent / name, _cache_folder() / name
     try:
+        name = library_name()  # reads the source: a bundle without it has no kernels, not an error
+        shipped, cached = SHIPPED_FOLDER / name, _cache_folder() / name
         path = shipped if shipped.exists() else cached if cached.exists() else build(cached.parent)
         matvec, mlp, norm = _open(path)
     except (OSError, RuntimeError, AttributeError) as exc:
@@ -271,4 +272,5 @@ def bf16_rms_norm(x: Tensor, weight: Tensor, eps: float) -> Tensor:
     return y
 
 
-__all__ = ["available", "bf16_matvec", "bf16_mlp", "bf16_rms_norm", "build", "compiler", "library_name", "reason", "reset"]
+__all__ = ["available", "bf16_matvec", "bf16_mlp", "bf16_rms_norm", "build", "compiler", "library_name", "reason",
+           "reset"]
