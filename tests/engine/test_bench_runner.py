@@ -97,3 +97,19 @@ def test_cancel_mid_run_raises_and_restores_the_kernels(tiny: Path) -> None:
     finally:
         kernels.configure({})
     assert any("AR step" in e.detail for e in seen)
+
+
+def test_the_load_is_read_at_the_start_and_at_the_end(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from valle_studio.engine.bench import runner
+
+    started = {"measuring": False}
+    real_open = runner.open_subject
+
+    def open_subject(*args: Any, **kwargs: Any) -> Any:
+        started["measuring"] = True  # from here on the load average describes the run, not its start
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "open_subject", open_subject)
+    monkeypatch.setattr("os.getloadavg", lambda: (1.75 if started["measuring"] else 0.25, 0.0, 0.0))
+    rec, _events = _run(tiny, precisions=("float32",))
+    assert rec.load.startswith("start: load average 0.25") and "end: load average 1.75" in rec.load

@@ -239,6 +239,7 @@ def run_benchmark(options: BenchOptions, *, codec_factory: CodecFactory | None =
     try:
         steps.next("loading the model")
         others = busy_cores_of_others(LOAD_WINDOW_S[options.quick])
+        at_start = load_words(others)  # now: the load average read at the end would describe the end
         torch.set_num_threads(options.threads or auto_threads(others))
         subject = open_subject(options.model, random_weights=options.random_weights)
         shape = ModelShape.of(subject.model.config)
@@ -260,7 +261,7 @@ def run_benchmark(options: BenchOptions, *, codec_factory: CodecFactory | None =
             del fp32, ref
         machine = hardware.this_machine()
         after = busy_cores_of_others(LOAD_WINDOW_S[options.quick])
-        load = f"start: {load_words(others)}; end: {load_words(after)}"
+        load = f"start: {at_start}; end: {load_words(after)}"
         steps.finish()
         return BenchRecord(datetime.now(timezone.utc).isoformat(timespec="seconds"), options.quick, machine,
                            subject.name, subject.weights, shape, tuple(variants), load)
