@@ -30,6 +30,11 @@ ALLOWED_WRITES: dict[tuple[str, str, str], str] = {
         "the log file is appended to as things happen (and rotated); replacing it would lose the log",
     ("valle_studio/app/settings.py", "AppSettings.from_file", "QSettings"):
         "Qt writes the INI itself through QSaveFile (temporary file + rename): atomic as well",
+    ("valle_studio/engine/model/native/__init__.py", "build", "tempfile.mkstemp"):
+        "the compiler writes the library into this temporary file (atomic_write takes bytes, not a "
+        "subprocess's output file); it is renamed into place only after a successful build",
+    ("valle_studio/engine/model/native/__init__.py", "build", "os.replace"):
+        "moves the freshly compiled library into place in one rename, so no process loads half a file",
     ("valle_studio/engine/store/downloader.py", "download_file", "open"):
         "the resumable partial download (.partial/*.part): grows chunk by chunk so an interrupted "
         "download resumes; it is never used before verification",
