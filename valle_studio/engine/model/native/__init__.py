@@ -91,6 +91,7 @@ def build(folder: Path) -> Path:
         if done.returncode != 0:
             message = (done.stderr or done.stdout).strip().splitlines()
             raise RuntimeError(f"{Path(cc).name} could not build the kernel: " + (message[-1] if message else "?"))
+        os.chmod(temporary, 0o755)  # mkstemp makes it 0600: another user of a shared bundle could not load it
         os.replace(temporary, target)
     except subprocess.TimeoutExpired as exc:
         raise RuntimeError(f"{Path(cc).name} took over {COMPILE_TIMEOUT_S} s to build the kernel") from exc
