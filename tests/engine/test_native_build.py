@@ -27,9 +27,9 @@ from typing import Any
 import pytest
 import torch
 
-from valle_studio.engine.bench.subject import pin_stop_logit
+from tests.engine.test_native_kernels import _teacher_forced_logits as teacher_forced_logits
 from valle_studio.engine.debug import write_tiny_checkpoint
-from valle_studio.engine.model import ModelInput, kernels, load_model, native
+from valle_studio.engine.model import kernels, native
 from valle_studio.engine.model.native.__main__ import main as native_cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -204,7 +204,7 @@ def test_nan_and_infinities_come_out_where_torch_puts_them() -> None:
 
 
 def _decode(path: Path, kernel: str, monkeypatch: pytest.MonkeyPatch) -> tuple[torch.Tensor, int]:
-    """Teacher-forced AR logits ``[12, C]`` with ``kernel`` for one-row products; and native calls made."""
+    """Teacher-forced AR logits ``[16, C]`` with ``kernel`` for one-row products; and native calls made."""
     calls = [0]
     real = native.bf16_matvec
 
@@ -213,16 +213,7 @@ def _decode(path: Path, kernel: str, monkeypatch: pytest.MonkeyPatch) -> tuple[t
         return real(*args)
 
     monkeypatch.setattr(native, "bf16_matvec", counting)
-    kernels.configure({"bfloat16/matvec": kernel})
-    model = load_model(path, dtype="bfloat16")
-    pin_stop_logit(model)
-    gen = torch.Generator().manual_seed(1)
-    text = torch.cat([torch.tensor([1]), torch.randint(5, 200, (10,), generator=gen), torch.tensor([2])])
-    fed = torch.randint(0, 1024, (12,), generator=gen)
-    with torch.inference_mode():
-        cache = model.new_cache(1, 48)
-        model.prefill([ModelInput.ar(text, 0, None, torch.zeros(0, dtype=torch.long))], cache)
-        logits = torch.stack([model.decode(cache, fed[i : i + 1], "ar")[0] for i in range(12)])
+    logits = teacher_forced_logits(path, "bfloat16", kernel)
     monkeypatch.setattr(native, "bf16_matvec", real)
     return logits, calls[0]
 
